@@ -1,0 +1,144 @@
+//! The `esr-api` command line.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{Config, Mode, Settings};
+use crate::startup::Application;
+
+/// ESR Access: the service that owns NHS staff ESR usernames and passwords.
+///
+/// Every option can also be set with the environment variable shown beside it; see the
+/// configuration table in README.md.
+#[derive(Debug, Parser)]
+#[command(name = "esr-api", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    settings: Settings,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP API (the default when no command is given).
+    Serve,
+    /// Apply pending database migrations, then exit.
+    Migrate,
+    /// Print the OpenAPI document (JSON), or write it to a file with --output.
+    Openapi {
+        /// File to write instead of standard output (e.g. openapi/openapi.json).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Create or refresh the demo organisation in the configured database.
+    SeedDemo,
+}
+
+/// Runs the command line; the exit code is 2 for configuration errors, 1 for failures.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Openapi { output } => openapi(output),
+        command => {
+            let config = match cli.settings.resolve() {
+                Ok(config) => config,
+                Err(e) => {
+                    eprintln!("esr-api: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            crate::telemetry::init(config.log_format, &config.log_filter);
+            let result = match command {
+                Command::Serve => serve(config),
+                Command::Migrate => migrate(&config),
+                Command::SeedDemo => seed_demo(&config),
+                Command::Openapi { .. } => unreachable!("handled above"),
+            };
+            match result {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!(error = format!("{e:#}"), "esr-api failed");
+                    eprintln!("esr-api: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+fn openapi(output: Option<PathBuf>) -> ExitCode {
+    let json = crate::openapi::document_json();
+    let written = match output {
+        Some(path) => std::fs::write(&path, json),
+        None => std::io::stdout().write_all(json.as_bytes()),
+    };
+    match written {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("esr-api: cannot write the OpenAPI document: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(config: Config) -> anyhow::Result<()> {
+    actix_web::rt::System::new().block_on(async move {
+        let dev = config.mode == Mode::Dev;
+        let base = config.public_base_url.clone();
+        let app = Application::build(config).await?;
+        tracing::info!(port = app.port(), "listening");
+        if dev {
+            let base = base.as_str().trim_end_matches('/');
+            println!("ESR Access (dev mode) is listening.");
+            println!("  API:        {base}/v1/");
+            println!("  Swagger UI: {base}/swagger-ui/");
+            println!("  OpenAPI:    {base}/api-docs/openapi.json");
+            println!("  Ready:      {base}/health/ready");
+        }
+        app.run_until_stopped().await?;
+        tracing::info!("stopped");
+        Ok(())
+    })
+}
+
+fn migrate(config: &Config) -> anyhow::Result<()> {
+    let pool = esr_persistence::DbPool::connect(
+        &config.database_url,
+        esr_persistence::PoolOptions::default(),
+    )?;
+    let mut conn = pool.get()?;
+    let applied = esr_persistence::migrations::run_pending(&mut conn)?;
+    if applied.is_empty() {
+        println!("Database {} is up to date.", config.database_url);
+    } else {
+        println!(
+            "Applied {} migration(s) to {}:",
+            applied.len(),
+            config.database_url
+        );
+        for version in applied {
+            println!("  {version}");
+        }
+    }
+    Ok(())
+}
+
+fn seed_demo(config: &Config) -> anyhow::Result<()> {
+    let pool = esr_persistence::DbPool::connect(
+        &config.database_url,
+        esr_persistence::PoolOptions::default(),
+    )?;
+    let mut conn = pool.get()?;
+    esr_persistence::migrations::run_pending(&mut conn)?;
+    let report = crate::seed::seed_demo(&mut conn, chrono::Utc::now())?;
+    println!("Demo data in {}:", config.database_url);
+    for org in report.organisations {
+        println!("  organisation {org}");
+    }
+    Ok(())
+}

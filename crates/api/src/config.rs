@@ -1,0 +1,336 @@
+//! Configuration: `ESR_*` environment variables (or the matching `--flags`), resolved into a
+//! validated [`Config`]. Production refuses to start with a dev-only or missing setting, and
+//! names every one at once.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::ValueEnum;
+use esr_persistence::{Backend, DatabaseUrl};
+use url::Url;
+
+/// Which defaults apply and how strict start-up is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Mode {
+    /// Local development: SQLite under `./var/`, migrations applied and demo data seeded on start.
+    Dev,
+    /// Production: every setting explicit, no demo data, no dev endpoints.
+    Production,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable, coloured when on a terminal (dev default).
+    Pretty,
+    /// One JSON object per line (production default).
+    Json,
+}
+
+/// The raw settings as given on the command line or in the environment.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Settings {
+    /// `dev` (default) or `production`.
+    #[arg(long, env = "ESR_MODE", value_enum, default_value_t = Mode::Dev, global = true)]
+    pub mode: Mode,
+
+    /// Address and port to listen on.
+    #[arg(
+        long,
+        env = "ESR_LISTEN_ADDR",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
+    pub listen_addr: SocketAddr,
+
+    /// `sqlite://PATH` or `postgres://USER:PASSWORD@HOST:PORT/DB`. Dev default: `sqlite://./var/esr.db`.
+    #[arg(long, env = "ESR_DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// File holding the database URL (for secrets mounted as files); used when `ESR_DATABASE_URL` is unset.
+    #[arg(long, env = "ESR_DATABASE_URL_FILE", global = true)]
+    pub database_url_file: Option<std::path::PathBuf>,
+
+    /// Maximum open database connections per instance.
+    #[arg(
+        long,
+        env = "ESR_DATABASE_POOL_SIZE",
+        default_value_t = 10,
+        global = true
+    )]
+    pub database_pool_size: u32,
+
+    /// How long a request waits for a database connection before getting 503 (milliseconds).
+    #[arg(
+        long,
+        env = "ESR_DATABASE_TIMEOUT_MS",
+        default_value_t = 2_000,
+        global = true
+    )]
+    pub database_timeout_ms: u64,
+
+    /// Allow a SQLite database in production (single instance only).
+    #[arg(
+        long,
+        env = "ESR_ALLOW_SQLITE_IN_PRODUCTION",
+        default_value_t = false,
+        global = true
+    )]
+    pub allow_sqlite_in_production: bool,
+
+    /// Apply pending migrations on start. Default: on in dev, off in production (run `esr-api migrate`).
+    #[arg(long, env = "ESR_AUTO_MIGRATE", global = true)]
+    pub auto_migrate: Option<bool>,
+
+    /// Public base URL of this API, e.g. `https://access.esr.example.nhs.uk`. Dev default: `http://LISTEN_ADDR`.
+    #[arg(long, env = "ESR_PUBLIC_BASE_URL", global = true)]
+    pub public_base_url: Option<Url>,
+
+    /// `pretty` or `json`. Default: pretty in dev, json in production.
+    #[arg(long, env = "ESR_LOG_FORMAT", value_enum, global = true)]
+    pub log_format: Option<LogFormat>,
+
+    /// Log filter in `tracing` syntax, e.g. `info` or `esr_api=debug,info`.
+    #[arg(long, env = "ESR_LOG", default_value = "info", global = true)]
+    pub log_filter: String,
+
+    /// HTTP worker threads. Default: one per core.
+    #[arg(long, env = "ESR_WORKERS", global = true)]
+    pub workers: Option<usize>,
+
+    /// Seconds to let in-flight requests finish after SIGTERM/SIGINT.
+    #[arg(
+        long,
+        env = "ESR_SHUTDOWN_TIMEOUT_SECS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub shutdown_timeout_secs: u64,
+}
+
+/// A validated configuration: every value concrete, every rule of the mode checked.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Dev or production.
+    pub mode: Mode,
+    /// Listen address (port 0 picks a free port).
+    pub listen_addr: SocketAddr,
+    /// Database location.
+    pub database_url: DatabaseUrl,
+    /// Pool size.
+    pub database_pool_size: u32,
+    /// Pool checkout timeout.
+    pub database_timeout: Duration,
+    /// Apply migrations on start.
+    pub auto_migrate: bool,
+    /// Seed the demo organisation (and, later, demo people) on start.
+    pub seed_demo: bool,
+    /// Public base URL of the API (for absolute links and token issuer).
+    pub public_base_url: Url,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// Log filter.
+    pub log_filter: String,
+    /// Worker threads.
+    pub workers: usize,
+    /// Graceful shutdown deadline.
+    pub shutdown_timeout: Duration,
+}
+
+/// Why the configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// One or more settings are missing or not allowed in this mode.
+    #[error("{mode} mode cannot start:\n{}", .problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
+    Invalid {
+        /// `dev` or `production`.
+        mode: &'static str,
+        /// One line per setting, each naming its environment variable.
+        problems: Vec<String>,
+    },
+}
+
+/// Parses settings alone (no subcommand), for tests and tools that build a server in-process.
+#[derive(Debug, clap::Parser)]
+struct SettingsOnly {
+    #[command(flatten)]
+    settings: Settings,
+}
+
+impl Settings {
+    /// Parses settings from arguments (`argv[0]` first) and the `ESR_*` environment.
+    pub fn parse_from<I, T>(args: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        use clap::Parser;
+        SettingsOnly::try_parse_from(args).map(|s| s.settings)
+    }
+
+    /// Applies the mode's defaults and checks its rules, reporting every problem at once.
+    pub fn resolve(self) -> Result<Config, ConfigError> {
+        let production = self.mode == Mode::Production;
+        let mut problems = Vec::new();
+
+        let raw_url = match (&self.database_url, &self.database_url_file) {
+            (Some(url), _) => Some(url.clone()),
+            (None, Some(path)) => match std::fs::read_to_string(path) {
+                Ok(s) => Some(s.trim().to_owned()),
+                Err(e) => {
+                    problems.push(format!(
+                        "ESR_DATABASE_URL_FILE: cannot read {}: {e}",
+                        path.display()
+                    ));
+                    None
+                }
+            },
+            (None, None) if production => {
+                problems.push(
+                    "ESR_DATABASE_URL is required (postgres://USER:PASSWORD@HOST:PORT/DB)".into(),
+                );
+                None
+            }
+            (None, None) => Some("sqlite://./var/esr.db".to_owned()),
+        };
+        let database_url = raw_url.and_then(|raw| match DatabaseUrl::parse(&raw) {
+            Ok(url) => Some(url),
+            Err(e) => {
+                problems.push(format!("ESR_DATABASE_URL: {e}"));
+                None
+            }
+        });
+        if production
+            && !self.allow_sqlite_in_production
+            && database_url
+                .as_ref()
+                .is_some_and(|u| u.backend() == Backend::Sqlite)
+        {
+            problems.push(
+                "ESR_DATABASE_URL: SQLite is for development; use PostgreSQL in production \
+                 or set ESR_ALLOW_SQLITE_IN_PRODUCTION=true for a single instance"
+                    .into(),
+            );
+        }
+
+        let public_base_url = match (&self.public_base_url, production) {
+            (Some(url), _) => Some(url.clone()),
+            (None, true) => {
+                problems.push(
+                    "ESR_PUBLIC_BASE_URL is required (the https:// address clients use to reach this API)"
+                        .into(),
+                );
+                None
+            }
+            (None, false) => Url::parse(&format!("http://{}", self.listen_addr)).ok(),
+        };
+        if let Some(url) = &public_base_url {
+            if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+                problems.push(format!(
+                    "ESR_PUBLIC_BASE_URL must be an http(s) URL, not {url}"
+                ));
+            } else if production && url.scheme() != "https" {
+                problems.push(format!(
+                    "ESR_PUBLIC_BASE_URL must use https in production, not {url}"
+                ));
+            }
+        }
+
+        if self.database_pool_size == 0 {
+            problems.push("ESR_DATABASE_POOL_SIZE must be at least 1".into());
+        }
+        if self.workers == Some(0) {
+            problems.push("ESR_WORKERS must be at least 1".into());
+        }
+
+        match (problems.is_empty(), database_url, public_base_url) {
+            (true, Some(database_url), Some(public_base_url)) => Ok(Config {
+                mode: self.mode,
+                listen_addr: self.listen_addr,
+                database_url,
+                database_pool_size: self.database_pool_size,
+                database_timeout: Duration::from_millis(self.database_timeout_ms),
+                auto_migrate: self.auto_migrate.unwrap_or(!production),
+                seed_demo: !production,
+                public_base_url,
+                log_format: self.log_format.unwrap_or(if production {
+                    LogFormat::Json
+                } else {
+                    LogFormat::Pretty
+                }),
+                log_filter: self.log_filter,
+                workers: self.workers.unwrap_or_else(|| {
+                    std::thread::available_parallelism().map_or(2, std::num::NonZero::get)
+                }),
+                shutdown_timeout: Duration::from_secs(self.shutdown_timeout_secs),
+            }),
+            _ => Err(ConfigError::Invalid {
+                mode: if production { "production" } else { "dev" },
+                problems,
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(args: &[&str]) -> Settings {
+        let mut argv = vec!["esr-api"];
+        argv.extend_from_slice(args);
+        Settings::parse_from(argv).expect("arguments parse")
+    }
+
+    #[test]
+    fn dev_defaults_need_nothing() {
+        let config = settings(&["--mode", "dev"]).resolve().expect("dev config");
+        assert_eq!(config.database_url.backend(), Backend::Sqlite);
+        assert_eq!(config.database_url.expose(), "./var/esr.db");
+        assert!(config.auto_migrate && config.seed_demo);
+        assert_eq!(config.log_format, LogFormat::Pretty);
+    }
+
+    #[test]
+    fn production_names_every_missing_setting() {
+        let err = settings(&["--mode", "production"])
+            .resolve()
+            .expect_err("refused");
+        let text = err.to_string();
+        assert!(text.contains("ESR_DATABASE_URL"), "{text}");
+        assert!(text.contains("ESR_PUBLIC_BASE_URL"), "{text}");
+    }
+
+    #[test]
+    fn production_refuses_sqlite_and_plain_http() {
+        let err = settings(&[
+            "--mode",
+            "production",
+            "--database-url",
+            "sqlite://./x.db",
+            "--public-base-url",
+            "http://esr.example",
+        ])
+        .resolve()
+        .expect_err("refused");
+        let text = err.to_string();
+        assert!(text.contains("SQLite is for development"), "{text}");
+        assert!(text.contains("must use https"), "{text}");
+    }
+
+    #[test]
+    fn production_with_everything_starts_strict() {
+        let config = settings(&[
+            "--mode",
+            "production",
+            "--database-url",
+            "postgres://esr:pw@db/esr",
+            "--public-base-url",
+            "https://esr.example",
+        ])
+        .resolve()
+        .expect("production config");
+        assert!(!config.auto_migrate && !config.seed_demo);
+        assert_eq!(config.log_format, LogFormat::Json);
+    }
+}

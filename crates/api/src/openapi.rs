@@ -1,0 +1,142 @@
+//! The OpenAPI document: generated from the routes themselves, committed as
+//! `openapi/openapi.json`, served at `/api-docs/openapi.json` and rendered by Swagger UI.
+
+use std::sync::LazyLock;
+
+use actix_web::App;
+use utoipa::openapi::path::{HttpMethod, OperationBuilder, PathItem};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, ResponseBuilder};
+use utoipa::{Modify, OpenApi};
+use utoipa_actix_web::AppExt;
+
+use crate::problem::{Problem, Violation};
+
+/// Where the document is served.
+pub const OPENAPI_PATH: &str = "/api-docs/openapi.json";
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "ESR Access API",
+        description = "The service that owns NHS staff ESR usernames and passwords: remote-access \
+registration at work with a smartcard, login from home and from the My ESR app, and recovery of a \
+forgotten username or password by email.\n\nErrors are RFC 9457 `application/problem+json` with a \
+stable `code` and the `request_id`; every response carries `X-Request-Id`.",
+        license(name = "MIT", identifier = "MIT"),
+    ),
+    servers((url = "/", description = "This server")),
+    tags(
+        (name = "organisations", description = "Employing organisations; their codes start every ESR username."),
+        (name = "operations", description = "Health, readiness, metrics and this document."),
+    ),
+    components(schemas(Problem, Violation)),
+    modifiers(&SecuritySchemes, &DocumentEndpoint),
+)]
+struct ApiDoc;
+
+/// Declares how clients authenticate.
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearerAuth",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "Access token from `POST /v1/auth/login` or the smartcard callback (EdDSA JWT, 15 minutes).",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "apiKey",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("esr_…")
+                    .description(Some(
+                        "Administrator API key (`Authorization: Bearer esr_…`), created with `esr-api create-api-key`.",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Documents the document itself (served by the Swagger UI service).
+struct DocumentEndpoint;
+
+impl Modify for DocumentEndpoint {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let operation = OperationBuilder::new()
+            .tag("operations")
+            .summary(Some("This OpenAPI document."))
+            .operation_id(Some("openapi_document"))
+            .response(
+                "200",
+                ResponseBuilder::new()
+                    .description("The OpenAPI 3.1 document of this API.")
+                    .content("application/json", ContentBuilder::new().build())
+                    .build(),
+            )
+            .build();
+        openapi
+            .paths
+            .add_path_operation(OPENAPI_PATH, vec![HttpMethod::Get], operation);
+    }
+}
+
+/// Builds the document from the same route registration the server uses.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let (_, api) = App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(crate::routes::configure)
+        .split_for_parts();
+    api
+}
+
+/// The document as committed: pretty JSON with a trailing newline.
+pub fn document_json() -> String {
+    let mut json = serde_json::to_string_pretty(&document()).unwrap_or_default();
+    json.push('\n');
+    json
+}
+
+static DOCUMENT: LazyLock<utoipa::openapi::OpenApi> = LazyLock::new(document);
+
+/// Methods the document lists for a route pattern, for the `Allow` header of a 405.
+pub fn allowed_methods(pattern: &str) -> Vec<&'static str> {
+    let Some(item) = DOCUMENT.paths.paths.get(pattern) else {
+        return Vec::new();
+    };
+    let PathItem {
+        get,
+        put,
+        post,
+        delete,
+        options,
+        head,
+        patch,
+        trace,
+        ..
+    } = item;
+    [
+        (get, "GET"),
+        (put, "PUT"),
+        (post, "POST"),
+        (delete, "DELETE"),
+        (options, "OPTIONS"),
+        (head, "HEAD"),
+        (patch, "PATCH"),
+        (trace, "TRACE"),
+    ]
+    .into_iter()
+    .filter_map(|(op, name)| op.as_ref().map(|_| name))
+    .collect()
+}

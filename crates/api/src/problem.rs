@@ -1,0 +1,439 @@
+//! RFC 9457 problem details: the one error format of the API.
+//!
+//! Handlers and extractors return errors that describe their problem ([`ProblemSpec`]); the
+//! [`render_problems`] middleware turns every error response, including those actix makes
+//! itself (unknown route, wrong method, oversized body), into `application/problem+json`
+//! carrying the request id.
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{HttpMessage, HttpResponse};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::request_context::RequestId;
+
+/// Media type of problem responses.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// An error response body (RFC 9457) with the stable `code` clients switch on.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({
+    "type": "/problems/not-found",
+    "title": "Not Found",
+    "status": 404,
+    "detail": "There is nothing at /v1/nothing-here.",
+    "code": "not-found",
+    "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"
+}))]
+pub struct Problem {
+    /// URI reference identifying the problem type: `/problems/{code}`.
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    /// Short, stable summary of the problem type.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What went wrong in this case, for a person to read.
+    pub detail: String,
+    /// Stable machine-readable code, e.g. `invalid-credentials`.
+    pub code: String,
+    /// Identifies this request in the service's logs (also in the `X-Request-Id` header).
+    pub request_id: String,
+    /// Every rule the input broke, for forms that show all errors at once.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub violations: Vec<Violation>,
+}
+
+/// One broken rule.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Violation {
+    /// Stable code of the rule, e.g. `password-too-short`.
+    pub code: String,
+    /// The request field it concerns, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// What to do about it, for a person to read.
+    pub message: String,
+}
+
+/// A problem before the request id is attached; what error types produce.
+#[derive(Debug, Clone)]
+pub struct ProblemSpec {
+    status: StatusCode,
+    code: &'static str,
+    title: &'static str,
+    detail: String,
+    violations: Vec<Violation>,
+    retry_after_secs: Option<u64>,
+    www_authenticate: Option<&'static str>,
+}
+
+impl ProblemSpec {
+    /// A problem with its status, stable code, title and detail.
+    pub fn new(
+        status: StatusCode,
+        code: &'static str,
+        title: &'static str,
+        detail: impl Into<String>,
+    ) -> Self {
+        Self {
+            status,
+            code,
+            title,
+            detail: detail.into(),
+            violations: Vec::new(),
+            retry_after_secs: None,
+            www_authenticate: None,
+        }
+    }
+
+    /// Adds the rules the input broke.
+    #[must_use]
+    pub fn with_violations(mut self, violations: Vec<Violation>) -> Self {
+        self.violations = violations;
+        self
+    }
+
+    /// Adds `Retry-After` (for 429 and 503).
+    #[must_use]
+    pub fn with_retry_after(mut self, secs: u64) -> Self {
+        self.retry_after_secs = Some(secs);
+        self
+    }
+
+    /// Adds a `WWW-Authenticate` challenge (for 401).
+    #[must_use]
+    pub fn with_www_authenticate(mut self, challenge: &'static str) -> Self {
+        self.www_authenticate = Some(challenge);
+        self
+    }
+
+    /// The status code.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The problem for a status when nothing more specific is known.
+    pub fn for_status(status: StatusCode) -> Self {
+        let (code, detail) = match status {
+            StatusCode::BAD_REQUEST => ("bad-request", "The request could not be understood."),
+            StatusCode::UNAUTHORIZED => ("unauthorized", "Authentication is required."),
+            StatusCode::FORBIDDEN => ("forbidden", "You are not allowed to do this."),
+            StatusCode::NOT_FOUND => ("not-found", "There is nothing at this address."),
+            StatusCode::METHOD_NOT_ALLOWED => (
+                "method-not-allowed",
+                "This address does not accept that method; the Allow header lists those it does.",
+            ),
+            StatusCode::PAYLOAD_TOO_LARGE => {
+                ("payload-too-large", "The request body is too large.")
+            }
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+                "unsupported-media-type",
+                "The request body has a content type this address does not accept.",
+            ),
+            StatusCode::TOO_MANY_REQUESTS => {
+                ("too-many-requests", "Too many requests; try again later.")
+            }
+            StatusCode::SERVICE_UNAVAILABLE => (
+                "service-unavailable",
+                "The service is busy or a dependency is unavailable; try again shortly.",
+            ),
+            s if s.is_server_error() => (
+                "internal-error",
+                "Something went wrong on our side. Please try again later; quote the request id if you contact support.",
+            ),
+            _ => ("http-error", "The request failed."),
+        };
+        let title = status.canonical_reason().unwrap_or("Error");
+        Self::new(status, code, title, detail)
+    }
+
+    /// An opaque 500; the cause goes to the log, never to the client.
+    pub fn internal() -> Self {
+        Self::for_status(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    /// The response for this problem. The body is written by [`render_problems`] once the
+    /// request id is known.
+    pub fn into_response(self) -> HttpResponse {
+        let mut builder = HttpResponse::build(self.status);
+        if let Some(secs) = self.retry_after_secs {
+            builder.insert_header((header::RETRY_AFTER, secs.to_string()));
+        }
+        if let Some(challenge) = self.www_authenticate {
+            builder.insert_header((header::WWW_AUTHENTICATE, challenge));
+        }
+        let mut res = builder.finish();
+        res.extensions_mut().insert(self);
+        res
+    }
+
+    fn into_body(self, request_id: String) -> Problem {
+        Problem {
+            problem_type: format!("/problems/{}", self.code),
+            title: self.title.to_owned(),
+            status: self.status.as_u16(),
+            detail: self.detail,
+            code: self.code.to_owned(),
+            request_id,
+            violations: self.violations,
+        }
+    }
+}
+
+/// Implemented by every endpoint error: the problem it answers with.
+pub trait AsProblem: std::fmt::Debug + std::fmt::Display {
+    /// The problem for this error. Internal errors log their cause chain here.
+    fn problem(&self) -> ProblemSpec;
+}
+
+/// Implements [`ResponseError`] for an error type through its [`AsProblem`].
+#[macro_export]
+macro_rules! problem_response {
+    ($ty:ty) => {
+        impl actix_web::ResponseError for $ty {
+            fn status_code(&self) -> actix_web::http::StatusCode {
+                $crate::problem::AsProblem::problem(self).status()
+            }
+            fn error_response(&self) -> actix_web::HttpResponse {
+                $crate::problem::AsProblem::problem(self).into_response()
+            }
+        }
+    };
+}
+
+/// Logs an unexpected error with its whole cause chain and returns the opaque 500.
+pub fn internal_error(error: &(dyn std::error::Error + 'static)) -> ProblemSpec {
+    let mut chain = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        chain.push_str(": ");
+        chain.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    tracing::error!(error.chain = %chain, "internal error");
+    ProblemSpec::internal()
+}
+
+/// Middleware: renders every error response as problem+json with the request id.
+pub async fn render_problems(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    // Read before routing: the request must not be cloned while the router still needs it.
+    let request_id = req
+        .extensions()
+        .get::<RequestId>()
+        .map_or_else(String::new, |id| id.as_str().to_owned());
+    let res = match next.call(req).await {
+        Ok(res) => res.map_into_boxed_body(),
+        Err(e) => {
+            // Only a middleware failing can land here (handler errors are responses by now).
+            let spec = e
+                .error_response()
+                .extensions()
+                .get::<ProblemSpec>()
+                .cloned()
+                .unwrap_or_else(|| ProblemSpec::for_status(e.as_response_error().status_code()));
+            let response = render(e.error_response(), spec, request_id);
+            return Err(
+                actix_web::error::InternalError::from_response(e.to_string(), response).into(),
+            );
+        }
+    };
+    if res.status().as_u16() < 400 {
+        return Ok(res);
+    }
+    let spec = res.response().extensions().get::<ProblemSpec>().cloned();
+    let already_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|ct| ct.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    if spec.is_none() && already_problem {
+        return Ok(res);
+    }
+    let spec = spec.unwrap_or_else(|| {
+        if res.status().is_server_error()
+            && let Some(err) = res.response().error()
+        {
+            tracing::error!(error = ?err, "request failed");
+        }
+        ProblemSpec::for_status(res.status())
+    });
+    let (req, response) = res.into_parts();
+    Ok(ServiceResponse::new(
+        req,
+        render(response, spec, request_id),
+    ))
+}
+
+/// Replaces the body of an error response with the problem document.
+fn render(response: HttpResponse, spec: ProblemSpec, request_id: String) -> HttpResponse {
+    let body = serde_json::to_vec(&spec.into_body(request_id)).unwrap_or_default();
+    let mut response = response.set_body(BoxBody::new(body));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    response.headers_mut().remove(header::CONTENT_LENGTH);
+    response
+}
+
+/// Errors of request parsing (body, path, query), shared by every route.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    /// The body is not JSON at all.
+    #[error("malformed JSON: {0}")]
+    MalformedJson(String),
+    /// The body is JSON but not of the expected shape (unknown field, wrong type, missing field).
+    #[error("invalid request body: {0}")]
+    InvalidBody(String),
+    /// The body is larger than the route accepts.
+    #[error("request body larger than {limit} bytes")]
+    TooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// Not `application/json`.
+    #[error("unsupported content type")]
+    UnsupportedMediaType,
+    /// The body could not be read.
+    #[error("request body could not be read: {0}")]
+    Payload(String),
+    /// A path segment is not of the expected form.
+    #[error("invalid path parameter: {0}")]
+    InvalidPath(String),
+    /// A query parameter is not of the expected form.
+    #[error("invalid query parameter: {0}")]
+    InvalidQuery(String),
+}
+
+impl AsProblem for RequestError {
+    fn problem(&self) -> ProblemSpec {
+        match self {
+            Self::MalformedJson(detail) => ProblemSpec::new(
+                StatusCode::BAD_REQUEST,
+                "malformed-json",
+                "Malformed JSON",
+                format!("The request body is not valid JSON: {detail}."),
+            ),
+            Self::InvalidBody(detail) => ProblemSpec::new(
+                StatusCode::BAD_REQUEST,
+                "invalid-request-body",
+                "Invalid request body",
+                format!("The request body does not match the expected schema: {detail}."),
+            ),
+            Self::TooLarge { limit } => ProblemSpec::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload-too-large",
+                "Payload Too Large",
+                format!("The request body is larger than the limit of {limit} bytes."),
+            ),
+            Self::UnsupportedMediaType => ProblemSpec::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Unsupported Media Type",
+                "Send the request body as application/json.",
+            ),
+            Self::Payload(detail) => ProblemSpec::new(
+                StatusCode::BAD_REQUEST,
+                "bad-request",
+                "Bad Request",
+                format!("The request body could not be read: {detail}."),
+            ),
+            Self::InvalidPath(detail) => ProblemSpec::new(
+                StatusCode::BAD_REQUEST,
+                "invalid-path-parameter",
+                "Invalid path parameter",
+                detail.clone(),
+            ),
+            Self::InvalidQuery(detail) => ProblemSpec::new(
+                StatusCode::BAD_REQUEST,
+                "invalid-query-parameter",
+                "Invalid query parameter",
+                detail.clone(),
+            ),
+        }
+    }
+}
+crate::problem_response!(RequestError);
+
+/// Largest JSON body any route accepts.
+pub const JSON_BODY_LIMIT: usize = 16 * 1024;
+
+/// Extractor settings that turn parse failures into [`RequestError`] problems.
+pub fn json_config() -> actix_web::web::JsonConfig {
+    use actix_web::error::JsonPayloadError;
+    actix_web::web::JsonConfig::default()
+        .limit(JSON_BODY_LIMIT)
+        .content_type_required(true)
+        .error_handler(|err, _req| {
+            let e = match err {
+                JsonPayloadError::ContentType => RequestError::UnsupportedMediaType,
+                JsonPayloadError::Overflow { .. }
+                | JsonPayloadError::OverflowKnownLength { .. } => RequestError::TooLarge {
+                    limit: JSON_BODY_LIMIT,
+                },
+                JsonPayloadError::Deserialize(e) | JsonPayloadError::Serialize(e) => {
+                    if e.is_data() {
+                        RequestError::InvalidBody(e.to_string())
+                    } else {
+                        RequestError::MalformedJson(e.to_string())
+                    }
+                }
+                other => RequestError::Payload(other.to_string()),
+            };
+            e.into()
+        })
+}
+
+/// Path extractor settings.
+pub fn path_config() -> actix_web::web::PathConfig {
+    actix_web::web::PathConfig::default()
+        .error_handler(|err, _req| RequestError::InvalidPath(err.to_string()).into())
+}
+
+/// Query extractor settings.
+pub fn query_config() -> actix_web::web::QueryConfig {
+    actix_web::web::QueryConfig::default()
+        .error_handler(|err, _req| RequestError::InvalidQuery(err.to_string()).into())
+}
+
+/// Default service: 405 with `Allow` when the path exists with other methods, else 404.
+pub async fn no_route(req: actix_web::HttpRequest) -> HttpResponse {
+    let path = req.path().to_owned();
+    let allowed = req
+        .resource_map()
+        .match_pattern(&path)
+        .map(|pattern| crate::openapi::allowed_methods(&pattern));
+    match allowed {
+        Some(methods) => {
+            let allow = if methods.is_empty() {
+                "GET, HEAD".to_owned()
+            } else {
+                methods.join(", ")
+            };
+            let mut res = ProblemSpec::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method Not Allowed",
+                format!("{} is not allowed here; use {allow}.", req.method()),
+            )
+            .into_response();
+            if let Ok(v) = HeaderValue::from_str(&allow) {
+                res.headers_mut().insert(header::ALLOW, v);
+            }
+            res
+        }
+        None => ProblemSpec::new(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            "Not Found",
+            "There is nothing at this address. The API is described at /api-docs/openapi.json.",
+        )
+        .into_response(),
+    }
+}

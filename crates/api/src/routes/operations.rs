@@ -1,0 +1,120 @@
+//! Operations endpoints: liveness, readiness and metrics (no `/v1` prefix).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, get, web};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::problem::{AsProblem, Problem, ProblemSpec};
+use crate::state::AppState;
+
+/// Registers the operations routes.
+pub fn configure(cfg: &mut ServiceConfig<'_>) {
+    cfg.service(live).service(ready).service(metrics);
+}
+
+/// Liveness answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Live {
+    /// Always `ok` while the process serves requests.
+    #[schema(example = "ok")]
+    pub status: &'static str,
+}
+
+/// The process is up and serving HTTP.
+#[utoipa::path(
+    tag = "operations",
+    responses((status = 200, description = "The process is serving requests.", body = Live)),
+)]
+#[get("/health/live")]
+pub async fn live() -> web::Json<Live> {
+    web::Json(Live { status: "ok" })
+}
+
+/// Readiness answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Ready {
+    /// `ready`.
+    #[schema(example = "ready")]
+    pub status: &'static str,
+    /// `sqlite` or `postgres`.
+    #[schema(example = "sqlite")]
+    pub database: &'static str,
+    /// `current` when every migration embedded in this binary is applied.
+    #[schema(example = "current")]
+    pub migrations: &'static str,
+}
+
+/// Why the instance is not ready.
+#[derive(Debug, thiserror::Error)]
+pub enum NotReady {
+    /// No connection or the query failed.
+    #[error("database unreachable: {0}")]
+    Database(String),
+    /// The schema is behind this binary.
+    #[error("{0} migration(s) pending")]
+    Pending(usize),
+}
+
+impl AsProblem for NotReady {
+    fn problem(&self) -> ProblemSpec {
+        tracing::warn!(reason = %self, "not ready");
+        let detail = match self {
+            Self::Database(_) => "The database is unreachable.".to_owned(),
+            Self::Pending(n) => {
+                format!("{n} database migration(s) are pending; run `esr-api migrate`.")
+            }
+        };
+        ProblemSpec::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not-ready",
+            "Service Unavailable",
+            detail,
+        )
+        .with_retry_after(5)
+    }
+}
+crate::problem_response!(NotReady);
+
+/// The instance can serve traffic: the database answers and its schema is current.
+#[utoipa::path(
+    tag = "operations",
+    responses(
+        (status = 200, description = "Ready for traffic.", body = Ready),
+        (status = 503, description = "Database unreachable or migrations pending.", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[get("/health/ready")]
+pub async fn ready(state: web::Data<AppState>) -> Result<web::Json<Ready>, NotReady> {
+    let database = state.pool.backend().as_str();
+    let pending = state
+        .db(|conn| {
+            conn.ping()?;
+            esr_persistence::migrations::pending(conn)
+        })
+        .await
+        .map_err(|e| NotReady::Database(e.to_string()))?;
+    if !pending.is_empty() {
+        return Err(NotReady::Pending(pending.len()));
+    }
+    Ok(web::Json(Ready {
+        status: "ready",
+        database,
+        migrations: "current",
+    }))
+}
+
+/// Prometheus metrics in the text exposition format.
+#[utoipa::path(
+    tag = "operations",
+    responses((status = 200, description = "Prometheus text format 0.0.4.", body = String, content_type = "text/plain; version=0.0.4")),
+)]
+#[get("/metrics")]
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let (connections, idle) = state.pool.state();
+    state.metrics.set_pool_state(connections, idle);
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(state.metrics.render())
+}

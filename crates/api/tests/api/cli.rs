@@ -1,0 +1,164 @@
+//! The `esr-api` binary: `openapi`, production start-up checks, `migrate`, `--help`.
+
+use std::process::Command;
+
+fn esr_api() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_esr-api"));
+    // Start from a clean slate: nothing from the developer's or CI's environment.
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("ESR_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd
+}
+
+#[test]
+fn openapi_command_prints_the_document() {
+    let out = esr_api().arg("openapi").output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        esr_api::openapi::document_json()
+    );
+}
+
+#[test]
+fn production_without_settings_exits_naming_each_missing_one() {
+    let out = esr_api()
+        .env("ESR_MODE", "production")
+        .arg("serve")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    for name in ["ESR_DATABASE_URL", "ESR_PUBLIC_BASE_URL"] {
+        assert!(stderr.contains(name), "{name} named in:\n{stderr}");
+    }
+}
+
+#[test]
+fn production_refuses_sqlite_unless_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("p.db").display());
+    let out = esr_api()
+        .env("ESR_MODE", "production")
+        .env("ESR_DATABASE_URL", &url)
+        .env("ESR_PUBLIC_BASE_URL", "https://esr.example.nhs.uk")
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .contains("SQLite is for development")
+    );
+
+    let out = esr_api()
+        .env("ESR_MODE", "production")
+        .env("ESR_DATABASE_URL", &url)
+        .env("ESR_PUBLIC_BASE_URL", "https://esr.example.nhs.uk")
+        .env("ESR_ALLOW_SQLITE_IN_PRODUCTION", "true")
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .contains("Applied 1 migration")
+    );
+}
+
+#[test]
+fn refused_postgres_connection_names_the_real_cause_without_the_password() {
+    let out = esr_api()
+        .env("ESR_DATABASE_URL", "postgres://esr:hunter2@127.0.0.1:1/esr")
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("Connection refused") || stderr.contains("connection refused"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("127.0.0.1"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "password leaked: {stderr}");
+    assert!(
+        !stderr.contains("Invalid connection url for multiconnection"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn unknown_postgres_database_is_named() {
+    let Ok(admin) = std::env::var(crate::helpers::PG_ENV) else {
+        println!(
+            "skipped: PostgreSQL variant (set {} to run it)",
+            crate::helpers::PG_ENV
+        );
+        return;
+    };
+    let mut url = url::Url::parse(&admin).unwrap();
+    url.set_path("esr_no_such_database");
+    let out = esr_api()
+        .env("ESR_DATABASE_URL", url.as_str())
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("esr_no_such_database") && stderr.contains("does not exist"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn help_documents_every_command() {
+    let out = esr_api().arg("--help").output().unwrap();
+    let help = String::from_utf8(out.stdout).unwrap();
+    for command in ["serve", "migrate", "openapi", "seed-demo"] {
+        assert!(help.contains(command), "{command} in --help:\n{help}");
+    }
+    assert!(help.contains("ESR_DATABASE_URL"), "{help}");
+}
+
+#[test]
+fn migrate_and_seed_demo_are_idempotent() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("cli.db").display());
+    for _ in 0..2 {
+        let out = esr_api()
+            .env("ESR_DATABASE_URL", &url)
+            .arg("migrate")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let out = esr_api()
+            .env("ESR_DATABASE_URL", &url)
+            .arg("seed-demo")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            String::from_utf8(out.stdout)
+                .unwrap()
+                .contains("999 Demo NHS Trust")
+        );
+    }
+}

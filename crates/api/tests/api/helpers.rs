@@ -1,0 +1,221 @@
+//! `spawn_app()` and friends.
+
+use std::sync::Once;
+
+use diesel::Connection;
+use diesel::connection::SimpleConnection;
+use esr_api::config::{Config, Settings};
+use esr_api::startup::Application;
+use esr_persistence::{DatabaseUrl, DbConnection};
+
+/// Which database a test runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TestBackend {
+    Sqlite,
+    Postgres,
+}
+
+/// The environment variable that turns on the PostgreSQL variants.
+pub const PG_ENV: &str = "ESR_TEST_DATABASE_URL";
+
+/// A running server and what it needs to be cleaned up.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub backend: TestBackend,
+    pub database_url: DatabaseUrl,
+    handle: actix_web::dev::ServerHandle,
+    _db: TestDb,
+}
+
+/// A throw-away database: a temporary directory, or a PostgreSQL database dropped afterwards.
+enum TestDb {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Self::Postgres { admin_url, name } = self
+            && let Ok(mut conn) = diesel::PgConnection::establish(admin_url)
+        {
+            let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
+        }
+    }
+}
+
+fn init_logs() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        if std::env::var_os("TEST_LOG").is_some() {
+            esr_api::telemetry::init(esr_api::config::LogFormat::Pretty, "debug");
+        }
+    });
+}
+
+/// Creates a fresh database for one test. `None` (with a printed line) when the backend is
+/// PostgreSQL and `ESR_TEST_DATABASE_URL` is not set.
+fn fresh_database(backend: TestBackend) -> Option<(String, TestDb)> {
+    match backend {
+        TestBackend::Sqlite => {
+            let dir = tempfile::tempdir().expect("temporary directory");
+            let url = format!("sqlite://{}", dir.path().join("esr.db").display());
+            Some((url, TestDb::Sqlite(dir)))
+        }
+        TestBackend::Postgres => {
+            let Ok(admin_url) = std::env::var(PG_ENV) else {
+                println!("skipped: PostgreSQL variant (set {PG_ENV} to run it)");
+                return None;
+            };
+            let name = format!("esr_test_{}", uuid::Uuid::new_v4().simple());
+            let mut admin = diesel::PgConnection::establish(&admin_url)
+                .unwrap_or_else(|e| panic!("{PG_ENV} is set but PostgreSQL refused: {e}"));
+            admin
+                .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+                .expect("create test database");
+            let mut url = url::Url::parse(&admin_url).expect("valid ESR_TEST_DATABASE_URL");
+            url.set_path(&name);
+            Some((url.to_string(), TestDb::Postgres { admin_url, name }))
+        }
+    }
+}
+
+/// Settings for a test server: dev mode, random port, one worker, the given database.
+pub fn test_config(database_url: &str) -> Config {
+    Settings::parse_from([
+        "esr-api",
+        "--mode",
+        "dev",
+        "--listen-addr",
+        "127.0.0.1:0",
+        "--workers",
+        "1",
+        "--database-pool-size",
+        "4",
+        "--shutdown-timeout-secs",
+        "1",
+        "--database-url",
+        database_url,
+    ])
+    .expect("test settings parse")
+    .resolve()
+    .expect("test settings are valid")
+}
+
+/// Starts a server on a fresh database; `None` if the backend is not configured.
+pub async fn spawn_app(backend: TestBackend) -> Option<TestApp> {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// Like [`spawn_app`], letting the test adjust the configuration first.
+pub async fn spawn_app_with(
+    backend: TestBackend,
+    adjust: impl FnOnce(&mut Config),
+) -> Option<TestApp> {
+    init_logs();
+    let (url, db) = fresh_database(backend)?;
+    let mut config = test_config(&url);
+    adjust(&mut config);
+    let database_url = config.database_url.clone();
+    let app = Application::build(config)
+        .await
+        .expect("application builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let handle = app.handle();
+    tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("http client");
+    Some(TestApp {
+        address,
+        client,
+        backend,
+        database_url,
+        handle,
+        _db: db,
+    })
+}
+
+impl TestApp {
+    /// `GET {address}{path}`.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// A direct database connection, for arranging and inspecting state the API does not expose.
+    pub fn db(&self) -> DbConnection {
+        esr_persistence::connection::establish(&self.database_url, Default::default())
+            .expect("direct database connection")
+    }
+
+    /// Stops the server (gracefully, within the short test shutdown timeout).
+    pub async fn stop(self) {
+        self.handle.stop(true).await;
+    }
+}
+
+/// Reads a problem+json response, checking the media type and the request id.
+pub async fn problem(response: reqwest::Response) -> serde_json::Value {
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(
+        content_type, "application/problem+json",
+        "problem media type"
+    );
+    let header_id = response
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let status = response.status().as_u16();
+    let body: serde_json::Value = response.json().await.expect("problem body is JSON");
+    assert_eq!(body["status"], status, "status in body matches: {body}");
+    assert_eq!(
+        body["request_id"],
+        header_id.as_str(),
+        "request id in body matches header"
+    );
+    let code = body["code"].as_str().expect("problem has a code");
+    assert_eq!(body["type"], format!("/problems/{code}"));
+    assert!(
+        body["title"].is_string() && body["detail"].is_string(),
+        "{body}"
+    );
+    body
+}
+
+/// Declares each named `async fn(&TestApp)` as two tests, `NAME::sqlite` and `NAME::postgres`.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                let app = $crate::helpers::spawn_app($crate::helpers::TestBackend::Sqlite)
+                    .await
+                    .expect("SQLite is always available");
+                super::$name(&app).await;
+                app.stop().await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                let Some(app) = $crate::helpers::spawn_app($crate::helpers::TestBackend::Postgres).await else {
+                    return;
+                };
+                super::$name(&app).await;
+                app.stop().await;
+            }
+        }
+    )*};
+}

@@ -1,0 +1,13 @@
+//! Integration tests of the ESR Access API: a real server on a random port with its own fresh
+//! database, driven over HTTP like the mobile app. Tests that touch the database run on
+//! SQLite and, when `ESR_TEST_DATABASE_URL` is set, on PostgreSQL too.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+mod helpers;
+
+mod cli;
+mod errors;
+mod health;
+mod openapi;
+mod organisations;

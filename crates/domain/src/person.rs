@@ -1,0 +1,273 @@
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use unicode_normalization::UnicodeNormalization;
+
+use crate::Coded;
+
+const MAX_NAME_CHARS: usize = 100;
+const MAX_EMPLOYEE_NUMBER_LENGTH: usize = 30;
+
+/// A first name or surname: trimmed, NFC-normalised, 1 to 100 characters (code points),
+/// no control characters. Any script is accepted; usernames fold it to ASCII separately.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct PersonName(String);
+
+/// Why a string is not an acceptable name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PersonNameError {
+    /// Nothing but whitespace.
+    #[error("name is empty")]
+    Empty,
+    /// More than 100 characters.
+    #[error("name is too long")]
+    TooLong,
+    /// Contains control characters (tabs, newlines, NUL…).
+    #[error("name contains control characters")]
+    InvalidCharacters,
+}
+
+impl Coded for PersonNameError {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::Empty => "name-required",
+            Self::TooLong => "name-too-long",
+            Self::InvalidCharacters => "invalid-name",
+        }
+    }
+
+    fn message(&self) -> String {
+        match self {
+            Self::Empty => "Enter a name".to_owned(),
+            Self::TooLong => format!("Name must be {MAX_NAME_CHARS} characters or fewer"),
+            Self::InvalidCharacters => {
+                "Name must not contain tabs, line breaks or other control characters".to_owned()
+            }
+        }
+    }
+}
+
+impl PersonName {
+    /// Parses a name: trimmed and NFC-normalised, then checked.
+    pub fn parse(input: &str) -> Result<Self, PersonNameError> {
+        let composed: String = input.nfc().collect();
+        let normalised = composed.trim();
+        if normalised.is_empty() {
+            return Err(PersonNameError::Empty);
+        }
+        if normalised.chars().any(char::is_control) {
+            return Err(PersonNameError::InvalidCharacters);
+        }
+        if normalised.chars().count() > MAX_NAME_CHARS {
+            return Err(PersonNameError::TooLong);
+        }
+        Ok(Self(normalised.to_owned()))
+    }
+
+    /// The name as entered (trimmed, NFC).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for PersonName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for PersonName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PersonName({:?})", self.0)
+    }
+}
+
+impl AsRef<str> for PersonName {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for PersonName {
+    type Error = PersonNameError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<PersonName> for String {
+    fn from(value: PersonName) -> Self {
+        value.0
+    }
+}
+
+/// An employee (assignment) number from the staff record: 1 to 30 of `A-Z a-z 0-9 -`,
+/// trimmed, case kept as given (it is an identifier owned by the source system).
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct EmployeeNumber(String);
+
+/// Why a string is not an acceptable employee number.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EmployeeNumberError {
+    /// Nothing but whitespace.
+    #[error("employee number is empty")]
+    Empty,
+    /// More than 30 characters.
+    #[error("employee number is too long")]
+    TooLong,
+    /// Characters other than letters, digits and hyphens.
+    #[error("employee number contains invalid characters")]
+    InvalidCharacters,
+}
+
+impl Coded for EmployeeNumberError {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::Empty => "employee-number-required",
+            Self::TooLong => "employee-number-too-long",
+            Self::InvalidCharacters => "invalid-employee-number",
+        }
+    }
+
+    fn message(&self) -> String {
+        match self {
+            Self::Empty => "Enter an employee number".to_owned(),
+            Self::TooLong => {
+                format!("Employee number must be {MAX_EMPLOYEE_NUMBER_LENGTH} characters or fewer")
+            }
+            Self::InvalidCharacters => {
+                "Employee number must contain only letters, digits and hyphens".to_owned()
+            }
+        }
+    }
+}
+
+impl EmployeeNumber {
+    /// Parses an employee number (trimmed).
+    pub fn parse(input: &str) -> Result<Self, EmployeeNumberError> {
+        let trimmed = input.trim();
+        if trimmed.is_empty() {
+            return Err(EmployeeNumberError::Empty);
+        }
+        if !trimmed
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
+            return Err(EmployeeNumberError::InvalidCharacters);
+        }
+        if trimmed.len() > MAX_EMPLOYEE_NUMBER_LENGTH {
+            return Err(EmployeeNumberError::TooLong);
+        }
+        Ok(Self(trimmed.to_owned()))
+    }
+
+    /// The number as given (trimmed).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for EmployeeNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for EmployeeNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "EmployeeNumber({})", self.0)
+    }
+}
+
+impl AsRef<str> for EmployeeNumber {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for EmployeeNumber {
+    type Error = EmployeeNumberError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<EmployeeNumber> for String {
+    fn from(value: EmployeeNumber) -> Self {
+        value.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn names() {
+        assert_eq!(PersonName::parse("  Zoë ").unwrap().as_str(), "Zoë");
+        // Decomposed input is stored composed, so equal names compare equal.
+        assert_eq!(
+            PersonName::parse("Zoe\u{308}").unwrap(),
+            PersonName::parse("Zo\u{eb}").unwrap()
+        );
+        assert_eq!(
+            PersonName::parse("O'Brien-Núñez").unwrap().to_string(),
+            "O'Brien-Núñez"
+        );
+        assert_eq!(PersonName::parse(" ").unwrap_err(), PersonNameError::Empty);
+        assert_eq!(
+            PersonName::parse("Jo\nhn").unwrap_err(),
+            PersonNameError::InvalidCharacters
+        );
+        assert_eq!(
+            PersonName::parse(&"é".repeat(101)).unwrap_err(),
+            PersonNameError::TooLong
+        );
+        assert!(PersonName::parse(&"é".repeat(100)).is_ok());
+        assert_eq!(PersonNameError::TooLong.code(), "name-too-long");
+    }
+
+    #[test]
+    fn employee_numbers() {
+        assert_eq!(
+            EmployeeNumber::parse(" 12345678-2 ").unwrap().as_str(),
+            "12345678-2"
+        );
+        assert!(EmployeeNumber::parse(&"9".repeat(30)).is_ok());
+        assert_eq!(
+            EmployeeNumber::parse(&"9".repeat(31)).unwrap_err(),
+            EmployeeNumberError::TooLong
+        );
+        assert_eq!(
+            EmployeeNumber::parse("").unwrap_err(),
+            EmployeeNumberError::Empty
+        );
+        for bad in ["12 34", "12_34", "١٢٣", "12/34"] {
+            assert_eq!(
+                EmployeeNumber::parse(bad).unwrap_err(),
+                EmployeeNumberError::InvalidCharacters
+            );
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn name_parse_never_panics_and_round_trips(s in ".{0,120}") {
+            if let Ok(n) = PersonName::parse(&s) {
+                prop_assert_eq!(PersonName::parse(n.as_str()).unwrap(), n.clone());
+                prop_assert!(!n.as_str().chars().any(char::is_control));
+                prop_assert!(n.as_str().chars().count() <= MAX_NAME_CHARS);
+            }
+        }
+
+        #[test]
+        fn employee_number_never_panics_and_round_trips(s in ".{0,40}") {
+            if let Ok(n) = EmployeeNumber::parse(&s) {
+                prop_assert_eq!(EmployeeNumber::parse(n.as_str()).unwrap(), n);
+            }
+        }
+    }
+}

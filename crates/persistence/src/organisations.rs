@@ -1,0 +1,145 @@
+//! Organisations repository.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use esr_domain::{ApprovalMode, OrganisationCode};
+
+use crate::connection::DbConnection;
+use crate::error::RepoError;
+use crate::schema::organisations;
+
+/// An organisation as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = organisations)]
+struct OrganisationRow {
+    code: String,
+    name: String,
+    internet_access_approval: String,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+/// An employing organisation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Organisation {
+    /// Three-character ESR organisation code, e.g. `999`.
+    pub code: OrganisationCode,
+    /// Display name, e.g. `Demo NHS Trust`.
+    pub name: String,
+    /// How internet-access requests are approved.
+    pub internet_access_approval: ApprovalMode,
+    /// When the row was created (UTC).
+    pub created_at: DateTime<Utc>,
+    /// When the row last changed (UTC).
+    pub updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<OrganisationRow> for Organisation {
+    type Error = RepoError;
+
+    fn try_from(r: OrganisationRow) -> Result<Self, RepoError> {
+        Ok(Self {
+            code: OrganisationCode::parse(&r.code)
+                .map_err(|_| RepoError::Corrupt(format!("organisation code {:?}", r.code)))?,
+            name: r.name,
+            internet_access_approval: ApprovalMode::parse(&r.internet_access_approval).map_err(
+                |_| RepoError::Corrupt(format!("approval mode {:?}", r.internet_access_approval)),
+            )?,
+            created_at: r.created_at.and_utc(),
+            updated_at: r.updated_at.and_utc(),
+        })
+    }
+}
+
+/// Fields to create or replace an organisation with.
+#[derive(Debug, Clone)]
+pub struct NewOrganisation<'a> {
+    /// Organisation code.
+    pub code: &'a OrganisationCode,
+    /// Display name.
+    pub name: &'a str,
+    /// How internet-access requests are approved.
+    pub internet_access_approval: ApprovalMode,
+}
+
+/// One page of a list, ordered by key, with the cursor of the next page if there is one.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    /// The items of this page.
+    pub items: Vec<T>,
+    /// Pass back as `cursor` to get the next page; `None` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Finds one organisation by its canonical code.
+pub fn find(
+    conn: &mut DbConnection,
+    code: &OrganisationCode,
+) -> Result<Option<Organisation>, RepoError> {
+    organisations::table
+        .find(code.as_str())
+        .select(OrganisationRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(Organisation::try_from)
+        .transpose()
+}
+
+/// Lists organisations ordered by code, `limit` at a time, starting after `cursor`.
+pub fn list(
+    conn: &mut DbConnection,
+    cursor: Option<&str>,
+    limit: u32,
+) -> Result<Page<Organisation>, RepoError> {
+    let mut query = organisations::table
+        .select(OrganisationRow::as_select())
+        .order(organisations::code.asc())
+        .limit(i64::from(limit) + 1)
+        .into_boxed();
+    if let Some(after) = cursor {
+        query = query.filter(organisations::code.gt(after.to_owned()));
+    }
+    let mut rows = query
+        .load(conn)?
+        .into_iter()
+        .map(Organisation::try_from)
+        .collect::<Result<Vec<_>, _>>()?;
+    let next_cursor = if rows.len() > limit as usize {
+        rows.truncate(limit as usize);
+        rows.last().map(|o| o.code.as_str().to_owned())
+    } else {
+        None
+    };
+    Ok(Page {
+        items: rows,
+        next_cursor,
+    })
+}
+
+/// Creates the organisation, or updates its name and approval mode if the code exists.
+/// Returns the stored row.
+pub fn upsert(
+    conn: &mut DbConnection,
+    new: &NewOrganisation<'_>,
+    now: DateTime<Utc>,
+) -> Result<Organisation, RepoError> {
+    let now = now.naive_utc();
+    let row: OrganisationRow = per_backend!(conn, |c| diesel::insert_into(organisations::table)
+        .values((
+            organisations::code.eq(new.code.as_str()),
+            organisations::name.eq(new.name),
+            organisations::internet_access_approval.eq(new.internet_access_approval.as_str()),
+            organisations::created_at.eq(now),
+            organisations::updated_at.eq(now),
+        ))
+        .on_conflict(organisations::code)
+        .do_update()
+        .set((
+            organisations::name.eq(new.name),
+            organisations::internet_access_approval.eq(new.internet_access_approval.as_str()),
+            organisations::updated_at.eq(now),
+        ))
+        .returning(OrganisationRow::as_returning())
+        .get_result(c))?;
+    row.try_into()
+}

@@ -1,0 +1,7 @@
+CREATE TABLE organisations (
+    code TEXT PRIMARY KEY NOT NULL CHECK (length(code) = 3 AND code = upper(code)),
+    name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+    internet_access_approval TEXT NOT NULL CHECK (internet_access_approval IN ('automatic', 'manual')),
+    created_at TIMESTAMP NOT NULL,
+    updated_at TIMESTAMP NOT NULL
+);
