@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::ValueEnum;
+use esr_domain::PasswordPolicy;
 use esr_persistence::{Backend, DatabaseUrl};
 use url::Url;
 
@@ -98,6 +99,28 @@ pub struct Settings {
     #[arg(long, env = "ESR_WORKERS", global = true)]
     pub workers: Option<usize>,
 
+    /// Fewest characters a password may have (ESR rule 12; NIST SP 800-63B rev 4 asks 15 for single-factor).
+    #[arg(
+        long,
+        env = "ESR_PASSWORD_MIN_LENGTH",
+        default_value_t = 12,
+        global = true
+    )]
+    pub password_min_length: usize,
+
+    /// Most characters a password may have (at least 64).
+    #[arg(
+        long,
+        env = "ESR_PASSWORD_MAX_LENGTH",
+        default_value_t = 128,
+        global = true
+    )]
+    pub password_max_length: usize,
+
+    /// How many previous passwords may not be reused.
+    #[arg(long, env = "ESR_PASSWORD_HISTORY", default_value_t = 4, global = true)]
+    pub password_history: usize,
+
     /// Seconds to let in-flight requests finish after SIGTERM/SIGINT.
     #[arg(
         long,
@@ -135,6 +158,8 @@ pub struct Config {
     pub workers: usize,
     /// Graceful shutdown deadline.
     pub shutdown_timeout: Duration,
+    /// The one password policy.
+    pub password_policy: PasswordPolicy,
 }
 
 /// Why the configuration cannot be used.
@@ -239,6 +264,18 @@ impl Settings {
         if self.database_pool_size == 0 {
             problems.push("ESR_DATABASE_POOL_SIZE must be at least 1".into());
         }
+        if self.password_min_length < 8 {
+            problems.push("ESR_PASSWORD_MIN_LENGTH must be at least 8 (NIST SP 800-63B)".into());
+        }
+        if self.password_max_length < 64 || self.password_max_length < self.password_min_length {
+            problems.push(
+                "ESR_PASSWORD_MAX_LENGTH must be at least 64 and at least ESR_PASSWORD_MIN_LENGTH"
+                    .into(),
+            );
+        }
+        if self.password_max_length > 1024 {
+            problems.push("ESR_PASSWORD_MAX_LENGTH must be at most 1024".into());
+        }
         if self.workers == Some(0) {
             problems.push("ESR_WORKERS must be at least 1".into());
         }
@@ -263,6 +300,12 @@ impl Settings {
                     std::thread::available_parallelism().map_or(2, std::num::NonZero::get)
                 }),
                 shutdown_timeout: Duration::from_secs(self.shutdown_timeout_secs),
+                password_policy: PasswordPolicy {
+                    min_length: self.password_min_length,
+                    max_length: self.password_max_length,
+                    history_depth: self.password_history,
+                    ..PasswordPolicy::default()
+                },
             }),
             _ => Err(ConfigError::Invalid {
                 mode: if production { "production" } else { "dev" },

@@ -28,6 +28,7 @@ stable `code` and the `request_id`; every response carries `X-Request-Id`.",
     servers((url = "/", description = "This server")),
     tags(
         (name = "organisations", description = "Employing organisations; their codes start every ESR username."),
+        (name = "password-policy", description = "The password rules, and a live check for password forms."),
         (name = "operations", description = "Health, readiness, metrics and this document."),
     ),
     components(schemas(Problem, Violation)),

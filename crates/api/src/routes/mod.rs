@@ -6,9 +6,14 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 pub mod operations;
 pub mod organisations;
+pub mod password_policy;
 
 /// Registers every documented route.
 pub fn configure(cfg: &mut ServiceConfig<'_>) {
     operations::configure(cfg);
-    cfg.service(utoipa_actix_web::scope("/v1").configure(organisations::configure));
+    cfg.service(
+        utoipa_actix_web::scope("/v1")
+            .configure(organisations::configure)
+            .configure(password_policy::configure),
+    );
 }

@@ -4,6 +4,7 @@ use crate::both_backends;
 use crate::helpers::{TestApp, problem};
 
 both_backends!(
+    bad_json_bodies_are_problems_and_never_500,
     unknown_route_is_a_problem_404,
     wrong_method_is_a_problem_405_with_allow,
     request_id_is_echoed_or_generated,
@@ -83,5 +84,86 @@ async fn responses_carry_safety_headers(app: &TestApp) {
         assert_eq!(h["cache-control"], "no-store", "{path}");
         assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
         assert_eq!(h["referrer-policy"], "no-referrer", "{path}");
+    }
+}
+
+async fn post_raw(
+    app: &TestApp,
+    content_type: Option<&str>,
+    body: impl Into<reqwest::Body>,
+) -> reqwest::Response {
+    let mut req = app
+        .client
+        .post(format!("{}/v1/password-policy/check", app.address))
+        .body(body);
+    if let Some(ct) = content_type {
+        req = req.header("content-type", ct);
+    }
+    req.send().await.unwrap()
+}
+
+async fn bad_json_bodies_are_problems_and_never_500(app: &TestApp) {
+    let json = Some("application/json");
+    let cases: Vec<(Option<&str>, Vec<u8>, u16, &str)> = vec![
+        (json, b"{bad".to_vec(), 400, "malformed-json"),
+        (json, b"".to_vec(), 400, "malformed-json"),
+        (
+            json,
+            br#"{"new_password": "x""#.to_vec(),
+            400,
+            "malformed-json",
+        ),
+        (json, br#"[1, 2]"#.to_vec(), 400, "invalid-request-body"),
+        (
+            json,
+            br#"{"new_password": 12}"#.to_vec(),
+            400,
+            "invalid-request-body",
+        ),
+        (
+            json,
+            br#"{"new_password": "x", "admin": true}"#.to_vec(),
+            400,
+            "invalid-request-body",
+        ),
+        (json, br#"{}"#.to_vec(), 400, "invalid-request-body"),
+        (json, br#"null"#.to_vec(), 400, "invalid-request-body"),
+        // Deep nesting is refused at the first token, without recursing.
+        (
+            json,
+            "[".repeat(10_000).into_bytes(),
+            400,
+            "invalid-request-body",
+        ),
+        (
+            json,
+            format!(r#"{{"new_password": {}"#, "{\"a\":".repeat(2_000)).into_bytes(),
+            400,
+            "invalid-request-body",
+        ),
+        (
+            Some("text/plain"),
+            br#"{"new_password": "x"}"#.to_vec(),
+            415,
+            "unsupported-media-type",
+        ),
+        (
+            None,
+            br#"{"new_password": "x"}"#.to_vec(),
+            415,
+            "unsupported-media-type",
+        ),
+        (
+            json,
+            format!(r#"{{"new_password": "{}"}}"#, "a".repeat(17 * 1024)).into_bytes(),
+            413,
+            "payload-too-large",
+        ),
+    ];
+    for (content_type, body, status, code) in cases {
+        let shown = String::from_utf8_lossy(&body[..body.len().min(40)]).into_owned();
+        let res = post_raw(app, content_type, body).await;
+        assert_eq!(res.status(), status, "{content_type:?} {shown}");
+        assert_eq!(problem(res).await["code"], code, "{content_type:?} {shown}");
     }
 }

@@ -11,3 +11,4 @@ mod errors;
 mod health;
 mod openapi;
 mod organisations;
+mod password_policy;
