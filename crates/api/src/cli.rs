@@ -45,7 +45,11 @@ pub fn main() -> ExitCode {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Openapi { output } => openapi(output),
         command => {
-            let config = match cli.settings.resolve() {
+            let resolved = match command {
+                Command::Serve => cli.settings.resolve(),
+                _ => cli.settings.resolve_for_maintenance(),
+            };
+            let config = match resolved {
                 Ok(config) => config,
                 Err(e) => {
                     eprintln!("esr-api: {e}");
@@ -135,10 +139,28 @@ fn seed_demo(config: &Config) -> anyhow::Result<()> {
     )?;
     let mut conn = pool.get()?;
     esr_persistence::migrations::run_pending(&mut conn)?;
-    let report = crate::seed::seed_demo(&mut conn, chrono::Utc::now())?;
+    let hasher = esr_domain::PasswordHasher::new(config.argon2)?;
+    let report = crate::seed::seed_demo(&mut conn, &hasher, chrono::Utc::now())?;
     println!("Demo data in {}:", config.database_url);
-    for org in report.organisations {
+    print_seed(&report);
+    Ok(())
+}
+
+/// Prints the demo organisations and accounts (dev only: the passwords are public demo data).
+fn print_seed(report: &crate::seed::SeedReport) {
+    for org in &report.organisations {
         println!("  organisation {org}");
     }
-    Ok(())
+    for a in &report.accounts {
+        println!(
+            "  {:<14} {:<12} {:<13} password: {:<28} (employee {}, {}, born {})",
+            a.username,
+            a.name,
+            a.internet_access,
+            a.password.unwrap_or("-"),
+            a.employee_number,
+            a.work_email,
+            a.date_of_birth
+        );
+    }
 }

@@ -121,6 +121,118 @@ pub struct Settings {
     #[arg(long, env = "ESR_PASSWORD_HISTORY", default_value_t = 4, global = true)]
     pub password_history: usize,
 
+    /// PKCS#8 PEM file with the Ed25519 key that signs access tokens (required in production;
+    /// dev mode generates one and keeps it in the database).
+    #[arg(long, env = "ESR_SIGNING_KEY_FILE", global = true)]
+    pub signing_key_file: Option<std::path::PathBuf>,
+
+    /// `aud` of access tokens.
+    #[arg(
+        long,
+        env = "ESR_TOKEN_AUDIENCE",
+        default_value = "esr-access",
+        global = true
+    )]
+    pub token_audience: String,
+
+    /// Access-token lifetime in seconds.
+    #[arg(
+        long,
+        env = "ESR_ACCESS_TOKEN_TTL_SECS",
+        default_value_t = 900,
+        global = true
+    )]
+    pub access_token_ttl_secs: u64,
+
+    /// Refresh-token lifetime in hours (a session idle longer than this ends).
+    #[arg(
+        long,
+        env = "ESR_REFRESH_TOKEN_TTL_HOURS",
+        default_value_t = 336,
+        global = true
+    )]
+    pub refresh_token_ttl_hours: u64,
+
+    /// Longest a password session lasts, however often it is refreshed, in hours.
+    #[arg(
+        long,
+        env = "ESR_SESSION_MAX_HOURS",
+        default_value_t = 720,
+        global = true
+    )]
+    pub session_max_hours: u64,
+
+    /// Consecutive failed logins that lock an account.
+    #[arg(
+        long,
+        env = "ESR_LOCKOUT_THRESHOLD",
+        default_value_t = 5,
+        global = true
+    )]
+    pub lockout_threshold: u32,
+
+    /// argon2id memory in KiB (OWASP: 19456).
+    #[arg(
+        long,
+        env = "ESR_ARGON2_MEMORY_KIB",
+        default_value_t = 19_456,
+        global = true
+    )]
+    pub argon2_memory_kib: u32,
+
+    /// argon2id iterations (OWASP: 2).
+    #[arg(
+        long,
+        env = "ESR_ARGON2_ITERATIONS",
+        default_value_t = 2,
+        global = true
+    )]
+    pub argon2_iterations: u32,
+
+    /// argon2id parallelism (OWASP: 1).
+    #[arg(
+        long,
+        env = "ESR_ARGON2_PARALLELISM",
+        default_value_t = 1,
+        global = true
+    )]
+    pub argon2_parallelism: u32,
+
+    /// Password-hashing threads. Default: one per core.
+    #[arg(long, env = "ESR_HASH_WORKERS", global = true)]
+    pub hash_workers: Option<usize>,
+
+    /// Hashing jobs that may wait for a thread; beyond workers + queue, requests get 503.
+    #[arg(long, env = "ESR_HASH_QUEUE", global = true)]
+    pub hash_queue: Option<usize>,
+
+    /// Proxies (IPs or CIDRs, comma-separated) whose `X-Forwarded-For` is believed.
+    #[arg(
+        long,
+        env = "ESR_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+
+    /// Login attempts per minute per client IP (0 = unlimited). Hospitals share egress IPs: keep it generous.
+    #[arg(
+        long,
+        env = "ESR_RATE_LOGIN_PER_IP",
+        default_value_t = 300,
+        global = true
+    )]
+    pub rate_login_per_ip: u32,
+
+    /// Login attempts per minute per username (0 = unlimited).
+    #[arg(
+        long,
+        env = "ESR_RATE_LOGIN_PER_USERNAME",
+        default_value_t = 10,
+        global = true
+    )]
+    pub rate_login_per_username: u32,
+
     /// Seconds to let in-flight requests finish after SIGTERM/SIGINT.
     #[arg(
         long,
@@ -160,6 +272,32 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     /// The one password policy.
     pub password_policy: PasswordPolicy,
+    /// Where the production signing key is (dev: none, generated and stored).
+    pub signing_key_file: Option<std::path::PathBuf>,
+    /// Token issuer (`iss`): the public base URL.
+    pub token_issuer: String,
+    /// Token audience (`aud`).
+    pub token_audience: String,
+    /// Access-token lifetime.
+    pub access_token_ttl: Duration,
+    /// Refresh-token lifetime.
+    pub refresh_token_ttl: Duration,
+    /// Absolute password-session lifetime.
+    pub session_max: Duration,
+    /// Lockout threshold.
+    pub lockout: esr_domain::LockoutPolicy,
+    /// argon2id parameters.
+    pub argon2: esr_domain::Argon2Params,
+    /// Hashing threads.
+    pub hash_workers: usize,
+    /// Hashing queue length.
+    pub hash_queue: usize,
+    /// Trusted proxies.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Login attempts per minute per IP.
+    pub rate_login_per_ip: u32,
+    /// Login attempts per minute per username.
+    pub rate_login_per_username: u32,
 }
 
 /// Why the configuration cannot be used.
@@ -193,8 +331,19 @@ impl Settings {
         SettingsOnly::try_parse_from(args).map(|s| s.settings)
     }
 
-    /// Applies the mode's defaults and checks its rules, reporting every problem at once.
+    /// Applies the mode's defaults and checks its rules for serving, reporting every problem
+    /// at once.
     pub fn resolve(self) -> Result<Config, ConfigError> {
+        self.resolve_for(true)
+    }
+
+    /// Like [`resolve`](Self::resolve) for commands that do not serve requests (`migrate`,
+    /// `seed-demo`): serving-only settings such as the signing key are not required.
+    pub fn resolve_for_maintenance(self) -> Result<Config, ConfigError> {
+        self.resolve_for(false)
+    }
+
+    fn resolve_for(self, serving: bool) -> Result<Config, ConfigError> {
         let production = self.mode == Mode::Production;
         let mut problems = Vec::new();
 
@@ -264,6 +413,9 @@ impl Settings {
         if self.database_pool_size == 0 {
             problems.push("ESR_DATABASE_POOL_SIZE must be at least 1".into());
         }
+        if self.database_timeout_ms == 0 {
+            problems.push("ESR_DATABASE_TIMEOUT_MS must be at least 1".into());
+        }
         if self.password_min_length < 8 {
             problems.push("ESR_PASSWORD_MIN_LENGTH must be at least 8 (NIST SP 800-63B)".into());
         }
@@ -276,10 +428,48 @@ impl Settings {
         if self.password_max_length > 1024 {
             problems.push("ESR_PASSWORD_MAX_LENGTH must be at most 1024".into());
         }
+        match (&self.signing_key_file, production && serving) {
+            (None, true) => problems.push(
+                "ESR_SIGNING_KEY_FILE is required (an Ed25519 PKCS#8 PEM file, e.g. from `openssl genpkey -algorithm ed25519`)"
+                    .into(),
+            ),
+            (Some(path), _) if !path.is_file() => problems.push(format!(
+                "ESR_SIGNING_KEY_FILE: {} is not a readable file",
+                path.display()
+            )),
+            _ => {}
+        }
+        if !(1..=100).contains(&self.lockout_threshold) {
+            problems.push("ESR_LOCKOUT_THRESHOLD must be between 1 and 100".into());
+        }
+        if !(60..=3600).contains(&self.access_token_ttl_secs) {
+            problems.push("ESR_ACCESS_TOKEN_TTL_SECS must be between 60 and 3600".into());
+        }
+        if self.refresh_token_ttl_hours == 0 || self.session_max_hours == 0 {
+            problems.push(
+                "ESR_REFRESH_TOKEN_TTL_HOURS and ESR_SESSION_MAX_HOURS must be at least 1".into(),
+            );
+        }
+        if self.argon2_memory_kib < 8 * self.argon2_parallelism.max(1)
+            || self.argon2_iterations == 0
+            || self.argon2_parallelism == 0
+        {
+            problems.push(
+                "ESR_ARGON2_*: memory ≥ 8 KiB × parallelism, iterations and parallelism ≥ 1".into(),
+            );
+        } else if production && (self.argon2_memory_kib < 19_456 || self.argon2_iterations < 2) {
+            problems.push(
+                "ESR_ARGON2_*: production needs at least the OWASP parameters (m = 19456 KiB, t = 2)".into(),
+            );
+        }
+        if self.hash_workers == Some(0) {
+            problems.push("ESR_HASH_WORKERS must be at least 1".into());
+        }
         if self.workers == Some(0) {
             problems.push("ESR_WORKERS must be at least 1".into());
         }
 
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
         match (problems.is_empty(), database_url, public_base_url) {
             (true, Some(database_url), Some(public_base_url)) => Ok(Config {
                 mode: self.mode,
@@ -289,17 +479,36 @@ impl Settings {
                 database_timeout: Duration::from_millis(self.database_timeout_ms),
                 auto_migrate: self.auto_migrate.unwrap_or(!production),
                 seed_demo: !production,
-                public_base_url,
                 log_format: self.log_format.unwrap_or(if production {
                     LogFormat::Json
                 } else {
                     LogFormat::Pretty
                 }),
                 log_filter: self.log_filter,
-                workers: self.workers.unwrap_or_else(|| {
-                    std::thread::available_parallelism().map_or(2, std::num::NonZero::get)
-                }),
+                workers: self.workers.unwrap_or(cores),
                 shutdown_timeout: Duration::from_secs(self.shutdown_timeout_secs),
+                signing_key_file: self.signing_key_file,
+                token_issuer: public_base_url.as_str().trim_end_matches('/').to_owned(),
+                public_base_url,
+                token_audience: self.token_audience,
+                access_token_ttl: Duration::from_secs(self.access_token_ttl_secs),
+                refresh_token_ttl: Duration::from_secs(self.refresh_token_ttl_hours * 3600),
+                session_max: Duration::from_secs(self.session_max_hours * 3600),
+                lockout: esr_domain::LockoutPolicy {
+                    threshold: self.lockout_threshold,
+                },
+                argon2: esr_domain::Argon2Params {
+                    memory_kib: self.argon2_memory_kib,
+                    iterations: self.argon2_iterations,
+                    parallelism: self.argon2_parallelism,
+                },
+                hash_workers: self.hash_workers.unwrap_or(cores),
+                hash_queue: self
+                    .hash_queue
+                    .unwrap_or(2 * self.hash_workers.unwrap_or(cores)),
+                trusted_proxies: self.trusted_proxies,
+                rate_login_per_ip: self.rate_login_per_ip,
+                rate_login_per_username: self.rate_login_per_username,
                 password_policy: PasswordPolicy {
                     min_length: self.password_min_length,
                     max_length: self.password_max_length,
@@ -342,6 +551,7 @@ mod tests {
         let text = err.to_string();
         assert!(text.contains("ESR_DATABASE_URL"), "{text}");
         assert!(text.contains("ESR_PUBLIC_BASE_URL"), "{text}");
+        assert!(text.contains("ESR_SIGNING_KEY_FILE"), "{text}");
     }
 
     #[test]
@@ -371,7 +581,7 @@ mod tests {
             "--public-base-url",
             "https://esr.example",
         ])
-        .resolve()
+        .resolve_for_maintenance()
         .expect("production config");
         assert!(!config.auto_migrate && !config.seed_demo);
         assert_eq!(config.log_format, LogFormat::Json);

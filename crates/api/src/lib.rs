@@ -1,13 +1,20 @@
 //! ESR Access HTTP API: configuration, routes, OpenAPI document, middleware and CLI.
 
+pub mod audit;
+pub mod auth;
 pub mod cli;
+pub mod client;
 pub mod config;
+pub mod hashing;
+pub mod keys;
 pub mod metrics;
 pub mod openapi;
 pub mod problem;
+pub mod rate_limit;
 pub mod request_context;
 pub mod routes;
 pub mod seed;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod tokens;

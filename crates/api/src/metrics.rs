@@ -14,6 +14,8 @@ pub struct Metrics {
     http_duration: HistogramVec,
     db_connections: IntGauge,
     db_idle_connections: IntGauge,
+    security_events: IntCounterVec,
+    hashing_in_flight: IntGauge,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -59,8 +61,23 @@ impl Metrics {
             "Idle database connections in the pool.",
         )
         .expect("valid metric");
+        let security_events = IntCounterVec::new(
+            Opts::new(
+                "security_events_total",
+                "Security-relevant outcomes: login.succeeded, login.failed, login.rate_limited, hashing.rejected, refresh_token.reused, password.changed, ….",
+            ),
+            &["event"],
+        )
+        .expect("valid metric");
+        let hashing_in_flight = IntGauge::new(
+            "hashing_in_flight",
+            "Password-hashing jobs admitted (running or queued) at scrape time.",
+        )
+        .expect("valid metric");
         for collector in [
-            Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(security_events.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(hashing_in_flight.clone()),
+            Box::new(http_requests.clone()),
             Box::new(http_duration.clone()),
             Box::new(db_connections.clone()),
             Box::new(db_idle_connections.clone()),
@@ -73,7 +90,20 @@ impl Metrics {
             http_duration,
             db_connections,
             db_idle_connections,
+            security_events,
+            hashing_in_flight,
         }
+    }
+
+    /// Counts one security event (`login.failed`, `hashing.rejected`, …).
+    pub fn security_event(&self, event: &str) {
+        self.security_events.with_label_values(&[event]).inc();
+    }
+
+    /// Sets the hashing gauge (read at scrape time).
+    pub fn set_hashing_in_flight(&self, n: usize) {
+        self.hashing_in_flight
+            .set(i64::try_from(n).unwrap_or(i64::MAX));
     }
 
     /// Records one answered request.

@@ -27,6 +27,8 @@ stable `code` and the `request_id`; every response carries `X-Request-Id`.",
     ),
     servers((url = "/", description = "This server")),
     tags(
+        (name = "session", description = "Log in with username and password (My ESR app, home), refresh and log out."),
+        (name = "self", description = "The signed-in member of staff: profile and password change."),
         (name = "organisations", description = "Employing organisations; their codes start every ESR username."),
         (name = "password-policy", description = "The password rules, and a live check for password forms."),
         (name = "operations", description = "Health, readiness, metrics and this document."),

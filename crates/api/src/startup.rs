@@ -1,7 +1,8 @@
 //! Building and running the server: database first, then the HTTP app.
 
 use std::net::TcpListener;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
@@ -9,16 +10,20 @@ use actix_web::http::header;
 use actix_web::middleware::{DefaultHeaders, from_fn};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
+use esr_domain::PasswordHasher;
 use esr_persistence::{DbPool, PoolOptions, migrations};
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::config::Config;
+use crate::hashing::HashingPool;
 use crate::metrics::Metrics;
 use crate::openapi::OPENAPI_PATH;
 use crate::problem::{json_config, no_route, path_config, query_config, render_problems};
+use crate::rate_limit::{KeyedLimit, RateLimits};
 use crate::request_context::request_context;
 use crate::state::AppState;
+use crate::tokens::{TokenService, TokenSettings};
 
 /// A bound, ready-to-run server.
 pub struct Application {
@@ -28,17 +33,44 @@ pub struct Application {
 
 impl Application {
     /// Connects to the database (migrating and seeding as configured) and binds the listener.
-    pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let pool = prepare_database(&config).await?;
+    pub async fn build(mut config: Config) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(config.listen_addr)
             .with_context(|| format!("cannot listen on {}", config.listen_addr))?;
         let port = listener.local_addr()?.port();
+        // Dev default base URL names the port actually bound (e.g. when asked for port 0).
+        if config.public_base_url.port() == Some(0) {
+            let _ = config.public_base_url.set_port(Some(port));
+            config.token_issuer = config
+                .public_base_url
+                .as_str()
+                .trim_end_matches('/')
+                .to_owned();
+        }
+        let params = config.argon2;
+        // Computes the dummy hash once (one full argon2id run).
+        let hasher = tokio::task::spawn_blocking(move || PasswordHasher::new(params))
+            .await
+            .context("hasher set-up task failed")?
+            .context("argon2 parameters refused")?;
+        let hasher = Arc::new(hasher);
+        let (pool, tokens) = prepare_database(&config, Arc::clone(&hasher)).await?;
         let workers = config.workers;
         let shutdown = config.shutdown_timeout.as_secs();
+        let hashing = HashingPool::new(config.hash_workers, config.hash_queue)
+            .context("cannot start the hashing threads")?;
+        let limits = Arc::new(RateLimits {
+            login_per_ip: KeyedLimit::per_minute(config.rate_login_per_ip),
+            login_per_username: KeyedLimit::per_minute(config.rate_login_per_username),
+        });
         let state = web::Data::new(AppState {
             config: Arc::new(config),
             pool,
             metrics: Metrics::new(),
+            tokens: Arc::new(tokens),
+            hasher,
+            hashing,
+            limits,
+            keys_reloaded: Arc::new(Mutex::new(Instant::now())),
         });
         let document = crate::openapi::document();
         let server = HttpServer::new(move || build_app(state.clone(), document.clone()))
@@ -65,31 +97,47 @@ impl Application {
     }
 }
 
-/// Opens the pool, applies migrations when configured and seeds demo data in dev mode.
-pub async fn prepare_database(config: &Config) -> anyhow::Result<DbPool> {
-    let url = config.database_url.clone();
-    let options = PoolOptions {
-        max_size: config.database_pool_size,
-        connection_timeout: config.database_timeout,
-        ..PoolOptions::default()
-    };
-    let auto_migrate = config.auto_migrate;
-    let seed = config.seed_demo;
-    tokio::task::spawn_blocking(move || -> anyhow::Result<DbPool> {
-        let pool = DbPool::connect(&url, options)?;
+/// Opens the pool, applies migrations when configured, seeds demo data in dev mode and sets
+/// up the token signing key.
+pub async fn prepare_database(
+    config: &Config,
+    hasher: Arc<PasswordHasher>,
+) -> anyhow::Result<(DbPool, TokenService)> {
+    let config = config.clone();
+    tokio::task::spawn_blocking(move || -> anyhow::Result<(DbPool, TokenService)> {
+        let options = PoolOptions {
+            max_size: config.database_pool_size,
+            connection_timeout: config.database_timeout,
+            ..PoolOptions::default()
+        };
+        let pool = DbPool::connect(&config.database_url, options)?;
         let mut conn = pool.get()?;
-        if auto_migrate {
+        if config.auto_migrate {
             let applied = migrations::run_pending(&mut conn)?;
             if !applied.is_empty() {
                 tracing::info!(versions = ?applied, "migrations applied");
             }
         }
-        if seed {
-            let report = crate::seed::seed_demo(&mut conn, chrono::Utc::now())?;
-            tracing::info!(organisations = ?report.organisations, "demo data seeded");
+        if config.seed_demo {
+            let report = crate::seed::seed_demo(&mut conn, &hasher, chrono::Utc::now())?;
+            tracing::info!(organisations = ?report.organisations, accounts = report.accounts.len(), "demo data seeded");
         }
+        let now = chrono::Utc::now();
+        let signing = crate::keys::load_signing_key(&mut conn, &config, now)?;
+        let verifying = crate::keys::verification_keys(&mut conn, now, config.access_token_ttl)?;
+        tracing::info!(kid = signing.kid(), verification_keys = verifying.len(), "token signing key ready");
+        let tokens = TokenService::new(
+            TokenSettings {
+                issuer: config.token_issuer.clone(),
+                audience: config.token_audience.clone(),
+                access_ttl: config.access_token_ttl,
+                leeway: std::time::Duration::from_secs(5),
+            },
+            signing,
+            verifying,
+        );
         drop(conn);
-        Ok(pool)
+        Ok((pool, tokens))
     })
     .await
     .context("database preparation task failed")?

@@ -1,14 +1,19 @@
 //! State shared by every request of one instance.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
+use esr_domain::PasswordHasher;
 use esr_persistence::{DbConnection, DbPool, RepoError};
 
 use crate::config::Config;
+use crate::hashing::HashingPool;
 use crate::metrics::Metrics;
+use crate::rate_limit::RateLimits;
+use crate::tokens::TokenService;
 
 /// Shared application state, handed to handlers as `web::Data<AppState>`.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct AppState {
     /// Validated configuration.
     pub config: Arc<Config>,
@@ -16,6 +21,24 @@ pub struct AppState {
     pub pool: DbPool,
     /// Metrics registry.
     pub metrics: Metrics,
+    /// Access-token signing and verification.
+    pub tokens: Arc<TokenService>,
+    /// argon2id with the configured parameters (and its dummy hash).
+    pub hasher: Arc<PasswordHasher>,
+    /// Where hashing runs, with bounded admission.
+    pub hashing: HashingPool,
+    /// Per-instance rate limits.
+    pub limits: Arc<RateLimits>,
+    /// When verification keys were last reloaded from the database.
+    pub keys_reloaded: Arc<Mutex<Instant>>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("database", &self.pool.redacted_url())
+            .finish_non_exhaustive()
+    }
 }
 
 /// A failure of a database call made through [`AppState::db`].

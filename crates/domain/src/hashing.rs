@@ -176,6 +176,24 @@ impl PasswordHasher {
         verify_bytes(normalise(password.expose_secret()).as_bytes(), phc)
     }
 
+    /// Verifies a login password and, when it matches a hash with outdated parameters,
+    /// returns a fresh hash of the same password with the configured ones (upgrade on login).
+    pub fn verify_and_upgrade<R: CryptoRng + ?Sized>(
+        &self,
+        password: &Password,
+        phc: &str,
+        rng: &mut R,
+    ) -> Result<(bool, Option<PasswordHash>), HashError> {
+        let normalised = NewPassword(normalise(password.expose_secret()));
+        if !verify_bytes(normalised.expose_secret().as_bytes(), phc) {
+            return Ok((false, None));
+        }
+        if self.needs_rehash(phc) {
+            return self.hash(&normalised, rng).map(|h| (true, Some(h)));
+        }
+        Ok((true, None))
+    }
+
     /// Whether a new (already normalised) password matches a stored hash; used for history.
     pub fn verify_new(&self, password: &NewPassword, phc: &str) -> bool {
         verify_bytes(password.expose_secret().as_bytes(), phc)
@@ -246,6 +264,43 @@ pub(crate) mod tests {
 
     fn new_password(s: &str) -> NewPassword {
         NewPassword(normalise(s))
+    }
+
+    #[test]
+    fn verify_and_upgrade_rehashes_only_outdated_matching_hashes() {
+        let old = PasswordHasher::new(Argon2Params {
+            memory_kib: 64,
+            iterations: 1,
+            parallelism: 1,
+        })
+        .expect("old hasher");
+        let new = PasswordHasher::new(Argon2Params {
+            memory_kib: 128,
+            iterations: 2,
+            parallelism: 1,
+        })
+        .expect("new hasher");
+        let pw = NewPassword(normalise("correct horse battery"));
+        let stored = old.hash(&pw, &mut rng()).expect("hash");
+        let typed = Password::new("correct horse battery");
+        let (ok, upgraded) = new
+            .verify_and_upgrade(&typed, stored.as_str(), &mut rng())
+            .expect("verify");
+        let upgraded = upgraded.expect("outdated hash is upgraded");
+        assert!(ok && !new.needs_rehash(upgraded.as_str()));
+        assert!(new.verify(&typed, upgraded.as_str()));
+        let (ok, again) = new
+            .verify_and_upgrade(&typed, upgraded.as_str(), &mut rng())
+            .expect("verify");
+        assert!(ok && again.is_none(), "current hash is kept");
+        let (ok, none) = new
+            .verify_and_upgrade(
+                &Password::new("wrong horse battery"),
+                stored.as_str(),
+                &mut rng(),
+            )
+            .expect("verify");
+        assert!(!ok && none.is_none(), "a wrong password upgrades nothing");
     }
 
     #[test]

@@ -92,6 +92,17 @@ impl fmt::Debug for PlainToken {
     }
 }
 
+/// SHA-256 of any bytes as 64 lower-case hex characters (token digests, audit chain links).
+pub fn sha256_hex(data: &[u8]) -> String {
+    let digest = Sha256::digest(data);
+    let mut hex = String::with_capacity(64);
+    for byte in digest.iter() {
+        hex.push(char::from(HEX[usize::from(byte >> 4)]));
+        hex.push(char::from(HEX[usize::from(byte & 0x0f)]));
+    }
+    hex
+}
+
 /// SHA-256 of a token, as 64 lower-case hex characters: what the database stores.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -100,13 +111,7 @@ pub struct TokenDigest(String);
 impl TokenDigest {
     /// SHA-256 of any token text (refresh tokens, session ids, API key secrets).
     pub fn of(token: &str) -> Self {
-        let digest = Sha256::digest(token.as_bytes());
-        let mut hex = String::with_capacity(64);
-        for byte in digest.iter() {
-            hex.push(char::from(HEX[usize::from(byte >> 4)]));
-            hex.push(char::from(HEX[usize::from(byte & 0x0f)]));
-        }
-        Self(hex)
+        Self(sha256_hex(token.as_bytes()))
     }
 
     /// Reads a stored digest (64 hex characters; upper case accepted, stored lower).

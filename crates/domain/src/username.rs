@@ -126,6 +126,23 @@ pub fn generate_username(
     last: &PersonName,
     taken: impl Fn(&str) -> bool,
 ) -> Result<Username, UsernameError> {
+    let stem = username_stem(org, first, last)?;
+    for suffix in 1..=MAX_SUFFIX {
+        let candidate = format!("{stem}{suffix:02}");
+        if !taken(&candidate) {
+            return Username::parse(&candidate);
+        }
+    }
+    Err(UsernameError::Exhausted)
+}
+
+/// `{org}{first initial}{surname letters}`: every username [`generate_username`] can produce
+/// for these names starts with it, so callers can load the taken ones by prefix.
+pub fn username_stem(
+    org: &OrganisationCode,
+    first: &PersonName,
+    last: &PersonName,
+) -> Result<String, UsernameError> {
     let initial = ascii_letters(first.as_str()).chars().next();
     let surname: String = ascii_letters(last.as_str())
         .chars()
@@ -137,13 +154,7 @@ pub fn generate_username(
     if name_part.is_empty() {
         return Err(UsernameError::NoUsableLetters);
     }
-    for suffix in 1..=MAX_SUFFIX {
-        let candidate = format!("{}{}{:02}", org.as_str(), name_part, suffix);
-        if !taken(&candidate) {
-            return Username::parse(&candidate);
-        }
-    }
-    Err(UsernameError::Exhausted)
+    Ok(format!("{}{name_part}", org.as_str()))
 }
 
 /// Folds a name to upper-case ASCII letters only ("Zoë O'Brien-Núñez" → "ZOEOBRIENNUNEZ").

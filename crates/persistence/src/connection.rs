@@ -207,33 +207,53 @@ impl DbConnection {
         }
     }
 
-    /// Runs `f` in a write transaction.
+    /// Runs `f` in a write transaction: committed when `f` returns `Ok`, rolled back when it
+    /// returns `Err`.
     ///
     /// On SQLite it starts with `BEGIN IMMEDIATE`, taking the write lock up front, so two
     /// writers never both read and then fail to upgrade (`SQLITE_BUSY` mid-transaction); the
     /// `busy_timeout` makes the second wait instead. On PostgreSQL it is a plain transaction;
-    /// row-level atomicity comes from the statements themselves.
+    /// row-level atomicity comes from the statements themselves (conditional `UPDATE`s, row
+    /// locks taken by the first write).
     pub fn write_transaction<T, E, F>(&mut self, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut Self) -> Result<T, E>,
-        E: From<diesel::result::Error>,
+        E: From<crate::RepoError>,
     {
+        let query = |e: diesel::result::Error| E::from(crate::RepoError::Query(e));
+        let outermost_sqlite = match self {
+            Self::Sqlite(inner) => <AnsiTransactionManager as TransactionManager<
+                diesel::SqliteConnection,
+            >>::transaction_manager_status_mut(inner)
+            .transaction_depth()
+            .map_err(query)?
+            .is_none(),
+            Self::Postgresql(_) => false,
+        };
         match self {
-            Self::Postgresql(_) => self.transaction(f),
-            Self::Sqlite(inner) => {
-                AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
-                // Commit and rollback go through the multi-connection's manager, which
-                // delegates to the inner SQLite one whose state we just opened.
-                match f(self) {
-                    Ok(value) => {
-                        <Self as Connection>::TransactionManager::commit_transaction(self)?;
-                        Ok(value)
-                    }
-                    Err(e) => {
-                        <Self as Connection>::TransactionManager::rollback_transaction(self)?;
-                        Err(e)
-                    }
+            // Outermost on SQLite: take the write lock now.
+            Self::Sqlite(inner) if outermost_sqlite => {
+                AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")
+            }
+            // PostgreSQL, or nested on SQLite (a savepoint inside the outer transaction).
+            _ => <Self as Connection>::TransactionManager::begin_transaction(self),
+        }
+        .map_err(query)?;
+        // Commit and rollback go through the multi-connection's manager, which delegates to
+        // the inner one whose transaction we just opened.
+        match f(self) {
+            Ok(value) => {
+                <Self as Connection>::TransactionManager::commit_transaction(self)
+                    .map_err(query)?;
+                Ok(value)
+            }
+            Err(e) => {
+                if let Err(rollback) =
+                    <Self as Connection>::TransactionManager::rollback_transaction(self)
+                {
+                    tracing::error!(error = %rollback, "rollback failed");
                 }
+                Err(e)
             }
         }
     }

@@ -38,6 +38,9 @@ pub enum ConnectError {
         #[source]
         source: std::io::Error,
     },
+    /// Pool settings out of range.
+    #[error("invalid pool settings: {0}")]
+    InvalidOptions(&'static str),
     /// The pool could not be built.
     #[error("cannot build the database pool: {0}")]
     Pool(#[source] r2d2::Error),

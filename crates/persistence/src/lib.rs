@@ -17,12 +17,17 @@ macro_rules! per_backend {
     };
 }
 
+pub mod accounts;
+pub mod audit;
 pub mod connection;
 pub mod error;
 pub mod migrations;
 pub mod organisations;
+pub mod people;
 pub mod pool;
 pub mod schema;
+pub mod sessions;
+pub mod signing_keys;
 
 pub use connection::{Backend, DatabaseUrl, DbConnection};
 pub use error::{ConnectError, RepoError};

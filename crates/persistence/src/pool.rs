@@ -97,6 +97,11 @@ impl DbPool {
                 source,
             })?;
         }
+        if options.max_size == 0 || options.connection_timeout.is_zero() {
+            return Err(ConnectError::InvalidOptions(
+                "the pool needs at least one connection and a non-zero timeout",
+            ));
+        }
         // Opening one directly surfaces the real cause; r2d2 would only report a timeout.
         let first = establish(url, options.sqlite)?;
         drop(first);

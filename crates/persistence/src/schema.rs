@@ -11,3 +11,135 @@ diesel::table! {
         updated_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    /// Members of staff, one row per employment (organisation + employee number).
+    people (id) {
+        id -> Text,
+        organisation_code -> Text,
+        employee_number -> Text,
+        first_name -> Text,
+        last_name -> Text,
+        date_of_birth -> Date,
+        work_email -> Text,
+        smartcard_subject -> Nullable<Text>,
+        language -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// ESR accounts: one username per person per employing organisation.
+    accounts (id) {
+        id -> Text,
+        username -> Text,
+        person_id -> Text,
+        organisation_code -> Text,
+        status -> Text,
+        internet_access -> Text,
+        internet_access_changed_at -> Nullable<Timestamp>,
+        password_hash -> Nullable<Text>,
+        password_changed_at -> Nullable<Timestamp>,
+        failed_login_count -> Integer,
+        locked_at -> Nullable<Timestamp>,
+        last_login_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Hashes of an account's passwords, newest last (the current one included).
+    password_history (id) {
+        id -> BigInt,
+        account_id -> Text,
+        password_hash -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Login sessions; the id is the `sid` claim of access tokens.
+    sessions (id) {
+        id -> Text,
+        account_id -> Text,
+        amr -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Timestamp,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+        revoked_reason -> Nullable<Text>,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    /// Refresh tokens, stored only as SHA-256; a chain per session (parent → child).
+    refresh_tokens (token_hash) {
+        token_hash -> Text,
+        session_id -> Text,
+        parent_hash -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// Token signing keys (public part always; private part only for keys generated in dev).
+    signing_keys (kid) {
+        kid -> Text,
+        algorithm -> Text,
+        public_key -> Text,
+        private_key_pem -> Nullable<Text>,
+        created_at -> Timestamp,
+        retired_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// Append-only, hash-chained security events.
+    audit_events (seq) {
+        seq -> BigInt,
+        at -> Timestamp,
+        event_type -> Text,
+        account_id -> Nullable<Text>,
+        actor -> Text,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        request_id -> Nullable<Text>,
+        details -> Text,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    /// The last sequence number and hash of the audit chain (one row).
+    audit_head (id) {
+        id -> Integer,
+        seq -> BigInt,
+        hash -> Text,
+    }
+}
+
+diesel::joinable!(people -> organisations (organisation_code));
+diesel::joinable!(accounts -> people (person_id));
+diesel::joinable!(accounts -> organisations (organisation_code));
+diesel::joinable!(password_history -> accounts (account_id));
+diesel::joinable!(sessions -> accounts (account_id));
+diesel::joinable!(refresh_tokens -> sessions (session_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    organisations,
+    people,
+    accounts,
+    password_history,
+    sessions,
+    refresh_tokens,
+    signing_keys,
+    audit_events,
+    audit_head,
+);

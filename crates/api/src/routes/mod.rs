@@ -4,6 +4,8 @@
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
+pub mod auth;
+pub mod me;
 pub mod operations;
 pub mod organisations;
 pub mod password_policy;
@@ -13,6 +15,8 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
     operations::configure(cfg);
     cfg.service(
         utoipa_actix_web::scope("/v1")
+            .configure(auth::configure)
+            .configure(me::configure)
             .configure(organisations::configure)
             .configure(password_policy::configure),
     );

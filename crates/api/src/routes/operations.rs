@@ -11,7 +11,10 @@ use crate::state::AppState;
 
 /// Registers the operations routes.
 pub fn configure(cfg: &mut ServiceConfig<'_>) {
-    cfg.service(live).service(ready).service(metrics);
+    cfg.service(live)
+        .service(ready)
+        .service(metrics)
+        .service(jwks);
 }
 
 /// Liveness answer.
@@ -114,7 +117,27 @@ pub async fn ready(state: web::Data<AppState>) -> Result<web::Json<Ready>, NotRe
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let (connections, idle) = state.pool.state();
     state.metrics.set_pool_state(connections, idle);
+    state
+        .metrics
+        .set_hashing_in_flight(state.hashing.in_flight());
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(state.metrics.render())
+}
+
+/// The public keys that verify access tokens (JWK Set, RFC 7517). Keys rotate: fetch again
+/// when a token names a `kid` you do not have.
+#[utoipa::path(
+    tag = "operations",
+    responses((status = 200, description = "Ed25519 (OKP) public keys.", body = crate::tokens::JwkSet, content_type = "application/jwk-set+json")),
+)]
+#[get("/.well-known/jwks.json")]
+pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/jwk-set+json")
+        .insert_header((
+            actix_web::http::header::CACHE_CONTROL,
+            "public, max-age=300",
+        ))
+        .json(state.tokens.jwks())
 }

@@ -147,6 +147,50 @@ impl TestApp {
             .expect("request sent")
     }
 
+    /// `POST {address}{path}` with a JSON body and, optionally, a bearer token.
+    pub async fn post_json(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+        bearer: Option<&str>,
+    ) -> reqwest::Response {
+        let mut req = self
+            .client
+            .post(format!("{}{path}", self.address))
+            .json(body);
+        if let Some(token) = bearer {
+            req = req.bearer_auth(token);
+        }
+        req.send().await.expect("request sent")
+    }
+
+    /// `GET {address}{path}` with a bearer token.
+    pub async fn get_auth(&self, path: &str, bearer: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.address))
+            .bearer_auth(bearer)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// `POST /v1/auth/login`.
+    pub async fn login(&self, username: &str, password: &str) -> reqwest::Response {
+        self.post_json(
+            "/v1/auth/login",
+            &serde_json::json!({"username": username, "password": password}),
+            None,
+        )
+        .await
+    }
+
+    /// Logs in and returns the token response (panics unless 200).
+    pub async fn tokens(&self, username: &str, password: &str) -> serde_json::Value {
+        let res = self.login(username, password).await;
+        assert_eq!(res.status(), 200, "login of {username} succeeds");
+        res.json().await.expect("token response")
+    }
+
     /// A direct database connection, for arranging and inspecting state the API does not expose.
     pub fn db(&self) -> DbConnection {
         esr_persistence::connection::establish(&self.database_url, Default::default())
@@ -211,6 +255,32 @@ macro_rules! both_backends {
             #[tokio::test]
             async fn postgres() {
                 let Some(app) = $crate::helpers::spawn_app($crate::helpers::TestBackend::Postgres).await else {
+                    return;
+                };
+                super::$name(&app).await;
+                app.stop().await;
+            }
+        }
+    )*};
+}
+
+/// Like `both_backends!`, with a custom spawner `async fn(TestBackend) -> Option<TestApp>`.
+#[macro_export]
+macro_rules! both_backends_with {
+    ($spawn:ident, $($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                let app = super::$spawn($crate::helpers::TestBackend::Sqlite)
+                    .await
+                    .expect("SQLite is always available");
+                super::$name(&app).await;
+                app.stop().await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                let Some(app) = super::$spawn($crate::helpers::TestBackend::Postgres).await else {
                     return;
                 };
                 super::$name(&app).await;

@@ -6,9 +6,11 @@
 
 mod helpers;
 
+mod auth;
 mod cli;
 mod errors;
 mod health;
+mod lockout;
 mod openapi;
 mod organisations;
 mod password_policy;

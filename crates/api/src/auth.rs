@@ -1,0 +1,142 @@
+//! The bearer-token extractor: a request with a valid access token of a live session.
+
+use std::time::{Duration, Instant};
+
+use actix_web::dev::Payload;
+use actix_web::http::StatusCode;
+use actix_web::http::header::AUTHORIZATION;
+use actix_web::{FromRequest, HttpRequest, web};
+use chrono::Utc;
+use esr_persistence::sessions::{self, Session};
+use futures_util::future::LocalBoxFuture;
+
+use crate::problem::{AsProblem, ProblemSpec};
+use crate::state::{AppState, StorageError};
+use crate::tokens::{AccessClaims, TokenRejection};
+
+/// An authenticated request: verified access-token claims and the live session they name.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    /// The verified claims (`sub` is the account id, `sid` the session id).
+    pub claims: AccessClaims,
+    /// The session, active at the time of the request.
+    pub session: Session,
+}
+
+/// Why a request is not authenticated.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// No `Authorization: Bearer …` header.
+    #[error("no bearer token")]
+    Missing,
+    /// The token does not verify.
+    #[error("invalid access token: {}", .0.reason())]
+    Invalid(TokenRejection),
+    /// The token verifies but its session was revoked or has ended.
+    #[error("session ended")]
+    SessionEnded,
+    /// The session could not be looked up.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+const CHALLENGE: &str = "Bearer realm=\"esr-access\"";
+const CHALLENGE_INVALID: &str = "Bearer realm=\"esr-access\", error=\"invalid_token\"";
+
+impl AsProblem for AuthError {
+    fn problem(&self) -> ProblemSpec {
+        match self {
+            Self::Missing => ProblemSpec::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "Unauthorized",
+                "Send an access token: Authorization: Bearer <token> (from POST /v1/auth/login).",
+            )
+            .with_www_authenticate(CHALLENGE),
+            Self::Invalid(_) | Self::SessionEnded => {
+                tracing::info!(reason = %self, "access token refused");
+                ProblemSpec::new(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid-token",
+                    "Unauthorized",
+                    "The access token is invalid or expired, or its session has ended. Refresh it or log in again.",
+                )
+                .with_www_authenticate(CHALLENGE_INVALID)
+            }
+            Self::Storage(e) => e.problem(),
+        }
+    }
+}
+crate::problem_response!(AuthError);
+
+/// Reloads verification keys from the database at most this often (an unknown `kid` may be a
+/// key another instance just registered).
+const KEY_RELOAD_INTERVAL: Duration = Duration::from_secs(10);
+
+async fn reload_keys(state: &AppState) -> bool {
+    {
+        let Ok(mut last) = state.keys_reloaded.lock() else {
+            return false;
+        };
+        if last.elapsed() < KEY_RELOAD_INTERVAL {
+            return false;
+        }
+        *last = Instant::now();
+    }
+    let grace = state.config.access_token_ttl;
+    match state
+        .db(move |c| {
+            crate::keys::verification_keys(c, Utc::now(), grace)
+                .map_err(|e| esr_persistence::RepoError::Corrupt(e.to_string()))
+        })
+        .await
+    {
+        Ok(keys) => {
+            state.tokens.replace_verification_keys(keys);
+            true
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot reload verification keys");
+            false
+        }
+    }
+}
+
+/// The token of an `Authorization: Bearer …` header.
+fn bearer(req: &HttpRequest) -> Option<String> {
+    let value = req.headers().get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
+}
+
+impl FromRequest for Authenticated {
+    type Error = AuthError;
+    type Future = LocalBoxFuture<'static, Result<Self, AuthError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = bearer(req);
+        Box::pin(async move {
+            let token = token.ok_or(AuthError::Missing)?;
+            let state = state.ok_or(AuthError::Missing)?;
+            let now = Utc::now();
+            let claims = match state.tokens.verify(&token, now) {
+                Ok(claims) => claims,
+                Err(TokenRejection::UnknownKey) if reload_keys(&state).await => state
+                    .tokens
+                    .verify(&token, now)
+                    .map_err(AuthError::Invalid)?,
+                Err(e) => return Err(AuthError::Invalid(e)),
+            };
+            let sid = claims.sid.clone();
+            let session = state.db(move |c| sessions::find(c, &sid)).await?;
+            match session {
+                Some(session) if session.is_active(now) && session.account_id == claims.sub => {
+                    Ok(Self { claims, session })
+                }
+                _ => Err(AuthError::SessionEnded),
+            }
+        })
+    }
+}

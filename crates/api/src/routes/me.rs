@@ -1,0 +1,400 @@
+//! The signed-in member of staff: profile for the My ESR home page, and password change.
+
+use actix_web::http::StatusCode;
+use actix_web::{get, post, web};
+use chrono::{DateTime, Utc};
+use esr_domain::{Password, PolicyContext};
+use esr_persistence::RepoError;
+use esr_persistence::accounts::{self, AccountProfile};
+use esr_persistence::sessions;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::audit::{self, account_actor};
+use crate::auth::Authenticated;
+use crate::client::Client;
+use crate::problem::{AsProblem, Problem, ProblemSpec, internal_error};
+use crate::routes::password_policy::violation_body;
+use crate::state::{AppState, StorageError};
+
+/// Registers the `/me` routes (under `/v1`).
+pub fn configure(cfg: &mut ServiceConfig<'_>) {
+    cfg.service(get_me).service(change_password);
+}
+
+/// An organisation as shown to its staff.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrganisationRef {
+    /// Organisation code, e.g. `999`.
+    pub code: String,
+    /// Organisation name.
+    pub name: String,
+}
+
+/// The current session.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionInfo {
+    /// How the session was authenticated: `pwd` (username and password) or `smartcard`.
+    pub amr: Vec<String>,
+    /// When the session started.
+    pub created_at: DateTime<Utc>,
+    /// When it ends at the latest.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The signed-in member of staff and their account: the My ESR home page data.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "username": "999JSMITH01",
+    "organisation": {"code": "999", "name": "Demo NHS Trust"},
+    "first_name": "Jane",
+    "last_name": "Smith",
+    "work_email": "jane.smith@demo.nhs.uk",
+    "account_status": "active",
+    "internet_access": "approved",
+    "password_set": true,
+    "password_changed_at": "2026-11-20T10:12:00Z",
+    "last_login_at": "2026-11-25T08:59:58Z",
+    "session": {"amr": ["pwd"], "created_at": "2026-11-25T09:00:00Z", "expires_at": "2026-12-25T09:00:00Z"}
+}))]
+pub struct Me {
+    /// ESR username.
+    pub username: String,
+    /// Employing organisation.
+    pub organisation: OrganisationRef,
+    /// First name.
+    pub first_name: String,
+    /// Surname.
+    pub last_name: String,
+    /// Work email address (where recovery emails go).
+    pub work_email: String,
+    /// `active`, `locked`, `suspended` or `disabled`.
+    pub account_status: String,
+    /// `not_requested`, `pending`, `approved`, `rejected` or `revoked`.
+    pub internet_access: String,
+    /// Whether a password is set (never the password itself).
+    pub password_set: bool,
+    /// When the password was last set.
+    pub password_changed_at: Option<DateTime<Utc>>,
+    /// Previous successful password login.
+    pub last_login_at: Option<DateTime<Utc>>,
+    /// This session.
+    pub session: SessionInfo,
+}
+
+/// Errors of the `/me` routes.
+#[derive(Debug, thiserror::Error)]
+pub enum MeError {
+    /// The account behind the session is gone (should not happen).
+    #[error("account not found")]
+    AccountGone,
+    /// The current password is wrong.
+    #[error("current password incorrect")]
+    WrongCurrentPassword,
+    /// The new password breaks the policy.
+    #[error("password policy")]
+    Policy(Vec<esr_domain::Violation>),
+    /// Hashing at capacity.
+    #[error("overloaded")]
+    Overloaded,
+    /// Storage failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// Something that should not fail did.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl AsProblem for MeError {
+    fn problem(&self) -> ProblemSpec {
+        match self {
+            Self::AccountGone => ProblemSpec::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid-token",
+                "Unauthorized",
+                "The account of this session no longer exists.",
+            ),
+            Self::WrongCurrentPassword => ProblemSpec::new(
+                StatusCode::BAD_REQUEST,
+                "current-password-incorrect",
+                "Current password incorrect",
+                "The current password is not correct. Repeated wrong attempts lock the account.",
+            )
+            .with_violations(vec![crate::problem::Violation {
+                code: "current-password-incorrect".into(),
+                field: Some("current_password".into()),
+                message: "The current password is not correct".into(),
+            }]),
+            Self::Policy(violations) => ProblemSpec::new(
+                StatusCode::BAD_REQUEST,
+                "password-policy",
+                "Password not accepted",
+                "The new password does not meet the password policy; see violations.",
+            )
+            .with_violations(violations.iter().map(violation_body).collect()),
+            Self::Overloaded => ProblemSpec::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "Service Unavailable",
+                "The service is busy. Please try again in a moment.",
+            )
+            .with_retry_after(1),
+            Self::Storage(e) => e.problem(),
+            Self::Internal(_) => internal_error(self),
+        }
+    }
+}
+crate::problem_response!(MeError);
+
+/// The signed-in member of staff: username, organisation, names, account and internet-access
+/// status, and this session. What the My ESR app shows on its home page.
+#[utoipa::path(
+    tag = "self",
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "The profile.", body = Me),
+        (status = 401, description = "No valid access token.", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[get("/me")]
+pub async fn get_me(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+) -> Result<web::Json<Me>, MeError> {
+    let account_id = auth.session.account_id.clone();
+    let profile = state
+        .db(move |c| accounts::profile(c, &account_id))
+        .await?
+        .ok_or(MeError::AccountGone)?;
+    Ok(web::Json(me_body(profile, &auth)))
+}
+
+fn me_body(p: AccountProfile, auth: &Authenticated) -> Me {
+    Me {
+        username: p.account.username.as_str().to_owned(),
+        organisation: OrganisationRef {
+            code: p.account.organisation_code.as_str().to_owned(),
+            name: p.organisation_name,
+        },
+        first_name: p.person.first_name,
+        last_name: p.person.last_name,
+        work_email: p.person.work_email,
+        account_status: p.account.status.as_str().to_owned(),
+        internet_access: p.account.internet_access.as_str().to_owned(),
+        password_set: p.account.password_hash.is_some(),
+        password_changed_at: p.account.password_changed_at,
+        last_login_at: p.account.last_login_at,
+        session: SessionInfo {
+            amr: auth.claims.amr.clone(),
+            created_at: auth.session.created_at,
+            expires_at: auth.session.expires_at,
+        },
+    }
+}
+
+/// Current password, new password and its confirmation.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePasswordRequest {
+    /// The password in use now.
+    #[schema(value_type = String, format = Password)]
+    pub current_password: Password,
+    /// The new password.
+    #[schema(value_type = String, format = Password)]
+    pub new_password: Password,
+    /// The new password again.
+    #[schema(value_type = String, format = Password)]
+    pub confirm_password: Password,
+}
+
+/// The password change took effect.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PasswordChanged {
+    /// When the new password was set.
+    pub password_changed_at: DateTime<Utc>,
+    /// Other sessions of the account that were ended.
+    pub other_sessions_ended: usize,
+}
+
+/// Change the password (current + new + confirm). The full policy applies, including "not
+/// the same as any previous 4 passwords"; every other session of the account is ended. A wrong
+/// current password counts towards the lockout.
+#[utoipa::path(
+    tag = "self",
+    security(("bearerAuth" = [])),
+    request_body = ChangePasswordRequest,
+    responses(
+        (status = 200, description = "Password changed.", body = PasswordChanged),
+        (status = 400, description = "`current-password-incorrect`, or `password-policy` with every violation.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Busy.", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[post("/me/password")]
+pub async fn change_password(
+    state: web::Data<AppState>,
+    client: Client,
+    auth: Authenticated,
+    body: web::Json<ChangePasswordRequest>,
+) -> Result<web::Json<PasswordChanged>, MeError> {
+    let ChangePasswordRequest {
+        current_password,
+        new_password,
+        confirm_password,
+    } = body.into_inner();
+    let slot = state.hashing.try_reserve().map_err(|_| {
+        state.metrics.security_event("hashing.rejected");
+        MeError::Overloaded
+    })?;
+    let account_id = auth.session.account_id.clone();
+    let depth = state.config.password_policy.history_depth;
+    let (profile, history) = state
+        .db(move |c| {
+            let profile = accounts::profile(c, &account_id)?;
+            let history = accounts::password_history(c, &account_id, depth)?;
+            Ok((profile, history))
+        })
+        .await?;
+    let profile = profile.ok_or(MeError::AccountGone)?;
+    let current_hash = profile.account.password_hash.clone();
+
+    // Static rules first: cheap, and every violation is reported together.
+    let policy = state.config.password_policy.clone();
+    let checked = policy.check(
+        &new_password,
+        Some(&confirm_password),
+        &PolicyContext {
+            username: Some(profile.account.username.as_str()),
+            first_name: Some(&profile.person.first_name),
+            last_name: Some(&profile.person.last_name),
+            email: Some(&profile.person.work_email),
+            organisation_name: Some(&profile.organisation_name),
+            date_of_birth: Some(profile.person.date_of_birth),
+            other_words: &[],
+        },
+    );
+
+    let hasher = state.hasher.clone();
+    let verdict = state
+        .hashing
+        .run(slot, move || -> Result<Verdict, String> {
+            let current_ok = current_hash
+                .as_deref()
+                .is_some_and(|phc| hasher.verify(&current_password, phc));
+            if !current_ok {
+                return Ok(Verdict::WrongCurrent);
+            }
+            let new = match checked {
+                Ok(new) => new,
+                Err(violations) => return Ok(Verdict::Policy(violations)),
+            };
+            let recent: Vec<&str> = history.iter().map(String::as_str).collect();
+            if let Err(v) = policy.check_history(&new, &recent, &hasher) {
+                return Ok(Verdict::Policy(vec![v]));
+            }
+            hasher
+                .hash(&new, &mut rand::rng())
+                .map(|h| Verdict::Hashed(h.into_string()))
+                .map_err(|e| e.to_string())
+        })
+        .await
+        .map_err(|e| MeError::Internal(e.to_string()))?
+        .map_err(MeError::Internal)?;
+
+    let account = profile.account;
+    let session_id = auth.session.id.clone();
+    let config = state.config.clone();
+    let now = Utc::now();
+    match verdict {
+        Verdict::WrongCurrent => {
+            state
+                .db(move |c| {
+                    c.write_transaction(|c| {
+                        let actor = account_actor(account.username.as_str());
+                        let failed = accounts::record_failed_login(
+                            c,
+                            &account.id,
+                            config.lockout.threshold,
+                            now,
+                        )?;
+                        audit::record(
+                            c,
+                            &client,
+                            "password.change_failed",
+                            Some(&account.id),
+                            &actor,
+                            &json!({"reason": "current_password_incorrect"}),
+                            now,
+                        )?;
+                        if failed.is_some_and(|f| f.locked_now) {
+                            sessions::revoke_all_for_account(
+                                c,
+                                &account.id,
+                                None,
+                                "account_locked",
+                                now,
+                            )?;
+                            audit::record(
+                                c,
+                                &client,
+                                "account.locked",
+                                Some(&account.id),
+                                "system",
+                                &json!({"failed_logins": config.lockout.threshold}),
+                                now,
+                            )?;
+                        }
+                        Ok::<_, RepoError>(())
+                    })
+                })
+                .await?;
+            Err(MeError::WrongCurrentPassword)
+        }
+        Verdict::Policy(violations) => Err(MeError::Policy(violations)),
+        Verdict::Hashed(new_hash) => {
+            let ended = state
+                .db(move |c| {
+                    c.write_transaction(|c| {
+                        accounts::set_password(c, &account.id, &new_hash, false, now)?;
+                        let ended = sessions::revoke_all_for_account(
+                            c,
+                            &account.id,
+                            Some(&session_id),
+                            "password_changed",
+                            now,
+                        )?;
+                        audit::record(
+                            c,
+                            &client,
+                            "password.changed",
+                            Some(&account.id),
+                            &account_actor(account.username.as_str()),
+                            &json!({"via": "me", "other_sessions_ended": ended}),
+                            now,
+                        )?;
+                        Ok::<_, RepoError>(ended)
+                    })
+                })
+                .await?;
+            state.metrics.security_event("password.changed");
+            Ok(web::Json(PasswordChanged {
+                password_changed_at: now,
+                other_sessions_ended: ended,
+            }))
+        }
+    }
+}
+
+enum Verdict {
+    WrongCurrent,
+    Policy(Vec<esr_domain::Violation>),
+    Hashed(String),
+}
+
+impl std::fmt::Debug for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Verdict")
+    }
+}

@@ -1,0 +1,415 @@
+//! Accounts: ESR usernames, their status, password and lockout counter.
+//!
+//! Every change that must not race (failed-login counting, locking, recording a login) is a
+//! single conditional `UPDATE`, so concurrent requests on any number of instances can never
+//! push the counter past the threshold or log in to an account locked in between.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::dsl::case_when;
+use diesel::prelude::*;
+use diesel::sql_types::{Nullable, Text, Timestamp};
+use esr_domain::{AccountStatus, InternetAccessStatus, OrganisationCode, Username};
+
+use crate::connection::DbConnection;
+use crate::error::RepoError;
+use crate::schema::{accounts, organisations, password_history, people};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = accounts)]
+pub(crate) struct AccountRow {
+    id: String,
+    username: String,
+    person_id: String,
+    organisation_code: String,
+    status: String,
+    internet_access: String,
+    internet_access_changed_at: Option<NaiveDateTime>,
+    password_hash: Option<String>,
+    password_changed_at: Option<NaiveDateTime>,
+    failed_login_count: i32,
+    locked_at: Option<NaiveDateTime>,
+    last_login_at: Option<NaiveDateTime>,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+/// An ESR account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    /// Random identifier (the `sub` of access tokens).
+    pub id: String,
+    /// ESR username, canonical upper case.
+    pub username: Username,
+    /// The person holding it.
+    pub person_id: String,
+    /// Employing organisation.
+    pub organisation_code: OrganisationCode,
+    /// Account status.
+    pub status: AccountStatus,
+    /// Internet-access status.
+    pub internet_access: InternetAccessStatus,
+    /// When internet access last changed.
+    pub internet_access_changed_at: Option<DateTime<Utc>>,
+    /// argon2id PHC string, if a password is set.
+    pub password_hash: Option<String>,
+    /// When the password was last set.
+    pub password_changed_at: Option<DateTime<Utc>>,
+    /// Consecutive failed logins.
+    pub failed_login_count: u32,
+    /// When the account was locked.
+    pub locked_at: Option<DateTime<Utc>>,
+    /// Last successful login.
+    pub last_login_at: Option<DateTime<Utc>>,
+    /// Created (UTC).
+    pub created_at: DateTime<Utc>,
+    /// Last changed (UTC).
+    pub updated_at: DateTime<Utc>,
+}
+
+fn corrupt(what: &str, value: &str) -> RepoError {
+    RepoError::Corrupt(format!("account {what} {value:?}"))
+}
+
+impl TryFrom<AccountRow> for Account {
+    type Error = RepoError;
+
+    fn try_from(r: AccountRow) -> Result<Self, RepoError> {
+        Ok(Self {
+            username: Username::parse(&r.username).map_err(|_| corrupt("username", &r.username))?,
+            organisation_code: OrganisationCode::parse(&r.organisation_code)
+                .map_err(|_| corrupt("organisation", &r.organisation_code))?,
+            status: AccountStatus::parse(&r.status).map_err(|_| corrupt("status", &r.status))?,
+            internet_access: InternetAccessStatus::parse(&r.internet_access)
+                .map_err(|_| corrupt("internet access", &r.internet_access))?,
+            failed_login_count: u32::try_from(r.failed_login_count)
+                .map_err(|_| corrupt("failed count", &r.failed_login_count.to_string()))?,
+            id: r.id,
+            person_id: r.person_id,
+            internet_access_changed_at: r.internet_access_changed_at.map(|t| t.and_utc()),
+            password_hash: r.password_hash,
+            password_changed_at: r.password_changed_at.map(|t| t.and_utc()),
+            locked_at: r.locked_at.map(|t| t.and_utc()),
+            last_login_at: r.last_login_at.map(|t| t.and_utc()),
+            created_at: r.created_at.and_utc(),
+            updated_at: r.updated_at.and_utc(),
+        })
+    }
+}
+
+/// Fields of a new account.
+#[derive(Debug, Clone)]
+pub struct NewAccount<'a> {
+    /// The generated username.
+    pub username: &'a Username,
+    /// The person holding it.
+    pub person_id: &'a str,
+    /// Employing organisation.
+    pub organisation_code: &'a OrganisationCode,
+    /// Initial internet-access status.
+    pub internet_access: InternetAccessStatus,
+}
+
+/// Inserts an active account with no password.
+pub fn insert(
+    conn: &mut DbConnection,
+    new: &NewAccount<'_>,
+    now: DateTime<Utc>,
+) -> Result<Account, RepoError> {
+    let now = now.naive_utc();
+    let row: AccountRow = crate::per_backend!(conn, |c| diesel::insert_into(accounts::table)
+        .values((
+            accounts::id.eq(uuid::Uuid::new_v4().to_string()),
+            accounts::username.eq(new.username.as_str()),
+            accounts::person_id.eq(new.person_id),
+            accounts::organisation_code.eq(new.organisation_code.as_str()),
+            accounts::status.eq(AccountStatus::Active.as_str()),
+            accounts::internet_access.eq(new.internet_access.as_str()),
+            accounts::internet_access_changed_at.eq(Some(now)),
+            accounts::failed_login_count.eq(0),
+            accounts::created_at.eq(now),
+            accounts::updated_at.eq(now),
+        ))
+        .returning(AccountRow::as_returning())
+        .get_result(c))?;
+    row.try_into()
+}
+
+/// Finds an account by id.
+pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<Account>, RepoError> {
+    accounts::table
+        .find(id)
+        .select(AccountRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(Account::try_from)
+        .transpose()
+}
+
+/// Finds an account by its (canonical) username.
+pub fn find_by_username(
+    conn: &mut DbConnection,
+    username: &Username,
+) -> Result<Option<Account>, RepoError> {
+    accounts::table
+        .filter(accounts::username.eq(username.as_str()))
+        .select(AccountRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(Account::try_from)
+        .transpose()
+}
+
+/// The accounts of a person.
+pub fn for_person(conn: &mut DbConnection, person_id: &str) -> Result<Vec<Account>, RepoError> {
+    accounts::table
+        .filter(accounts::person_id.eq(person_id))
+        .order(accounts::username.asc())
+        .select(AccountRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(Account::try_from)
+        .collect()
+}
+
+/// Usernames starting with `prefix` (for choosing the next free `NN` suffix).
+pub fn usernames_starting_with(
+    conn: &mut DbConnection,
+    prefix: &str,
+) -> Result<Vec<String>, RepoError> {
+    // Usernames are upper-case ASCII letters and digits, so LIKE needs no escaping.
+    Ok(accounts::table
+        .filter(accounts::username.like(format!("{prefix}%")))
+        .select(accounts::username)
+        .load(conn)?)
+}
+
+/// An account with the person and organisation it belongs to.
+#[derive(Debug, Clone)]
+pub struct AccountProfile {
+    /// The account.
+    pub account: Account,
+    /// The person.
+    pub person: crate::people::Person,
+    /// The organisation's name.
+    pub organisation_name: String,
+}
+
+/// Loads an account with its person and organisation name.
+pub fn profile(conn: &mut DbConnection, id: &str) -> Result<Option<AccountProfile>, RepoError> {
+    let row = accounts::table
+        .inner_join(people::table)
+        .inner_join(organisations::table)
+        .filter(accounts::id.eq(id))
+        .select((
+            AccountRow::as_select(),
+            crate::people::PersonRow::as_select(),
+            organisations::name,
+        ))
+        .first::<(AccountRow, crate::people::PersonRow, String)>(conn)
+        .optional()?;
+    row.map(|(a, p, organisation_name)| {
+        Ok(AccountProfile {
+            account: a.try_into()?,
+            person: p.try_into()?,
+            organisation_name,
+        })
+    })
+    .transpose()
+}
+
+/// Result of counting a failed login.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FailedLogin {
+    /// Consecutive failures after this one.
+    pub count: u32,
+    /// This failure locked the account.
+    pub locked_now: bool,
+}
+
+/// Counts a failed login in one atomic `UPDATE` on an *active* account, locking it when the
+/// count reaches `threshold`. `None` when the account was not active (already locked,
+/// suspended, …): nothing is counted, so the counter can never pass the threshold however
+/// many attempts race.
+pub fn record_failed_login(
+    conn: &mut DbConnection,
+    id: &str,
+    threshold: u32,
+    now: DateTime<Utc>,
+) -> Result<Option<FailedLogin>, RepoError> {
+    let now = now.naive_utc();
+    let threshold = i32::try_from(threshold).unwrap_or(i32::MAX);
+    let reaches = (accounts::failed_login_count + 1).ge(threshold);
+    let row: Option<(i32, String)> = diesel::update(
+        accounts::table
+            .filter(accounts::id.eq(id))
+            .filter(accounts::status.eq(AccountStatus::Active.as_str())),
+    )
+    .set((
+        accounts::failed_login_count.eq(accounts::failed_login_count + 1),
+        accounts::status.eq(
+            case_when(reaches, AccountStatus::Locked.as_str().into_sql::<Text>())
+                .otherwise(accounts::status),
+        ),
+        accounts::locked_at.eq(
+            case_when(reaches, Some(now).into_sql::<Nullable<Timestamp>>())
+                .otherwise(accounts::locked_at),
+        ),
+        accounts::updated_at.eq(now),
+    ))
+    .returning((accounts::failed_login_count, accounts::status))
+    .get_result(conn)
+    .optional()?;
+    Ok(row.map(|(count, status)| FailedLogin {
+        count: u32::try_from(count).unwrap_or(0),
+        locked_now: status == AccountStatus::Locked.as_str(),
+    }))
+}
+
+/// Records a successful login: clears the failure counter and stamps `last_login_at`, but
+/// only if the account is still active and approved and its password hash is still the one
+/// that was verified (a reset or lock in between wins). Returns whether it applied.
+pub fn record_successful_login(
+    conn: &mut DbConnection,
+    id: &str,
+    verified_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, RepoError> {
+    let now = now.naive_utc();
+    let n = diesel::update(
+        accounts::table
+            .filter(accounts::id.eq(id))
+            .filter(accounts::status.eq(AccountStatus::Active.as_str()))
+            .filter(accounts::internet_access.eq(InternetAccessStatus::Approved.as_str()))
+            .filter(accounts::password_hash.eq(verified_hash)),
+    )
+    .set((
+        accounts::failed_login_count.eq(0),
+        accounts::last_login_at.eq(Some(now)),
+        accounts::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Clears the failure counter of an active account after a correct password that did not
+/// lead to a session (suspended, not approved): the password was right, so earlier guesses
+/// no longer count towards a lock.
+pub fn reset_failed_logins(
+    conn: &mut DbConnection,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<(), RepoError> {
+    diesel::update(
+        accounts::table
+            .filter(accounts::id.eq(id))
+            .filter(accounts::failed_login_count.gt(0)),
+    )
+    .set((
+        accounts::failed_login_count.eq(0),
+        accounts::updated_at.eq(now.naive_utc()),
+    ))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Replaces the stored hash with an upgraded one for the same password (new argon2
+/// parameters), only if the hash is unchanged since it was verified.
+pub fn upgrade_password_hash(
+    conn: &mut DbConnection,
+    id: &str,
+    verified_hash: &str,
+    new_hash: &str,
+) -> Result<bool, RepoError> {
+    let n = diesel::update(
+        accounts::table
+            .filter(accounts::id.eq(id))
+            .filter(accounts::password_hash.eq(verified_hash)),
+    )
+    .set(accounts::password_hash.eq(new_hash))
+    .execute(conn)?;
+    if n == 1 {
+        // Keep the history entry of the current password in step.
+        diesel::update(
+            password_history::table
+                .filter(password_history::account_id.eq(id))
+                .filter(password_history::password_hash.eq(verified_hash)),
+        )
+        .set(password_history::password_hash.eq(new_hash))
+        .execute(conn)?;
+    }
+    Ok(n == 1)
+}
+
+/// Sets a new password: stores the hash, appends it to the history, clears the failure
+/// counter. `unlock` also unlocks a locked account (password reset); a password change by
+/// the logged-in person leaves the status alone.
+pub fn set_password(
+    conn: &mut DbConnection,
+    id: &str,
+    new_hash: &str,
+    unlock: bool,
+    now: DateTime<Utc>,
+) -> Result<(), RepoError> {
+    let now = now.naive_utc();
+    diesel::update(accounts::table.filter(accounts::id.eq(id)))
+        .set((
+            accounts::password_hash.eq(Some(new_hash)),
+            accounts::password_changed_at.eq(Some(now)),
+            accounts::failed_login_count.eq(0),
+            accounts::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    if unlock {
+        diesel::update(
+            accounts::table
+                .filter(accounts::id.eq(id))
+                .filter(accounts::status.eq(AccountStatus::Locked.as_str())),
+        )
+        .set((
+            accounts::status.eq(AccountStatus::Active.as_str()),
+            accounts::locked_at.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)?;
+    }
+    diesel::insert_into(password_history::table)
+        .values((
+            password_history::account_id.eq(id),
+            password_history::password_hash.eq(new_hash),
+            password_history::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The most recent `limit` password hashes of an account, newest first (the current one
+/// included).
+pub fn password_history(
+    conn: &mut DbConnection,
+    id: &str,
+    limit: usize,
+) -> Result<Vec<String>, RepoError> {
+    Ok(password_history::table
+        .filter(password_history::account_id.eq(id))
+        .order(password_history::id.desc())
+        .limit(i64::try_from(limit).unwrap_or(i64::MAX))
+        .select(password_history::password_hash)
+        .load(conn)?)
+}
+
+/// Sets the internet-access status.
+pub fn set_internet_access(
+    conn: &mut DbConnection,
+    id: &str,
+    status: InternetAccessStatus,
+    now: DateTime<Utc>,
+) -> Result<(), RepoError> {
+    let now = now.naive_utc();
+    diesel::update(accounts::table.filter(accounts::id.eq(id)))
+        .set((
+            accounts::internet_access.eq(status.as_str()),
+            accounts::internet_access_changed_at.eq(Some(now)),
+            accounts::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}

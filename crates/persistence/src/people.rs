@@ -1,0 +1,149 @@
+//! People: members of staff, one row per employment.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use esr_domain::OrganisationCode;
+
+use crate::connection::DbConnection;
+use crate::error::RepoError;
+use crate::schema::people;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = people)]
+pub(crate) struct PersonRow {
+    id: String,
+    organisation_code: String,
+    employee_number: String,
+    first_name: String,
+    last_name: String,
+    date_of_birth: NaiveDate,
+    work_email: String,
+    smartcard_subject: Option<String>,
+    language: String,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+/// A member of staff in one employing organisation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Person {
+    /// Random identifier.
+    pub id: String,
+    /// Employing organisation.
+    pub organisation_code: OrganisationCode,
+    /// Employee number within the organisation.
+    pub employee_number: String,
+    /// First name.
+    pub first_name: String,
+    /// Surname.
+    pub last_name: String,
+    /// Date of birth.
+    pub date_of_birth: NaiveDate,
+    /// Work email, canonical (lower case).
+    pub work_email: String,
+    /// Subject of their NHS smartcard identity (CIS2 `uid`), when linked.
+    pub smartcard_subject: Option<String>,
+    /// `en` or `cy`: the language of emails.
+    pub language: String,
+    /// Created (UTC).
+    pub created_at: DateTime<Utc>,
+    /// Last changed (UTC).
+    pub updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<PersonRow> for Person {
+    type Error = RepoError;
+
+    fn try_from(r: PersonRow) -> Result<Self, RepoError> {
+        Ok(Self {
+            id: r.id,
+            organisation_code: OrganisationCode::parse(&r.organisation_code).map_err(|_| {
+                RepoError::Corrupt(format!("person organisation {:?}", r.organisation_code))
+            })?,
+            employee_number: r.employee_number,
+            first_name: r.first_name,
+            last_name: r.last_name,
+            date_of_birth: r.date_of_birth,
+            work_email: r.work_email,
+            smartcard_subject: r.smartcard_subject,
+            language: r.language,
+            created_at: r.created_at.and_utc(),
+            updated_at: r.updated_at.and_utc(),
+        })
+    }
+}
+
+/// Fields of a new person.
+#[derive(Debug, Clone)]
+pub struct NewPerson<'a> {
+    /// Employing organisation.
+    pub organisation_code: &'a OrganisationCode,
+    /// Employee number within the organisation.
+    pub employee_number: &'a str,
+    /// First name.
+    pub first_name: &'a str,
+    /// Surname.
+    pub last_name: &'a str,
+    /// Date of birth.
+    pub date_of_birth: NaiveDate,
+    /// Canonical work email.
+    pub work_email: &'a str,
+    /// Smartcard subject, if known.
+    pub smartcard_subject: Option<&'a str>,
+    /// `en` or `cy`.
+    pub language: &'a str,
+}
+
+/// Inserts a person with a fresh random id.
+pub fn insert(
+    conn: &mut DbConnection,
+    new: &NewPerson<'_>,
+    now: DateTime<Utc>,
+) -> Result<Person, RepoError> {
+    let now = now.naive_utc();
+    let id = uuid::Uuid::new_v4().to_string();
+    let row: PersonRow = crate::per_backend!(conn, |c| diesel::insert_into(people::table)
+        .values((
+            people::id.eq(&id),
+            people::organisation_code.eq(new.organisation_code.as_str()),
+            people::employee_number.eq(new.employee_number),
+            people::first_name.eq(new.first_name),
+            people::last_name.eq(new.last_name),
+            people::date_of_birth.eq(new.date_of_birth),
+            people::work_email.eq(new.work_email),
+            people::smartcard_subject.eq(new.smartcard_subject),
+            people::language.eq(new.language),
+            people::created_at.eq(now),
+            people::updated_at.eq(now),
+        ))
+        .returning(PersonRow::as_returning())
+        .get_result(c))?;
+    row.try_into()
+}
+
+/// Finds a person by id.
+pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<Person>, RepoError> {
+    people::table
+        .find(id)
+        .select(PersonRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(Person::try_from)
+        .transpose()
+}
+
+/// Finds a person by organisation and employee number.
+pub fn find_by_employee_number(
+    conn: &mut DbConnection,
+    organisation: &OrganisationCode,
+    employee_number: &str,
+) -> Result<Option<Person>, RepoError> {
+    people::table
+        .filter(people::organisation_code.eq(organisation.as_str()))
+        .filter(people::employee_number.eq(employee_number))
+        .select(PersonRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(Person::try_from)
+        .transpose()
+}

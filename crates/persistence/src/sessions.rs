@@ -1,0 +1,297 @@
+//! Sessions and their rotating refresh tokens. State lives only here, so every instance
+//! sees the same revocations and a refresh token spent on one is spent on all.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+
+use crate::connection::DbConnection;
+use crate::error::RepoError;
+use crate::schema::{refresh_tokens, sessions};
+
+/// How the session was authenticated (`amr`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionKind {
+    /// Username and password (home, My ESR app).
+    Password,
+    /// NHS smartcard at work.
+    Smartcard,
+}
+
+impl SessionKind {
+    /// The `amr` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Password => "pwd",
+            Self::Smartcard => "smartcard",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Self, RepoError> {
+        match s {
+            "pwd" => Ok(Self::Password),
+            "smartcard" => Ok(Self::Smartcard),
+            other => Err(RepoError::Corrupt(format!("session amr {other:?}"))),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = sessions)]
+struct SessionRow {
+    id: String,
+    account_id: String,
+    amr: String,
+    created_at: NaiveDateTime,
+    last_used_at: NaiveDateTime,
+    expires_at: NaiveDateTime,
+    revoked_at: Option<NaiveDateTime>,
+    revoked_reason: Option<String>,
+}
+
+/// A login session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// Random id (the `sid` claim).
+    pub id: String,
+    /// The account.
+    pub account_id: String,
+    /// How it was authenticated.
+    pub kind: SessionKind,
+    /// Started.
+    pub created_at: DateTime<Utc>,
+    /// Last refreshed.
+    pub last_used_at: DateTime<Utc>,
+    /// Absolute end.
+    pub expires_at: DateTime<Utc>,
+    /// Revoked at, if revoked.
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// Why it was revoked.
+    pub revoked_reason: Option<String>,
+}
+
+impl Session {
+    /// Usable at `now`: not revoked and not past its absolute end.
+    pub fn is_active(&self, now: DateTime<Utc>) -> bool {
+        self.revoked_at.is_none() && now < self.expires_at
+    }
+}
+
+impl TryFrom<SessionRow> for Session {
+    type Error = RepoError;
+
+    fn try_from(r: SessionRow) -> Result<Self, RepoError> {
+        Ok(Self {
+            kind: SessionKind::parse(&r.amr)?,
+            id: r.id,
+            account_id: r.account_id,
+            created_at: r.created_at.and_utc(),
+            last_used_at: r.last_used_at.and_utc(),
+            expires_at: r.expires_at.and_utc(),
+            revoked_at: r.revoked_at.map(|t| t.and_utc()),
+            revoked_reason: r.revoked_reason,
+        })
+    }
+}
+
+/// A new session.
+#[derive(Debug, Clone)]
+pub struct NewSession<'a> {
+    /// Random id.
+    pub id: &'a str,
+    /// The account.
+    pub account_id: &'a str,
+    /// How it was authenticated.
+    pub kind: SessionKind,
+    /// Absolute end.
+    pub expires_at: DateTime<Utc>,
+    /// Client IP at login.
+    pub ip: Option<&'a str>,
+    /// User agent at login (truncated by the caller).
+    pub user_agent: Option<&'a str>,
+}
+
+/// Creates a session.
+pub fn create(
+    conn: &mut DbConnection,
+    new: &NewSession<'_>,
+    now: DateTime<Utc>,
+) -> Result<(), RepoError> {
+    let now = now.naive_utc();
+    diesel::insert_into(sessions::table)
+        .values((
+            sessions::id.eq(new.id),
+            sessions::account_id.eq(new.account_id),
+            sessions::amr.eq(new.kind.as_str()),
+            sessions::created_at.eq(now),
+            sessions::last_used_at.eq(now),
+            sessions::expires_at.eq(new.expires_at.naive_utc()),
+            sessions::ip.eq(new.ip),
+            sessions::user_agent.eq(new.user_agent),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Finds a session by id (active or not).
+pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<Session>, RepoError> {
+    sessions::table
+        .find(id)
+        .select(SessionRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(Session::try_from)
+        .transpose()
+}
+
+/// Revokes one session and spends its refresh tokens. Returns whether it was active.
+pub fn revoke(
+    conn: &mut DbConnection,
+    id: &str,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, RepoError> {
+    let now = now.naive_utc();
+    let n = diesel::update(
+        sessions::table
+            .filter(sessions::id.eq(id))
+            .filter(sessions::revoked_at.is_null()),
+    )
+    .set((
+        sessions::revoked_at.eq(Some(now)),
+        sessions::revoked_reason.eq(Some(reason)),
+    ))
+    .execute(conn)?;
+    spend_all_tokens(conn, &[id.to_owned()], now)?;
+    Ok(n == 1)
+}
+
+/// Revokes every active session of an account except `keep` (the caller's own, on a
+/// password change), spending their refresh tokens. Returns how many were revoked.
+pub fn revoke_all_for_account(
+    conn: &mut DbConnection,
+    account_id: &str,
+    keep: Option<&str>,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<usize, RepoError> {
+    let now = now.naive_utc();
+    let mut query = sessions::table
+        .filter(sessions::account_id.eq(account_id))
+        .filter(sessions::revoked_at.is_null())
+        .select(sessions::id)
+        .into_boxed();
+    if let Some(keep) = keep {
+        query = query.filter(sessions::id.ne(keep.to_owned()));
+    }
+    let ids: Vec<String> = query.load(conn)?;
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    diesel::update(sessions::table.filter(sessions::id.eq_any(&ids)))
+        .set((
+            sessions::revoked_at.eq(Some(now)),
+            sessions::revoked_reason.eq(Some(reason)),
+        ))
+        .execute(conn)?;
+    spend_all_tokens(conn, &ids, now)?;
+    Ok(ids.len())
+}
+
+fn spend_all_tokens(
+    conn: &mut DbConnection,
+    session_ids: &[String],
+    now: NaiveDateTime,
+) -> Result<(), RepoError> {
+    diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::session_id.eq_any(session_ids))
+            .filter(refresh_tokens::used_at.is_null()),
+    )
+    .set(refresh_tokens::used_at.eq(Some(now)))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Stores a refresh token (its SHA-256 only).
+pub fn add_refresh_token(
+    conn: &mut DbConnection,
+    token_hash: &str,
+    session_id: &str,
+    parent_hash: Option<&str>,
+    expires_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(), RepoError> {
+    diesel::insert_into(refresh_tokens::table)
+        .values((
+            refresh_tokens::token_hash.eq(token_hash),
+            refresh_tokens::session_id.eq(session_id),
+            refresh_tokens::parent_hash.eq(parent_hash),
+            refresh_tokens::created_at.eq(now.naive_utc()),
+            refresh_tokens::expires_at.eq(expires_at.naive_utc()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// What presenting a refresh token found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefreshSpend {
+    /// Valid and now spent: issue the next one for this session.
+    Spent {
+        /// The session it belongs to.
+        session: Session,
+    },
+    /// Already spent: a copy is in someone else's hands. The caller revokes the session.
+    Reused {
+        /// The session it belongs to.
+        session_id: String,
+    },
+    /// Past its expiry.
+    Expired,
+    /// Not a token we issued.
+    Unknown,
+}
+
+/// Spends a refresh token in one conditional `UPDATE` (so two concurrent presentations cannot
+/// both succeed), and classifies failures.
+pub fn spend_refresh_token(
+    conn: &mut DbConnection,
+    token_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<RefreshSpend, RepoError> {
+    let at = now.naive_utc();
+    let spent: Option<String> = diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::token_hash.eq(token_hash))
+            .filter(refresh_tokens::used_at.is_null())
+            .filter(refresh_tokens::expires_at.gt(at)),
+    )
+    .set(refresh_tokens::used_at.eq(Some(at)))
+    .returning(refresh_tokens::session_id)
+    .get_result(conn)
+    .optional()?;
+    if let Some(session_id) = spent {
+        let session = find(conn, &session_id)?.ok_or_else(|| {
+            RepoError::Corrupt(format!("refresh token of missing session {session_id}"))
+        })?;
+        return Ok(RefreshSpend::Spent { session });
+    }
+    let existing: Option<(String, Option<NaiveDateTime>)> = refresh_tokens::table
+        .find(token_hash)
+        .select((refresh_tokens::session_id, refresh_tokens::used_at))
+        .first(conn)
+        .optional()?;
+    Ok(match existing {
+        Some((session_id, Some(_))) => RefreshSpend::Reused { session_id },
+        Some((_, None)) => RefreshSpend::Expired,
+        None => RefreshSpend::Unknown,
+    })
+}
+
+/// Marks a session as used now.
+pub fn touch(conn: &mut DbConnection, id: &str, now: DateTime<Utc>) -> Result<(), RepoError> {
+    diesel::update(sessions::table.filter(sessions::id.eq(id)))
+        .set(sessions::last_used_at.eq(now.naive_utc()))
+        .execute(conn)?;
+    Ok(())
+}
