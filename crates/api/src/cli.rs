@@ -35,8 +35,12 @@ pub enum Command {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
-    /// Create or refresh the demo organisation in the configured database.
+    /// Create the demo organisations and staff (printing their demo passwords) where missing.
     SeedDemo,
+    /// Make a new token signing key the only active one; older keys keep verifying for one
+    /// access-token lifetime. With ESR_SIGNING_KEY_FILE: that file's key (restart instances
+    /// with the new file too). Without (dev): a newly generated key.
+    RotateSigningKey,
 }
 
 /// Runs the command line; the exit code is 2 for configuration errors, 1 for failures.
@@ -61,6 +65,7 @@ pub fn main() -> ExitCode {
                 Command::Serve => serve(config),
                 Command::Migrate => migrate(&config),
                 Command::SeedDemo => seed_demo(&config),
+                Command::RotateSigningKey => rotate_signing_key(&config),
                 Command::Openapi { .. } => unreachable!("handled above"),
             };
             match result {
@@ -103,6 +108,10 @@ fn serve(config: Config) -> anyhow::Result<()> {
             println!("  Swagger UI: {base}/swagger-ui/");
             println!("  OpenAPI:    {base}/api-docs/openapi.json");
             println!("  Ready:      {base}/health/ready");
+            if let Some(report) = app.seeded() {
+                println!("Demo data (dev only):");
+                print_seed(report);
+            }
         }
         app.run_until_stopped().await?;
         tracing::info!("stopped");
@@ -129,6 +138,27 @@ fn migrate(config: &Config) -> anyhow::Result<()> {
             println!("  {version}");
         }
     }
+    Ok(())
+}
+
+fn rotate_signing_key(config: &Config) -> anyhow::Result<()> {
+    if config.mode == Mode::Production && config.signing_key_file.is_none() {
+        anyhow::bail!(
+            "production keys come from a file: set ESR_SIGNING_KEY_FILE to the new key (a generated key would store its private part in the database)"
+        );
+    }
+    let pool = esr_persistence::DbPool::connect(
+        &config.database_url,
+        esr_persistence::PoolOptions::default(),
+    )?;
+    let mut conn = pool.get()?;
+    let (kid, retired) = crate::keys::rotate(&mut conn, config, chrono::Utc::now())?;
+    println!("Signing key {kid} is now the only active key.");
+    println!(
+        "{retired} older key(s) retired; they keep verifying for {} s (one access-token lifetime).",
+        config.access_token_ttl.as_secs()
+    );
+    println!("Restart every instance so it signs with the new key.");
     Ok(())
 }
 

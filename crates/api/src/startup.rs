@@ -29,6 +29,7 @@ use crate::tokens::{TokenService, TokenSettings};
 pub struct Application {
     port: u16,
     server: Server,
+    seeded: Option<crate::seed::SeedReport>,
 }
 
 impl Application {
@@ -53,7 +54,7 @@ impl Application {
             .context("hasher set-up task failed")?
             .context("argon2 parameters refused")?;
         let hasher = Arc::new(hasher);
-        let (pool, tokens) = prepare_database(&config, Arc::clone(&hasher)).await?;
+        let (pool, tokens, seeded) = prepare_database(&config, Arc::clone(&hasher)).await?;
         let workers = config.workers;
         let shutdown = config.shutdown_timeout.as_secs();
         let hashing = HashingPool::new(config.hash_workers, config.hash_queue)
@@ -78,7 +79,11 @@ impl Application {
             .shutdown_timeout(shutdown)
             .listen(listener)?
             .run();
-        Ok(Self { port, server })
+        Ok(Self {
+            port,
+            server,
+            seeded,
+        })
     }
 
     /// The port actually bound (useful when the configuration asked for port 0).
@@ -89,6 +94,11 @@ impl Application {
     /// Serves until SIGINT/SIGTERM, then drains in-flight requests within the shutdown timeout.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
+    }
+
+    /// The demo data seeded on start (dev mode), for printing.
+    pub fn seeded(&self) -> Option<&crate::seed::SeedReport> {
+        self.seeded.as_ref()
     }
 
     /// A handle to stop the server from elsewhere (tests, background tasks).
@@ -102,9 +112,9 @@ impl Application {
 pub async fn prepare_database(
     config: &Config,
     hasher: Arc<PasswordHasher>,
-) -> anyhow::Result<(DbPool, TokenService)> {
+) -> anyhow::Result<(DbPool, TokenService, Option<crate::seed::SeedReport>)> {
     let config = config.clone();
-    tokio::task::spawn_blocking(move || -> anyhow::Result<(DbPool, TokenService)> {
+    tokio::task::spawn_blocking(move || -> anyhow::Result<(DbPool, TokenService, Option<crate::seed::SeedReport>)> {
         let options = PoolOptions {
             max_size: config.database_pool_size,
             connection_timeout: config.database_timeout,
@@ -118,9 +128,11 @@ pub async fn prepare_database(
                 tracing::info!(versions = ?applied, "migrations applied");
             }
         }
+        let mut seeded = None;
         if config.seed_demo {
             let report = crate::seed::seed_demo(&mut conn, &hasher, chrono::Utc::now())?;
             tracing::info!(organisations = ?report.organisations, accounts = report.accounts.len(), "demo data seeded");
+            seeded = Some(report);
         }
         let now = chrono::Utc::now();
         let signing = crate::keys::load_signing_key(&mut conn, &config, now)?;
@@ -137,7 +149,7 @@ pub async fn prepare_database(
             verifying,
         );
         drop(conn);
-        Ok((pool, tokens))
+        Ok((pool, tokens, seeded))
     })
     .await
     .context("database preparation task failed")?

@@ -15,9 +15,9 @@
 //! Key ids are RFC 7638 JWK thumbprints (SHA-256, base64url), so a key id names exactly one
 //! key and can be recomputed by anyone holding the public key.
 //!
-//! Rough cost on a laptop-class core (release build, `verify_timing` test below): a full
-//! verification is dominated by the Ed25519 check (tens of µs); a cache hit costs a SHA-256
-//! of the token and a map look-up (about a µs).
+//! Measured cost (release build, shared 2-core AMD EPYC VM, ignored test `verify_timing`):
+//! a full verification takes about 75-95 µs (Ed25519 check plus JSON and base64 work), a
+//! cache hit under 1 µs (SHA-256 of the token and a map look-up); issuing takes about 50 µs.
 
 use std::collections::HashMap;
 use std::fmt;

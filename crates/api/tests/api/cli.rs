@@ -120,7 +120,13 @@ fn unknown_postgres_database_is_named() {
 fn help_documents_every_command() {
     let out = esr_api().arg("--help").output().unwrap();
     let help = String::from_utf8(out.stdout).unwrap();
-    for command in ["serve", "migrate", "openapi", "seed-demo"] {
+    for command in [
+        "serve",
+        "migrate",
+        "openapi",
+        "seed-demo",
+        "rotate-signing-key",
+    ] {
         assert!(help.contains(command), "{command} in --help:\n{help}");
     }
     assert!(help.contains("ESR_DATABASE_URL"), "{help}");
@@ -157,4 +163,111 @@ fn migrate_and_seed_demo_are_idempotent() {
                 .contains("999 Demo NHS Trust")
         );
     }
+}
+
+#[test]
+fn rotate_signing_key_retires_the_old_key_after_a_grace_period() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("keys.db").display());
+    let out = esr_api()
+        .env("ESR_DATABASE_URL", &url)
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let run = || {
+        let out = esr_api()
+            .env("ESR_DATABASE_URL", &url)
+            .arg("rotate-signing-key")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let first = run();
+    assert!(first.contains("0 older key(s) retired"), "{first}");
+    let second = run();
+    assert!(second.contains("1 older key(s) retired"), "{second}");
+
+    let db = esr_persistence::DatabaseUrl::parse(&url).unwrap();
+    let mut conn = esr_persistence::connection::establish(&db, Default::default()).unwrap();
+    let now = chrono::Utc::now();
+    let grace = std::time::Duration::from_secs(900);
+    assert_eq!(
+        esr_api::keys::verification_keys(&mut conn, now, grace)
+            .unwrap()
+            .len(),
+        2,
+        "old key still verifies"
+    );
+    let later = now + chrono::Duration::seconds(901);
+    assert_eq!(
+        esr_api::keys::verification_keys(&mut conn, later, grace)
+            .unwrap()
+            .len(),
+        1,
+        "then only the new one"
+    );
+
+    // Production never generates a key into the database.
+    let out = esr_api()
+        .env("ESR_MODE", "production")
+        .env("ESR_DATABASE_URL", &url)
+        .env("ESR_ALLOW_SQLITE_IN_PRODUCTION", "true")
+        .env("ESR_PUBLIC_BASE_URL", "https://esr.example.nhs.uk")
+        .arg("rotate-signing-key")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .contains("ESR_SIGNING_KEY_FILE")
+    );
+}
+
+#[test]
+fn production_serves_with_a_key_file_and_never_stores_its_private_part() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("prod.db").display());
+    let key = esr_api::tokens::SigningKey::generate(&mut rand::rng());
+    let key_path = dir.path().join("signing.pem");
+    std::fs::write(&key_path, key.to_pkcs8_pem().as_str()).unwrap();
+    let prod = |cmd: &str| {
+        esr_api()
+            .env("ESR_MODE", "production")
+            .env("ESR_DATABASE_URL", &url)
+            .env("ESR_ALLOW_SQLITE_IN_PRODUCTION", "true")
+            .env("ESR_PUBLIC_BASE_URL", "https://esr.example.nhs.uk")
+            .env("ESR_SIGNING_KEY_FILE", &key_path)
+            .arg(cmd)
+            .output()
+            .unwrap()
+    };
+    assert!(prod("migrate").status.success());
+    let out = prod("rotate-signing-key");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8(out.stdout).unwrap().contains(key.kid()));
+    let db = esr_persistence::DatabaseUrl::parse(&url).unwrap();
+    let mut conn = esr_persistence::connection::establish(&db, Default::default()).unwrap();
+    let stored = esr_persistence::signing_keys::verifying(
+        &mut conn,
+        chrono::Utc::now(),
+        chrono::Duration::minutes(15),
+    )
+    .unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].kid, key.kid());
+    assert!(
+        stored[0].private_key_pem.is_none(),
+        "the private key stays in the file"
+    );
 }

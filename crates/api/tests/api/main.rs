@@ -11,6 +11,7 @@ mod cli;
 mod errors;
 mod health;
 mod lockout;
+mod me;
 mod openapi;
 mod organisations;
 mod password_policy;
