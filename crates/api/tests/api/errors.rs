@@ -167,3 +167,28 @@ async fn bad_json_bodies_are_problems_and_never_500(app: &TestApp) {
         assert_eq!(problem(res).await["code"], code, "{content_type:?} {shown}");
     }
 }
+
+/// An unexpected failure (here: a row the code cannot interpret) is an opaque 500
+/// problem: the cause goes to the log with the request id, never to the client.
+#[tokio::test]
+async fn internal_errors_are_opaque_problems() {
+    use diesel::connection::SimpleConnection;
+    let app = crate::helpers::spawn_app(crate::helpers::TestBackend::Sqlite)
+        .await
+        .unwrap();
+    let mut conn = app.db();
+    conn.batch_execute(
+        "PRAGMA ignore_check_constraints = ON; UPDATE accounts SET status = 'weird' WHERE username = '999JSMITH01';",
+    )
+    .unwrap();
+    let res = app.login("999JSMITH01", "Bluebell harbour lantern").await;
+    assert_eq!(res.status(), 500);
+    let body = problem(res).await;
+    assert_eq!(body["code"], "internal-error");
+    let text = format!("{} {}", body["title"], body["detail"]);
+    assert!(
+        !text.contains("weird") && !text.contains("account") && !text.contains("stored data"),
+        "{text}"
+    );
+    app.stop().await;
+}
