@@ -233,6 +233,170 @@ pub struct Settings {
     )]
     pub rate_login_per_username: u32,
 
+    /// Base URL of the self-service web pages that email links open (reset, unlock, login),
+    /// e.g. `https://my.esr.nhs.uk`. Links are built from it, never from the request's Host.
+    /// Dev default: this server's `/self-service`.
+    #[arg(long, env = "ESR_WEB_BASE_URL", global = true)]
+    pub web_base_url: Option<Url>,
+
+    /// How emails leave: `file` (dev: files + `GET /v1/dev/mailbox`), `smtp` or `notify` (GOV.UK Notify).
+    #[arg(long, env = "ESR_EMAIL_TRANSPORT", value_enum, global = true)]
+    pub email_transport: Option<EmailTransportKind>,
+
+    /// Sender of emails, e.g. `ESR Access <no-reply@esr.nhs.uk>`.
+    #[arg(
+        long,
+        env = "ESR_EMAIL_FROM",
+        default_value = "ESR Access <no-reply@esr-access.invalid>",
+        global = true
+    )]
+    pub email_from: String,
+
+    /// Where the `file` transport writes messages.
+    #[arg(
+        long,
+        env = "ESR_MAILBOX_DIR",
+        default_value = "./var/mailbox",
+        global = true
+    )]
+    pub mailbox_dir: std::path::PathBuf,
+
+    /// SMTP relay host (e.g. an NHSmail relay).
+    #[arg(long, env = "ESR_SMTP_HOST", global = true)]
+    pub smtp_host: Option<String>,
+
+    /// SMTP port.
+    #[arg(long, env = "ESR_SMTP_PORT", default_value_t = 587, global = true)]
+    pub smtp_port: u16,
+
+    /// `starttls` (default), `tls` (implicit, port 465) or `none` (dev and tests only).
+    #[arg(long, env = "ESR_SMTP_TLS", value_enum, default_value_t = SmtpTls::Starttls, global = true)]
+    pub smtp_tls: SmtpTls,
+
+    /// SMTP user name, if the relay needs authentication.
+    #[arg(long, env = "ESR_SMTP_USERNAME", global = true)]
+    pub smtp_username: Option<String>,
+
+    /// File holding the SMTP password.
+    #[arg(long, env = "ESR_SMTP_PASSWORD_FILE", global = true)]
+    pub smtp_password_file: Option<std::path::PathBuf>,
+
+    /// File holding the GOV.UK Notify API key (`name-serviceid-secret`).
+    #[arg(long, env = "ESR_NOTIFY_API_KEY_FILE", global = true)]
+    pub notify_api_key_file: Option<std::path::PathBuf>,
+
+    /// GOV.UK Notify API base URL.
+    #[arg(
+        long,
+        env = "ESR_NOTIFY_BASE_URL",
+        default_value = "https://api.notifications.service.gov.uk",
+        global = true
+    )]
+    pub notify_base_url: Url,
+
+    /// Notify template with `((subject))` and `((body))` placeholders that every email uses.
+    #[arg(long, env = "ESR_NOTIFY_TEMPLATE_ID", global = true)]
+    pub notify_template_id: Option<String>,
+
+    /// Timeout of one email send (SMTP or Notify), in milliseconds.
+    #[arg(
+        long,
+        env = "ESR_EMAIL_TIMEOUT_MS",
+        default_value_t = 10_000,
+        global = true
+    )]
+    pub email_timeout_ms: u64,
+
+    /// How long reset and unlock links work, in minutes (the user guide says 4 hours).
+    #[arg(
+        long,
+        env = "ESR_LINK_TTL_MINUTES",
+        default_value_t = 240,
+        global = true
+    )]
+    pub link_ttl_minutes: u64,
+
+    /// Run the delivery worker in this instance (matches recovery requests, sends email).
+    /// Turn off to run API-only instances beside dedicated workers.
+    #[arg(long, env = "ESR_DELIVERY_WORKER", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub delivery_worker: bool,
+
+    /// How often the delivery worker looks for due emails and requests, in milliseconds.
+    #[arg(
+        long,
+        env = "ESR_OUTBOX_POLL_MS",
+        default_value_t = 1_000,
+        global = true
+    )]
+    pub outbox_poll_ms: u64,
+
+    /// Emails a worker claims at a time.
+    #[arg(long, env = "ESR_OUTBOX_BATCH", default_value_t = 20, global = true)]
+    pub outbox_batch: u32,
+
+    /// How long a claim lasts before another worker may take the email over, in seconds.
+    #[arg(
+        long,
+        env = "ESR_OUTBOX_LEASE_SECS",
+        default_value_t = 60,
+        global = true
+    )]
+    pub outbox_lease_secs: u64,
+
+    /// Attempts before an email is `dead` (visible in the admin API and metrics, retryable).
+    #[arg(
+        long,
+        env = "ESR_OUTBOX_MAX_ATTEMPTS",
+        default_value_t = 8,
+        global = true
+    )]
+    pub outbox_max_attempts: u32,
+
+    /// First retry delay in milliseconds; doubles each attempt (with ±20 % jitter).
+    #[arg(
+        long,
+        env = "ESR_OUTBOX_RETRY_BASE_MS",
+        default_value_t = 5_000,
+        global = true
+    )]
+    pub outbox_retry_base_ms: u64,
+
+    /// Longest retry delay, in seconds.
+    #[arg(
+        long,
+        env = "ESR_OUTBOX_RETRY_MAX_SECS",
+        default_value_t = 3_600,
+        global = true
+    )]
+    pub outbox_retry_max_secs: u64,
+
+    /// Recovery and unlock requests per minute per client IP (0 = off).
+    #[arg(
+        long,
+        env = "ESR_RATE_RECOVERY_PER_IP",
+        default_value_t = 30,
+        global = true
+    )]
+    pub rate_recovery_per_ip: u32,
+
+    /// Recovery and unlock requests per hour per email address typed (0 = off).
+    #[arg(
+        long,
+        env = "ESR_RATE_RECOVERY_PER_EMAIL",
+        default_value_t = 5,
+        global = true
+    )]
+    pub rate_recovery_per_email: u32,
+
+    /// Emails per hour to one address, across instances (0 = off); protects mailboxes.
+    #[arg(
+        long,
+        env = "ESR_EMAILS_PER_ADDRESS_PER_HOUR",
+        default_value_t = 10,
+        global = true
+    )]
+    pub emails_per_address_per_hour: u32,
+
     /// Seconds to let in-flight requests finish after SIGTERM/SIGINT.
     #[arg(
         long,
@@ -298,6 +462,120 @@ pub struct Config {
     pub rate_login_per_ip: u32,
     /// Login attempts per minute per username.
     pub rate_login_per_username: u32,
+    /// Base URL of the pages email links open.
+    pub web_base_url: Url,
+    /// Email transport.
+    pub email: EmailConfig,
+    /// Lifetime of reset and unlock links.
+    pub link_ttl: Duration,
+    /// Delivery worker settings.
+    pub outbox: OutboxConfig,
+    /// Recovery/unlock requests per minute per IP.
+    pub rate_recovery_per_ip: u32,
+    /// Recovery/unlock requests per hour per email typed.
+    pub rate_recovery_per_email: u32,
+    /// Emails per hour per destination address.
+    pub emails_per_address_per_hour: u32,
+}
+
+/// Which email transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EmailTransportKind {
+    /// Files under `ESR_MAILBOX_DIR`, listed by `GET /v1/dev/mailbox` (dev).
+    File,
+    /// An SMTP relay.
+    Smtp,
+    /// GOV.UK Notify.
+    Notify,
+}
+
+/// TLS towards the SMTP relay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SmtpTls {
+    /// Plain connection upgraded with STARTTLS (required).
+    Starttls,
+    /// TLS from the first byte.
+    Tls,
+    /// No TLS (dev and tests only).
+    None,
+}
+
+/// The resolved email transport.
+#[derive(Clone)]
+pub enum EmailConfig {
+    /// Files in a directory.
+    File {
+        /// Where.
+        dir: std::path::PathBuf,
+    },
+    /// SMTP.
+    Smtp {
+        /// Relay host.
+        host: String,
+        /// Port.
+        port: u16,
+        /// TLS mode.
+        tls: SmtpTls,
+        /// Credentials, if any.
+        credentials: Option<(String, String)>,
+        /// Sender.
+        from: String,
+        /// Per-send timeout.
+        timeout: Duration,
+    },
+    /// GOV.UK Notify.
+    Notify {
+        /// API base URL.
+        base_url: Url,
+        /// The API key (`name-serviceid-secret`).
+        api_key: String,
+        /// The generic template id.
+        template_id: String,
+        /// Per-send timeout.
+        timeout: Duration,
+    },
+}
+
+impl std::fmt::Debug for EmailConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::File { dir } => write!(f, "File({})", dir.display()),
+            Self::Smtp {
+                host, port, tls, ..
+            } => write!(f, "Smtp({host}:{port}, {tls:?})"),
+            Self::Notify { base_url, .. } => write!(f, "Notify({base_url})"),
+        }
+    }
+}
+
+impl EmailConfig {
+    /// `file`, `smtp` or `notify`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::File { .. } => "file",
+            Self::Smtp { .. } => "smtp",
+            Self::Notify { .. } => "notify",
+        }
+    }
+}
+
+/// Delivery worker settings.
+#[derive(Debug, Clone, Copy)]
+pub struct OutboxConfig {
+    /// Whether this instance runs the worker.
+    pub worker: bool,
+    /// Poll interval.
+    pub poll: Duration,
+    /// Claim batch size.
+    pub batch: u32,
+    /// Claim lease.
+    pub lease: Duration,
+    /// Attempts before dead.
+    pub max_attempts: u32,
+    /// First retry delay.
+    pub retry_base: Duration,
+    /// Longest retry delay.
+    pub retry_max: Duration,
 }
 
 /// Why the configuration cannot be used.
@@ -341,6 +619,101 @@ impl Settings {
     /// `seed-demo`): serving-only settings such as the signing key are not required.
     pub fn resolve_for_maintenance(self) -> Result<Config, ConfigError> {
         self.resolve_for(false)
+    }
+
+    fn resolve_email(&self, production: bool, problems: &mut Vec<String>) -> Option<EmailConfig> {
+        let read_secret = |path: &std::path::Path, name: &str, problems: &mut Vec<String>| {
+            match std::fs::read_to_string(path) {
+                Ok(s) => Some(s.trim().to_owned()),
+                Err(e) => {
+                    problems.push(format!("{name}: cannot read {}: {e}", path.display()));
+                    None
+                }
+            }
+        };
+        let timeout = Duration::from_millis(self.email_timeout_ms.max(1));
+        match self.email_transport {
+            None if production => {
+                problems.push("ESR_EMAIL_TRANSPORT is required: smtp or notify".into());
+                None
+            }
+            None | Some(EmailTransportKind::File) => {
+                if production {
+                    problems.push(
+                        "ESR_EMAIL_TRANSPORT=file is for development; use smtp or notify".into(),
+                    );
+                    return None;
+                }
+                Some(EmailConfig::File {
+                    dir: self.mailbox_dir.clone(),
+                })
+            }
+            Some(EmailTransportKind::Smtp) => {
+                let Some(host) = self.smtp_host.clone() else {
+                    problems.push("ESR_SMTP_HOST is required with ESR_EMAIL_TRANSPORT=smtp".into());
+                    return None;
+                };
+                if production && self.smtp_tls == SmtpTls::None {
+                    problems.push("ESR_SMTP_TLS=none is not allowed in production".into());
+                }
+                if self.email_from.parse::<lettre::message::Mailbox>().is_err() {
+                    problems.push(format!(
+                        "ESR_EMAIL_FROM is not an address: {}",
+                        self.email_from
+                    ));
+                }
+                let credentials = match (&self.smtp_username, &self.smtp_password_file) {
+                    (Some(user), Some(path)) => {
+                        read_secret(path, "ESR_SMTP_PASSWORD_FILE", problems)
+                            .map(|p| (user.clone(), p))
+                    }
+                    (None, None) => None,
+                    _ => {
+                        problems.push(
+                            "ESR_SMTP_USERNAME and ESR_SMTP_PASSWORD_FILE go together".into(),
+                        );
+                        None
+                    }
+                };
+                Some(EmailConfig::Smtp {
+                    host,
+                    port: self.smtp_port,
+                    tls: self.smtp_tls,
+                    credentials,
+                    from: self.email_from.clone(),
+                    timeout,
+                })
+            }
+            Some(EmailTransportKind::Notify) => {
+                let api_key = match &self.notify_api_key_file {
+                    Some(path) => read_secret(path, "ESR_NOTIFY_API_KEY_FILE", problems),
+                    None => {
+                        problems.push(
+                            "ESR_NOTIFY_API_KEY_FILE is required with ESR_EMAIL_TRANSPORT=notify"
+                                .into(),
+                        );
+                        None
+                    }
+                };
+                let template_id = self.notify_template_id.clone();
+                if template_id.is_none() {
+                    problems.push(
+                        "ESR_NOTIFY_TEMPLATE_ID is required with ESR_EMAIL_TRANSPORT=notify".into(),
+                    );
+                }
+                if let Some(key) = &api_key
+                    && crate::email::notify::NotifyKey::parse(key).is_none()
+                {
+                    problems.push("ESR_NOTIFY_API_KEY_FILE does not hold a Notify API key (name-serviceid-secret)".into());
+                }
+                Some(EmailConfig::Notify {
+                    base_url: self.notify_base_url.clone(),
+                    api_key: api_key?,
+                    template_id: template_id?,
+                    timeout,
+                })
+            }
+        }
     }
 
     fn resolve_for(self, serving: bool) -> Result<Config, ConfigError> {
@@ -465,57 +838,113 @@ impl Settings {
         if self.hash_workers == Some(0) {
             problems.push("ESR_HASH_WORKERS must be at least 1".into());
         }
+        let web_base_url = match (&self.web_base_url, production && serving, &public_base_url) {
+            (Some(url), _, _) => Some(url.clone()),
+            (None, true, _) => {
+                problems.push(
+                    "ESR_WEB_BASE_URL is required (the https:// address of the pages that email links open)".into(),
+                );
+                None
+            }
+            (None, false, Some(public)) => public.join("self-service").ok(),
+            (None, false, None) => None,
+        };
+        if let Some(url) = &web_base_url
+            && production
+            && url.scheme() != "https"
+        {
+            problems.push(format!(
+                "ESR_WEB_BASE_URL must use https in production, not {url}"
+            ));
+        }
+        let email = self.resolve_email(production && serving, &mut problems);
+        if !(1..=7 * 24 * 60).contains(&self.link_ttl_minutes) {
+            problems.push("ESR_LINK_TTL_MINUTES must be between 1 and 10080".into());
+        }
+        if self.outbox_poll_ms == 0
+            || self.outbox_batch == 0
+            || self.outbox_lease_secs == 0
+            || self.outbox_max_attempts == 0
+        {
+            problems.push(
+                "ESR_OUTBOX_POLL_MS, _BATCH, _LEASE_SECS and _MAX_ATTEMPTS must be at least 1"
+                    .into(),
+            );
+        }
         if self.workers == Some(0) {
             problems.push("ESR_WORKERS must be at least 1".into());
         }
 
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
-        match (problems.is_empty(), database_url, public_base_url) {
-            (true, Some(database_url), Some(public_base_url)) => Ok(Config {
-                mode: self.mode,
-                listen_addr: self.listen_addr,
-                database_url,
-                database_pool_size: self.database_pool_size,
-                database_timeout: Duration::from_millis(self.database_timeout_ms),
-                auto_migrate: self.auto_migrate.unwrap_or(!production),
-                seed_demo: !production,
-                log_format: self.log_format.unwrap_or(if production {
-                    LogFormat::Json
-                } else {
-                    LogFormat::Pretty
-                }),
-                log_filter: self.log_filter,
-                workers: self.workers.unwrap_or(cores),
-                shutdown_timeout: Duration::from_secs(self.shutdown_timeout_secs),
-                signing_key_file: self.signing_key_file,
-                token_issuer: public_base_url.as_str().trim_end_matches('/').to_owned(),
-                public_base_url,
-                token_audience: self.token_audience,
-                access_token_ttl: Duration::from_secs(self.access_token_ttl_secs),
-                refresh_token_ttl: Duration::from_secs(self.refresh_token_ttl_hours * 3600),
-                session_max: Duration::from_secs(self.session_max_hours * 3600),
-                lockout: esr_domain::LockoutPolicy {
-                    threshold: self.lockout_threshold,
-                },
-                argon2: esr_domain::Argon2Params {
-                    memory_kib: self.argon2_memory_kib,
-                    iterations: self.argon2_iterations,
-                    parallelism: self.argon2_parallelism,
-                },
-                hash_workers: self.hash_workers.unwrap_or(cores),
-                hash_queue: self
-                    .hash_queue
-                    .unwrap_or(2 * self.hash_workers.unwrap_or(cores)),
-                trusted_proxies: self.trusted_proxies,
-                rate_login_per_ip: self.rate_login_per_ip,
-                rate_login_per_username: self.rate_login_per_username,
-                password_policy: PasswordPolicy {
-                    min_length: self.password_min_length,
-                    max_length: self.password_max_length,
-                    history_depth: self.password_history,
-                    ..PasswordPolicy::default()
-                },
-            }),
+        match (
+            problems.is_empty(),
+            database_url,
+            public_base_url,
+            web_base_url,
+            email,
+        ) {
+            (true, Some(database_url), Some(public_base_url), Some(web_base_url), Some(email)) => {
+                Ok(Config {
+                    mode: self.mode,
+                    listen_addr: self.listen_addr,
+                    database_url,
+                    database_pool_size: self.database_pool_size,
+                    database_timeout: Duration::from_millis(self.database_timeout_ms),
+                    auto_migrate: self.auto_migrate.unwrap_or(!production),
+                    seed_demo: !production,
+                    log_format: self.log_format.unwrap_or(if production {
+                        LogFormat::Json
+                    } else {
+                        LogFormat::Pretty
+                    }),
+                    log_filter: self.log_filter,
+                    workers: self.workers.unwrap_or(cores),
+                    shutdown_timeout: Duration::from_secs(self.shutdown_timeout_secs),
+                    signing_key_file: self.signing_key_file,
+                    token_issuer: public_base_url.as_str().trim_end_matches('/').to_owned(),
+                    public_base_url,
+                    token_audience: self.token_audience,
+                    access_token_ttl: Duration::from_secs(self.access_token_ttl_secs),
+                    refresh_token_ttl: Duration::from_secs(self.refresh_token_ttl_hours * 3600),
+                    session_max: Duration::from_secs(self.session_max_hours * 3600),
+                    lockout: esr_domain::LockoutPolicy {
+                        threshold: self.lockout_threshold,
+                    },
+                    argon2: esr_domain::Argon2Params {
+                        memory_kib: self.argon2_memory_kib,
+                        iterations: self.argon2_iterations,
+                        parallelism: self.argon2_parallelism,
+                    },
+                    hash_workers: self.hash_workers.unwrap_or(cores),
+                    hash_queue: self
+                        .hash_queue
+                        .unwrap_or(2 * self.hash_workers.unwrap_or(cores)),
+                    trusted_proxies: self.trusted_proxies,
+                    rate_login_per_ip: self.rate_login_per_ip,
+                    rate_login_per_username: self.rate_login_per_username,
+                    web_base_url,
+                    email,
+                    link_ttl: Duration::from_secs(self.link_ttl_minutes * 60),
+                    outbox: OutboxConfig {
+                        worker: self.delivery_worker,
+                        poll: Duration::from_millis(self.outbox_poll_ms),
+                        batch: self.outbox_batch,
+                        lease: Duration::from_secs(self.outbox_lease_secs),
+                        max_attempts: self.outbox_max_attempts,
+                        retry_base: Duration::from_millis(self.outbox_retry_base_ms),
+                        retry_max: Duration::from_secs(self.outbox_retry_max_secs),
+                    },
+                    rate_recovery_per_ip: self.rate_recovery_per_ip,
+                    rate_recovery_per_email: self.rate_recovery_per_email,
+                    emails_per_address_per_hour: self.emails_per_address_per_hour,
+                    password_policy: PasswordPolicy {
+                        min_length: self.password_min_length,
+                        max_length: self.password_max_length,
+                        history_depth: self.password_history,
+                        ..PasswordPolicy::default()
+                    },
+                })
+            }
             _ => Err(ConfigError::Invalid {
                 mode: if production { "production" } else { "dev" },
                 problems,
@@ -552,6 +981,8 @@ mod tests {
         assert!(text.contains("ESR_DATABASE_URL"), "{text}");
         assert!(text.contains("ESR_PUBLIC_BASE_URL"), "{text}");
         assert!(text.contains("ESR_SIGNING_KEY_FILE"), "{text}");
+        assert!(text.contains("ESR_WEB_BASE_URL"), "{text}");
+        assert!(text.contains("ESR_EMAIL_TRANSPORT"), "{text}");
     }
 
     #[test]

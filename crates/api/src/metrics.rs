@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 
 /// The metrics of one running instance.
@@ -16,6 +17,9 @@ pub struct Metrics {
     db_idle_connections: IntGauge,
     security_events: IntCounterVec,
     hashing_in_flight: IntGauge,
+    outbox_deliveries: IntCounterVec,
+    outbox_messages: IntGaugeVec,
+    outbox_oldest_pending: IntGauge,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -74,8 +78,32 @@ impl Metrics {
             "Password-hashing jobs admitted (running or queued) at scrape time.",
         )
         .expect("valid metric");
+        let outbox_deliveries = IntCounterVec::new(
+            Opts::new(
+                "outbox_deliveries_total",
+                "Email send attempts by this instance's worker, by result: sent, failed (will retry), dead.",
+            ),
+            &["result"],
+        )
+        .expect("valid metric");
+        let outbox_messages = IntGaugeVec::new(
+            Opts::new(
+                "outbox_messages",
+                "Emails in the outbox by status (pending, sending, sent, dead), at scrape time.",
+            ),
+            &["status"],
+        )
+        .expect("valid metric");
+        let outbox_oldest_pending = IntGauge::new(
+            "outbox_oldest_pending_age_seconds",
+            "Age of the oldest pending email (0 when none), at scrape time.",
+        )
+        .expect("valid metric");
         for collector in [
-            Box::new(security_events.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(outbox_deliveries.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(outbox_messages.clone()),
+            Box::new(outbox_oldest_pending.clone()),
+            Box::new(security_events.clone()),
             Box::new(hashing_in_flight.clone()),
             Box::new(http_requests.clone()),
             Box::new(http_duration.clone()),
@@ -92,7 +120,36 @@ impl Metrics {
             db_idle_connections,
             security_events,
             hashing_in_flight,
+            outbox_deliveries,
+            outbox_messages,
+            outbox_oldest_pending,
         }
+    }
+
+    /// Counts one delivery attempt by result.
+    pub fn outbox_delivery(&self, result: &str) {
+        self.outbox_deliveries.with_label_values(&[result]).inc();
+    }
+
+    /// Sets the outbox gauges (read at scrape time).
+    pub fn set_outbox(
+        &self,
+        stats: &esr_persistence::outbox::OutboxStats,
+        now: chrono::DateTime<chrono::Utc>,
+    ) {
+        for (status, n) in [
+            ("pending", stats.pending),
+            ("sending", stats.sending),
+            ("sent", stats.sent),
+            ("dead", stats.dead),
+        ] {
+            self.outbox_messages.with_label_values(&[status]).set(n);
+        }
+        self.outbox_oldest_pending.set(
+            stats
+                .oldest_pending
+                .map_or(0, |t| (now - t).num_seconds().max(0)),
+        );
     }
 
     /// Counts one security event (`login.failed`, `hashing.rejected`, …).

@@ -29,9 +29,11 @@ stable `code` and the `request_id`; every response carries `X-Request-Id`.",
     tags(
         (name = "session", description = "Log in with username and password (My ESR app, home), refresh and log out."),
         (name = "self", description = "The signed-in member of staff: profile and password change."),
+        (name = "recovery", description = "Forgotten | Request Username/Password | Unlock Account, and the links their emails carry."),
         (name = "organisations", description = "Employing organisations; their codes start every ESR username."),
         (name = "password-policy", description = "The password rules, and a live check for password forms."),
         (name = "operations", description = "Health, readiness, metrics and this document."),
+        (name = "dev", description = "Development mode only: absent (404) in production."),
     ),
     components(schemas(Problem, Violation)),
     modifiers(&SecuritySchemes, &DocumentEndpoint),
@@ -94,12 +96,14 @@ impl Modify for DocumentEndpoint {
     }
 }
 
-/// Builds the document from the same route registration the server uses.
+/// Builds the document from the same route registration the server uses. It is the dev
+/// mode's set (a superset): dev-only operations are tagged `dev` and say they are absent in
+/// production, so the document is the same whatever the mode.
 pub fn document() -> utoipa::openapi::OpenApi {
     let (_, api) = App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
-        .configure(crate::routes::configure)
+        .configure(crate::routes::configure(crate::config::Mode::Dev))
         .split_for_parts();
     api
 }

@@ -28,8 +28,16 @@ pub struct Limited {
 impl KeyedLimit {
     /// `per_minute` requests a minute per key, all of them allowed in a burst; 0 disables.
     pub fn per_minute(per_minute: u32) -> Self {
-        let limiter = NonZeroU32::new(per_minute)
-            .map(|n| RateLimiter::keyed(Quota::per_minute(n).allow_burst(n)));
+        Self::new(per_minute, Quota::per_minute)
+    }
+
+    /// `per_hour` requests an hour per key, all of them allowed in a burst; 0 disables.
+    pub fn per_hour(per_hour: u32) -> Self {
+        Self::new(per_hour, Quota::per_hour)
+    }
+
+    fn new(n: u32, quota: fn(NonZeroU32) -> Quota) -> Self {
+        let limiter = NonZeroU32::new(n).map(|n| RateLimiter::keyed(quota(n).allow_burst(n)));
         Self {
             limiter,
             clock: DefaultClock::default(),
@@ -62,6 +70,12 @@ pub struct RateLimits {
     pub login_per_ip: KeyedLimit,
     /// Login attempts per username.
     pub login_per_username: KeyedLimit,
+    /// Recovery and unlock requests per client IP.
+    pub recovery_per_ip: KeyedLimit,
+    /// Recovery and unlock requests per email address typed.
+    pub recovery_per_email: KeyedLimit,
+    /// Reset and unlock link use (validate, reset, unlock) per client IP.
+    pub links_per_ip: KeyedLimit,
 }
 
 #[cfg(test)]

@@ -16,6 +16,8 @@ use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::config::Config;
+use crate::email::delivery::{Delivery, DeliveryHandle};
+use crate::email::transport::Transport;
 use crate::hashing::HashingPool;
 use crate::metrics::Metrics;
 use crate::openapi::OPENAPI_PATH;
@@ -30,6 +32,8 @@ pub struct Application {
     port: u16,
     server: Server,
     seeded: Option<crate::seed::SeedReport>,
+    delivery: Option<DeliveryHandle>,
+    shutdown_timeout: std::time::Duration,
 }
 
 impl Application {
@@ -38,7 +42,10 @@ impl Application {
         let listener = TcpListener::bind(config.listen_addr)
             .with_context(|| format!("cannot listen on {}", config.listen_addr))?;
         let port = listener.local_addr()?.port();
-        // Dev default base URL names the port actually bound (e.g. when asked for port 0).
+        // Dev default base URLs name the port actually bound (e.g. when asked for port 0).
+        if config.web_base_url.port() == Some(0) {
+            let _ = config.web_base_url.set_port(Some(port));
+        }
         if config.public_base_url.port() == Some(0) {
             let _ = config.public_base_url.set_port(Some(port));
             config.token_issuer = config
@@ -62,7 +69,16 @@ impl Application {
         let limits = Arc::new(RateLimits {
             login_per_ip: KeyedLimit::per_minute(config.rate_login_per_ip),
             login_per_username: KeyedLimit::per_minute(config.rate_login_per_username),
+            recovery_per_ip: KeyedLimit::per_minute(config.rate_recovery_per_ip),
+            recovery_per_email: KeyedLimit::per_hour(config.rate_recovery_per_email),
+            links_per_ip: KeyedLimit::per_minute(config.rate_recovery_per_ip),
         });
+        let transport = Arc::new(
+            Transport::from_config(&config.email)
+                .map_err(|e| anyhow::anyhow!("email transport: {e}"))?,
+        );
+        let delivery_wake = Arc::new(tokio::sync::Notify::new());
+        let shutdown_timeout = config.shutdown_timeout;
         let state = web::Data::new(AppState {
             config: Arc::new(config),
             pool,
@@ -72,6 +88,18 @@ impl Application {
             hashing,
             limits,
             keys_reloaded: Arc::new(Mutex::new(Instant::now())),
+            delivery_wake: Arc::clone(&delivery_wake),
+        });
+        let delivery = state.config.outbox.worker.then(|| {
+            Delivery {
+                worker_id: format!("{}-{}", gethostname(), uuid::Uuid::new_v4().simple()),
+                pool: state.pool.clone(),
+                transport,
+                config: Arc::clone(&state.config),
+                metrics: state.metrics.clone(),
+                wake: delivery_wake,
+            }
+            .spawn()
         });
         let document = crate::openapi::document();
         let server = HttpServer::new(move || build_app(state.clone(), document.clone()))
@@ -83,6 +111,8 @@ impl Application {
             port,
             server,
             seeded,
+            delivery,
+            shutdown_timeout,
         })
     }
 
@@ -91,9 +121,21 @@ impl Application {
         self.port
     }
 
-    /// Serves until SIGINT/SIGTERM, then drains in-flight requests within the shutdown timeout.
+    /// Serves until SIGINT/SIGTERM (or [`ServerHandle::stop`](actix_web::dev::ServerHandle::stop)),
+    /// drains in-flight requests within the shutdown timeout, then stops the delivery worker,
+    /// which finishes the email in hand and releases its other claims.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        if let Some(delivery) = self.delivery
+            && tokio::time::timeout(self.shutdown_timeout, delivery.stop())
+                .await
+                .is_err()
+        {
+            tracing::warn!(
+                "delivery worker did not stop in time; its claims lapse with their lease"
+            );
+        }
+        served
     }
 
     /// The demo data seeded on start (dev mode), for printing.
@@ -168,13 +210,14 @@ pub fn build_app(
         InitError = (),
     >,
 > {
+    let mode = state.config.mode;
     App::new()
         .into_utoipa_app()
         .app_data(state)
         .app_data(json_config())
         .app_data(path_config())
         .app_data(query_config())
-        .configure(crate::routes::configure)
+        .configure(crate::routes::configure(mode))
         .into_app()
         .service(SwaggerUi::new("/swagger-ui/{_:.*}").url(OPENAPI_PATH, document))
         .default_service(web::to(no_route))
@@ -186,4 +229,11 @@ pub fn build_app(
                 .add((header::CACHE_CONTROL, "no-store")),
         )
         .wrap(from_fn(request_context))
+}
+
+fn gethostname() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "esr".to_owned())
 }

@@ -31,6 +31,8 @@ pub struct AppState {
     pub limits: Arc<RateLimits>,
     /// When verification keys were last reloaded from the database.
     pub keys_reloaded: Arc<Mutex<Instant>>,
+    /// Wakes this instance's delivery worker when something is queued.
+    pub delivery_wake: Arc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for AppState {

@@ -413,3 +413,21 @@ pub fn set_internet_access(
         .execute(conn)?;
     Ok(())
 }
+
+/// Unlocks a locked account and clears its failure counter. Returns whether it was locked.
+pub fn unlock(conn: &mut DbConnection, id: &str, now: DateTime<Utc>) -> Result<bool, RepoError> {
+    let now = now.naive_utc();
+    let n = diesel::update(
+        accounts::table
+            .filter(accounts::id.eq(id))
+            .filter(accounts::status.eq(AccountStatus::Locked.as_str())),
+    )
+    .set((
+        accounts::status.eq(AccountStatus::Active.as_str()),
+        accounts::locked_at.eq(None::<NaiveDateTime>),
+        accounts::failed_login_count.eq(0),
+        accounts::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}

@@ -147,3 +147,20 @@ pub fn find_by_employee_number(
         .map(Person::try_from)
         .transpose()
 }
+
+/// People with this (canonical) work email and date of birth: one per employment.
+pub fn find_by_email_and_dob(
+    conn: &mut DbConnection,
+    work_email: &str,
+    date_of_birth: NaiveDate,
+) -> Result<Vec<Person>, RepoError> {
+    people::table
+        .filter(people::work_email.eq(work_email))
+        .filter(people::date_of_birth.eq(date_of_birth))
+        .order(people::organisation_code.asc())
+        .select(PersonRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(Person::try_from)
+        .collect()
+}

@@ -142,4 +142,58 @@ diesel::allow_tables_to_appear_in_same_query!(
     signing_keys,
     audit_events,
     audit_head,
+    one_time_tokens,
+    recovery_requests,
+    outbox,
 );
+
+diesel::table! {
+    /// Password-reset and unlock tokens, stored only as SHA-256.
+    one_time_tokens (token_hash) {
+        token_hash -> Text,
+        account_id -> Text,
+        purpose -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        invalidated_at -> Nullable<Timestamp>,
+        wrong_username_attempts -> Integer,
+    }
+}
+
+diesel::table! {
+    /// Recovery and unlock requests waiting to be matched.
+    recovery_requests (id) {
+        id -> Text,
+        kind -> Text,
+        work_email -> Text,
+        date_of_birth -> Date,
+        username -> Nullable<Text>,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        request_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Emails to send, written in the transaction of their cause.
+    outbox (id) {
+        id -> Text,
+        kind -> Text,
+        recipient -> Text,
+        language -> Text,
+        account_id -> Nullable<Text>,
+        payload -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        lease_until -> Nullable<Timestamp>,
+        claimed_by -> Nullable<Text>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(one_time_tokens -> accounts (account_id));

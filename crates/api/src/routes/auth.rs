@@ -296,6 +296,8 @@ pub async fn login(
         }
         Err(e) => {
             state.metrics.security_event("login.failed");
+            // A lock queues an email: send it now rather than at the next poll.
+            state.delivery_wake.notify_one();
             Err(e)
         }
     }
@@ -383,6 +385,12 @@ fn apply_login(
                             id,
                             "system",
                             &json!({"failed_logins": failed.count}),
+                            now,
+                        )?;
+                        crate::email::queue_account_notice(
+                            conn,
+                            &account.id,
+                            crate::email::kind::ACCOUNT_LOCKED,
                             now,
                         )?;
                     }

@@ -3,7 +3,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{get, post, web};
 use chrono::{DateTime, Utc};
-use esr_domain::{Password, PolicyContext};
+use esr_domain::Password;
 use esr_persistence::RepoError;
 use esr_persistence::accounts::{self, AccountProfile};
 use esr_persistence::sessions;
@@ -260,55 +260,26 @@ pub async fn change_password(
     let profile = profile.ok_or(MeError::AccountGone)?;
     let current_hash = profile.account.password_hash.clone();
 
-    // Static rules first: cheap, and every violation is reported together.
-    let policy = state.config.password_policy.clone();
-    let checked = policy.check(
-        &new_password,
-        Some(&confirm_password),
-        &PolicyContext {
-            username: Some(profile.account.username.as_str()),
-            first_name: Some(&profile.person.first_name),
-            last_name: Some(&profile.person.last_name),
-            email: Some(&profile.person.work_email),
-            organisation_name: Some(&profile.organisation_name),
-            date_of_birth: Some(profile.person.date_of_birth),
-            other_words: &[],
+    let verdict = crate::passwords::vet(
+        &state,
+        slot,
+        &profile,
+        history,
+        crate::passwords::Candidate {
+            new: new_password,
+            confirm: confirm_password,
+            current: Some((current_password, current_hash)),
         },
-    );
-
-    let hasher = state.hasher.clone();
-    let verdict = state
-        .hashing
-        .run(slot, move || -> Result<Verdict, String> {
-            let current_ok = current_hash
-                .as_deref()
-                .is_some_and(|phc| hasher.verify(&current_password, phc));
-            if !current_ok {
-                return Ok(Verdict::WrongCurrent);
-            }
-            let new = match checked {
-                Ok(new) => new,
-                Err(violations) => return Ok(Verdict::Policy(violations)),
-            };
-            let recent: Vec<&str> = history.iter().map(String::as_str).collect();
-            if let Err(v) = policy.check_history(&new, &recent, &hasher) {
-                return Ok(Verdict::Policy(vec![v]));
-            }
-            hasher
-                .hash(&new, &mut rand::rng())
-                .map(|h| Verdict::Hashed(h.into_string()))
-                .map_err(|e| e.to_string())
-        })
-        .await
-        .map_err(|e| MeError::Internal(e.to_string()))?
-        .map_err(MeError::Internal)?;
+    )
+    .await
+    .map_err(MeError::Internal)?;
 
     let account = profile.account;
     let session_id = auth.session.id.clone();
     let config = state.config.clone();
     let now = Utc::now();
     match verdict {
-        Verdict::WrongCurrent => {
+        crate::passwords::Verdict::WrongCurrent => {
             state
                 .db(move |c| {
                     c.write_transaction(|c| {
@@ -345,19 +316,33 @@ pub async fn change_password(
                                 &json!({"failed_logins": config.lockout.threshold}),
                                 now,
                             )?;
+                            crate::email::queue_account_notice(
+                                c,
+                                &account.id,
+                                crate::email::kind::ACCOUNT_LOCKED,
+                                now,
+                            )?;
                         }
                         Ok::<_, RepoError>(())
                     })
                 })
                 .await?;
+            state.delivery_wake.notify_one();
             Err(MeError::WrongCurrentPassword)
         }
-        Verdict::Policy(violations) => Err(MeError::Policy(violations)),
-        Verdict::Hashed(new_hash) => {
+        crate::passwords::Verdict::Policy(violations) => Err(MeError::Policy(violations)),
+        crate::passwords::Verdict::Hashed(new_hash) => {
             let ended = state
                 .db(move |c| {
                     c.write_transaction(|c| {
                         accounts::set_password(c, &account.id, &new_hash, false, now)?;
+                        esr_persistence::one_time_tokens::invalidate_all(c, &account.id, now)?;
+                        crate::email::queue_account_notice(
+                            c,
+                            &account.id,
+                            crate::email::kind::PASSWORD_CHANGED,
+                            now,
+                        )?;
                         let ended = sessions::revoke_all_for_account(
                             c,
                             &account.id,
@@ -379,22 +364,11 @@ pub async fn change_password(
                 })
                 .await?;
             state.metrics.security_event("password.changed");
+            state.delivery_wake.notify_one();
             Ok(web::Json(PasswordChanged {
                 password_changed_at: now,
                 other_sessions_ended: ended,
             }))
         }
-    }
-}
-
-enum Verdict {
-    WrongCurrent,
-    Policy(Vec<esr_domain::Violation>),
-    Hashed(String),
-}
-
-impl std::fmt::Debug for Verdict {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Verdict")
     }
 }

@@ -120,6 +120,10 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     state
         .metrics
         .set_hashing_in_flight(state.hashing.in_flight());
+    match state.db(esr_persistence::outbox::stats).await {
+        Ok(stats) => state.metrics.set_outbox(&stats, chrono::Utc::now()),
+        Err(e) => tracing::warn!(error = %e, "outbox statistics unavailable for this scrape"),
+    }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(state.metrics.render())

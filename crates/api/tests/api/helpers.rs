@@ -21,17 +21,24 @@ pub const PG_ENV: &str = "ESR_TEST_DATABASE_URL";
 /// A running server and what it needs to be cleaned up.
 pub struct TestApp {
     pub address: String,
+    pub mailbox: std::path::PathBuf,
     pub client: reqwest::Client,
     pub backend: TestBackend,
     pub database_url: DatabaseUrl,
     handle: actix_web::dev::ServerHandle,
     _db: TestDb,
+    _mailbox_dir: tempfile::TempDir,
 }
 
 /// A throw-away database: a temporary directory, or a PostgreSQL database dropped afterwards.
 enum TestDb {
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
-    Postgres { admin_url: String, name: String },
+    Postgres {
+        admin_url: String,
+        name: String,
+    },
+    /// Owned by another instance.
+    Shared,
 }
 
 impl Drop for TestDb {
@@ -80,10 +87,18 @@ fn fresh_database(backend: TestBackend) -> Option<(String, TestDb)> {
     }
 }
 
-/// Settings for a test server: dev mode, random port, one worker, the given database.
-pub fn test_config(database_url: &str) -> Config {
+/// Settings for a test server: dev mode, random port, one worker, the given database, the
+/// given mailbox directory, a fast delivery worker.
+pub fn test_config(database_url: &str, mailbox: &std::path::Path) -> Config {
+    let mailbox = mailbox.display().to_string();
     Settings::parse_from([
         "esr-api",
+        "--mailbox-dir",
+        &mailbox,
+        "--outbox-poll-ms",
+        "100",
+        "--outbox-retry-base-ms",
+        "200",
         "--mode",
         "dev",
         "--listen-addr",
@@ -114,7 +129,27 @@ pub async fn spawn_app_with(
 ) -> Option<TestApp> {
     init_logs();
     let (url, db) = fresh_database(backend)?;
-    let mut config = test_config(&url);
+    Some(start(backend, url, db, adjust).await)
+}
+
+/// A second instance on the database of `first` (as in a scaled-out deployment).
+pub async fn spawn_second_instance(first: &TestApp, adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let url = first.database_url.expose().to_owned();
+    let url = match first.backend {
+        TestBackend::Sqlite => format!("sqlite://{url}"),
+        TestBackend::Postgres => url,
+    };
+    start(first.backend, url, TestDb::Shared, adjust).await
+}
+
+async fn start(
+    backend: TestBackend,
+    url: String,
+    db: TestDb,
+    adjust: impl FnOnce(&mut Config),
+) -> TestApp {
+    let mailbox_dir = tempfile::tempdir().expect("mailbox directory");
+    let mut config = test_config(&url, mailbox_dir.path());
     adjust(&mut config);
     let database_url = config.database_url.clone();
     let app = Application::build(config)
@@ -127,14 +162,16 @@ pub async fn spawn_app_with(
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("http client");
-    Some(TestApp {
+    TestApp {
         address,
+        mailbox: mailbox_dir.path().to_owned(),
+        _mailbox_dir: mailbox_dir,
         client,
         backend,
         database_url,
         handle,
         _db: db,
-    })
+    }
 }
 
 impl TestApp {
@@ -195,6 +232,31 @@ impl TestApp {
     pub fn db(&self) -> DbConnection {
         esr_persistence::connection::establish(&self.database_url, Default::default())
             .expect("direct database connection")
+    }
+
+    /// The dev mailbox (`GET /v1/dev/mailbox?to=…`), newest first.
+    pub async fn mailbox(&self, to: &str) -> Vec<serde_json::Value> {
+        let res = self
+            .client
+            .get(format!("{}/v1/dev/mailbox", self.address))
+            .query(&[("to", to)])
+            .send()
+            .await
+            .expect("request sent");
+        assert_eq!(res.status(), 200, "mailbox readable");
+        res.json().await.expect("mailbox JSON")
+    }
+
+    /// Waits (up to 10 s) until `to` has at least `count` messages; returns them, newest first.
+    pub async fn wait_for_mail(&self, to: &str, count: usize) -> Vec<serde_json::Value> {
+        for _ in 0..100 {
+            let messages = self.mailbox(to).await;
+            if messages.len() >= count {
+                return messages;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("{to} did not receive {count} message(s) within 10 s");
     }
 
     /// Stops the server (gracefully, within the short test shutdown timeout).

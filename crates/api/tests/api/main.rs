@@ -8,6 +8,7 @@ mod helpers;
 
 mod auth;
 mod cli;
+mod delivery;
 mod errors;
 mod health;
 mod lockout;
@@ -15,3 +16,5 @@ mod me;
 mod openapi;
 mod organisations;
 mod password_policy;
+mod recovery;
+mod smtp_server;

@@ -1,0 +1,391 @@
+//! The delivery worker that runs in every instance: it matches queued recovery and unlock
+//! requests (so the API's answer never depends on a match), then claims due outbox rows,
+//! renders and sends them, and records the outcome. Retries back off exponentially with
+//! jitter; after the configured attempts a message is `dead`.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use esr_domain::{AccountStatus, InternetAccessStatus, OneTimeToken, TokenPurpose};
+use esr_persistence::audit::{self, NewAuditEvent};
+use esr_persistence::outbox::{self, NewMessage, OutboxMessage};
+use esr_persistence::recovery_requests::{self, RecoveryRequest};
+use esr_persistence::{
+    DbConnection, DbPool, RepoError, accounts, one_time_tokens, organisations, people,
+};
+use serde_json::json;
+use tokio::sync::{Notify, watch};
+
+use super::templates::{self, LinkBase, RecoveryAccount, RecoveryPayload, UnlockPayload};
+use super::transport::{SendError, Transport};
+use crate::config::Config;
+use crate::metrics::Metrics;
+
+/// Everything the worker needs.
+pub struct Delivery {
+    /// This worker's id (recorded on its claims).
+    pub worker_id: String,
+    /// Database.
+    pub pool: DbPool,
+    /// How emails leave.
+    pub transport: Arc<Transport>,
+    /// Settings.
+    pub config: Arc<Config>,
+    /// Metrics.
+    pub metrics: Metrics,
+    /// Woken when something is queued, so it need not wait for the next poll.
+    pub wake: Arc<Notify>,
+}
+
+/// A running worker.
+#[derive(Debug)]
+pub struct DeliveryHandle {
+    shutdown: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl DeliveryHandle {
+    /// Asks the worker to stop after the message in hand, release its other claims and exit.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        if let Err(e) = self.task.await {
+            tracing::error!(error = %e, "delivery worker ended abnormally");
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum WorkerError {
+    #[error(transparent)]
+    Repo(#[from] RepoError),
+    #[error("blocking task failed: {0}")]
+    Join(String),
+}
+
+impl Delivery {
+    /// Starts the worker on the current runtime.
+    pub fn spawn(self) -> DeliveryHandle {
+        let (shutdown, rx) = watch::channel(false);
+        let task = tokio::spawn(self.run(rx));
+        DeliveryHandle { shutdown, task }
+    }
+
+    async fn db<T, F>(&self, f: F) -> Result<T, WorkerError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, RepoError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get()?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| WorkerError::Join(e.to_string()))?
+        .map_err(WorkerError::from)
+    }
+
+    async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        tracing::info!(worker = %self.worker_id, transport = ?self.transport, "delivery worker started");
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            let worked = match self.tick(&shutdown).await {
+                Ok(n) => n > 0,
+                Err(e) => {
+                    tracing::warn!(error = %e, "delivery worker pass failed; will retry");
+                    false
+                }
+            };
+            if !worked {
+                tokio::select! {
+                    () = self.wake.notified() => {}
+                    () = tokio::time::sleep(self.config.outbox.poll) => {}
+                    _ = shutdown.changed() => {}
+                }
+            }
+        }
+        let worker = self.worker_id.clone();
+        match self.db(move |c| outbox::release(c, &worker)).await {
+            Ok(n) if n > 0 => tracing::info!(released = n, "delivery worker released its claims"),
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "could not release claims; they lapse with their lease")
+            }
+        }
+        tracing::info!(worker = %self.worker_id, "delivery worker stopped");
+    }
+
+    /// One pass: match requests, then send one batch. Returns how much work it did.
+    async fn tick(&self, shutdown: &watch::Receiver<bool>) -> Result<usize, WorkerError> {
+        let matched = self.match_requests().await?;
+        let sent = self.deliver_batch(shutdown).await?;
+        Ok(matched + sent)
+    }
+
+    async fn match_requests(&self) -> Result<usize, WorkerError> {
+        let config = Arc::clone(&self.config);
+        let batch = i64::from(config.outbox.batch);
+        let (processed, queued) = self
+            .db(move |c| {
+                c.write_transaction(|c| {
+                    let requests = recovery_requests::take(c, batch)?;
+                    let mut queued = 0;
+                    for request in &requests {
+                        queued += match_one(c, &config, request, Utc::now())?;
+                    }
+                    Ok((requests.len(), queued))
+                })
+            })
+            .await?;
+        if queued > 0 {
+            self.wake.notify_one();
+        }
+        Ok(processed)
+    }
+
+    async fn deliver_batch(&self, shutdown: &watch::Receiver<bool>) -> Result<usize, WorkerError> {
+        let worker = self.worker_id.clone();
+        let batch = i64::from(self.config.outbox.batch);
+        let lease = chrono::Duration::from_std(self.config.outbox.lease)
+            .unwrap_or(chrono::Duration::seconds(60));
+        let claimed = self
+            .db(move |c| outbox::claim(c, &worker, batch, lease, Utc::now()))
+            .await?;
+        let n = claimed.len();
+        let links = LinkBase {
+            web_base_url: self.config.web_base_url.clone(),
+            link_ttl_hours: self.config.link_ttl.as_secs().div_ceil(3600),
+        };
+        for message in claimed {
+            if *shutdown.borrow() {
+                // Unsent claims are released on the way out.
+                break;
+            }
+            self.deliver(message, &links).await?;
+        }
+        Ok(n)
+    }
+
+    async fn deliver(&self, message: OutboxMessage, links: &LinkBase) -> Result<(), WorkerError> {
+        let outcome = match templates::render(
+            &message.kind,
+            &message.language,
+            &message.recipient,
+            &message.payload,
+            links,
+        ) {
+            Ok(rendered) => self.transport.send(&rendered, &message.id).await,
+            Err(e) => Err(SendError::Permanent(e.to_string())),
+        };
+        let attempts = u32::try_from(message.attempts).unwrap_or(u32::MAX);
+        let worker = self.worker_id.clone();
+        let now = Utc::now();
+        match outcome {
+            Ok(()) => {
+                let id = message.id.clone();
+                self.db(move |c| {
+                    c.write_transaction(|c| {
+                        if outbox::mark_sent(c, &id, &worker, now)? {
+                            system_event(
+                                c,
+                                "email.sent",
+                                message.account_id.as_deref(),
+                                &json!({"outbox_id": id, "kind": message.kind}),
+                                now,
+                            )?;
+                        }
+                        Ok(())
+                    })
+                })
+                .await?;
+                self.metrics.outbox_delivery("sent");
+            }
+            Err(SendError::Temporary(error)) if attempts < self.config.outbox.max_attempts => {
+                let retry_at = now + backoff(&self.config, attempts);
+                tracing::warn!(outbox_id = %message.id, attempts, %error, %retry_at, "email not sent; will retry");
+                let id = message.id.clone();
+                self.db(move |c| outbox::mark_failed(c, &id, &worker, &error, Some(retry_at)))
+                    .await?;
+                self.metrics.outbox_delivery("failed");
+            }
+            Err(e) => {
+                tracing::error!(outbox_id = %message.id, attempts, error = %e, "email dead: not retried automatically");
+                let id = message.id.clone();
+                let error = e.to_string();
+                self.db(move |c| {
+                    c.write_transaction(|c| {
+                        if outbox::mark_failed(c, &id, &worker, &error, None)? {
+                            system_event(c, "email.dead", message.account_id.as_deref(), &json!({"outbox_id": id, "kind": message.kind, "attempts": attempts}), now)?;
+                        }
+                        Ok(())
+                    })
+                })
+                .await?;
+                self.metrics.outbox_delivery("dead");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `retry_base × 2^(attempts-1)`, capped, with ±20 % jitter so instances do not retry in step.
+fn backoff(config: &Config, attempts: u32) -> chrono::Duration {
+    let base = config.outbox.retry_base.as_secs_f64();
+    let exp = base * 2f64.powi(i32::try_from(attempts.saturating_sub(1).min(30)).unwrap_or(30));
+    let capped = exp.min(config.outbox.retry_max.as_secs_f64());
+    let jittered = capped * rand::random_range(0.8..1.2);
+    chrono::Duration::milliseconds((jittered * 1000.0) as i64)
+}
+
+fn system_event(
+    conn: &mut DbConnection,
+    event_type: &str,
+    account_id: Option<&str>,
+    details: &serde_json::Value,
+    now: DateTime<Utc>,
+) -> Result<(), RepoError> {
+    audit::append(
+        conn,
+        &NewAuditEvent {
+            event_type,
+            account_id,
+            actor: "system",
+            ip: None,
+            user_agent: None,
+            request_id: None,
+            details,
+        },
+        now,
+    )
+    .map(drop)
+}
+
+/// Matches one request and queues at most one email. Returns how many were queued (0 or 1).
+fn match_one(
+    conn: &mut DbConnection,
+    config: &Config,
+    r: &RecoveryRequest,
+    now: DateTime<Utc>,
+) -> Result<usize, RepoError> {
+    let audit_as = |conn: &mut DbConnection,
+                    event: &str,
+                    account: Option<&str>,
+                    details: serde_json::Value| {
+        audit::append(
+            conn,
+            &NewAuditEvent {
+                event_type: event,
+                account_id: account,
+                actor: "anonymous",
+                ip: r.ip.as_deref(),
+                user_agent: r.user_agent.as_deref(),
+                request_id: r.request_id.as_deref(),
+                details: &details,
+            },
+            now,
+        )
+        .map(drop)
+    };
+    let is_unlock = r.kind == "unlock";
+    let people = people::find_by_email_and_dob(conn, &r.work_email, r.date_of_birth)?;
+    let mut matches = Vec::new();
+    for person in &people {
+        for account in accounts::for_person(conn, &person.id)? {
+            let wanted = r
+                .username
+                .as_deref()
+                .is_none_or(|u| u == account.username.as_str());
+            // Recovery lists accounts that can log in from home; unlock concerns the one named.
+            let eligible = is_unlock || account.internet_access == InternetAccessStatus::Approved;
+            if wanted && eligible {
+                matches.push((person, account));
+            }
+        }
+    }
+    let digest = crate::audit::digest(&r.work_email);
+    let Some((first_person, _)) = matches.first() else {
+        audit_as(
+            conn,
+            &format!("{}_request.unmatched", r.kind),
+            None,
+            json!({"email_digest": digest, "username_given": r.username.is_some()}),
+        )?;
+        return Ok(0);
+    };
+    let recipient = first_person.work_email.clone();
+    let language = first_person.language.clone();
+    if config.emails_per_address_per_hour > 0
+        && outbox::queued_to_since(conn, &recipient, now - chrono::Duration::hours(1))?
+            >= i64::from(config.emails_per_address_per_hour)
+    {
+        audit_as(
+            conn,
+            &format!("{}_request.suppressed", r.kind),
+            None,
+            json!({"email_digest": digest, "reason": "mailbox_rate_limit"}),
+        )?;
+        return Ok(0);
+    }
+    let ttl = chrono::Duration::from_std(config.link_ttl).unwrap_or(chrono::Duration::hours(4));
+    let mut rng = rand::rng();
+    let mut listed = Vec::new();
+    for (_, account) in &matches {
+        let purpose = if is_unlock && account.status == AccountStatus::Locked {
+            TokenPurpose::AccountUnlock
+        } else {
+            TokenPurpose::PasswordReset
+        };
+        let (plain, hash) = OneTimeToken::generate(&mut rng);
+        one_time_tokens::issue(conn, hash.as_str(), &account.id, purpose, now + ttl, now)?;
+        let organisation_name = organisations::find(conn, &account.organisation_code)?
+            .map(|o| o.name)
+            .unwrap_or_default();
+        audit_as(
+            conn,
+            &format!("{}_link.issued", purpose.as_str()),
+            Some(&account.id),
+            json!({"via": r.kind}),
+        )?;
+        listed.push((
+            RecoveryAccount {
+                organisation_code: account.organisation_code.as_str().to_owned(),
+                organisation_name,
+                username: account.username.as_str().to_owned(),
+                token: plain.expose_secret().to_owned(),
+            },
+            account.status == AccountStatus::Locked,
+        ));
+    }
+    let (kind, payload, account_id) = if is_unlock {
+        let (account, locked) = listed.swap_remove(0);
+        (
+            super::kind::UNLOCK,
+            serde_json::to_value(UnlockPayload { account, locked }),
+            matches.first().map(|(_, a)| a.id.clone()),
+        )
+    } else {
+        let single = (matches.len() == 1).then(|| matches[0].1.id.clone());
+        (
+            super::kind::RECOVERY,
+            serde_json::to_value(RecoveryPayload {
+                accounts: listed.into_iter().map(|(a, _)| a).collect(),
+            }),
+            single,
+        )
+    };
+    let payload = payload.map_err(|e| RepoError::Corrupt(e.to_string()))?;
+    outbox::enqueue(
+        conn,
+        &NewMessage {
+            kind,
+            recipient: &recipient,
+            language: &language,
+            account_id: account_id.as_deref(),
+            payload: &payload,
+        },
+        now,
+    )?;
+    Ok(1)
+}

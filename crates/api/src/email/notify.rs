@@ -1,0 +1,187 @@
+//! GOV.UK Notify: `POST /v2/notifications/email`, authenticated with a short-lived HS256 JWT
+//! (`iss` = service id, `iat` = now) signed with the API key's secret.
+
+use std::time::Duration;
+
+use serde::Serialize;
+use url::Url;
+
+use super::templates::Rendered;
+use super::transport::SendError;
+
+/// A Notify API key: `{key name}-{service id}-{secret}` (both UUIDs, 36 characters).
+#[derive(Clone)]
+pub struct NotifyKey {
+    service_id: String,
+    secret: String,
+}
+
+impl std::fmt::Debug for NotifyKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "NotifyKey(service {}, secret ****)", self.service_id)
+    }
+}
+
+impl NotifyKey {
+    /// Splits an API key; `None` if it is not of that shape.
+    pub fn parse(key: &str) -> Option<Self> {
+        let key = key.trim();
+        if key.len() < 74 || !key.is_ascii() {
+            return None;
+        }
+        let secret = &key[key.len() - 36..];
+        let service_id = &key[key.len() - 73..key.len() - 37];
+        let uuid = |s: &str| uuid::Uuid::parse_str(s).is_ok();
+        (uuid(secret) && uuid(service_id) && key.as_bytes()[key.len() - 37] == b'-').then(|| Self {
+            service_id: service_id.to_owned(),
+            secret: secret.to_owned(),
+        })
+    }
+
+    /// The bearer token for one request.
+    pub fn bearer(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<String, jsonwebtoken::errors::Error> {
+        #[derive(Serialize)]
+        struct Claims<'a> {
+            iss: &'a str,
+            iat: i64,
+        }
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+            &Claims {
+                iss: &self.service_id,
+                iat: now.timestamp(),
+            },
+            &jsonwebtoken::EncodingKey::from_secret(self.secret.as_bytes()),
+        )
+    }
+}
+
+/// Sends through Notify with one generic template (`((subject))`, `((body))`).
+#[derive(Debug, Clone)]
+pub struct NotifyTransport {
+    client: reqwest::Client,
+    endpoint: Url,
+    key: NotifyKey,
+    template_id: String,
+}
+
+#[derive(Serialize)]
+struct Personalisation<'a> {
+    subject: &'a str,
+    body: &'a str,
+}
+
+#[derive(Serialize)]
+struct EmailRequest<'a> {
+    email_address: &'a str,
+    template_id: &'a str,
+    personalisation: Personalisation<'a>,
+    reference: &'a str,
+}
+
+impl NotifyTransport {
+    /// Builds the client (rustls, timeouts).
+    pub fn new(
+        base_url: &Url,
+        api_key: &str,
+        template_id: &str,
+        timeout: Duration,
+    ) -> Result<Self, String> {
+        let key = NotifyKey::parse(api_key).ok_or("not a Notify API key")?;
+        let endpoint = base_url
+            .join("v2/notifications/email")
+            .map_err(|e| format!("Notify base URL: {e}"))?;
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .build()
+            .map_err(|e| e.to_string())?;
+        Ok(Self {
+            client,
+            endpoint,
+            key,
+            template_id: template_id.to_owned(),
+        })
+    }
+
+    /// Sends one message; `reference` is the outbox id (visible in Notify's dashboard).
+    pub async fn send(&self, message: &Rendered, reference: &str) -> Result<(), SendError> {
+        let bearer = self
+            .key
+            .bearer(chrono::Utc::now())
+            .map_err(|e| SendError::Permanent(format!("cannot sign the Notify token: {e}")))?;
+        let res = self
+            .client
+            .post(self.endpoint.clone())
+            .bearer_auth(bearer)
+            .json(&EmailRequest {
+                email_address: &message.to,
+                template_id: &self.template_id,
+                personalisation: Personalisation {
+                    subject: &message.subject,
+                    body: &message.text,
+                },
+                reference,
+            })
+            .send()
+            .await
+            .map_err(|e| SendError::Temporary(format!("Notify unreachable: {e}")))?;
+        let status = res.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        // Notify explains failures in JSON; keep it short and free of personal data.
+        let body: String = res
+            .text()
+            .await
+            .unwrap_or_default()
+            .chars()
+            .take(300)
+            .collect();
+        let detail = format!("Notify answered {status}: {body}");
+        if status.as_u16() == 429 || status.is_server_error() {
+            Err(SendError::Temporary(detail))
+        } else {
+            Err(SendError::Permanent(detail))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str =
+        "esr_test-26785a09-ab16-4eb0-8407-a37497a57506-3d844edf-8d35-48ac-975b-e847b4f122b0";
+
+    #[test]
+    fn api_key_is_split_into_service_and_secret() {
+        let key = NotifyKey::parse(KEY).expect("key");
+        assert_eq!(key.service_id, "26785a09-ab16-4eb0-8407-a37497a57506");
+        assert_eq!(key.secret, "3d844edf-8d35-48ac-975b-e847b4f122b0");
+        assert!(!format!("{key:?}").contains("3d844edf"));
+        assert!(NotifyKey::parse("nonsense").is_none());
+        assert!(NotifyKey::parse(&KEY.replace('-', "_")).is_none());
+    }
+
+    #[test]
+    fn bearer_is_hs256_with_service_id_as_issuer() {
+        let key = NotifyKey::parse(KEY).expect("key");
+        let now = chrono::Utc::now();
+        let token = key.bearer(now).expect("signed");
+        let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
+        validation.set_required_spec_claims(&["iss"]);
+        validation.set_issuer(&["26785a09-ab16-4eb0-8407-a37497a57506"]);
+        validation.validate_exp = false;
+        let data = jsonwebtoken::decode::<serde_json::Value>(
+            &token,
+            &jsonwebtoken::DecodingKey::from_secret(b"3d844edf-8d35-48ac-975b-e847b4f122b0"),
+            &validation,
+        )
+        .expect("verifies with the secret");
+        assert_eq!(data.claims["iat"], now.timestamp());
+    }
+}

@@ -1,0 +1,556 @@
+//! Email templates: plain text and HTML, English and Welsh, in the words of the ESR user
+//! guide. Rendered at send time from the outbox payload; links are built from the
+//! configured web base URL, never from a request.
+//!
+//! The Welsh wording is a working draft for review by NHS Wales' translation service.
+
+use serde::Deserialize;
+use serde::Serialize;
+use url::Url;
+
+/// A message ready for a transport.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rendered {
+    /// Destination address.
+    pub to: String,
+    /// Subject line.
+    pub subject: String,
+    /// Plain-text body.
+    pub text: String,
+    /// HTML body.
+    pub html: String,
+    /// The links in the message (for the dev mailbox).
+    pub links: Vec<Link>,
+}
+
+/// A link in a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Link {
+    /// What it does: `login`, `reset`, `unlock`.
+    pub purpose: &'static str,
+    /// The URL.
+    pub url: String,
+}
+
+/// Why a queued message cannot be rendered (a bug or a corrupted row: the message is dead).
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    /// Unknown template name.
+    #[error("unknown email kind {0:?}")]
+    UnknownKind(String),
+    /// The payload does not fit the template.
+    #[error("payload does not fit the {kind} template: {source}")]
+    Payload {
+        /// Template.
+        kind: String,
+        /// Why.
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+/// Where links point.
+#[derive(Debug, Clone)]
+pub struct LinkBase {
+    /// The self-service pages, e.g. `https://my.esr.nhs.uk`.
+    pub web_base_url: Url,
+    /// How long reset and unlock links work, in hours (for the wording).
+    pub link_ttl_hours: u64,
+}
+
+impl LinkBase {
+    fn page(&self, page: &str) -> String {
+        format!(
+            "{}/{page}",
+            self.web_base_url.as_str().trim_end_matches('/')
+        )
+    }
+
+    /// The login page.
+    pub fn login(&self) -> String {
+        format!("{}/", self.web_base_url.as_str().trim_end_matches('/'))
+    }
+
+    /// Reset page with the token in the fragment (never sent to a server by browsers).
+    pub fn reset(&self, token: &str) -> String {
+        format!("{}#token={token}", self.page("reset-password"))
+    }
+
+    /// Unlock page with the token in the fragment.
+    pub fn unlock(&self, token: &str) -> String {
+        format!("{}#token={token}", self.page("unlock-account"))
+    }
+}
+
+/// One account in a recovery email.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RecoveryAccount {
+    /// Organisation code.
+    pub organisation_code: String,
+    /// Organisation name.
+    pub organisation_name: String,
+    /// Username.
+    pub username: String,
+    /// Plain reset token (the outbox row is scrubbed once sent).
+    pub token: String,
+}
+
+/// Payload of a recovery email.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RecoveryPayload {
+    /// Every matching account.
+    pub accounts: Vec<RecoveryAccount>,
+}
+
+/// Payload of an unlock email.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UnlockPayload {
+    /// The account.
+    pub account: RecoveryAccount,
+    /// Whether it was locked: then `token` unlocks it; otherwise `token` resets the password.
+    pub locked: bool,
+}
+
+/// Payload of a notice about an account.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NoticePayload {
+    /// Username.
+    pub username: String,
+    /// Organisation code.
+    pub organisation_code: String,
+    /// Organisation name.
+    pub organisation_name: String,
+    /// When it happened (RFC 3339).
+    pub at: String,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Lang {
+    En,
+    Cy,
+}
+
+/// Renders a queued message.
+pub fn render(
+    kind: &str,
+    language: &str,
+    to: &str,
+    payload: &str,
+    links: &LinkBase,
+) -> Result<Rendered, RenderError> {
+    let lang = if language == "cy" { Lang::Cy } else { Lang::En };
+    let parse_err = |source| RenderError::Payload {
+        kind: kind.to_owned(),
+        source,
+    };
+    let mut doc = match kind {
+        super::kind::RECOVERY => recovery(
+            lang,
+            &serde_json::from_str(payload).map_err(parse_err)?,
+            links,
+        ),
+        super::kind::UNLOCK => unlock(
+            lang,
+            &serde_json::from_str(payload).map_err(parse_err)?,
+            links,
+        ),
+        super::kind::PASSWORD_CHANGED => password_changed(
+            lang,
+            &serde_json::from_str(payload).map_err(parse_err)?,
+            links,
+        ),
+        super::kind::ACCOUNT_LOCKED => account_locked(
+            lang,
+            &serde_json::from_str(payload).map_err(parse_err)?,
+            links,
+        ),
+        other => return Err(RenderError::UnknownKind(other.to_owned())),
+    };
+    doc.to = to.to_owned();
+    Ok(doc)
+}
+
+/// A document built paragraph by paragraph into both text and HTML.
+struct Doc {
+    subject: String,
+    text: String,
+    html: String,
+    links: Vec<Link>,
+}
+
+impl Doc {
+    fn new(subject: impl Into<String>) -> Self {
+        Self {
+            subject: subject.into(),
+            text: String::new(),
+            html: String::new(),
+            links: Vec::new(),
+        }
+    }
+
+    fn para(&mut self, line: &str) {
+        self.text.push_str(line);
+        self.text.push_str("\n\n");
+        self.html.push_str(&format!("<p>{}</p>\n", esc(line)));
+    }
+
+    /// Several lines kept together (e.g. "Organisation: …" / "Username: …").
+    fn lines(&mut self, lines: &[String]) {
+        self.text.push_str(&lines.join("\n"));
+        self.text.push_str("\n\n");
+        let html: Vec<String> = lines.iter().map(|l| esc(l)).collect();
+        self.html
+            .push_str(&format!("<p>{}</p>\n", html.join("<br>\n")));
+    }
+
+    fn link(&mut self, lead: &str, purpose: &'static str, url: &str) {
+        self.text.push_str(&format!("{lead}\n{url}\n\n"));
+        self.html.push_str(&format!(
+            "<p>{}<br>\n<a href=\"{}\">{}</a></p>\n",
+            esc(lead),
+            esc(url),
+            esc(url)
+        ));
+        self.links.push(Link {
+            purpose,
+            url: url.to_owned(),
+        });
+    }
+
+    fn finish(self) -> Rendered {
+        Rendered {
+            to: String::new(),
+            html: format!(
+                "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title></head>\n<body style=\"font-family: Arial, sans-serif; font-size: 16px; line-height: 1.5\">\n{}</body></html>\n",
+                esc(&self.subject),
+                self.html
+            ),
+            text: self.text.trim_end().to_owned() + "\n",
+            subject: self.subject,
+            links: self.links,
+        }
+    }
+}
+
+fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn account_lines(lang: Lang, a: &RecoveryAccount) -> Vec<String> {
+    match lang {
+        Lang::En => vec![
+            format!(
+                "Organisation: {} {}",
+                a.organisation_code, a.organisation_name
+            ),
+            format!("Username: {}", a.username),
+        ],
+        Lang::Cy => vec![
+            format!("Sefydliad: {} {}", a.organisation_code, a.organisation_name),
+            format!("Enw defnyddiwr: {}", a.username),
+        ],
+    }
+}
+
+fn hours(lang: Lang, n: u64) -> String {
+    match (lang, n) {
+        (Lang::En, 1) => "1 hour".into(),
+        (Lang::En, n) => format!("{n} hours"),
+        (Lang::Cy, n) => format!("{n} awr"),
+    }
+}
+
+fn recovery(lang: Lang, p: &RecoveryPayload, links: &LinkBase) -> Rendered {
+    let many = p.accounts.len() > 1;
+    let mut doc = Doc::new(match lang {
+        Lang::En => "Your ESR username and password reset",
+        Lang::Cy => "Eich enw defnyddiwr ESR ac ailosod eich cyfrinair",
+    });
+    doc.para(match (lang, many) {
+        (Lang::En, false) => "The following user account is associated with your email address:",
+        (Lang::En, true) => "The following user accounts are associated with your email address:",
+        (Lang::Cy, false) => {
+            "Mae'r cyfrif defnyddiwr canlynol yn gysylltiedig â'ch cyfeiriad e-bost:"
+        }
+        (Lang::Cy, true) => {
+            "Mae'r cyfrifon defnyddiwr canlynol yn gysylltiedig â'ch cyfeiriad e-bost:"
+        }
+    });
+    for a in &p.accounts {
+        doc.lines(&account_lines(lang, a));
+        let (login, reset) = match lang {
+            Lang::En => ("You can now login:", "or reset your password:"),
+            Lang::Cy => ("Gallwch fewngofnodi nawr:", "neu ailosod eich cyfrinair:"),
+        };
+        doc.link(login, "login", &links.login());
+        doc.link(reset, "reset", &links.reset(&a.token));
+    }
+    let ttl = hours(lang, links.link_ttl_hours);
+    match lang {
+        Lang::En => {
+            doc.lines(&[
+                "This email can be ignored if you did not submit the user name lookup request."
+                    .into(),
+                format!("The password reset link is only active for {ttl}."),
+            ]);
+        }
+        Lang::Cy => {
+            doc.lines(&[
+                "Gallwch anwybyddu'r e-bost hwn os na wnaethoch gyflwyno'r cais i chwilio am enw defnyddiwr.".into(),
+                format!("Mae'r ddolen ailosod cyfrinair yn weithredol am {ttl} yn unig."),
+            ]);
+        }
+    }
+    doc.finish()
+}
+
+fn unlock(lang: Lang, p: &UnlockPayload, links: &LinkBase) -> Rendered {
+    let ttl = hours(lang, links.link_ttl_hours);
+    let mut doc = Doc::new(match lang {
+        Lang::En => "Unlock your ESR account",
+        Lang::Cy => "Datgloi eich cyfrif ESR",
+    });
+    if p.locked {
+        doc.para(match lang {
+            Lang::En => "You asked to unlock the following user account:",
+            Lang::Cy => "Gofynnoch i ddatgloi'r cyfrif defnyddiwr canlynol:",
+        });
+        doc.lines(&account_lines(lang, &p.account));
+        let lead = match lang {
+            Lang::En => "Unlock your account (your password stays the same):",
+            Lang::Cy => "Datgloi eich cyfrif (mae eich cyfrinair yn aros yr un fath):",
+        };
+        doc.link(lead, "unlock", &links.unlock(&p.account.token));
+        match lang {
+            Lang::En => doc.lines(&[
+                "This email can be ignored if you did not submit the unlock request.".into(),
+                format!("The unlock link is only active for {ttl}."),
+            ]),
+            Lang::Cy => doc.lines(&[
+                "Gallwch anwybyddu'r e-bost hwn os na wnaethoch gyflwyno'r cais i ddatgloi.".into(),
+                format!("Mae'r ddolen datgloi yn weithredol am {ttl} yn unig."),
+            ]),
+        }
+    } else {
+        doc.para(match lang {
+            Lang::En => "You asked to unlock the following user account, but it is not locked:",
+            Lang::Cy => {
+                "Gofynnoch i ddatgloi'r cyfrif defnyddiwr canlynol, ond nid yw wedi'i gloi:"
+            }
+        });
+        doc.lines(&account_lines(lang, &p.account));
+        let (login, reset) = match lang {
+            Lang::En => (
+                "You can login:",
+                "or, if you have forgotten your password, reset it:",
+            ),
+            Lang::Cy => (
+                "Gallwch fewngofnodi:",
+                "neu, os ydych wedi anghofio eich cyfrinair, ei ailosod:",
+            ),
+        };
+        doc.link(login, "login", &links.login());
+        doc.link(reset, "reset", &links.reset(&p.account.token));
+        match lang {
+            Lang::En => doc.lines(&[
+                "This email can be ignored if you did not submit the unlock request.".into(),
+                format!("The password reset link is only active for {ttl}."),
+            ]),
+            Lang::Cy => doc.lines(&[
+                "Gallwch anwybyddu'r e-bost hwn os na wnaethoch gyflwyno'r cais i ddatgloi.".into(),
+                format!("Mae'r ddolen ailosod cyfrinair yn weithredol am {ttl} yn unig."),
+            ]),
+        }
+    }
+    doc.finish()
+}
+
+fn when(lang: Lang, at: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(at).map_or_else(
+        |_| at.to_owned(),
+        |t| match lang {
+            Lang::En => t.format("%-d %B %Y at %H:%M UTC").to_string(),
+            Lang::Cy => t.format("%d/%m/%Y am %H:%M UTC").to_string(),
+        },
+    )
+}
+
+fn password_changed(lang: Lang, p: &NoticePayload, links: &LinkBase) -> Rendered {
+    let mut doc = Doc::new(match lang {
+        Lang::En => "Your ESR password was changed",
+        Lang::Cy => "Mae eich cyfrinair ESR wedi newid",
+    });
+    let account = format!(
+        "{} ({} {})",
+        p.username, p.organisation_code, p.organisation_name
+    );
+    match lang {
+        Lang::En => {
+            doc.para(&format!(
+                "The password for your ESR account {account} was changed on {}.",
+                when(lang, &p.at)
+            ));
+            doc.para("If you made this change, you do not need to do anything.");
+            doc.link(
+                "If you did not change your password, reset it now using Forgotten | Request Username/Password on the ESR login page, and contact the System Administrator:",
+                "login",
+                &links.login(),
+            );
+        }
+        Lang::Cy => {
+            doc.para(&format!(
+                "Newidiwyd y cyfrinair ar gyfer eich cyfrif ESR {account} ar {}.",
+                when(lang, &p.at)
+            ));
+            doc.para("Os gwnaethoch chi'r newid hwn, nid oes angen i chi wneud dim.");
+            doc.link(
+                "Os na wnaethoch chi newid eich cyfrinair, ailosodwch ef nawr gan ddefnyddio Wedi Anghofio | Gofyn am Enw Defnyddiwr/Cyfrinair ar dudalen fewngofnodi ESR, a chysylltwch â Gweinyddwr y System:",
+                "login",
+                &links.login(),
+            );
+        }
+    }
+    doc.finish()
+}
+
+fn account_locked(lang: Lang, p: &NoticePayload, links: &LinkBase) -> Rendered {
+    let mut doc = Doc::new(match lang {
+        Lang::En => "Your ESR account has been locked",
+        Lang::Cy => "Mae eich cyfrif ESR wedi'i gloi",
+    });
+    let account = format!(
+        "{} ({} {})",
+        p.username, p.organisation_code, p.organisation_name
+    );
+    match lang {
+        Lang::En => {
+            doc.para(&format!(
+                "Your ESR account {account} was locked on {} after too many unsuccessful login attempts.",
+                when(lang, &p.at)
+            ));
+            doc.link(
+                "To unlock it, use Unlock Account on the ESR login page. If you have forgotten your password, use Forgotten | Request Username/Password instead: resetting your password also unlocks your account.",
+                "login",
+                &links.login(),
+            );
+            doc.para("If you did not try to log in, someone else may have tried: please contact the System Administrator.");
+        }
+        Lang::Cy => {
+            doc.para(&format!(
+                "Cafodd eich cyfrif ESR {account} ei gloi ar {} ar ôl gormod o ymdrechion aflwyddiannus i fewngofnodi.",
+                when(lang, &p.at)
+            ));
+            doc.link(
+                "I'w ddatgloi, defnyddiwch Datgloi Cyfrif ar dudalen fewngofnodi ESR. Os ydych wedi anghofio eich cyfrinair, defnyddiwch Wedi Anghofio | Gofyn am Enw Defnyddiwr/Cyfrinair yn lle hynny: mae ailosod eich cyfrinair hefyd yn datgloi eich cyfrif.",
+                "login",
+                &links.login(),
+            );
+            doc.para("Os na wnaethoch chi geisio mewngofnodi, efallai bod rhywun arall wedi ceisio: cysylltwch â Gweinyddwr y System.");
+        }
+    }
+    doc.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn links() -> LinkBase {
+        LinkBase {
+            web_base_url: Url::parse("https://my.esr.example/self-service/").expect("url"),
+            link_ttl_hours: 4,
+        }
+    }
+
+    fn account(code: &str, user: &str) -> RecoveryAccount {
+        RecoveryAccount {
+            organisation_code: code.into(),
+            organisation_name: "Bolton Hospitals NHS Trust".into(),
+            username: user.into(),
+            token: format!("tok-{user}"),
+        }
+    }
+
+    #[test]
+    fn recovery_email_has_the_guides_wording_and_fragment_links() {
+        let payload = serde_json::to_string(&RecoveryPayload {
+            accounts: vec![account("241", "241JSMITH01")],
+        })
+        .expect("json");
+        let m = render("recovery", "en", "jane@nhs.net", &payload, &links()).expect("renders");
+        for line in [
+            "The following user account is associated with your email address:",
+            "Organisation: 241 Bolton Hospitals NHS Trust\nUsername: 241JSMITH01",
+            "You can now login:\nhttps://my.esr.example/self-service/\n",
+            "or reset your password:\nhttps://my.esr.example/self-service/reset-password#token=tok-241JSMITH01",
+            "This email can be ignored if you did not submit the user name lookup request.",
+            "The password reset link is only active for 4 hours.",
+        ] {
+            assert!(m.text.contains(line), "{line:?} in\n{}", m.text);
+        }
+        assert!(m.html.contains(
+            "<a href=\"https://my.esr.example/self-service/reset-password#token=tok-241JSMITH01\">"
+        ));
+        assert_eq!(m.links.iter().filter(|l| l.purpose == "reset").count(), 1);
+    }
+
+    #[test]
+    fn several_accounts_share_one_email() {
+        let payload = serde_json::to_string(&RecoveryPayload {
+            accounts: vec![account("241", "241JSMITH01"), account("999", "999JSMITH01")],
+        })
+        .expect("json");
+        let m = render("recovery", "en", "jane@nhs.net", &payload, &links()).expect("renders");
+        assert!(
+            m.text
+                .contains("The following user accounts are associated")
+        );
+        assert!(m.text.contains("241JSMITH01") && m.text.contains("999JSMITH01"));
+        assert_eq!(m.links.iter().filter(|l| l.purpose == "reset").count(), 2);
+    }
+
+    #[test]
+    fn welsh_and_html_escaping() {
+        let mut a = account("241", "241JSMITH01");
+        a.organisation_name = "Bwrdd <Iechyd> & \"Prifysgol\"".into();
+        let payload = serde_json::to_string(&RecoveryPayload { accounts: vec![a] }).expect("json");
+        let m = render("recovery", "cy", "x@nhs.net", &payload, &links()).expect("renders");
+        assert!(m.text.contains("Enw defnyddiwr: 241JSMITH01"));
+        assert!(m.text.contains("am 4 awr yn unig"));
+        assert!(
+            m.html
+                .contains("Bwrdd &lt;Iechyd&gt; &amp; &quot;Prifysgol&quot;")
+        );
+        assert!(!m.html.contains("<Iechyd>"));
+    }
+
+    #[test]
+    fn notices_and_unlock() {
+        let notice = r#"{"username":"999JSMITH01","organisation_code":"999","organisation_name":"Demo NHS Trust","at":"2026-11-25T10:30:00Z"}"#;
+        let m = render("password_changed", "en", "a@b.c", notice, &links()).expect("renders");
+        assert_eq!(m.subject, "Your ESR password was changed");
+        assert!(m.text.contains("25 November 2026 at 10:30 UTC"));
+        let m = render("account_locked", "en", "a@b.c", notice, &links()).expect("renders");
+        assert!(m.text.contains("Unlock Account"));
+        let unlock = serde_json::to_string(&UnlockPayload {
+            account: account("999", "999JSMITH01"),
+            locked: true,
+        })
+        .expect("json");
+        let m = render("unlock", "en", "a@b.c", &unlock, &links()).expect("renders");
+        assert!(m.text.contains("unlock-account#token=tok-999JSMITH01"));
+        assert!(render("nope", "en", "a", "{}", &links()).is_err());
+        assert!(render("recovery", "en", "a", "{}", &links()).is_err());
+    }
+}

@@ -1,0 +1,227 @@
+//! How emails leave: files (dev), an SMTP relay, or GOV.UK Notify.
+
+use std::path::PathBuf;
+
+use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use serde::{Deserialize, Serialize};
+
+use super::notify::NotifyTransport;
+use super::templates::{Link, Rendered};
+use crate::config::{EmailConfig, SmtpTls};
+
+/// Why a send failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SendError {
+    /// Worth retrying (connection refused, timeout, 4xx SMTP, 5xx/429 Notify).
+    #[error("temporary: {0}")]
+    Temporary(String),
+    /// Will fail again (bad address, refused by policy): the message is dead at once.
+    #[error("permanent: {0}")]
+    Permanent(String),
+}
+
+/// A configured transport.
+pub enum Transport {
+    /// Writes each message as JSON into a directory (dev mailbox).
+    File(PathBuf),
+    /// SMTP relay.
+    Smtp {
+        /// lettre's pooled async transport.
+        transport: AsyncSmtpTransport<Tokio1Executor>,
+        /// Sender.
+        from: Mailbox,
+    },
+    /// GOV.UK Notify.
+    Notify(NotifyTransport),
+}
+
+impl std::fmt::Debug for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::File(dir) => write!(f, "File({})", dir.display()),
+            Self::Smtp { from, .. } => write!(f, "Smtp(from {from})"),
+            Self::Notify(_) => f.write_str("Notify"),
+        }
+    }
+}
+
+/// A message as stored by the file transport and listed by the dev mailbox.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct MailboxMessage {
+    /// Outbox id.
+    pub id: String,
+    /// Recipient.
+    pub to: String,
+    /// Subject.
+    pub subject: String,
+    /// Plain-text body.
+    pub text: String,
+    /// HTML body.
+    pub html: String,
+    /// Links in the message (`login`, `reset`, `unlock`).
+    pub links: Vec<MailboxLink>,
+    /// When it was written.
+    pub sent_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// A link in a mailbox message.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct MailboxLink {
+    /// `login`, `reset` or `unlock`.
+    pub purpose: String,
+    /// The URL (tokens are in the fragment).
+    pub url: String,
+}
+
+impl From<&Link> for MailboxLink {
+    fn from(l: &Link) -> Self {
+        Self {
+            purpose: l.purpose.to_owned(),
+            url: l.url.clone(),
+        }
+    }
+}
+
+impl Transport {
+    /// Builds the configured transport.
+    pub fn from_config(config: &EmailConfig) -> Result<Self, String> {
+        Ok(match config {
+            EmailConfig::File { dir } => {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+                Self::File(dir.clone())
+            }
+            EmailConfig::Smtp {
+                host,
+                port,
+                tls,
+                credentials,
+                from,
+                timeout,
+            } => {
+                let builder = match tls {
+                    SmtpTls::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host),
+                    SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(host),
+                    SmtpTls::None => Ok(AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(
+                        host,
+                    )),
+                }
+                .map_err(|e| format!("SMTP relay {host}: {e}"))?;
+                let mut builder = builder.port(*port).timeout(Some(*timeout));
+                if let Some((user, password)) = credentials {
+                    builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
+                }
+                Self::Smtp {
+                    transport: builder.build(),
+                    from: from.parse().map_err(|e| format!("ESR_EMAIL_FROM: {e}"))?,
+                }
+            }
+            EmailConfig::Notify {
+                base_url,
+                api_key,
+                template_id,
+                timeout,
+            } => Self::Notify(NotifyTransport::new(
+                base_url,
+                api_key,
+                template_id,
+                *timeout,
+            )?),
+        })
+    }
+
+    /// Sends one message; `reference` is its outbox id.
+    pub async fn send(&self, message: &Rendered, reference: &str) -> Result<(), SendError> {
+        match self {
+            Self::File(dir) => write_file(dir, message, reference).await,
+            Self::Smtp { transport, from } => {
+                let to: Mailbox = message.to.parse().map_err(|e| {
+                    SendError::Permanent(format!("recipient is not an address: {e}"))
+                })?;
+                let email = Message::builder()
+                    .from(from.clone())
+                    .to(to)
+                    .subject(&message.subject)
+                    .multipart(MultiPart::alternative_plain_html(
+                        message.text.clone(),
+                        message.html.clone(),
+                    ))
+                    .map_err(|e| SendError::Permanent(format!("cannot build the message: {e}")))?;
+                transport.send(email).await.map(drop).map_err(|e| {
+                    if e.is_permanent() {
+                        SendError::Permanent(e.to_string())
+                    } else {
+                        SendError::Temporary(e.to_string())
+                    }
+                })
+            }
+            Self::Notify(notify) => notify.send(message, reference).await,
+        }
+    }
+}
+
+async fn write_file(
+    dir: &std::path::Path,
+    message: &Rendered,
+    reference: &str,
+) -> Result<(), SendError> {
+    let now = chrono::Utc::now();
+    let stored = MailboxMessage {
+        id: reference.to_owned(),
+        to: message.to.clone(),
+        subject: message.subject.clone(),
+        text: message.text.clone(),
+        html: message.html.clone(),
+        links: message.links.iter().map(MailboxLink::from).collect(),
+        sent_at: now,
+    };
+    let json =
+        serde_json::to_vec_pretty(&stored).map_err(|e| SendError::Permanent(e.to_string()))?;
+    // Write then rename, so a reader never sees half a message.
+    let name = format!("{}-{reference}.json", now.format("%Y%m%dT%H%M%S%.6fZ"));
+    let tmp = dir.join(format!(".{name}.tmp"));
+    tokio::fs::write(&tmp, json)
+        .await
+        .map_err(|e| SendError::Temporary(format!("cannot write {}: {e}", tmp.display())))?;
+    tokio::fs::rename(&tmp, dir.join(&name))
+        .await
+        .map_err(|e| SendError::Temporary(format!("cannot rename into {}: {e}", dir.display())))
+}
+
+/// Reads the file mailbox, newest first, optionally only messages to `to`.
+pub fn read_mailbox(
+    dir: &std::path::Path,
+    to: Option<&str>,
+    limit: usize,
+) -> std::io::Result<Vec<MailboxMessage>> {
+    let mut names: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        Ok(entries) => entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(e),
+    };
+    names.sort();
+    names.reverse();
+    let to = to.map(str::to_lowercase);
+    let mut out = Vec::new();
+    for path in names {
+        let Ok(bytes) = std::fs::read(&path) else {
+            continue;
+        };
+        let Ok(message) = serde_json::from_slice::<MailboxMessage>(&bytes) else {
+            continue;
+        };
+        if to.as_deref().is_none_or(|t| message.to.to_lowercase() == t) {
+            out.push(message);
+            if out.len() >= limit {
+                break;
+            }
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,376 @@
+//! The outbox and its delivery worker: SMTP and GOV.UK Notify transports, retries, dead
+//! messages, crash recovery through leases, and two workers sharing one database.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use esr_persistence::outbox::{self, NewMessage};
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, TestBackend, spawn_app_with, spawn_second_instance};
+use crate::recovery::{request_recovery, token_for};
+use crate::smtp_server;
+
+const JANE_EMAIL: &str = "jane.smith@demo.nhs.uk";
+
+fn notice() -> Value {
+    json!({"username": "999JSMITH01", "organisation_code": "999", "organisation_name": "Demo NHS Trust", "at": "2026-11-25T10:00:00Z"})
+}
+
+fn enqueue(app: &TestApp, n: usize) -> Vec<String> {
+    let mut conn = app.db();
+    (0..n)
+        .map(|i| {
+            outbox::enqueue(
+                &mut conn,
+                &NewMessage {
+                    kind: "password_changed",
+                    recipient: &format!("staff{i}@demo.nhs.uk"),
+                    language: "en",
+                    account_id: None,
+                    payload: &notice(),
+                },
+                chrono::Utc::now(),
+            )
+            .unwrap()
+        })
+        .collect()
+}
+
+async fn wait_for_status(app: &TestApp, status: &str, count: i64) -> outbox::OutboxStats {
+    for _ in 0..300 {
+        let stats = outbox::stats(&mut app.db()).unwrap();
+        let n = match status {
+            "sent" => stats.sent,
+            "dead" => stats.dead,
+            _ => stats.pending,
+        };
+        if n >= count {
+            return stats;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!(
+        "outbox did not reach {count} {status} in 30 s: {:?}",
+        outbox::stats(&mut app.db()).unwrap()
+    );
+}
+
+fn mailbox_ids(app: &TestApp) -> Vec<String> {
+    let messages = esr_api::email::transport::read_mailbox(&app.mailbox, None, 10_000).unwrap();
+    messages.into_iter().map(|m| m.id).collect()
+}
+
+/// SMTP relay down: the email is retried with backoff and delivered once it is back.
+#[tokio::test]
+async fn smtp_relay_down_then_back_delivers_the_email() {
+    for backend in [TestBackend::Sqlite, TestBackend::Postgres] {
+        let port = smtp_server::free_port();
+        let Some(app) = spawn_app_with(backend, |c| {
+            c.email = esr_api::config::EmailConfig::Smtp {
+                host: "127.0.0.1".into(),
+                port,
+                tls: esr_api::config::SmtpTls::None,
+                credentials: None,
+                from: "ESR Access <no-reply@esr-access.invalid>".into(),
+                timeout: Duration::from_secs(2),
+            };
+        })
+        .await
+        else {
+            continue;
+        };
+        assert_eq!(
+            request_recovery(&app, JANE_EMAIL, "1985-04-12", Some("999JSMITH01"))
+                .await
+                .status(),
+            202
+        );
+        // Attempts fail while nothing listens.
+        let mut failed = false;
+        for _ in 0..100 {
+            let pending = outbox::list(&mut app.db(), Some("pending"), 10).unwrap();
+            if pending
+                .iter()
+                .any(|m| m.attempts >= 1 && m.last_error.is_some())
+            {
+                failed = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(
+            failed,
+            "a failed attempt is recorded and the message stays pending"
+        );
+        let metrics = app.get("/metrics").await.text().await.unwrap();
+        assert!(
+            metrics.contains(r#"esr_outbox_deliveries_total{result="failed"}"#),
+            "{metrics}"
+        );
+
+        let server = smtp_server::start(port).await;
+        wait_for_status(&app, "sent", 1).await;
+        let received = server.received.lock().unwrap().clone();
+        assert_eq!(received.len(), 1);
+        let data = &received[0];
+        assert!(
+            data.contains("Subject: Your ESR username and password reset"),
+            "{data}"
+        );
+        assert!(data.contains("To: jane.smith@demo.nhs.uk"), "{data}");
+        assert!(data.contains("999JSMITH01"), "{data}");
+        assert!(data.contains("text/html"), "multipart alternative: {data}");
+        let sent = outbox::list(&mut app.db(), Some("sent"), 10).unwrap();
+        assert_eq!(sent[0].payload, "{}", "the link is not kept once sent");
+        let metrics = app.get("/metrics").await.text().await.unwrap();
+        assert!(
+            metrics.contains(r#"esr_outbox_messages{status="sent"} 1"#),
+            "{metrics}"
+        );
+        app.stop().await;
+    }
+}
+
+const NOTIFY_KEY: &str =
+    "esr_test-26785a09-ab16-4eb0-8407-a37497a57506-3d844edf-8d35-48ac-975b-e847b4f122b0";
+
+fn notify_config(server: &wiremock::MockServer) -> esr_api::config::EmailConfig {
+    esr_api::config::EmailConfig::Notify {
+        base_url: url::Url::parse(&server.uri()).unwrap(),
+        api_key: NOTIFY_KEY.into(),
+        template_id: "f33517ff-2a88-4f6e-b855-c550268ce08a".into(),
+        timeout: Duration::from_secs(2),
+    }
+}
+
+/// GOV.UK Notify gets a valid HS256 token, the template id, personalisation and the outbox id.
+#[tokio::test]
+async fn notify_receives_a_signed_request_with_the_outbox_reference() {
+    use wiremock::matchers::{method, path};
+    for backend in [TestBackend::Sqlite, TestBackend::Postgres] {
+        let server = wiremock::MockServer::start().await;
+        wiremock::Mock::given(method("POST"))
+            .and(path("/v2/notifications/email"))
+            .respond_with(
+                wiremock::ResponseTemplate::new(201)
+                    .set_body_json(json!({"id": "740e5834-3a29-46b4-9a6f-16142fde533a"})),
+            )
+            .mount(&server)
+            .await;
+        let Some(app) = spawn_app_with(backend, |c| c.email = notify_config(&server)).await else {
+            continue;
+        };
+        let ids = enqueue(&app, 1);
+        wait_for_status(&app, "sent", 1).await;
+        let requests = server.received_requests().await.unwrap();
+        assert_eq!(requests.len(), 1);
+        let req = &requests[0];
+        let bearer = req
+            .headers
+            .get("authorization")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .strip_prefix("Bearer ")
+            .unwrap();
+        let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
+        validation.set_required_spec_claims(&["iss"]);
+        validation.set_issuer(&["26785a09-ab16-4eb0-8407-a37497a57506"]);
+        validation.validate_exp = false;
+        jsonwebtoken::decode::<Value>(
+            bearer,
+            &jsonwebtoken::DecodingKey::from_secret(b"3d844edf-8d35-48ac-975b-e847b4f122b0"),
+            &validation,
+        )
+        .expect("the token verifies with the key's secret");
+        let body: Value = serde_json::from_slice(&req.body).unwrap();
+        assert_eq!(body["email_address"], "staff0@demo.nhs.uk");
+        assert_eq!(body["template_id"], "f33517ff-2a88-4f6e-b855-c550268ce08a");
+        assert_eq!(body["reference"], ids[0].as_str());
+        assert_eq!(
+            body["personalisation"]["subject"],
+            "Your ESR password was changed"
+        );
+        assert!(
+            body["personalisation"]["body"]
+                .as_str()
+                .unwrap()
+                .contains("999JSMITH01")
+        );
+        app.stop().await;
+    }
+}
+
+/// A permanent refusal makes the message dead at once (visible in metrics, retryable);
+/// temporary ones are retried up to the limit.
+#[tokio::test]
+async fn refused_messages_end_dead_and_can_be_retried() {
+    use wiremock::matchers::method;
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(method("POST"))
+        .respond_with(wiremock::ResponseTemplate::new(400).set_body_json(json!({"errors": [{"error": "BadRequestError", "message": "Can't send to this recipient"}]})))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    wiremock::Mock::given(method("POST"))
+        .respond_with(wiremock::ResponseTemplate::new(503))
+        .mount(&server)
+        .await;
+    let app = spawn_app_with(TestBackend::Sqlite, |c| {
+        c.email = notify_config(&server);
+        c.outbox.max_attempts = 3;
+    })
+    .await
+    .unwrap();
+    let ids = enqueue(&app, 2);
+    wait_for_status(&app, "dead", 2).await;
+    let dead = outbox::list(&mut app.db(), Some("dead"), 10).unwrap();
+    let attempts: BTreeSet<i32> = dead.iter().map(|m| m.attempts).collect();
+    assert_eq!(
+        attempts,
+        BTreeSet::from([1, 3]),
+        "permanent: 1 attempt; temporary: all 3"
+    );
+    assert!(dead.iter().all(|m| {
+        m.last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("Notify answered"))
+    }));
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains(r#"esr_outbox_messages{status="dead"} 2"#),
+        "{metrics}"
+    );
+    let events = esr_persistence::audit::recent(&mut app.db(), None, 20).unwrap();
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.event_type == "email.dead")
+            .count(),
+        2
+    );
+
+    server.reset().await;
+    wiremock::Mock::given(method("POST"))
+        .respond_with(wiremock::ResponseTemplate::new(201))
+        .mount(&server)
+        .await;
+    assert!(outbox::retry(&mut app.db(), &ids[0], chrono::Utc::now()).unwrap());
+    wait_for_status(&app, "sent", 1).await;
+    app.stop().await;
+}
+
+/// A worker killed after claiming loses nothing: its lease runs out and another instance
+/// delivers every message.
+#[tokio::test]
+async fn a_crashed_workers_claims_are_delivered_by_another_instance() {
+    for backend in [TestBackend::Sqlite, TestBackend::Postgres] {
+        let Some(first) = spawn_app_with(backend, |c| c.outbox.worker = false).await else {
+            continue;
+        };
+        let ids = enqueue(&first, 5);
+        // The "crashed" worker claims everything and never reports back.
+        let claimed = outbox::claim(
+            &mut first.db(),
+            "crashed-worker",
+            10,
+            chrono::Duration::seconds(1),
+            chrono::Utc::now(),
+        )
+        .unwrap();
+        assert_eq!(claimed.len(), 5);
+        let survivor = spawn_second_instance(&first, |_| {}).await;
+        wait_for_status(&survivor, "sent", 5).await;
+        let delivered: BTreeSet<String> = mailbox_ids(&survivor).into_iter().collect();
+        assert_eq!(delivered, ids.into_iter().collect());
+        survivor.stop().await;
+        first.stop().await;
+    }
+}
+
+/// Two instances' workers on one PostgreSQL database send each of 200 messages exactly once.
+#[tokio::test]
+async fn two_workers_never_send_the_same_message_twice() {
+    let Some(first) = spawn_app_with(TestBackend::Postgres, |_| {}).await else {
+        return;
+    };
+    let second = spawn_second_instance(&first, |_| {}).await;
+    let ids = enqueue(&first, 200);
+    wait_for_status(&first, "sent", 200).await;
+    let mut all = mailbox_ids(&first);
+    let from_second = mailbox_ids(&second);
+    assert!(
+        !all.is_empty() && !from_second.is_empty(),
+        "both workers took part ({} / {})",
+        all.len(),
+        from_second.len()
+    );
+    all.extend(from_second);
+    assert_eq!(all.len(), 200, "no duplicates");
+    let unique: BTreeSet<String> = all.into_iter().collect();
+    assert_eq!(unique, ids.into_iter().collect());
+    second.stop().await;
+    first.stop().await;
+}
+
+/// Graceful shutdown releases claims the worker had not sent yet, so they are not stuck for
+/// a lease.
+#[tokio::test]
+async fn shutdown_releases_unsent_claims() {
+    let app = spawn_app_with(TestBackend::Sqlite, |c| c.outbox.worker = false)
+        .await
+        .unwrap();
+    enqueue(&app, 3);
+    let mut conn = app.db();
+    let claimed = outbox::claim(
+        &mut conn,
+        "w1",
+        10,
+        chrono::Duration::seconds(60),
+        chrono::Utc::now(),
+    )
+    .unwrap();
+    assert_eq!(claimed.len(), 3);
+    assert_eq!(outbox::release(&mut conn, "w1").unwrap(), 3);
+    let pending = outbox::list(&mut conn, Some("pending"), 10).unwrap();
+    assert_eq!(pending.len(), 3);
+    assert!(
+        pending
+            .iter()
+            .all(|m| m.attempts == 0 && m.claimed_by.is_none()),
+        "released claims do not count as attempts"
+    );
+    app.stop().await;
+}
+
+/// The reset link in a delivered email works exactly once even when two browsers race.
+#[tokio::test]
+async fn concurrent_resets_with_one_link_succeed_once() {
+    for backend in [TestBackend::Sqlite, TestBackend::Postgres] {
+        let Some(app) = spawn_app_with(backend, |c| c.rate_recovery_per_ip = 0).await else {
+            continue;
+        };
+        request_recovery(&app, JANE_EMAIL, "1985-04-12", Some("999JSMITH01")).await;
+        let email = app.wait_for_mail(JANE_EMAIL, 1).await.remove(0);
+        let token = token_for(&email, "reset", "999JSMITH01");
+        let attempts = (0..6).map(|i| {
+            let password = format!("Racing browsers number {i}");
+            let body = json!({"token": token, "username": "999JSMITH01", "new_password": password, "confirm_password": password});
+            let client = app.client.clone();
+            let url = format!("{}/v1/password-resets", app.address);
+            async move { client.post(url).json(&body).send().await.unwrap().status().as_u16() }
+        });
+        let statuses = futures_util::future::join_all(attempts).await;
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 204).count(),
+            1,
+            "{statuses:?}"
+        );
+        assert!(
+            statuses.iter().all(|s| matches!(s, 204 | 400)),
+            "{statuses:?}"
+        );
+        app.stop().await;
+    }
+}
