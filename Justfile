@@ -28,3 +28,4 @@ up:
 # Benchmarks (release builds; figures go into docs/BENCHMARKS.md).
 bench:
     cargo bench -p esr-domain
+    cargo bench -p esr-api --bench load

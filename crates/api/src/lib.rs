@@ -16,6 +16,7 @@ pub mod rate_limit;
 pub mod request_context;
 pub mod routes;
 pub mod seed;
+pub mod self_service;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

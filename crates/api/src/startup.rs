@@ -220,6 +220,7 @@ pub fn build_app(
         .configure(crate::routes::configure(mode))
         .into_app()
         .service(SwaggerUi::new("/swagger-ui/{_:.*}").url(OPENAPI_PATH, document))
+        .configure(crate::self_service::configure)
         .default_service(web::to(no_route))
         .wrap(from_fn(render_problems))
         .wrap(

@@ -7,6 +7,7 @@
 mod helpers;
 
 mod auth;
+mod browser;
 mod cli;
 mod delivery;
 mod errors;

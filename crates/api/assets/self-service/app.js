@@ -1,0 +1,280 @@
+// ESR Access reference self-service pages. Plain JavaScript, no build step, no inline
+// scripts (the pages are served with a strict Content-Security-Policy). Uses only the public
+// JSON API of this server.
+"use strict";
+
+(function () {
+  const $ = (id) => document.getElementById(id);
+
+  /** POST (or GET when body is undefined) JSON to the API; resolves to {status, body}. */
+  async function api(path, body, token) {
+    const headers = { Accept: "application/json" };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (token) headers.Authorization = "Bearer " + token;
+    let res;
+    try {
+      res = await fetch(path, {
+        method: body === undefined ? "GET" : "POST",
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        credentials: "omit",
+        cache: "no-store",
+      });
+    } catch (e) {
+      return { status: 0, body: { detail: "The service could not be reached. Please check your connection and try again." } };
+    }
+    let json = null;
+    const text = await res.text();
+    if (text) {
+      try { json = JSON.parse(text); } catch (e) { json = null; }
+    }
+    return { status: res.status, body: json };
+  }
+
+  // --- Error summary linked to fields (GOV.UK / NHS pattern) ---------------------------
+
+  function clearErrors() {
+    const summary = $("error-summary");
+    if (summary) {
+      summary.hidden = true;
+      $("error-list").replaceChildren();
+    }
+    document.querySelectorAll(".field--error").forEach((f) => f.classList.remove("field--error"));
+    document.querySelectorAll(".error-message").forEach((m) => { m.hidden = true; m.textContent = ""; });
+    document.querySelectorAll("[aria-invalid]").forEach((i) => i.removeAttribute("aria-invalid"));
+  }
+
+  /** errors: [{field: input id or null, message}] */
+  function showErrors(errors) {
+    clearErrors();
+    const list = $("error-list");
+    for (const e of errors) {
+      const li = document.createElement("li");
+      if (e.field && $(e.field)) {
+        const a = document.createElement("a");
+        a.href = "#" + e.field;
+        a.textContent = e.message;
+        a.addEventListener("click", (ev) => { ev.preventDefault(); $(e.field).focus(); });
+        li.appendChild(a);
+        const group = e.field.startsWith("dob-") ? "dob" : e.field;
+        const wrapper = $(group + "-field");
+        const message = $(group + "-error");
+        if (wrapper) wrapper.classList.add("field--error");
+        if (message) {
+          message.textContent = (message.textContent ? message.textContent + ". " : "") + e.message;
+          message.hidden = false;
+        }
+        $(e.field).setAttribute("aria-invalid", "true");
+      } else {
+        li.textContent = e.message;
+      }
+      list.appendChild(li);
+    }
+    const summary = $("error-summary");
+    summary.hidden = false;
+    summary.focus();
+  }
+
+  /** Maps a problem+json body to error-summary entries. fieldMap: API field → input id. */
+  function problemErrors(body, fieldMap, fallbackField) {
+    if (body && Array.isArray(body.violations) && body.violations.length) {
+      return body.violations.map((v) => ({ field: fieldMap[v.field] || fallbackField || null, message: v.message }));
+    }
+    const detail = (body && body.detail) || "Something went wrong. Please try again.";
+    return [{ field: fallbackField || null, message: detail }];
+  }
+
+  function value(id) { return ($(id) && $(id).value.trim()) || ""; }
+
+  function dateOfBirth() {
+    const d = value("dob-day"), m = value("dob-month"), y = value("dob-year");
+    if (!/^\d{1,2}$/.test(d) || !/^\d{1,2}$/.test(m) || !/^\d{4}$/.test(y)) return null;
+    return y + "-" + m.padStart(2, "0") + "-" + d.padStart(2, "0");
+  }
+
+  // --- Log in and profile --------------------------------------------------------------
+
+  function initLogin() {
+    const show = (me) => {
+      const dl = $("profile");
+      dl.replaceChildren();
+      const rows = [
+        ["Username", me.username],
+        ["Organisation", me.organisation.code + " " + me.organisation.name],
+        ["Name", me.first_name + " " + me.last_name],
+        ["Work email", me.work_email],
+        ["Internet access", me.internet_access],
+        ["Password last changed", me.password_changed_at || "never"],
+      ];
+      for (const [k, v] of rows) {
+        const dt = document.createElement("dt"); dt.textContent = k;
+        const dd = document.createElement("dd"); dd.textContent = v;
+        dl.append(dt, dd);
+      }
+      $("login-card").hidden = true;
+      $("profile-card").hidden = false;
+      $("profile-card").querySelector("h1").focus?.();
+    };
+    $("login-form").addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const errors = [];
+      if (!value("username")) errors.push({ field: "username", message: "Enter your username" });
+      if (!$("password").value) errors.push({ field: "password", message: "Enter your password" });
+      if (errors.length) return showErrors(errors);
+      const login = await api("/v1/auth/login", { username: value("username"), password: $("password").value });
+      if (login.status !== 200) {
+        return showErrors(problemErrors(login.body, { username: "username", password: "password" }, "password"));
+      }
+      clearErrors();
+      $("password").value = "";
+      sessionStorage.setItem("esr.access", login.body.access_token);
+      const me = await api("/v1/me", undefined, login.body.access_token);
+      if (me.status === 200) show(me.body);
+      else showErrors(problemErrors(me.body, {}, null));
+    });
+    $("logout").addEventListener("click", async () => {
+      const token = sessionStorage.getItem("esr.access");
+      if (token) await api("/v1/auth/logout", {}, token);
+      sessionStorage.removeItem("esr.access");
+      $("profile-card").hidden = true;
+      $("login-card").hidden = false;
+      $("username").focus();
+    });
+  }
+
+  // --- Forgotten | Request Username/Password, and Unlock Account ------------------------
+
+  function initRequest(path, usernameRequired) {
+    $("request-form").addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const errors = [];
+      const email = value("email");
+      if (!email) errors.push({ field: "email", message: "Enter your email address" });
+      const dob = dateOfBirth();
+      if (!dob) errors.push({ field: "dob-day", message: "Enter your date of birth as day, month and year, for example 12 4 1985" });
+      const username = value("username");
+      if (usernameRequired && !username) errors.push({ field: "username", message: "Enter your ESR username" });
+      if (errors.length) return showErrors(errors);
+      const body = { work_email: email, date_of_birth: dob };
+      if (username || usernameRequired) body.username = username;
+      const res = await api(path, body);
+      if (res.status === 202) {
+        clearErrors();
+        $("form-card").hidden = true;
+        $("confirmation-text").textContent = res.body.message;
+        $("confirmation").hidden = false;
+        $("confirmation-ok").focus();
+        return;
+      }
+      showErrors(problemErrors(res.body, { work_email: "email", date_of_birth: "dob-day", username: "username" }, null));
+    });
+  }
+
+  // --- Links from emails: the token is in the URL fragment, never sent to a server ------
+
+  function takeToken() {
+    const match = /(?:^#|&)token=([A-Za-z0-9_-]+)/.exec(location.hash);
+    // Keep the token out of the address bar and history once read.
+    if (location.hash) history.replaceState(null, "", location.pathname + location.search);
+    return match ? match[1] : null;
+  }
+
+  function badLink(message) {
+    $("checking").hidden = true;
+    const form = $("form-card");
+    if (form) form.hidden = true;
+    $("bad-link-text").textContent = message;
+    $("bad-link").hidden = false;
+  }
+
+  async function initReset() {
+    const token = takeToken();
+    if (!token) return badLink("The link is incomplete. Please copy the whole link from the email.");
+    const check = await api("/v1/password-resets/validate", { token });
+    if (check.status !== 200) return badLink((check.body && check.body.detail) || "This link cannot be used.");
+    $("organisation").textContent = "Organisation: " + check.body.organisation_code + " " + check.body.organisation_name;
+    $("checking").hidden = true;
+    $("form-card").hidden = false;
+    $("username").focus();
+
+    const policy = await api("/v1/password-policy");
+    const rules = $("rules");
+    const ruleItems = {};
+    if (policy.status === 200) {
+      for (const r of policy.body.rules) {
+        const li = document.createElement("li");
+        li.textContent = r.description;
+        li.dataset.code = r.code;
+        ruleItems[r.code] = li;
+        rules.appendChild(li);
+      }
+    }
+    let timer = null;
+    const liveCheck = async () => {
+      const pw = $("password").value;
+      if (!pw) {
+        Object.values(ruleItems).forEach((li) => li.classList.remove("ok", "bad"));
+        return;
+      }
+      const body = { new_password: pw, username: value("username") || null };
+      if ($("confirm").value) body.confirm_password = $("confirm").value;
+      const res = await api("/v1/password-policy/check", body);
+      if (res.status !== 200) return;
+      const broken = new Set(res.body.violations.map((v) => v.code));
+      for (const [code, li] of Object.entries(ruleItems)) {
+        li.classList.toggle("bad", broken.has(code));
+        li.classList.toggle("ok", !broken.has(code) && code !== "password-reused");
+      }
+    };
+    for (const id of ["password", "confirm", "username"]) {
+      $(id).addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(liveCheck, 250); });
+    }
+
+    $("reset-form").addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const errors = [];
+      if (!value("username")) errors.push({ field: "username", message: "Enter your ESR username" });
+      if (!$("password").value) errors.push({ field: "password", message: "Enter a new password" });
+      if (!$("confirm").value) errors.push({ field: "confirm", message: "Retype your new password" });
+      if (errors.length) return showErrors(errors);
+      const res = await api("/v1/password-resets", {
+        token,
+        username: value("username"),
+        new_password: $("password").value,
+        confirm_password: $("confirm").value,
+      });
+      if (res.status === 204) {
+        clearErrors();
+        $("form-card").hidden = true;
+        $("done").hidden = false;
+        $("done").querySelector("a").focus();
+        return;
+      }
+      if (res.body && res.body.code === "invalid-link") return badLink(res.body.detail);
+      showErrors(problemErrors(res.body, { new_password: "password", confirm_password: "confirm", username: "username" }, "password"));
+    });
+  }
+
+  async function initUnlockLink() {
+    const token = takeToken();
+    if (!token) return badLink("The link is incomplete. Please copy the whole link from the email.");
+    const res = await api("/v1/account-unlocks", { token });
+    if (res.status === 204) {
+      $("checking").hidden = true;
+      $("done").hidden = false;
+      $("done").querySelector("a").focus();
+    } else {
+      badLink((res.body && res.body.detail) || "This link cannot be used.");
+    }
+  }
+
+  const pages = {
+    login: initLogin,
+    forgotten: () => initRequest("/v1/recovery-requests", false),
+    unlock: () => initRequest("/v1/unlock-requests", true),
+    reset: initReset,
+    "unlock-link": initUnlockLink,
+  };
+  const init = pages[document.body.dataset.page];
+  if (init) init();
+})();

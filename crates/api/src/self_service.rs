@@ -1,0 +1,91 @@
+//! Reference self-service web pages at `/self-service/`: log in, Forgotten | Request
+//! Username/Password, Unlock Account, and the pages that email links open. Plain HTML, CSS
+//! and JavaScript embedded in the binary (no build step), using only the public JSON API.
+//! Served with a Content-Security-Policy that forbids inline scripts and other origins.
+//!
+//! These are not API routes, so they are not in the OpenAPI document.
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, web};
+
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// Page name (the path after `/self-service/`) → HTML.
+const PAGES: &[(&str, &str)] = &[
+    ("", include_str!("../assets/self-service/index.html")),
+    (
+        "forgotten",
+        include_str!("../assets/self-service/forgotten.html"),
+    ),
+    ("unlock", include_str!("../assets/self-service/unlock.html")),
+    (
+        "reset-password",
+        include_str!("../assets/self-service/reset-password.html"),
+    ),
+    (
+        "unlock-account",
+        include_str!("../assets/self-service/unlock-account.html"),
+    ),
+];
+
+/// Asset name → (content type, body).
+const ASSETS: &[(&str, &str, &str)] = &[
+    (
+        "style.css",
+        "text/css; charset=utf-8",
+        include_str!("../assets/self-service/style.css"),
+    ),
+    (
+        "app.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/self-service/app.js"),
+    ),
+];
+
+/// Registers the pages (outside the documented API).
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/self-service").route(web::get().to(redirect_to_slash)))
+        .service(web::resource("/self-service/assets/{file}").route(web::get().to(asset)))
+        .service(web::resource("/self-service/{page:.*}").route(web::get().to(page)));
+}
+
+async fn redirect_to_slash() -> HttpResponse {
+    HttpResponse::PermanentRedirect()
+        .insert_header((header::LOCATION, "/self-service/"))
+        .finish()
+}
+
+fn secured(mut res: HttpResponse) -> HttpResponse {
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+async fn page(req: HttpRequest) -> HttpResponse {
+    let name = req.match_info().get("page").unwrap_or_default();
+    match PAGES.iter().find(|(n, _)| *n == name) {
+        Some((_, html)) => secured(
+            HttpResponse::Ok()
+                .content_type("text/html; charset=utf-8")
+                .body(*html),
+        ),
+        None => crate::problem::ProblemSpec::for_status(actix_web::http::StatusCode::NOT_FOUND)
+            .into_response(),
+    }
+}
+
+async fn asset(req: HttpRequest) -> HttpResponse {
+    let name = req.match_info().get("file").unwrap_or_default();
+    match ASSETS.iter().find(|(n, _, _)| *n == name) {
+        Some((_, content_type, body)) => {
+            secured(HttpResponse::Ok().content_type(*content_type).body(*body))
+        }
+        None => crate::problem::ProblemSpec::for_status(actix_web::http::StatusCode::NOT_FOUND)
+            .into_response(),
+    }
+}

@@ -1,0 +1,66 @@
+//! Real-browser tests (headless Chromium driven by playwright-core): the self-service
+//! journey. Skipped, with a printed line, where Chromium or the node modules are missing;
+//! `.ci/run` installs both.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::helpers::{TestBackend, spawn_app};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Why the browser tests cannot run here, if they cannot.
+fn missing() -> Option<String> {
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    if !Path::new(&chromium).exists() {
+        return Some(format!(
+            "no Chromium at {chromium} (apt-get install chromium)"
+        ));
+    }
+    if !repo()
+        .join("tests/browser/node_modules/playwright-core")
+        .exists()
+    {
+        return Some("tests/browser/node_modules missing (npm ci --prefix tests/browser)".into());
+    }
+    if Command::new("node").arg("--version").output().is_err() {
+        return Some("node not found".into());
+    }
+    None
+}
+
+async fn run_script(script: &'static str) {
+    if let Some(why) = missing() {
+        println!("skipped: browser test {script}: {why}");
+        return;
+    }
+    let app = spawn_app(TestBackend::Sqlite).await.expect("SQLite app");
+    let root = repo();
+    let address = app.address.clone();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .arg(root.join("tests/browser").join(script))
+            .env("BASE_URL", address)
+            .env("SCREENSHOT_DIR", root.join("target/browser"))
+            .current_dir(&root)
+            .output()
+            .expect("node runs")
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    println!("{stdout}");
+    assert!(
+        output.status.success(),
+        "{script} failed:\n{stdout}\n{stderr}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn self_service_recovery_journey_in_a_real_browser() {
+    run_script("self-service.mjs").await;
+}
