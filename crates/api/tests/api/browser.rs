@@ -64,3 +64,8 @@ async fn run_script(script: &'static str) {
 async fn self_service_recovery_journey_in_a_real_browser() {
     run_script("self-service.mjs").await;
 }
+
+#[tokio::test]
+async fn swagger_ui_renders_every_tag_and_try_it_out_works() {
+    run_script("swagger.mjs").await;
+}
