@@ -63,6 +63,7 @@ impl Application {
             login_per_ip: KeyedLimit::per_minute(config.rate_login_per_ip),
             login_per_username: KeyedLimit::per_minute(config.rate_login_per_username),
         });
+        let (oidc, dev_idp) = smartcard_parts(&config)?;
         let state = web::Data::new(AppState {
             config: Arc::new(config),
             pool,
@@ -72,6 +73,8 @@ impl Application {
             hashing,
             limits,
             keys_reloaded: Arc::new(Mutex::new(Instant::now())),
+            oidc,
+            dev_idp,
         });
         let document = crate::openapi::document();
         let server = HttpServer::new(move || build_app(state.clone(), document.clone()))
@@ -105,6 +108,34 @@ impl Application {
     pub fn handle(&self) -> actix_web::dev::ServerHandle {
         self.server.handle()
     }
+}
+
+/// The smartcard relying party (when enabled) and, in dev mode, the dev identity provider.
+#[allow(clippy::type_complexity)]
+fn smartcard_parts(
+    config: &Config,
+) -> anyhow::Result<(
+    Option<Arc<crate::oidc::OidcClient>>,
+    Option<Arc<crate::routes::dev_idp::DevIdp>>,
+)> {
+    let dev = config.mode == crate::config::Mode::Dev;
+    let dev_issuer = format!("{}/dev-idp", config.token_issuer);
+    let dev_idp = dev.then(|| Arc::new(crate::routes::dev_idp::DevIdp::new(dev_issuer.clone())));
+    let Some(oidc) = &config.smartcard else {
+        return Ok((None, dev_idp));
+    };
+    let issuer = match &oidc.issuer {
+        crate::config::Issuer::DevIdp => dev_issuer,
+        crate::config::Issuer::External(issuer) => issuer.clone(),
+    };
+    tracing::info!(
+        issuer,
+        client_id = oidc.client_id,
+        "smartcard sign-in enabled"
+    );
+    let client = crate::oidc::OidcClient::new(oidc.clone(), issuer, !dev)
+        .context("smartcard sign-in cannot be set up")?;
+    Ok((Some(Arc::new(client)), dev_idp))
 }
 
 /// Opens the pool, applies migrations when configured, seeds demo data in dev mode and sets
@@ -168,13 +199,14 @@ pub fn build_app(
         InitError = (),
     >,
 > {
+    let dev = state.config.mode == crate::config::Mode::Dev;
     App::new()
         .into_utoipa_app()
         .app_data(state)
         .app_data(json_config())
         .app_data(path_config())
         .app_data(query_config())
-        .configure(crate::routes::configure)
+        .configure(|cfg| crate::routes::configure(cfg, dev))
         .into_app()
         .service(SwaggerUi::new("/swagger-ui/{_:.*}").url(OPENAPI_PATH, document))
         .default_service(web::to(no_route))

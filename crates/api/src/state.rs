@@ -31,6 +31,10 @@ pub struct AppState {
     pub limits: Arc<RateLimits>,
     /// When verification keys were last reloaded from the database.
     pub keys_reloaded: Arc<Mutex<Instant>>,
+    /// The smartcard identity provider's relying party; `None` when smartcard sign-in is off.
+    pub oidc: Option<Arc<crate::oidc::OidcClient>>,
+    /// The dev identity provider (dev mode only).
+    pub dev_idp: Option<Arc<crate::routes::dev_idp::DevIdp>>,
 }
 
 impl std::fmt::Debug for AppState {

@@ -3,7 +3,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{get, post, web};
 use chrono::{DateTime, Utc};
-use esr_domain::{Password, PolicyContext};
+use esr_domain::Password;
 use esr_persistence::RepoError;
 use esr_persistence::accounts::{self, AccountProfile};
 use esr_persistence::sessions;
@@ -15,8 +15,10 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use crate::audit::{self, account_actor};
 use crate::auth::Authenticated;
 use crate::client::Client;
+use crate::password_change::{
+    NewPasswordForm, PrepareError, Verdict, busy_problem, check_new_password, policy_problem,
+};
 use crate::problem::{AsProblem, Problem, ProblemSpec, internal_error};
-use crate::routes::password_policy::violation_body;
 use crate::state::{AppState, StorageError};
 
 /// Registers the `/me` routes (under `/v1`).
@@ -127,26 +129,24 @@ impl AsProblem for MeError {
                 field: Some("current_password".into()),
                 message: "The current password is not correct".into(),
             }]),
-            Self::Policy(violations) => ProblemSpec::new(
-                StatusCode::BAD_REQUEST,
-                "password-policy",
-                "Password not accepted",
-                "The new password does not meet the password policy; see violations.",
-            )
-            .with_violations(violations.iter().map(violation_body).collect()),
-            Self::Overloaded => ProblemSpec::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "busy",
-                "Service Unavailable",
-                "The service is busy. Please try again in a moment.",
-            )
-            .with_retry_after(1),
+            Self::Policy(violations) => policy_problem(violations),
+            Self::Overloaded => busy_problem(),
             Self::Storage(e) => e.problem(),
             Self::Internal(_) => internal_error(self),
         }
     }
 }
 crate::problem_response!(MeError);
+
+impl From<PrepareError> for MeError {
+    fn from(e: PrepareError) -> Self {
+        match e {
+            PrepareError::AccountGone => Self::AccountGone,
+            PrepareError::Storage(e) => Self::Storage(e),
+            PrepareError::Internal(e) => Self::Internal(e),
+        }
+    }
+}
 
 /// The signed-in member of staff: username, organisation, names, account and internet-access
 /// status, and this session. What the My ESR app shows on its home page.
@@ -248,60 +248,17 @@ pub async fn change_password(
         state.metrics.security_event("hashing.rejected");
         MeError::Overloaded
     })?;
-    let account_id = auth.session.account_id.clone();
-    let depth = state.config.password_policy.history_depth;
-    let (profile, history) = state
-        .db(move |c| {
-            let profile = accounts::profile(c, &account_id)?;
-            let history = accounts::password_history(c, &account_id, depth)?;
-            Ok((profile, history))
-        })
-        .await?;
-    let profile = profile.ok_or(MeError::AccountGone)?;
-    let current_hash = profile.account.password_hash.clone();
-
-    // Static rules first: cheap, and every violation is reported together.
-    let policy = state.config.password_policy.clone();
-    let checked = policy.check(
-        &new_password,
-        Some(&confirm_password),
-        &PolicyContext {
-            username: Some(profile.account.username.as_str()),
-            first_name: Some(&profile.person.first_name),
-            last_name: Some(&profile.person.last_name),
-            email: Some(&profile.person.work_email),
-            organisation_name: Some(&profile.organisation_name),
-            date_of_birth: Some(profile.person.date_of_birth),
-            other_words: &[],
+    let (profile, verdict) = check_new_password(
+        &state,
+        slot,
+        auth.session.account_id.clone(),
+        NewPasswordForm {
+            current: Some(current_password),
+            new: new_password,
+            confirm: confirm_password,
         },
-    );
-
-    let hasher = state.hasher.clone();
-    let verdict = state
-        .hashing
-        .run(slot, move || -> Result<Verdict, String> {
-            let current_ok = current_hash
-                .as_deref()
-                .is_some_and(|phc| hasher.verify(&current_password, phc));
-            if !current_ok {
-                return Ok(Verdict::WrongCurrent);
-            }
-            let new = match checked {
-                Ok(new) => new,
-                Err(violations) => return Ok(Verdict::Policy(violations)),
-            };
-            let recent: Vec<&str> = history.iter().map(String::as_str).collect();
-            if let Err(v) = policy.check_history(&new, &recent, &hasher) {
-                return Ok(Verdict::Policy(vec![v]));
-            }
-            hasher
-                .hash(&new, &mut rand::rng())
-                .map(|h| Verdict::Hashed(h.into_string()))
-                .map_err(|e| e.to_string())
-        })
-        .await
-        .map_err(|e| MeError::Internal(e.to_string()))?
-        .map_err(MeError::Internal)?;
+    )
+    .await?;
 
     let account = profile.account;
     let session_id = auth.session.id.clone();
@@ -384,17 +341,5 @@ pub async fn change_password(
                 other_sessions_ended: ended,
             }))
         }
-    }
-}
-
-enum Verdict {
-    WrongCurrent,
-    Policy(Vec<esr_domain::Violation>),
-    Hashed(String),
-}
-
-impl std::fmt::Debug for Verdict {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Verdict")
     }
 }

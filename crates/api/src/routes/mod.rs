@@ -5,19 +5,30 @@
 use utoipa_actix_web::service_config::ServiceConfig;
 
 pub mod auth;
+pub mod dev_idp;
+pub mod internet_access;
 pub mod me;
 pub mod operations;
 pub mod organisations;
 pub mod password_policy;
+pub mod smartcard;
 
-/// Registers every documented route.
-pub fn configure(cfg: &mut ServiceConfig<'_>) {
+/// Registers every documented route; the dev identity provider only when `dev` (dev mode).
+/// The OpenAPI document is built with `dev` on, so it is the same whatever the mode, and
+/// marks those routes as dev-only.
+pub fn configure(cfg: &mut ServiceConfig<'_>, dev: bool) {
     operations::configure(cfg);
+    smartcard::configure_well_known(cfg);
     cfg.service(
         utoipa_actix_web::scope("/v1")
             .configure(auth::configure)
+            .configure(smartcard::configure)
             .configure(me::configure)
+            .configure(internet_access::configure)
             .configure(organisations::configure)
             .configure(password_policy::configure),
     );
+    if dev {
+        dev_idp::configure(cfg);
+    }
 }

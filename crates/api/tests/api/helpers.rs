@@ -26,6 +26,7 @@ pub struct TestApp {
     pub database_url: DatabaseUrl,
     handle: actix_web::dev::ServerHandle,
     _db: TestDb,
+    _dir: Option<tempfile::TempDir>,
 }
 
 /// A throw-away database: a temporary directory, or a PostgreSQL database dropped afterwards.
@@ -82,7 +83,12 @@ fn fresh_database(backend: TestBackend) -> Option<(String, TestDb)> {
 
 /// Settings for a test server: dev mode, random port, one worker, the given database.
 pub fn test_config(database_url: &str) -> Config {
-    Settings::parse_from([
+    test_config_with_args(database_url, &[])
+}
+
+/// Like [`test_config`], with more command-line settings (later ones win).
+pub fn test_config_with_args(database_url: &str, extra: &[&str]) -> Config {
+    let mut args = vec![
         "esr-api",
         "--mode",
         "dev",
@@ -96,10 +102,84 @@ pub fn test_config(database_url: &str) -> Config {
         "1",
         "--database-url",
         database_url,
-    ])
-    .expect("test settings parse")
-    .resolve()
-    .expect("test settings are valid")
+    ];
+    args.extend_from_slice(extra);
+    Settings::parse_from(args)
+        .expect("test settings parse")
+        .resolve()
+        .expect("test settings are valid")
+}
+
+/// Starts a server on a fresh database with extra settings; `None` if the backend is not
+/// configured.
+pub async fn spawn_app_with_args(backend: TestBackend, extra: &[&str]) -> Option<TestApp> {
+    init_logs();
+    let (url, db) = fresh_database(backend)?;
+    let config = test_config_with_args(&url, extra);
+    Some(start(config, backend, db).await)
+}
+
+/// Starts a production-mode server (migrations applied first, as `esr-api migrate` would)
+/// on a fresh database, with the production settings a test can give: a signing key file, an
+/// https base URL, and `extra`.
+pub async fn spawn_production_app(backend: TestBackend, extra: &[&str]) -> Option<TestApp> {
+    init_logs();
+    let (url, db) = fresh_database(backend)?;
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let key_path = dir.path().join("signing.pem");
+    let key = esr_api::tokens::SigningKey::generate(&mut rand::rng());
+    std::fs::write(&key_path, key.to_pkcs8_pem().as_str()).expect("key file");
+    let key_path = key_path.display().to_string();
+    let mut args = vec![
+        "esr-api",
+        "--mode",
+        "production",
+        "--listen-addr",
+        "127.0.0.1:0",
+        "--workers",
+        "1",
+        "--shutdown-timeout-secs",
+        "1",
+        "--database-url",
+        &url,
+        "--allow-sqlite-in-production",
+        "--public-base-url",
+        "https://esr.example.nhs.uk",
+        "--signing-key-file",
+        &key_path,
+    ];
+    args.extend_from_slice(extra);
+    let mut config = Settings::parse_from(args)
+        .expect("production settings parse")
+        .resolve()
+        .expect("production settings are valid");
+    config.auto_migrate = true;
+    let mut app = start(config, backend, db).await;
+    app._dir = Some(dir);
+    Some(app)
+}
+
+async fn start(config: Config, backend: TestBackend, db: TestDb) -> TestApp {
+    let database_url = config.database_url.clone();
+    let app = Application::build(config)
+        .await
+        .expect("application builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let handle = app.handle();
+    tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("http client");
+    TestApp {
+        address,
+        client,
+        backend,
+        database_url,
+        handle,
+        _db: db,
+        _dir: None,
+    }
 }
 
 /// Starts a server on a fresh database; `None` if the backend is not configured.
@@ -116,25 +196,7 @@ pub async fn spawn_app_with(
     let (url, db) = fresh_database(backend)?;
     let mut config = test_config(&url);
     adjust(&mut config);
-    let database_url = config.database_url.clone();
-    let app = Application::build(config)
-        .await
-        .expect("application builds");
-    let address = format!("http://127.0.0.1:{}", app.port());
-    let handle = app.handle();
-    tokio::spawn(app.run_until_stopped());
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("http client");
-    Some(TestApp {
-        address,
-        client,
-        backend,
-        database_url,
-        handle,
-        _db: db,
-    })
+    Some(start(config, backend, db).await)
 }
 
 impl TestApp {
@@ -162,6 +224,22 @@ impl TestApp {
             req = req.bearer_auth(token);
         }
         req.send().await.expect("request sent")
+    }
+
+    /// `PUT {address}{path}` with a JSON body and a bearer token.
+    pub async fn put_json(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+        bearer: &str,
+    ) -> reqwest::Response {
+        self.client
+            .put(format!("{}{path}", self.address))
+            .json(body)
+            .bearer_auth(bearer)
+            .send()
+            .await
+            .expect("request sent")
     }
 
     /// `GET {address}{path}` with a bearer token.
@@ -259,6 +337,25 @@ macro_rules! both_backends {
                 };
                 super::$name(&app).await;
                 app.stop().await;
+            }
+        }
+    )*};
+}
+
+/// Declares each named `async fn(TestBackend)` (which spawns its own server, returning early
+/// when the backend is not configured) as two tests, `NAME::sqlite` and `NAME::postgres`.
+#[macro_export]
+macro_rules! both_backends_owned {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$name($crate::helpers::TestBackend::Sqlite).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                super::$name($crate::helpers::TestBackend::Postgres).await;
             }
         }
     )*};
