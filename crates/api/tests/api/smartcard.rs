@@ -9,9 +9,11 @@ use esr_domain::OrganisationCode;
 use esr_persistence::people::{self, NewPerson};
 use serde_json::{Value, json};
 
+use crate::auth::jwt_part;
 use crate::both_backends;
 use crate::both_backends_owned;
 use crate::helpers::{TestApp, TestBackend, problem, spawn_production_app};
+use crate::me::codes;
 
 both_backends!(
     smartcard_journey_sets_the_password_used_from_home,
@@ -84,23 +86,6 @@ pub async fn smartcard_tokens(app: &TestApp, login_hint: &str) -> Value {
     res.json().await.unwrap()
 }
 
-fn jwt_claims(token: &str) -> Value {
-    use base64ct::{Base64UrlUnpadded, Encoding};
-    let part = token.split('.').nth(1).unwrap();
-    serde_json::from_slice(&Base64UrlUnpadded::decode_vec(part).unwrap()).unwrap()
-}
-
-fn codes(body: &Value) -> Vec<String> {
-    body["violations"]
-        .as_array()
-        .map(|v| {
-            v.iter()
-                .map(|v| v["code"].as_str().unwrap().to_owned())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 async fn set_password(app: &TestApp, token: &str, new: &str, confirm: &str) -> reqwest::Response {
     app.put_json(
         "/v1/me/internet-access/password",
@@ -127,7 +112,7 @@ async fn smartcard_journey_sets_the_password_used_from_home(app: &TestApp) {
     assert_eq!(res.headers()["cache-control"], "no-store");
     let tokens: Value = res.json().await.unwrap();
     let access = tokens["access_token"].as_str().unwrap().to_owned();
-    assert_eq!(jwt_claims(&access)["amr"], json!(["smartcard"]));
+    assert_eq!(jwt_part(&access, 1)["amr"], json!(["smartcard"]));
     let ends: DateTime<Utc> = tokens["session_expires_at"]
         .as_str()
         .unwrap()
@@ -228,7 +213,7 @@ async fn smartcard_journey_sets_the_password_used_from_home(app: &TestApp) {
     // but not change anything that needs the smartcard.
     let home = app.tokens("999sjones01", new).await;
     let home_access = home["access_token"].as_str().unwrap();
-    assert_eq!(jwt_claims(home_access)["amr"], json!(["pwd"]));
+    assert_eq!(jwt_part(home_access, 1)["amr"], json!(["pwd"]));
     let res = set_password(
         app,
         home_access,
