@@ -168,6 +168,20 @@ fn parts(state: &AppState) -> Result<(&DevIdp, &OidcClient), DevIdpError> {
 
 /// OpenID Provider metadata (the part the relying party uses).
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "issuer": "http://127.0.0.1:8080/dev-idp",
+    "authorization_endpoint": "http://127.0.0.1:8080/dev-idp/authorize",
+    "token_endpoint": "http://127.0.0.1:8080/dev-idp/token",
+    "jwks_uri": "http://127.0.0.1:8080/dev-idp/jwks.json",
+    "response_types_supported": ["code"],
+    "grant_types_supported": ["authorization_code"],
+    "subject_types_supported": ["public"],
+    "id_token_signing_alg_values_supported": ["RS256"],
+    "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+    "code_challenge_methods_supported": ["S256"],
+    "acr_values_supported": ["AAL3_ANY"],
+    "claims_supported": ["sub", "uid", "nonce", "acr", "amr", "authentication_assurance_level", "id_assurance_level", "name"]
+}))]
 pub struct DevIdpMetadata {
     /// `{public_base_url}/dev-idp`.
     pub issuer: String,
@@ -458,6 +472,15 @@ fn escape(text: &str) -> String {
 
 /// A token request (RFC 6749 §4.1.3 with RFC 7636 and RFC 7523 client authentication).
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "grant_type": "authorization_code",
+    "code": "NFV6fVWiTMG0-6zyDMgy2l0O5kFSugwIQG9BPbOEwRM",
+    "redirect_uri": "http://localhost:3000/smartcard/callback",
+    "code_verifier": "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+    "client_id": "esr-access-dev",
+    "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+    "client_assertion": "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzUxMiIsImtpZCI6Ii4uLiJ9.eyJpc3MiOiJlc3ItYWNjZXNzLWRldiIsIi4uLiI6Ii4uLiJ9.c2lnbmF0dXJl"
+}))]
 pub struct TokenForm {
     /// Must be `authorization_code`.
     pub grant_type: Option<String>,
@@ -479,6 +502,12 @@ pub struct TokenForm {
 
 /// The token response.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "access_token": "q7bLr0cQk8bP3a2mYwZ1xTn5vE9uJd4sHf6gKl0oRi8",
+    "token_type": "Bearer",
+    "expires_in": 300,
+    "id_token": "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiIsImtpZCI6Ii4uLiJ9.eyJpc3MiOiJodHRwOi8vMTI3LjAuMC4xOjgwODAvZGV2LWlkcCIsInVpZCI6IjU1NTAwMDAwMDAwMyJ9.c2lnbmF0dXJl"
+}))]
 pub struct DevTokenResponse {
     /// An opaque access token (unused by this service).
     pub access_token: String,
