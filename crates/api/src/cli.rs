@@ -98,6 +98,7 @@ fn openapi(output: Option<PathBuf>) -> ExitCode {
 fn serve(config: Config) -> anyhow::Result<()> {
     actix_web::rt::System::new().block_on(async move {
         let dev = config.mode == Mode::Dev;
+        let dev_idp = dev && config.smartcard.is_some();
         let base = config.public_base_url.clone();
         let app = Application::build(config).await?;
         tracing::info!(port = app.port(), "listening");
@@ -108,6 +109,11 @@ fn serve(config: Config) -> anyhow::Result<()> {
             println!("  Swagger UI: {base}/swagger-ui/");
             println!("  OpenAPI:    {base}/api-docs/openapi.json");
             println!("  Ready:      {base}/health/ready");
+            if dev_idp {
+                println!(
+                    "  Smartcard:  {base}/dev-idp/ (dev identity provider standing in for NHS CIS2)"
+                );
+            }
             if let Some(report) = app.seeded() {
                 println!("Demo data (dev only):");
                 print_seed(report);

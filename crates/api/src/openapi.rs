@@ -28,12 +28,14 @@ stable `code` and the `request_id`; every response carries `X-Request-Id`.",
     servers((url = "/", description = "This server")),
     tags(
         (name = "session", description = "Log in with username and password (My ESR app, home), refresh and log out."),
+        (name = "smartcard", description = "Sign in at work with an NHS smartcard through NHS CIS2 (OpenID Connect authorization code flow with PKCE). The result is a workplace session (`amr` `smartcard`, 8 hours) for Manage Internet Access."),
         (name = "self", description = "The signed-in member of staff: profile and password change."),
+        (name = "internet-access", description = "Manage Internet Access (at work): the ESR username, the internet-access status, Request Internet Access, and Reset Password with a workplace session."),
         (name = "recovery", description = "Forgotten | Request Username/Password | Unlock Account, and the links their emails carry."),
         (name = "organisations", description = "Employing organisations; their codes start every ESR username."),
         (name = "password-policy", description = "The password rules, and a live check for password forms."),
         (name = "operations", description = "Health, readiness, metrics and this document."),
-        (name = "dev", description = "Development mode only: absent (404) in production."),
+        (name = "dev", description = "Dev mode only: the built-in test identity provider standing in for NHS CIS2, and the mailbox of the file email transport. These routes do not exist in production (404)."),
     ),
     components(schemas(Problem, Violation)),
     modifiers(&SecuritySchemes, &DocumentEndpoint),
@@ -53,7 +55,7 @@ impl Modify for SecuritySchemes {
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
                     .description(Some(
-                        "Access token from `POST /v1/auth/login` or the smartcard callback (EdDSA JWT, 15 minutes).",
+                        "Access token from `POST /v1/auth/login` or `POST /v1/auth/smartcard/callback` (EdDSA JWT, 15 minutes).",
                     ))
                     .build(),
             ),
@@ -103,7 +105,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     let (_, api) = App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
-        .configure(crate::routes::configure(crate::config::Mode::Dev))
+        .configure(|cfg| crate::routes::configure(cfg, true))
         .split_for_parts();
     api
 }

@@ -25,6 +25,19 @@ pub struct Limited {
     pub retry_after_secs: u64,
 }
 
+impl Limited {
+    /// The `429 too-many-requests` problem with `Retry-After`.
+    pub fn problem(&self) -> crate::problem::ProblemSpec {
+        crate::problem::ProblemSpec::new(
+            actix_web::http::StatusCode::TOO_MANY_REQUESTS,
+            "too-many-requests",
+            "Too Many Requests",
+            "Too many attempts. Please wait before trying again.",
+        )
+        .with_retry_after(self.retry_after_secs)
+    }
+}
+
 impl KeyedLimit {
     /// `per_minute` requests a minute per key, all of them allowed in a burst; 0 disables.
     pub fn per_minute(per_minute: u32) -> Self {

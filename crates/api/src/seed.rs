@@ -5,9 +5,9 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use esr_domain::{
     ApprovalMode, InternetAccessStatus, OrganisationCode, Password, PasswordHasher, PasswordPolicy,
-    PersonName, PolicyContext, generate_username, username_stem,
+    PolicyContext,
 };
-use esr_persistence::accounts::{self, NewAccount};
+use esr_persistence::accounts;
 use esr_persistence::organisations::{self, NewOrganisation};
 use esr_persistence::people::{self, NewPerson};
 use esr_persistence::{DbConnection, RepoError};
@@ -193,22 +193,9 @@ fn seed_person(
     let username = match accounts::for_person(conn, &person.id)?.into_iter().next() {
         Some(existing) => existing.username,
         None => {
-            let first = PersonName::parse(demo.first).map_err(|_| corrupt("demo first name"))?;
-            let last = PersonName::parse(demo.last).map_err(|_| corrupt("demo last name"))?;
-            let stem = username_stem(&org, &first, &last).map_err(|_| corrupt("demo names"))?;
-            let taken = accounts::usernames_starting_with(conn, &stem)?;
-            let username = generate_username(&org, &first, &last, |c| taken.iter().any(|t| t == c))
-                .map_err(|e| corrupt(e.to_string()))?;
-            let account = accounts::insert(
-                conn,
-                &NewAccount {
-                    username: &username,
-                    person_id: &person.id,
-                    organisation_code: &org,
-                    internet_access: demo.access,
-                },
-                now,
-            )?;
+            let account = accounts::find_or_create_for_person(conn, &person, demo.access, now)?
+                .map_err(|e| corrupt(format!("demo username: {e}")))?;
+            let username = account.username.clone();
             if let Some(password) = demo.password {
                 let checked = PasswordPolicy::default()
                     .check(

@@ -79,6 +79,7 @@ impl Application {
         );
         let delivery_wake = Arc::new(tokio::sync::Notify::new());
         let shutdown_timeout = config.shutdown_timeout;
+        let (oidc, dev_idp) = smartcard_parts(&config)?;
         let state = web::Data::new(AppState {
             config: Arc::new(config),
             pool,
@@ -89,6 +90,8 @@ impl Application {
             limits,
             keys_reloaded: Arc::new(Mutex::new(Instant::now())),
             delivery_wake: Arc::clone(&delivery_wake),
+            oidc,
+            dev_idp,
         });
         let delivery = state.config.outbox.worker.then(|| {
             Delivery {
@@ -147,6 +150,34 @@ impl Application {
     pub fn handle(&self) -> actix_web::dev::ServerHandle {
         self.server.handle()
     }
+}
+
+/// The smartcard relying party (when enabled) and, in dev mode, the dev identity provider.
+#[allow(clippy::type_complexity)]
+fn smartcard_parts(
+    config: &Config,
+) -> anyhow::Result<(
+    Option<Arc<crate::oidc::OidcClient>>,
+    Option<Arc<crate::routes::dev_idp::DevIdp>>,
+)> {
+    let dev = config.mode == crate::config::Mode::Dev;
+    let dev_issuer = format!("{}/dev-idp", config.token_issuer);
+    let dev_idp = dev.then(|| Arc::new(crate::routes::dev_idp::DevIdp::new(dev_issuer.clone())));
+    let Some(oidc) = &config.smartcard else {
+        return Ok((None, dev_idp));
+    };
+    let issuer = match &oidc.issuer {
+        crate::config::Issuer::DevIdp => dev_issuer,
+        crate::config::Issuer::External(issuer) => issuer.clone(),
+    };
+    tracing::info!(
+        issuer,
+        client_id = oidc.client_id,
+        "smartcard sign-in enabled"
+    );
+    let client = crate::oidc::OidcClient::new(oidc.clone(), issuer, !dev)
+        .context("smartcard sign-in cannot be set up")?;
+    Ok((Some(Arc::new(client)), dev_idp))
 }
 
 /// Opens the pool, applies migrations when configured, seeds demo data in dev mode and sets
@@ -210,14 +241,14 @@ pub fn build_app(
         InitError = (),
     >,
 > {
-    let mode = state.config.mode;
+    let dev = state.config.mode == crate::config::Mode::Dev;
     App::new()
         .into_utoipa_app()
         .app_data(state)
         .app_data(json_config())
         .app_data(path_config())
         .app_data(query_config())
-        .configure(crate::routes::configure(mode))
+        .configure(|cfg| crate::routes::configure(cfg, dev))
         .into_app()
         .service(SwaggerUi::new("/swagger-ui/{_:.*}").url(OPENAPI_PATH, document))
         .configure(crate::self_service::configure)

@@ -33,6 +33,10 @@ pub struct AppState {
     pub keys_reloaded: Arc<Mutex<Instant>>,
     /// Wakes this instance's delivery worker when something is queued.
     pub delivery_wake: Arc<tokio::sync::Notify>,
+    /// The smartcard identity provider's relying party; `None` when smartcard sign-in is off.
+    pub oidc: Option<Arc<crate::oidc::OidcClient>>,
+    /// The dev identity provider (dev mode only).
+    pub dev_idp: Option<Arc<crate::routes::dev_idp::DevIdp>>,
 }
 
 impl std::fmt::Debug for AppState {

@@ -589,7 +589,7 @@ impl TokenService {
 /// Installs jsonwebtoken's RustCrypto provider as the process default, once. jsonwebtoken
 /// picks it by itself when only its `rust_crypto` feature is on, but panics if feature
 /// unification ever also turns on `aws_lc_rs`; installing explicitly avoids that.
-fn install_crypto_provider() {
+pub(crate) fn install_crypto_provider() {
     static INSTALL: Once = Once::new();
     INSTALL.call_once(|| {
         // Err means a provider is already set (by us or the binary); keep that one.
@@ -615,7 +615,7 @@ fn key_ring(signing: &SigningKey, keys: Vec<PublicKey>) -> KeyRing {
 }
 
 /// The three parts of a compact JWS; anything else (JWE, JSON serialisation) is malformed.
-fn split_compact(token: &str) -> Result<(&str, &str, &str), TokenRejection> {
+pub(crate) fn split_compact(token: &str) -> Result<(&str, &str, &str), TokenRejection> {
     let mut parts = token.split('.');
     match (parts.next(), parts.next(), parts.next(), parts.next()) {
         (Some(header), Some(payload), Some(signature), None) => Ok((header, payload, signature)),
@@ -626,14 +626,14 @@ fn split_compact(token: &str) -> Result<(&str, &str, &str), TokenRejection> {
 /// The header members we decide on, read leniently so that an unknown `alg` (such as
 /// `none`) is reported as the wrong algorithm rather than as a parse error.
 #[derive(Deserialize)]
-struct RawHeader {
-    alg: Option<String>,
-    typ: Option<String>,
-    kid: Option<String>,
-    crit: Option<serde_json::Value>,
+pub(crate) struct RawHeader {
+    pub(crate) alg: Option<String>,
+    pub(crate) typ: Option<String>,
+    pub(crate) kid: Option<String>,
+    pub(crate) crit: Option<serde_json::Value>,
 }
 
-fn parse_header(encoded: &str) -> Result<RawHeader, TokenRejection> {
+pub(crate) fn parse_header(encoded: &str) -> Result<RawHeader, TokenRejection> {
     let json = Base64UrlUnpadded::decode_vec(encoded).map_err(|_| TokenRejection::Malformed)?;
     serde_json::from_slice(&json).map_err(|_| TokenRejection::Malformed)
 }

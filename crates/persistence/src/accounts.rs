@@ -8,7 +8,10 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::dsl::case_when;
 use diesel::prelude::*;
 use diesel::sql_types::{Nullable, Text, Timestamp};
-use esr_domain::{AccountStatus, InternetAccessStatus, OrganisationCode, Username};
+use esr_domain::{
+    AccountStatus, InternetAccessStatus, OrganisationCode, PersonName, Username, UsernameError,
+    generate_username, username_stem,
+};
 
 use crate::connection::DbConnection;
 use crate::error::RepoError;
@@ -132,6 +135,74 @@ pub fn insert(
         .returning(AccountRow::as_returning())
         .get_result(c))?;
     row.try_into()
+}
+
+/// Most attempts at a username before giving up: each failed attempt means another
+/// transaction took the candidate in between, so this only runs out under absurd contention.
+const USERNAME_ATTEMPTS: usize = 20;
+
+/// The person's account, created with a newly generated username when they have none.
+///
+/// Usernames stay unique under concurrency without locks: the candidate is chosen from the
+/// names taken now, and inserted in a savepoint; when a concurrent transaction took the same
+/// name first, the `UNIQUE` constraint refuses ours, the savepoint is rolled back (so a
+/// PostgreSQL transaction stays usable) and the next free name is tried. A person who gained
+/// an account concurrently (the `UNIQUE (person_id, organisation_code)` constraint) gets that
+/// one. `Ok(Err(_))` when the names yield no username (no usable letters, or suffixes 01–99
+/// all taken).
+pub fn find_or_create_for_person(
+    conn: &mut DbConnection,
+    person: &crate::people::Person,
+    internet_access: InternetAccessStatus,
+    now: DateTime<Utc>,
+) -> Result<Result<Account, UsernameError>, RepoError> {
+    let corrupt_name = |name: &str| RepoError::Corrupt(format!("person name {name:?}"));
+    let first =
+        PersonName::parse(&person.first_name).map_err(|_| corrupt_name(&person.first_name))?;
+    let last = PersonName::parse(&person.last_name).map_err(|_| corrupt_name(&person.last_name))?;
+    let org = &person.organisation_code;
+    let stem = match username_stem(org, &first, &last) {
+        Ok(stem) => stem,
+        Err(e) => return Ok(Err(e)),
+    };
+    for _ in 0..USERNAME_ATTEMPTS {
+        if let Some(existing) = for_person(conn, &person.id)?
+            .into_iter()
+            .find(|a| &a.organisation_code == org)
+        {
+            return Ok(Ok(existing));
+        }
+        let taken = usernames_starting_with(conn, &stem)?;
+        let username = match generate_username(org, &first, &last, |c| taken.iter().any(|t| t == c))
+        {
+            Ok(username) => username,
+            Err(e) => return Ok(Err(e)),
+        };
+        // Nested in the caller's transaction, this is a savepoint.
+        let attempt = conn.write_transaction(|c| {
+            insert(
+                c,
+                &NewAccount {
+                    username: &username,
+                    person_id: &person.id,
+                    organisation_code: org,
+                    internet_access,
+                },
+                now,
+            )
+        });
+        match attempt {
+            Ok(account) => return Ok(Ok(account)),
+            Err(RepoError::Query(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            ))) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(RepoError::Corrupt(format!(
+        "no free username for {stem} after {USERNAME_ATTEMPTS} attempts"
+    )))
 }
 
 /// Finds an account by id.
@@ -394,6 +465,30 @@ pub fn password_history(
         .limit(i64::try_from(limit).unwrap_or(i64::MAX))
         .select(password_history::password_hash)
         .load(conn)?)
+}
+
+/// Changes the internet-access status from `from` to `to` in one conditional `UPDATE`;
+/// `false` when the status was no longer `from` (a concurrent change won).
+pub fn transition_internet_access(
+    conn: &mut DbConnection,
+    id: &str,
+    from: InternetAccessStatus,
+    to: InternetAccessStatus,
+    now: DateTime<Utc>,
+) -> Result<bool, RepoError> {
+    let now = now.naive_utc();
+    let n = diesel::update(
+        accounts::table
+            .filter(accounts::id.eq(id))
+            .filter(accounts::internet_access.eq(from.as_str())),
+    )
+    .set((
+        accounts::internet_access.eq(to.as_str()),
+        accounts::internet_access_changed_at.eq(Some(now)),
+        accounts::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
 }
 
 /// Sets the internet-access status.

@@ -22,6 +22,7 @@ pub mod audit;
 pub mod connection;
 pub mod error;
 pub mod migrations;
+pub mod oidc_flows;
 pub mod one_time_tokens;
 pub mod organisations;
 pub mod outbox;

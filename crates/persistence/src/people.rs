@@ -164,3 +164,52 @@ pub fn find_by_email_and_dob(
         .map(Person::try_from)
         .collect()
 }
+
+/// Finds the person whose NHS smartcard identity (CIS2 `uid`) is `subject`.
+pub fn find_by_smartcard_subject(
+    conn: &mut DbConnection,
+    subject: &str,
+) -> Result<Option<Person>, RepoError> {
+    people::table
+        .filter(people::smartcard_subject.eq(subject))
+        .select(PersonRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(Person::try_from)
+        .transpose()
+}
+
+/// People with this employee number in any organisation (the dev identity provider signs
+/// in by employee number), at most `limit`.
+pub fn find_by_employee_number_anywhere(
+    conn: &mut DbConnection,
+    employee_number: &str,
+    limit: i64,
+) -> Result<Vec<Person>, RepoError> {
+    people::table
+        .filter(people::employee_number.eq(employee_number))
+        .order(people::organisation_code.asc())
+        .limit(limit)
+        .select(PersonRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(Person::try_from)
+        .collect()
+}
+
+/// People who have a smartcard linked, by organisation and employee number, at most `limit`
+/// (the dev identity provider lists them).
+pub fn with_smartcard(conn: &mut DbConnection, limit: i64) -> Result<Vec<Person>, RepoError> {
+    people::table
+        .filter(people::smartcard_subject.is_not_null())
+        .order((
+            people::organisation_code.asc(),
+            people::employee_number.asc(),
+        ))
+        .limit(limit)
+        .select(PersonRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(Person::try_from)
+        .collect()
+}

@@ -125,6 +125,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Smartcard (OIDC) sign-in flows in progress, keyed by the SHA-256 of `state`.
+    oidc_flows (state_hash) {
+        state_hash -> Text,
+        nonce_hash -> Text,
+        code_verifier -> Text,
+        redirect_uri -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(people -> organisations (organisation_code));
 diesel::joinable!(accounts -> people (person_id));
 diesel::joinable!(accounts -> organisations (organisation_code));
@@ -145,6 +158,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     one_time_tokens,
     recovery_requests,
     outbox,
+    oidc_flows,
 );
 
 diesel::table! {

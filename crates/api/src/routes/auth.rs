@@ -77,6 +77,13 @@ pub struct IssuedSession {
     session_expires_at: DateTime<Utc>,
 }
 
+impl IssuedSession {
+    /// The new session's id (for the audit trail).
+    pub fn session_id(&self) -> &str {
+        &self.session_id
+    }
+}
+
 /// Errors of login, refresh and logout.
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
@@ -139,20 +146,8 @@ impl AsProblem for SessionError {
                 "Invalid request body",
                 *detail,
             ),
-            Self::RateLimited(limited) => ProblemSpec::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "too-many-requests",
-                "Too Many Requests",
-                "Too many attempts. Please wait before trying again.",
-            )
-            .with_retry_after(limited.retry_after_secs),
-            Self::Overloaded => ProblemSpec::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "busy",
-                "Service Unavailable",
-                "The service is busy. Please try again in a moment.",
-            )
-            .with_retry_after(1),
+            Self::RateLimited(limited) => limited.problem(),
+            Self::Overloaded => crate::password_change::busy_problem(),
             Self::InvalidRefreshToken => ProblemSpec::new(
                 StatusCode::UNAUTHORIZED,
                 "invalid-refresh-token",
@@ -425,7 +420,8 @@ fn apply_login(
     }
 }
 
-/// Creates a session and its first refresh token.
+/// Creates a session and its first refresh token. A password session lasts at most
+/// `ESR_SESSION_MAX_HOURS`, a workplace (smartcard) session `ESR_WORKPLACE_SESSION_HOURS`.
 pub fn create_session(
     conn: &mut DbConnection,
     config: &crate::config::Config,
@@ -436,8 +432,12 @@ pub fn create_session(
 ) -> Result<IssuedSession, RepoError> {
     let mut rng = rand::rng();
     let session_id = esr_domain::random_token(&mut rng, 16);
+    let lifetime = match kind {
+        SessionKind::Password => config.session_max,
+        SessionKind::Smartcard => config.workplace_session,
+    };
     let session_expires_at =
-        now + chrono::Duration::from_std(config.session_max).unwrap_or(chrono::Duration::days(30));
+        now + chrono::Duration::from_std(lifetime).unwrap_or(chrono::Duration::hours(8));
     let ip = client.ip_text();
     sessions::create(
         conn,
@@ -615,14 +615,25 @@ fn rotate(
     }
 }
 
-/// A session may continue only while its account is active (and, for password sessions,
-/// internet access is approved).
+/// A password session may continue only while its account is active and internet access is
+/// approved. A workplace (smartcard) session also continues on a locked account: setting a
+/// new password at work is how a locked account is unlocked.
 fn account_may_continue(conn: &mut DbConnection, session: &Session) -> Result<bool, RepoError> {
+    use esr_domain::AccountStatus;
     let Some(account) = accounts::find(conn, &session.account_id)? else {
         return Ok(false);
     };
-    Ok(account.status == esr_domain::AccountStatus::Active
-        && (session.kind == SessionKind::Smartcard || account.internet_access.allows_login()))
+    Ok(match session.kind {
+        SessionKind::Password => {
+            account.status == AccountStatus::Active && account.internet_access.allows_login()
+        }
+        SessionKind::Smartcard => {
+            matches!(
+                account.status,
+                AccountStatus::Active | AccountStatus::Locked
+            )
+        }
+    })
 }
 
 /// End the current session: its access tokens stop working at once and its refresh token

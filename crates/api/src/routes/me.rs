@@ -15,8 +15,10 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use crate::audit::{self, account_actor};
 use crate::auth::Authenticated;
 use crate::client::Client;
+use crate::password_change::{
+    NewPasswordForm, PrepareError, Verdict, busy_problem, check_new_password, policy_problem,
+};
 use crate::problem::{AsProblem, Problem, ProblemSpec, internal_error};
-use crate::routes::password_policy::violation_body;
 use crate::state::{AppState, StorageError};
 
 /// Registers the `/me` routes (under `/v1`).
@@ -127,26 +129,24 @@ impl AsProblem for MeError {
                 field: Some("current_password".into()),
                 message: "The current password is not correct".into(),
             }]),
-            Self::Policy(violations) => ProblemSpec::new(
-                StatusCode::BAD_REQUEST,
-                "password-policy",
-                "Password not accepted",
-                "The new password does not meet the password policy; see violations.",
-            )
-            .with_violations(violations.iter().map(violation_body).collect()),
-            Self::Overloaded => ProblemSpec::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "busy",
-                "Service Unavailable",
-                "The service is busy. Please try again in a moment.",
-            )
-            .with_retry_after(1),
+            Self::Policy(violations) => policy_problem(violations),
+            Self::Overloaded => busy_problem(),
             Self::Storage(e) => e.problem(),
             Self::Internal(_) => internal_error(self),
         }
     }
 }
 crate::problem_response!(MeError);
+
+impl From<PrepareError> for MeError {
+    fn from(e: PrepareError) -> Self {
+        match e {
+            PrepareError::AccountGone => Self::AccountGone,
+            PrepareError::Storage(e) => Self::Storage(e),
+            PrepareError::Internal(e) => Self::Internal(e),
+        }
+    }
+}
 
 /// The signed-in member of staff: username, organisation, names, account and internet-access
 /// status, and this session. What the My ESR app shows on its home page.
@@ -248,38 +248,24 @@ pub async fn change_password(
         state.metrics.security_event("hashing.rejected");
         MeError::Overloaded
     })?;
-    let account_id = auth.session.account_id.clone();
-    let depth = state.config.password_policy.history_depth;
-    let (profile, history) = state
-        .db(move |c| {
-            let profile = accounts::profile(c, &account_id)?;
-            let history = accounts::password_history(c, &account_id, depth)?;
-            Ok((profile, history))
-        })
-        .await?;
-    let profile = profile.ok_or(MeError::AccountGone)?;
-    let current_hash = profile.account.password_hash.clone();
-
-    let verdict = crate::passwords::vet(
+    let (profile, verdict) = check_new_password(
         &state,
         slot,
-        &profile,
-        history,
-        crate::passwords::Candidate {
+        auth.session.account_id.clone(),
+        NewPasswordForm {
+            current: Some(current_password),
             new: new_password,
             confirm: confirm_password,
-            current: Some((current_password, current_hash)),
         },
     )
-    .await
-    .map_err(MeError::Internal)?;
+    .await?;
 
     let account = profile.account;
     let session_id = auth.session.id.clone();
     let config = state.config.clone();
     let now = Utc::now();
     match verdict {
-        crate::passwords::Verdict::WrongCurrent => {
+        Verdict::WrongCurrent => {
             state
                 .db(move |c| {
                     c.write_transaction(|c| {
@@ -330,8 +316,8 @@ pub async fn change_password(
             state.delivery_wake.notify_one();
             Err(MeError::WrongCurrentPassword)
         }
-        crate::passwords::Verdict::Policy(violations) => Err(MeError::Policy(violations)),
-        crate::passwords::Verdict::Hashed(new_hash) => {
+        Verdict::Policy(violations) => Err(MeError::Policy(violations)),
+        Verdict::Hashed(new_hash) => {
             let ended = state
                 .db(move |c| {
                     c.write_transaction(|c| {

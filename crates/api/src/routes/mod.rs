@@ -4,32 +4,39 @@
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::config::Mode;
-
 pub mod auth;
 pub mod dev;
+pub mod dev_idp;
+pub mod internet_access;
 pub mod me;
 pub mod operations;
 pub mod organisations;
 pub mod password_policy;
 pub mod recovery;
+pub mod smartcard;
 
-/// Registers every documented route for a mode; dev-only routes exist only in dev mode.
-pub fn configure(mode: Mode) -> impl FnOnce(&mut ServiceConfig<'_>) {
-    move |cfg| {
-        operations::configure(cfg);
-        cfg.service(
-            utoipa_actix_web::scope("/v1")
-                .configure(auth::configure)
-                .configure(me::configure)
-                .configure(organisations::configure)
-                .configure(password_policy::configure)
-                .configure(recovery::configure)
-                .configure(|cfg| {
-                    if mode == Mode::Dev {
-                        dev::configure(cfg);
-                    }
-                }),
-        );
+/// Registers every documented route; dev-only routes (the dev identity provider, the dev
+/// mailbox) only when `dev` (dev mode). The OpenAPI document is built with `dev` on, so it is
+/// the same whatever the mode, and marks those routes as dev-only.
+pub fn configure(cfg: &mut ServiceConfig<'_>, dev: bool) {
+    operations::configure(cfg);
+    smartcard::configure_well_known(cfg);
+    cfg.service(
+        utoipa_actix_web::scope("/v1")
+            .configure(auth::configure)
+            .configure(smartcard::configure)
+            .configure(me::configure)
+            .configure(internet_access::configure)
+            .configure(organisations::configure)
+            .configure(password_policy::configure)
+            .configure(recovery::configure)
+            .configure(|cfg| {
+                if dev {
+                    dev::configure(cfg);
+                }
+            }),
+    );
+    if dev {
+        dev_idp::configure(cfg);
     }
 }

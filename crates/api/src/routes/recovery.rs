@@ -20,10 +20,11 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::audit::{self, account_actor};
 use crate::client::Client;
-use crate::passwords::{self, Candidate, Verdict};
+use crate::password_change::{
+    NewPasswordForm, PrepareError, Verdict, busy_problem, check_new_password, policy_problem,
+};
 use crate::problem::{AsProblem, Problem, ProblemSpec, Violation, internal_error};
 use crate::rate_limit::Limited;
-use crate::routes::password_policy::violation_body;
 use crate::state::{AppState, StorageError};
 
 /// Registers the recovery routes (under `/v1`).
@@ -137,20 +138,8 @@ impl AsProblem for RecoveryError {
                 field: Some("username".into()),
                 message: TokenError::UsernameMismatch.message(),
             }]),
-            Self::Policy(violations) => ProblemSpec::new(
-                StatusCode::BAD_REQUEST,
-                "password-policy",
-                "Password not accepted",
-                "The new password does not meet the password policy; see violations.",
-            )
-            .with_violations(violations.iter().map(violation_body).collect()),
-            Self::Overloaded => ProblemSpec::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "busy",
-                "Service Unavailable",
-                "The service is busy. Please try again in a moment.",
-            )
-            .with_retry_after(1),
+            Self::Policy(violations) => policy_problem(violations),
+            Self::Overloaded => busy_problem(),
             Self::Storage(e) => e.problem(),
             Self::Internal(_) => internal_error(self),
         }
@@ -429,16 +418,10 @@ pub async fn reset_password(
     let (token, stored) = usable_token(&state, &token, TokenPurpose::PasswordReset).await?;
     let hash = token.digest().as_str().to_owned();
     let account_id = stored.account_id.clone();
-    let depth = state.config.password_policy.history_depth;
-    let (profile, history) = state
-        .db(move |c| {
-            Ok((
-                accounts::profile(c, &account_id)?,
-                accounts::password_history(c, &account_id, depth)?,
-            ))
-        })
-        .await?;
-    let profile = profile.ok_or(RecoveryError::InvalidLink(TokenError::Malformed))?;
+    let profile = state
+        .db(move |c| accounts::profile(c, &account_id))
+        .await?
+        .ok_or(RecoveryError::InvalidLink(TokenError::Malformed))?;
 
     let typed = Username::parse(&username).ok();
     if typed.as_ref() != Some(&profile.account.username) {
@@ -476,19 +459,22 @@ pub async fn reset_password(
         state.metrics.security_event("hashing.rejected");
         RecoveryError::Overloaded
     })?;
-    let verdict = passwords::vet(
+    let (_, verdict) = check_new_password(
         &state,
         slot,
-        &profile,
-        history,
-        Candidate {
+        profile.account.id.clone(),
+        NewPasswordForm {
+            current: None,
             new: new_password,
             confirm: confirm_password,
-            current: None,
         },
     )
     .await
-    .map_err(RecoveryError::Internal)?;
+    .map_err(|e| match e {
+        PrepareError::AccountGone => RecoveryError::InvalidLink(TokenError::Malformed),
+        PrepareError::Storage(e) => RecoveryError::Storage(e),
+        PrepareError::Internal(e) => RecoveryError::Internal(e),
+    })?;
     let new_hash = match verdict {
         Verdict::Hashed(h) => h,
         Verdict::Policy(v) => return Err(RecoveryError::Policy(v)),

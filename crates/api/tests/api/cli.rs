@@ -32,7 +32,13 @@ fn production_without_settings_exits_naming_each_missing_one() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8(out.stderr).unwrap();
-    for name in ["ESR_DATABASE_URL", "ESR_PUBLIC_BASE_URL"] {
+    for name in [
+        "ESR_DATABASE_URL",
+        "ESR_PUBLIC_BASE_URL",
+        "ESR_SIGNING_KEY_FILE",
+        "ESR_OIDC_ISSUER",
+        "ESR_OIDC_CLIENT_ID",
+    ] {
         assert!(stderr.contains(name), "{name} named in:\n{stderr}");
     }
 }

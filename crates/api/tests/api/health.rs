@@ -79,7 +79,11 @@ async fn metrics_count_requests_by_route(app: &TestApp) {
 /// PostgreSQL only: the database disappears under a running server.
 #[tokio::test]
 async fn ready_is_503_when_the_database_is_gone() {
-    let Some(app) = crate::helpers::spawn_app(TestBackend::Postgres).await else {
+    let Some(app) = crate::helpers::spawn_app_with(TestBackend::Postgres, |c| {
+        c.database_timeout = std::time::Duration::from_secs(2);
+    })
+    .await
+    else {
         return;
     };
     assert_eq!(app.get("/health/ready").await.status(), 200);

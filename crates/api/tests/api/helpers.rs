@@ -28,6 +28,7 @@ pub struct TestApp {
     handle: actix_web::dev::ServerHandle,
     _db: TestDb,
     _mailbox_dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
 }
 
 /// A throw-away database: a temporary directory, or a PostgreSQL database dropped afterwards.
@@ -87,14 +88,16 @@ fn fresh_database(backend: TestBackend) -> Option<(String, TestDb)> {
     }
 }
 
-/// Settings for a test server: dev mode, random port, one worker, the given database, the
-/// given mailbox directory, a fast delivery worker.
-pub fn test_config(database_url: &str, mailbox: &std::path::Path) -> Config {
-    let mailbox = mailbox.display().to_string();
-    Settings::parse_from([
+/// Settings for a test server: dev mode, random port, one worker, the given database, a fast
+/// delivery worker. Each server gets its own mailbox directory when it starts.
+pub fn test_config(database_url: &str) -> Config {
+    test_config_with_args(database_url, &[])
+}
+
+/// Like [`test_config`], with more command-line settings (later ones win).
+pub fn test_config_with_args(database_url: &str, extra: &[&str]) -> Config {
+    let mut args = vec![
         "esr-api",
-        "--mailbox-dir",
-        &mailbox,
         "--outbox-poll-ms",
         "100",
         "--outbox-retry-base-ms",
@@ -107,14 +110,74 @@ pub fn test_config(database_url: &str, mailbox: &std::path::Path) -> Config {
         "1",
         "--database-pool-size",
         "4",
+        // Generous: the whole suite shares two cores; tests of pool exhaustion set their own.
+        "--database-timeout-ms",
+        "10000",
         "--shutdown-timeout-secs",
         "1",
         "--database-url",
         database_url,
-    ])
-    .expect("test settings parse")
-    .resolve()
-    .expect("test settings are valid")
+    ];
+    args.extend_from_slice(extra);
+    Settings::parse_from(args)
+        .expect("test settings parse")
+        .resolve()
+        .expect("test settings are valid")
+}
+
+/// Starts a server on a fresh database with extra settings; `None` if the backend is not
+/// configured.
+pub async fn spawn_app_with_args(backend: TestBackend, extra: &[&str]) -> Option<TestApp> {
+    init_logs();
+    let (url, db) = fresh_database(backend)?;
+    let config = test_config_with_args(&url, extra);
+    Some(start(config, backend, db).await)
+}
+
+/// Starts a production-mode server (migrations applied first, as `esr-api migrate` would)
+/// on a fresh database, with the production settings a test can give: a signing key file, an
+/// https base URL, and `extra`.
+pub async fn spawn_production_app(backend: TestBackend, extra: &[&str]) -> Option<TestApp> {
+    init_logs();
+    let (url, db) = fresh_database(backend)?;
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let key_path = dir.path().join("signing.pem");
+    let key = esr_api::tokens::SigningKey::generate(&mut rand::rng());
+    std::fs::write(&key_path, key.to_pkcs8_pem().as_str()).expect("key file");
+    let key_path = key_path.display().to_string();
+    let mut args = vec![
+        "esr-api",
+        "--mode",
+        "production",
+        "--listen-addr",
+        "127.0.0.1:0",
+        "--workers",
+        "1",
+        "--shutdown-timeout-secs",
+        "1",
+        "--database-url",
+        &url,
+        "--allow-sqlite-in-production",
+        "--public-base-url",
+        "https://esr.example.nhs.uk",
+        "--signing-key-file",
+        &key_path,
+        "--web-base-url",
+        "https://my.esr.example.nhs.uk",
+        "--email-transport",
+        "smtp",
+        "--smtp-host",
+        "127.0.0.1",
+    ];
+    args.extend_from_slice(extra);
+    let mut config = Settings::parse_from(args)
+        .expect("production settings parse")
+        .resolve()
+        .expect("production settings are valid");
+    config.auto_migrate = true;
+    let mut app = start(config, backend, db).await;
+    app._dir = Some(dir);
+    Some(app)
 }
 
 /// Starts a server on a fresh database; `None` if the backend is not configured.
@@ -129,7 +192,9 @@ pub async fn spawn_app_with(
 ) -> Option<TestApp> {
     init_logs();
     let (url, db) = fresh_database(backend)?;
-    Some(start(backend, url, db, adjust).await)
+    let mut config = test_config(&url);
+    adjust(&mut config);
+    Some(start(config, backend, db).await)
 }
 
 /// A second instance on the database of `first` (as in a scaled-out deployment).
@@ -139,18 +204,18 @@ pub async fn spawn_second_instance(first: &TestApp, adjust: impl FnOnce(&mut Con
         TestBackend::Sqlite => format!("sqlite://{url}"),
         TestBackend::Postgres => url,
     };
-    start(first.backend, url, TestDb::Shared, adjust).await
+    let mut config = test_config(&url);
+    adjust(&mut config);
+    start(config, first.backend, TestDb::Shared).await
 }
 
-async fn start(
-    backend: TestBackend,
-    url: String,
-    db: TestDb,
-    adjust: impl FnOnce(&mut Config),
-) -> TestApp {
+/// Builds and starts the server. A `file` email transport writes to a mailbox directory of
+/// this server's own.
+async fn start(mut config: Config, backend: TestBackend, db: TestDb) -> TestApp {
     let mailbox_dir = tempfile::tempdir().expect("mailbox directory");
-    let mut config = test_config(&url, mailbox_dir.path());
-    adjust(&mut config);
+    if let esr_api::config::EmailConfig::File { dir } = &mut config.email {
+        *dir = mailbox_dir.path().to_owned();
+    }
     let database_url = config.database_url.clone();
     let app = Application::build(config)
         .await
@@ -171,6 +236,7 @@ async fn start(
         database_url,
         handle,
         _db: db,
+        _dir: None,
     }
 }
 
@@ -199,6 +265,22 @@ impl TestApp {
             req = req.bearer_auth(token);
         }
         req.send().await.expect("request sent")
+    }
+
+    /// `PUT {address}{path}` with a JSON body and a bearer token.
+    pub async fn put_json(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+        bearer: &str,
+    ) -> reqwest::Response {
+        self.client
+            .put(format!("{}{path}", self.address))
+            .json(body)
+            .bearer_auth(bearer)
+            .send()
+            .await
+            .expect("request sent")
     }
 
     /// `GET {address}{path}` with a bearer token.
@@ -321,6 +403,25 @@ macro_rules! both_backends {
                 };
                 super::$name(&app).await;
                 app.stop().await;
+            }
+        }
+    )*};
+}
+
+/// Declares each named `async fn(TestBackend)` (which spawns its own server, returning early
+/// when the backend is not configured) as two tests, `NAME::sqlite` and `NAME::postgres`.
+#[macro_export]
+macro_rules! both_backends_owned {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$name($crate::helpers::TestBackend::Sqlite).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                super::$name($crate::helpers::TestBackend::Postgres).await;
             }
         }
     )*};

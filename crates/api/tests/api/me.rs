@@ -27,7 +27,8 @@ async fn change(
     .await
 }
 
-fn codes(body: &Value) -> Vec<String> {
+/// The violation codes of a problem.
+pub fn codes(body: &Value) -> Vec<String> {
     body["violations"]
         .as_array()
         .map(|v| {

@@ -7,6 +7,7 @@
 
 mod helpers;
 
+mod accounts;
 mod migrations;
 mod organisations;
 mod pool;
