@@ -1034,9 +1034,15 @@ impl Settings {
             }),
         };
         let redirect_uris = if self.oidc_redirect_uris.is_empty() && !production {
-            Url::parse("http://localhost:3000/smartcard/callback")
-                .map(|u| vec![u])
-                .unwrap_or_default()
+            // A front end on localhost:3000, and this server's own reference pages.
+            let own = format!(
+                "http://{}/self-service/smartcard-callback",
+                self.listen_addr
+            );
+            ["http://localhost:3000/smartcard/callback", own.as_str()]
+                .iter()
+                .filter_map(|u| Url::parse(u).ok())
+                .collect()
         } else {
             self.oidc_redirect_uris.clone()
         };

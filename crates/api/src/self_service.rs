@@ -26,6 +26,14 @@ const PAGES: &[(&str, &str)] = &[
         "unlock-account",
         include_str!("../assets/self-service/unlock-account.html"),
     ),
+    (
+        "internet-access",
+        include_str!("../assets/self-service/internet-access.html"),
+    ),
+    (
+        "smartcard-callback",
+        include_str!("../assets/self-service/smartcard-callback.html"),
+    ),
 ];
 
 /// Asset name → (content type, body).

@@ -46,6 +46,13 @@ impl Application {
         if config.web_base_url.port() == Some(0) {
             let _ = config.web_base_url.set_port(Some(port));
         }
+        if let Some(oidc) = &mut config.smartcard {
+            for uri in &mut oidc.redirect_uris {
+                if uri.port() == Some(0) {
+                    let _ = uri.set_port(Some(port));
+                }
+            }
+        }
         if config.public_base_url.port() == Some(0) {
             let _ = config.public_base_url.set_port(Some(port));
             config.token_issuer = config

@@ -268,12 +268,100 @@
     }
   }
 
+  // --- Manage Internet Access (at work, signed in with the smartcard) ------------------
+
+  const WORK = "esr.workplace";
+
+  async function initInternetAccess() {
+    const token = sessionStorage.getItem(WORK);
+    if (!token) {
+      $("signin-card").hidden = false;
+      $("smartcard-signin").addEventListener("click", async () => {
+        const redirect_uri = location.origin + location.pathname.replace(/internet-access$/, "smartcard-callback");
+        const res = await api("/v1/auth/smartcard/start", { redirect_uri });
+        if (res.status === 200) location.assign(res.body.authorization_url);
+        else showErrors(problemErrors(res.body, {}, null));
+      });
+      return;
+    }
+    const render = (a) => {
+      $("esr-username").textContent = a.username;
+      $("password-set").textContent = a.password_set ? "*****" : "not set";
+      $("access-status").textContent = a.status.replace("_", " ").replace(/^./, (c) => c.toUpperCase());
+      $("access-organisation").textContent = a.organisation.code + " " + a.organisation.name;
+      $("request-access").hidden = a.status === "approved" || a.status === "pending";
+      $("show-reset").hidden = a.status !== "approved";
+      $("access-card").hidden = false;
+    };
+    const load = async () => {
+      const res = await api("/v1/me/internet-access", undefined, token);
+      if (res.status === 401) {
+        sessionStorage.removeItem(WORK);
+        location.reload();
+        return null;
+      }
+      if (res.status !== 200) return showErrors(problemErrors(res.body, {}, null));
+      render(res.body);
+      return res.body;
+    };
+    await load();
+    $("request-access").addEventListener("click", async () => {
+      const res = await api("/v1/me/internet-access", {}, token);
+      if (res.status !== 200) return showErrors(problemErrors(res.body, {}, null));
+      clearErrors();
+      render(res.body);
+      $("access-message").textContent =
+        res.body.status === "approved" ? "Internet access approved. You can now set your password." : "Your request has been sent for approval.";
+    });
+    $("show-reset").addEventListener("click", () => {
+      $("reset-card").hidden = false;
+      $("new-password").focus();
+    });
+    $("cancel-reset").addEventListener("click", () => {
+      clearErrors();
+      $("reset-card").hidden = true;
+      $("show-reset").focus();
+    });
+    $("set-form").addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const res = await fetch("/v1/me/internet-access/password", {
+        method: "PUT",
+        headers: { "Content-Type": "application/json", Accept: "application/json", Authorization: "Bearer " + token },
+        body: JSON.stringify({ new_password: $("new-password").value, confirm_password: $("retype-password").value }),
+      });
+      if (res.status === 204) {
+        clearErrors();
+        $("reset-card").hidden = true;
+        $("set-form").reset();
+        $("access-message").textContent = "Your password has been set. Use it with your ESR username from home and in the My ESR app.";
+        await load();
+        return;
+      }
+      const body = await res.json().catch(() => null);
+      showErrors(problemErrors(body, { new_password: "new-password", confirm_password: "retype-password" }, "new-password"));
+    });
+  }
+
+  async function initSmartcardCallback() {
+    const params = new URLSearchParams(location.search);
+    const code = params.get("code"), state = params.get("state");
+    // The code is single use: keep it out of the address bar and history.
+    history.replaceState(null, "", location.pathname);
+    if (!code || !state) return badLink((params.get("error_description") || "The identity provider did not return a sign-in."));
+    const res = await api("/v1/auth/smartcard/callback", { code, state });
+    if (res.status !== 200) return badLink((res.body && res.body.detail) || "Sign-in failed.");
+    sessionStorage.setItem(WORK, res.body.access_token);
+    location.replace(location.pathname.replace(/smartcard-callback$/, "internet-access"));
+  }
+
   const pages = {
     login: initLogin,
     forgotten: () => initRequest("/v1/recovery-requests", false),
     unlock: () => initRequest("/v1/unlock-requests", true),
     reset: initReset,
     "unlock-link": initUnlockLink,
+    "internet-access": initInternetAccess,
+    "smartcard-callback": initSmartcardCallback,
   };
   const init = pages[document.body.dataset.page];
   if (init) init();

@@ -69,3 +69,8 @@ async fn self_service_recovery_journey_in_a_real_browser() {
 async fn swagger_ui_renders_every_tag_and_try_it_out_works() {
     run_script("swagger.mjs").await;
 }
+
+#[tokio::test]
+async fn manage_internet_access_through_the_dev_identity_provider_in_a_real_browser() {
+    run_script("internet-access.mjs").await;
+}

@@ -1,0 +1,59 @@
+// Manage Internet Access at work, through the pages and the dev identity provider standing in
+// for the smartcard: sign in → Request Internet Access → Reset Password (policy errors for
+// "password1", then a good one) → log in from home with the ESR username.
+import { BASE, launch, check, shot, accessible } from "./lib.mjs";
+
+const PASSWORD = "Lantern over the estuary";
+const browser = await launch();
+try {
+  const page = await (await browser.newContext({ bypassCSP: true })).newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+
+  await page.goto(BASE + "/self-service/internet-access");
+  await page.waitForSelector("#signin-card:not([hidden])");
+  await accessible(page, "Manage Internet Access sign-in");
+  await page.click("#smartcard-signin");
+  // The dev identity provider's page: pick the demo person (as a smartcard would identify her).
+  await page.waitForSelector("text=Siân Jones");
+  await page.click("text=Siân Jones");
+  await page.waitForSelector("#access-card:not([hidden])");
+  check(!page.url().includes("code="), "the authorization code is not left in the address bar");
+  check((await page.textContent("#esr-username")) === "999SJONES01", "the ESR username is shown");
+  check((await page.textContent("#access-status")) === "Not requested", "status: Not requested");
+  await accessible(page, "Manage Internet Access");
+  await shot(page, "internet-access");
+
+  await page.click("#request-access");
+  await page.waitForFunction(() => document.getElementById("access-status").textContent === "Approved");
+  check(true, "Request Internet Access: approved at once (automatic organisation)");
+
+  await page.click("#show-reset");
+  await page.fill("#new-password", "password1");
+  await page.fill("#retype-password", "password1");
+  await page.click("#set-form button[type=submit]");
+  await page.waitForSelector("#error-summary:not([hidden])");
+  const summary = await page.textContent("#error-list");
+  check(summary.includes("minimum of 12 characters") && summary.includes('"password1"'), "policy errors listed together");
+  await shot(page, "internet-access-policy-errors");
+
+  await page.fill("#new-password", PASSWORD);
+  await page.fill("#retype-password", PASSWORD);
+  await page.click("#set-form button[type=submit]");
+  await page.waitForFunction(() => document.getElementById("access-message").textContent.includes("Your password has been set"));
+  check((await page.textContent("#password-set")) === "*****", "the password is now set (never shown)");
+  await shot(page, "internet-access-done");
+
+  // From home: username + the new password.
+  await page.goto(BASE + "/self-service/");
+  await page.fill("#username", "999SJONES01");
+  await page.fill("#password", PASSWORD);
+  await page.click("#login-form button[type=submit]");
+  await page.waitForSelector("#profile-card:not([hidden])");
+  check((await page.textContent("#profile")).includes("999SJONES01"), "logged in from home with the new password");
+
+  check(errors.length === 0, "no script errors: " + errors.join(" | "));
+  console.log("manage internet access: all checks passed");
+} finally {
+  await browser.close();
+}
