@@ -17,6 +17,10 @@ lint:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings
 
+# Contract fuzzing: schemathesis against a dev server (every operation, all checks).
+fuzz-api:
+    .ci/fuzz-api
+
 # Regenerate the committed OpenAPI document.
 openapi:
     cargo run -q -p esr-api -- openapi -o openapi/openapi.json

@@ -98,6 +98,84 @@ impl Modify for DocumentEndpoint {
     }
 }
 
+/// Adds the problem answers every operation of a kind can give, so the document lists them
+/// even where a handler's own annotation does not: the extractors answer 400/413/415 for a
+/// bad JSON body and 400 for bad parameters, the bearer extractor 401, and any database-backed
+/// `/v1` operation 503 when the database is unavailable.
+fn add_common_problems(api: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{Ref, RefOr};
+    let problem = |description: &str| {
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/problem+json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Problem")))
+                        .build(),
+                )
+                .build(),
+        )
+    };
+    for (path, item) in api.paths.paths.iter_mut() {
+        let v1 = path.starts_with("/v1/");
+        for op in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let responses = &mut op.responses.responses;
+            let mut add = |code: &str, description: &str| {
+                responses
+                    .entry(code.to_owned())
+                    .or_insert_with(|| problem(description));
+            };
+            let json_body = op
+                .request_body
+                .as_ref()
+                .is_some_and(|b| matches!(b, utoipa::openapi::RefOr::T(b) if b.content.contains_key("application/json")));
+            if json_body {
+                add(
+                    "400",
+                    "`malformed-json` or `invalid-request-body`: the body is not JSON of the documented shape (unknown fields are refused).",
+                );
+                add(
+                    "413",
+                    "`payload-too-large`: JSON bodies are limited to 16 KiB.",
+                );
+                add(
+                    "415",
+                    "`unsupported-media-type`: send `Content-Type: application/json`.",
+                );
+            }
+            if op.parameters.as_ref().is_some_and(|p| !p.is_empty()) {
+                add(
+                    "400",
+                    "`invalid-path-parameter` or `invalid-query-parameter`.",
+                );
+            }
+            let bearer = op.security.as_ref().is_some_and(|reqs| {
+                reqs.iter()
+                    .any(|r| serde_json::to_string(r).is_ok_and(|j| j.contains("bearerAuth")))
+            });
+            if bearer {
+                add(
+                    "401",
+                    "`unauthenticated` or `invalid-token`: no valid access token (see `WWW-Authenticate`).",
+                );
+            }
+            if v1 && !path.starts_with("/v1/password-policy") {
+                add("503", "`database-unavailable` (see `Retry-After`).");
+            }
+        }
+    }
+}
+
 /// Builds the document from the same route registration the server uses. It is the dev
 /// mode's set (a superset): dev-only operations are tagged `dev` and say they are absent in
 /// production, so the document is the same whatever the mode.
@@ -107,6 +185,8 @@ pub fn document() -> utoipa::openapi::OpenApi {
         .openapi(ApiDoc::openapi())
         .configure(|cfg| crate::routes::configure(cfg, true))
         .split_for_parts();
+    let mut api = api;
+    add_common_problems(&mut api);
     api
 }
 

@@ -32,9 +32,10 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
 #[schema(example = json!({"username": "999JSMITH01", "password": "Bluebell harbour lantern"}))]
 pub struct LoginRequest {
     /// ESR username (case-insensitive), e.g. `999JSMITH01`.
+    #[schema(min_length = 1, max_length = 64)]
     pub username: String,
     /// Password.
-    #[schema(value_type = String, format = Password)]
+    #[schema(value_type = String, format = Password, min_length = 1, max_length = 1024)]
     pub password: Password,
 }
 
@@ -518,7 +519,7 @@ pub fn respond_with_tokens(
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
     /// The refresh token from the last login or refresh.
-    #[schema(format = Password)]
+    #[schema(format = Password, min_length = 1, max_length = 128)]
     pub refresh_token: String,
 }
 

@@ -85,7 +85,8 @@ pub struct OrganisationPage {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
-    /// `next_cursor` of the previous page.
+    /// `next_cursor` of the previous page (opaque; an empty value means the first page).
+    #[param(pattern = "^([0-9A-Za-z]{3})?$")]
     pub cursor: Option<String>,
     /// Page size, 1 to 100 (default 50).
     #[param(minimum = 1, maximum = 100, example = 50)]
@@ -163,6 +164,7 @@ pub async fn list_organisations(
     }
     // Cursors are organisation codes; anything else cannot come from us.
     let cursor = cursor
+        .filter(|c| !c.is_empty())
         .map(|c| {
             OrganisationCode::parse(&c)
                 .map_err(|_| OrganisationError::InvalidPage("cursor is not one this API returned"))
@@ -182,7 +184,7 @@ pub async fn list_organisations(
 /// Get one organisation by its code.
 #[utoipa::path(
     tag = "organisations",
-    params(("code" = String, Path, description = "Three-character organisation code.", example = "999")),
+    params(("code" = String, Path, description = "Three-character organisation code (letters or digits, any case).", pattern = "^[0-9A-Za-z]{3}$", example = "999")),
     responses(
         (status = 200, description = "The organisation.", body = OrganisationBody),
         (status = 400, description = "The code is not three letters or digits.", body = Problem, content_type = "application/problem+json"),

@@ -45,11 +45,13 @@ pub const CONFIRMATION: &str = "Your request to retrieve your username has been 
 #[schema(example = json!({"work_email": "jane.smith@demo.nhs.uk", "date_of_birth": "1985-04-12", "username": "999JSMITH01"}))]
 pub struct RecoveryRequestBody {
     /// The email address associated with the account (Example: first.last@domain.com).
+    #[schema(format = Email, max_length = 254)]
     pub work_email: String,
-    /// Date of birth, `YYYY-MM-DD`.
+    /// Date of birth, `YYYY-MM-DD` (an age between 14 and 120).
     #[schema(format = Date)]
     pub date_of_birth: String,
     /// If known, the username: the email then covers that account only.
+    #[schema(pattern = "^[0-9A-Za-z]{3}[A-Za-z]{1,11}[0-9]{2}$")]
     pub username: Option<String>,
 }
 
@@ -59,11 +61,13 @@ pub struct RecoveryRequestBody {
 #[schema(example = json!({"work_email": "jane.smith@demo.nhs.uk", "date_of_birth": "1985-04-12", "username": "999JSMITH01"}))]
 pub struct UnlockRequestBody {
     /// The email address associated with the account.
+    #[schema(format = Email, max_length = 254)]
     pub work_email: String,
-    /// Date of birth, `YYYY-MM-DD`.
+    /// Date of birth, `YYYY-MM-DD` (an age between 14 and 120).
     #[schema(format = Date)]
     pub date_of_birth: String,
     /// The username of the locked account.
+    #[schema(pattern = "^[0-9A-Za-z]{3}[A-Za-z]{1,11}[0-9]{2}$")]
     pub username: String,
 }
 
@@ -294,7 +298,7 @@ pub async fn request_unlock(
 #[serde(deny_unknown_fields)]
 pub struct LinkToken {
     /// The token.
-    #[schema(format = Password, example = "Q2Vnc0dGV3h4bXNkZ1d0cE1jY2JpQ0lJb2h0b1Bkc0k")]
+    #[schema(format = Password, pattern = "^[A-Za-z0-9_-]{43}$", example = "Q2Vnc0dGV3h4bXNkZ1d0cE1jY2JpQ0lJb2h0b1Bkc0k")]
     pub token: String,
 }
 
@@ -375,9 +379,10 @@ fn rate_limit_links(state: &AppState, client: &Client) -> Result<(), RecoveryErr
 #[schema(example = json!({"token": "Q2Vnc0dGV3h4bXNkZ1d0cE1jY2JpQ0lJb2h0b1Bkc0k", "username": "999JSMITH01", "new_password": "Wandering heron at dusk", "confirm_password": "Wandering heron at dusk"}))]
 pub struct ResetPasswordBody {
     /// The token from the link.
-    #[schema(format = Password)]
+    #[schema(format = Password, pattern = "^[A-Za-z0-9_-]{43}$")]
     pub token: String,
     /// Your ESR username (it must be the link's account).
+    #[schema(pattern = "^[0-9A-Za-z]{3}[A-Za-z]{1,11}[0-9]{2}$")]
     pub username: String,
     /// The new password.
     #[schema(value_type = String, format = Password)]
