@@ -1273,6 +1273,14 @@ impl Settings {
                     .into(),
             );
         }
+        if self.email_timeout_ms >= self.outbox_lease_secs.saturating_mul(1000) {
+            // A send that outlives its lease may be taken over and sent again by another
+            // instance while the first is still waiting for the relay.
+            problems.push(
+                "ESR_EMAIL_TIMEOUT_MS must be shorter than ESR_OUTBOX_LEASE_SECS (a send that outlives its lease can be duplicated)"
+                    .into(),
+            );
+        }
         if self.workers == Some(0) {
             problems.push("ESR_WORKERS must be at least 1".into());
         }
