@@ -323,10 +323,11 @@ fn prlimit_fsize(instance: &Instance, soft: &str) {
     assert!(ok, "prlimit --fsize={soft}");
 }
 
-/// The disk fills up under a SQLite instance: a file-size limit (RLIMIT_FSIZE, with SIGXFSZ
-/// ignored as a server would) makes every write to the database files fail as `ENOSPC`
-/// would. Writes answer 503 problems, reads keep working, nothing panics, and writes work
-/// again once there is room.
+/// The disk fills up under a SQLite instance that also logs to a file on it: a file-size
+/// limit (RLIMIT_FSIZE, with SIGXFSZ ignored) makes every write to the database files and to
+/// the log fail, as `ENOSPC` would. Writes answer 503 problems (not dropped connections: a
+/// failed log line once panicked the request), reads keep working, and writes work again once
+/// there is room.
 #[tokio::test]
 async fn disk_full_on_sqlite_answers_writes_503_and_recovers() {
     if std::process::Command::new("prlimit")
@@ -342,11 +343,13 @@ async fn disk_full_on_sqlite_answers_writes_503_and_recovers() {
         .unlimited()
         .env("ESR_DELIVERY_WORKER", "false")
         .ignore_sigxfsz()
+        .log_to_file()
         .spawn()
         .await;
     assert_eq!(instance.login(JANE, JANE_PASSWORD).await.status(), 200);
 
-    prlimit_fsize(&instance, "4096");
+    // Below the size of every file already written (database, WAL, log).
+    prlimit_fsize(&instance, "1024");
     for (what, res) in [
         ("login", instance.login(JANE, JANE_PASSWORD).await),
         (
@@ -374,12 +377,9 @@ async fn disk_full_on_sqlite_answers_writes_503_and_recovers() {
     let res = instance.login(JANE, JANE_PASSWORD).await;
     assert_eq!(res.status(), 200, "writes work again once there is room");
     assert!(instance.alive());
+    // Log lines written while the disk was full are lost; those written after are not.
     let log = instance.log();
     assert!(!log.contains("panicked"), "no panic");
-    assert!(
-        log.contains("disk I/O error") || log.contains("database or disk is full"),
-        "the cause is logged"
-    );
 }
 
 /// SIGTERM with a login in flight (slow argon2): the login completes normally, new

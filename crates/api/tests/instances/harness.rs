@@ -118,6 +118,7 @@ pub struct InstanceBuilder {
     name: String,
     env: Vec<(String, String)>,
     ignore_sigxfsz: bool,
+    log_to_file: bool,
 }
 
 impl InstanceBuilder {
@@ -146,6 +147,7 @@ impl InstanceBuilder {
             name: name.to_owned(),
             env,
             ignore_sigxfsz: false,
+            log_to_file: false,
         }
     }
 
@@ -178,6 +180,13 @@ impl InstanceBuilder {
     /// limit makes writes fail with `EFBIG` instead of killing it, as a full disk would.
     pub fn ignore_sigxfsz(mut self) -> Self {
         self.ignore_sigxfsz = true;
+        self
+    }
+
+    /// Lets the process write its log straight into a file (as `esr-api 2>>file` would), so
+    /// a file-size limit put on it applies to its log too. Default: a pipe the test copies.
+    pub fn log_to_file(mut self) -> Self {
+        self.log_to_file = true;
         self
     }
 
@@ -218,15 +227,19 @@ impl InstanceBuilder {
         cmd.env("ESR_LISTEN_ADDR", format!("127.0.0.1:{port}"))
             .env("ESR_MAILBOX_DIR", dir.path().join("mailbox"))
             .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
-            // Pipes, copied into the log file by the test: a file-size limit put on the child
-            // must not apply to its own log.
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd.spawn().expect("esr-api starts");
-        let log = std::sync::Arc::new(std::sync::Mutex::new(log));
-        copy_lines(child.stdout.take().unwrap(), std::sync::Arc::clone(&log));
-        copy_lines(child.stderr.take().unwrap(), log);
+            .stdin(Stdio::null());
+        let child = if self.log_to_file {
+            cmd.stdout(log.try_clone().unwrap()).stderr(log);
+            cmd.spawn().expect("esr-api starts")
+        } else {
+            // Pipes, copied into the log file by the test.
+            cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+            let mut child = cmd.spawn().expect("esr-api starts");
+            let log = std::sync::Arc::new(std::sync::Mutex::new(log));
+            copy_lines(child.stdout.take().unwrap(), std::sync::Arc::clone(&log));
+            copy_lines(child.stderr.take().unwrap(), log);
+            child
+        };
         let mut instance = Instance {
             name: self.name.clone(),
             address: format!("http://127.0.0.1:{port}"),
