@@ -1527,6 +1527,21 @@ mod tests {
     }
 
     #[test]
+    fn an_email_send_must_not_outlive_its_outbox_lease() {
+        let text = settings(&["--outbox-lease-secs", "5", "--email-timeout-ms", "5000"])
+            .resolve()
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            text.contains("ESR_EMAIL_TIMEOUT_MS must be shorter"),
+            "{text}"
+        );
+        settings(&["--outbox-lease-secs", "5", "--email-timeout-ms", "4999"])
+            .resolve()
+            .expect("a send shorter than the lease");
+    }
+
+    #[test]
     fn id_token_algorithms_refuse_none_and_hmac() {
         for alg in ["none", "HS256", "HS512", "EdDSA", "ES256"] {
             let text = settings(&["--oidc-algorithms", alg])
