@@ -1273,6 +1273,14 @@ impl Settings {
                     .into(),
             );
         }
+        if self.email_timeout_ms >= self.outbox_lease_secs.saturating_mul(1000) {
+            // A send that outlives its lease may be taken over and sent again by another
+            // instance while the first is still waiting for the relay.
+            problems.push(
+                "ESR_EMAIL_TIMEOUT_MS must be shorter than ESR_OUTBOX_LEASE_SECS (a send that outlives its lease can be duplicated)"
+                    .into(),
+            );
+        }
         if self.workers == Some(0) {
             problems.push("ESR_WORKERS must be at least 1".into());
         }
@@ -1516,6 +1524,21 @@ mod tests {
             config.smartcard.expect("enabled").issuer,
             Issuer::External(cis2.to_owned())
         );
+    }
+
+    #[test]
+    fn an_email_send_must_not_outlive_its_outbox_lease() {
+        let text = settings(&["--outbox-lease-secs", "5", "--email-timeout-ms", "5000"])
+            .resolve()
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            text.contains("ESR_EMAIL_TIMEOUT_MS must be shorter"),
+            "{text}"
+        );
+        settings(&["--outbox-lease-secs", "5", "--email-timeout-ms", "4999"])
+            .resolve()
+            .expect("a send shorter than the lease");
     }
 
     #[test]

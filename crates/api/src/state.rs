@@ -72,7 +72,15 @@ impl crate::problem::AsProblem for StorageError {
     fn problem(&self) -> crate::problem::ProblemSpec {
         use actix_web::http::StatusCode;
         if self.is_unavailable() {
-            tracing::warn!(error = %self, "database unavailable");
+            // The cause chain tells the operator why (connection refused, disk full, …).
+            let mut chain = self.to_string();
+            let mut source = std::error::Error::source(self);
+            while let Some(cause) = source {
+                chain.push_str(": ");
+                chain.push_str(&cause.to_string());
+                source = cause.source();
+            }
+            tracing::warn!(error.chain = %chain, "database unavailable");
             crate::problem::ProblemSpec::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "database-unavailable",

@@ -9,7 +9,11 @@ pub fn init(format: LogFormat, filter: &str) {
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        // When a log line cannot be written (stderr redirected to a full disk), the default
+        // reports it with `eprintln!`, which panics on the same failed stderr and takes the
+        // request down with it. A lost log line must not cost the request.
+        .log_internal_errors(false);
     let _ = match format {
         LogFormat::Json => builder
             .json()

@@ -163,6 +163,31 @@ pub fn claim(
     })
 }
 
+/// Confirms that `worker` still holds the claim on `id` and extends its lease to
+/// `now + lease`, just before the worker sends it. Returns false when the lease has lapsed
+/// (another worker may have taken the message over, or will): the caller must not send.
+///
+/// A worker claims a batch and sends it one message at a time, so without this a batch that
+/// takes longer than one lease (a slow relay) would be sent by two live workers at once.
+pub fn renew(
+    conn: &mut DbConnection,
+    id: &str,
+    worker: &str,
+    lease: Duration,
+    now: DateTime<Utc>,
+) -> Result<bool, RepoError> {
+    let n = diesel::update(
+        o::table
+            .filter(o::id.eq(id))
+            .filter(o::claimed_by.eq(worker))
+            .filter(o::status.eq(status::SENDING))
+            .filter(o::lease_until.gt(now.naive_utc())),
+    )
+    .set(o::lease_until.eq(Some((now + lease).naive_utc())))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
 /// Marks a claimed message sent and scrubs its payload (single-use links do not stay in the
 /// database). Returns false if the claim was lost (lease expired and someone else took it).
 pub fn mark_sent(

@@ -163,6 +163,18 @@ impl Delivery {
                 // Unsent claims are released on the way out.
                 break;
             }
+            // The batch is sent one by one: re-check the claim (and extend it) before each
+            // send, so a message whose lease lapsed while earlier ones were slow is left to the
+            // worker that takes it over instead of being sent twice.
+            let (id, worker) = (message.id.clone(), self.worker_id.clone());
+            if !self
+                .db(move |c| outbox::renew(c, &id, &worker, lease, Utc::now()))
+                .await?
+            {
+                tracing::warn!(outbox_id = %message.id, "claim lapsed before sending; left to the worker that takes it over");
+                self.metrics.outbox_delivery("lapsed");
+                continue;
+            }
             self.deliver(message, &links).await?;
         }
         Ok(n)

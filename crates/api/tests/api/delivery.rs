@@ -374,3 +374,51 @@ async fn concurrent_resets_with_one_link_succeed_once() {
         app.stop().await;
     }
 }
+
+/// A worker still busy with earlier messages of its batch when the lease on a later one lapses
+/// does not send that one: the claim is re-checked (and extended) just before each send, so a
+/// slow batch is never sent by two live workers.
+#[tokio::test]
+async fn a_lapsed_claim_is_not_sent_by_the_worker_that_lost_it() {
+    for backend in [TestBackend::Sqlite, TestBackend::Postgres] {
+        let Some(app) = spawn_app_with(backend, |c| c.outbox.worker = false).await else {
+            continue;
+        };
+        let ids = enqueue(&app, 1);
+        let mut conn = app.db();
+        let lease = chrono::Duration::seconds(60);
+        let t0 = chrono::Utc::now();
+        assert_eq!(
+            outbox::claim(&mut conn, "w1", 10, lease, t0).unwrap().len(),
+            1
+        );
+        let t1 = t0 + chrono::Duration::seconds(30);
+        assert!(
+            outbox::renew(&mut conn, &ids[0], "w1", lease, t1).unwrap(),
+            "held: renewed"
+        );
+        // w1 stays busy beyond the renewed lease; w2 takes the message over.
+        let t2 = t1 + chrono::Duration::seconds(61);
+        assert_eq!(
+            outbox::claim(&mut conn, "w2", 10, lease, t2).unwrap().len(),
+            1
+        );
+        assert!(
+            !outbox::renew(&mut conn, &ids[0], "w1", lease, t2).unwrap(),
+            "w1 lost the claim and must not send"
+        );
+        assert!(outbox::renew(&mut conn, &ids[0], "w2", lease, t2).unwrap());
+        // A lapsed claim cannot be renewed even before anyone else takes it.
+        let ids = enqueue(&app, 1);
+        let t3 = t2 + chrono::Duration::seconds(1);
+        assert_eq!(
+            outbox::claim(&mut conn, "w3", 10, lease, t3).unwrap().len(),
+            1
+        );
+        assert!(
+            !outbox::renew(&mut conn, &ids[0], "w3", lease, t3 + lease).unwrap(),
+            "expired"
+        );
+        app.stop().await;
+    }
+}

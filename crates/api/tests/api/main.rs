@@ -21,3 +21,4 @@ mod password_policy;
 mod recovery;
 mod smartcard;
 mod smtp_server;
+mod sweep;

@@ -1,0 +1,136 @@
+//! An SMTP relay for the tests (enough of RFC 5321 for lettre, no TLS) that counts what it
+//! accepted per recipient and can be told to stall: take a message's content and never
+//! acknowledge it, like a relay that hangs mid-transaction.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
+
+/// One message's envelope recipient and content.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// `RCPT TO` address.
+    pub to: String,
+    /// The DATA section.
+    pub data: String,
+}
+
+#[derive(Default)]
+struct Shared {
+    /// Messages acknowledged with `250`.
+    accepted: Mutex<Vec<Received>>,
+    /// Messages whose content arrived while stalled: never acknowledged.
+    cut_off: Mutex<Vec<Received>>,
+    stall: AtomicBool,
+}
+
+/// A running relay on 127.0.0.1; stops accepting when dropped.
+pub struct Sink {
+    shared: Arc<Shared>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Sink {
+    /// Starts listening on `port`.
+    pub async fn start(port: u16) -> Self {
+        let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+        let shared = Arc::new(Shared::default());
+        let state = Arc::clone(&shared);
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(session(stream, Arc::clone(&state)));
+            }
+        });
+        Self { shared, task }
+    }
+
+    /// While on, message contents are taken but never acknowledged.
+    pub fn set_stall(&self, on: bool) {
+        self.shared.stall.store(on, Ordering::SeqCst);
+    }
+
+    /// Messages acknowledged so far.
+    pub fn accepted(&self) -> Vec<Received> {
+        self.shared.accepted.lock().unwrap().clone()
+    }
+
+    /// Messages taken while stalled (never acknowledged).
+    pub fn cut_off(&self) -> Vec<Received> {
+        self.shared.cut_off.lock().unwrap().clone()
+    }
+
+    /// Acknowledged messages per recipient.
+    pub fn accepted_per_recipient(&self) -> BTreeMap<String, usize> {
+        let mut counts = BTreeMap::new();
+        for m in self.accepted() {
+            *counts.entry(m.to).or_insert(0) += 1;
+        }
+        counts
+    }
+}
+
+async fn session(stream: tokio::net::TcpStream, shared: Arc<Shared>) {
+    let (read, mut write) = stream.into_split();
+    let mut lines = BufReader::new(read).lines();
+    let _ = write.write_all(b"220 sink.invalid ESMTP ready\r\n").await;
+    let mut to = String::new();
+    while let Ok(Some(line)) = lines.next_line().await {
+        let verb = line
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_ascii_uppercase();
+        let reply: &[u8] = match verb.as_str() {
+            "EHLO" => b"250-sink.invalid\r\n250 8BITMIME\r\n",
+            "RCPT" => {
+                to = line
+                    .split(['<', '>'])
+                    .nth(1)
+                    .unwrap_or_default()
+                    .to_lowercase();
+                b"250 OK\r\n"
+            }
+            "HELO" | "MAIL" | "RSET" | "NOOP" => b"250 OK\r\n",
+            "DATA" => {
+                let _ = write.write_all(b"354 end with <CRLF>.<CRLF>\r\n").await;
+                let mut data = String::new();
+                while let Ok(Some(l)) = lines.next_line().await {
+                    if l == "." {
+                        break;
+                    }
+                    data.push_str(&l);
+                    data.push('\n');
+                }
+                let message = Received {
+                    to: to.clone(),
+                    data,
+                };
+                if shared.stall.load(Ordering::SeqCst) {
+                    shared.cut_off.lock().unwrap().push(message);
+                    // Hang until the client goes away.
+                    while let Ok(Some(_)) = lines.next_line().await {}
+                    return;
+                }
+                shared.accepted.lock().unwrap().push(message);
+                b"250 OK queued\r\n"
+            }
+            "QUIT" => {
+                let _ = write.write_all(b"221 bye\r\n").await;
+                return;
+            }
+            _ => b"502 not implemented\r\n",
+        };
+        if write.write_all(reply).await.is_err() {
+            return;
+        }
+    }
+}
