@@ -147,6 +147,16 @@ fn add_admin_problems(api: &mut utoipa::openapi::OpenApi) {
                 "403",
                 "`api-key-read-only` (a change with a read-only key) or `api-key-scope` (an operation on the service itself with a key scoped to one organisation).",
             );
+            if op.request_body.is_some() {
+                add(
+                    "413",
+                    "`payload-too-large`: JSON bodies are limited to 16 KiB.",
+                );
+                add(
+                    "415",
+                    "`unsupported-media-type`: send `Content-Type: application/json`.",
+                );
+            }
             if names_resource {
                 add(
                     "404",

@@ -320,15 +320,18 @@ pub fn list(
     Ok(q.load(conn)?)
 }
 
+/// Where an outbox page ends: the `(created_at, id)` of its last message.
+pub type OutboxCursor = (NaiveDateTime, String);
+
 /// Messages newest first, `limit` at a time after `cursor` (the `(created_at, id)` of the
 /// last message of the previous page), optionally of one status. Returns the page and the
 /// cursor of the next one.
 pub fn page(
     conn: &mut DbConnection,
     status: Option<&str>,
-    cursor: Option<(NaiveDateTime, String)>,
+    cursor: Option<OutboxCursor>,
     limit: u32,
-) -> Result<(Vec<OutboxMessage>, Option<(NaiveDateTime, String)>), RepoError> {
+) -> Result<(Vec<OutboxMessage>, Option<OutboxCursor>), RepoError> {
     let mut q = o::table
         .order((o::created_at.desc(), o::id.desc()))
         .limit(i64::from(limit) + 1)

@@ -1415,3 +1415,41 @@ async fn audit_verify_finds_the_first_edited_row(app: &TestApp) {
     assert!(stderr.contains("audit chain broken at event 2"), "{stderr}");
     assert!(stderr.contains("edited"), "{stderr}");
 }
+
+#[test]
+fn admin_operations_are_documented_with_the_api_key_scheme() {
+    let doc: Value = serde_json::from_str(&esr_api::openapi::document_json()).unwrap();
+    let mut count = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        if !path.starts_with("/v1/admin/") {
+            continue;
+        }
+        for (method, op) in item.as_object().unwrap() {
+            count += 1;
+            assert_eq!(op["tags"], json!(["admin"]), "{method} {path}");
+            assert_eq!(op["security"], json!([{"apiKey": []}]), "{method} {path}");
+            let responses = op["responses"].as_object().unwrap();
+            for code in ["401", "403", "503"] {
+                assert!(
+                    responses.contains_key(code),
+                    "{method} {path} documents {code}"
+                );
+            }
+            if path.contains('{') {
+                assert!(
+                    responses.contains_key("404"),
+                    "{method} {path} documents 404"
+                );
+            }
+            if op.get("requestBody").is_some() {
+                let body = &op["requestBody"]["content"]["application/json"]["schema"]["$ref"];
+                let name = body.as_str().unwrap().rsplit('/').next().unwrap();
+                assert!(
+                    doc["components"]["schemas"][name]["example"].is_object(),
+                    "{method} {path}: request example"
+                );
+            }
+        }
+    }
+    assert!(count >= 23, "{count} admin operations");
+}
