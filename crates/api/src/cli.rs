@@ -71,6 +71,31 @@ pub enum Command {
         #[arg(long, short)]
         output: PathBuf,
     },
+    /// Create an administrator API key and print it (once: only its SHA-256 is stored).
+    CreateApiKey {
+        /// Unique name, written into the audit trail of everything the key does
+        /// (1-64 letters, digits, '.', '_', '-').
+        #[arg(long)]
+        name: String,
+        /// `all`, or one organisation code: the key then sees only that organisation.
+        #[arg(long)]
+        scope: String,
+        /// `read` (GET only) or `write`.
+        #[arg(long)]
+        access: String,
+    },
+    /// The audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+/// Audit-trail commands.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Recompute the hash chain; report the first broken link and exit 1 if there is one.
+    Verify,
 }
 
 /// Runs the command line; the exit code is 2 for configuration errors, 1 for failures.
@@ -102,6 +127,14 @@ pub fn main() -> ExitCode {
                 Command::Migrate => migrate(&config).map(|()| Outcome::Done),
                 Command::SeedDemo => seed_demo(&config).map(|()| Outcome::Done),
                 Command::RotateSigningKey => rotate_signing_key(&config).map(|()| Outcome::Done),
+                Command::CreateApiKey {
+                    name,
+                    scope,
+                    access,
+                } => create_api_key(&config, &name, &scope, &access).map(|()| Outcome::Done),
+                Command::Audit {
+                    command: AuditCommand::Verify,
+                } => audit_verify(&config).map(|()| Outcome::Done),
                 Command::Import {
                     file,
                     batch_rows,
@@ -341,6 +374,80 @@ fn migrate(config: &Config) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+fn create_api_key(config: &Config, name: &str, scope: &str, access: &str) -> anyhow::Result<()> {
+    let name = esr_domain::ApiKeyName::parse(name).map_err(|e| anyhow::anyhow!("--name: {e}"))?;
+    let scope =
+        esr_domain::ApiKeyScope::parse(scope).map_err(|e| anyhow::anyhow!("--scope: {e}"))?;
+    let access =
+        esr_domain::ApiKeyAccess::parse(access).map_err(|e| anyhow::anyhow!("--access: {e}"))?;
+    let pool = esr_persistence::DbPool::connect(
+        &config.database_url,
+        esr_persistence::PoolOptions::default(),
+    )?;
+    let mut conn = pool.get()?;
+    if config.auto_migrate {
+        esr_persistence::migrations::run_pending(&mut conn)?;
+    }
+    let now = chrono::Utc::now();
+    let (secret, stored) = crate::routes::admin::api_keys::create_key(
+        &mut conn,
+        &name,
+        &scope,
+        access,
+        |c, stored| {
+            esr_persistence::audit::append(
+                c,
+                &esr_persistence::audit::NewAuditEvent {
+                    event_type: "admin.api_key.created",
+                    account_id: None,
+                    actor: "cli",
+                    ip: None,
+                    user_agent: None,
+                    request_id: None,
+                    details: &serde_json::json!({
+                        "api_key": stored.name.as_str(),
+                        "scope": stored.scope.as_str(),
+                        "access": stored.access.as_str(),
+                    }),
+                },
+                now,
+            )
+            .map(drop)
+        },
+        now,
+    )?;
+    eprintln!(
+        "Created API key {} (scope {}, access {}, prefix {}). It is shown once; store it now:",
+        stored.name, stored.scope, stored.access, stored.prefix
+    );
+    println!("{}", secret.expose_secret());
+    Ok(())
+}
+
+fn audit_verify(config: &Config) -> anyhow::Result<()> {
+    let pool = esr_persistence::DbPool::connect(
+        &config.database_url,
+        esr_persistence::PoolOptions::default(),
+    )?;
+    let mut conn = pool.get()?;
+    let report = esr_persistence::audit::verify_chain(&mut conn)?;
+    match report.first_broken {
+        None => {
+            println!(
+                "Audit chain intact: {} event(s) verified in {}.",
+                report.checked, config.database_url
+            );
+            Ok(())
+        }
+        Some(broken) => anyhow::bail!(
+            "audit chain broken at event {}: {} ({} event(s) before it verified)",
+            broken.seq,
+            broken.reason,
+            report.checked
+        ),
+    }
 }
 
 fn rotate_signing_key(config: &Config) -> anyhow::Result<()> {

@@ -1,5 +1,6 @@
 //! ESR Access HTTP API: configuration, routes, OpenAPI document, middleware and CLI.
 
+pub mod admin_auth;
 pub mod audit;
 pub mod auth;
 pub mod cli;

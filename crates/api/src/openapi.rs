@@ -34,6 +34,7 @@ stable `code` and the `request_id`; every response carries `X-Request-Id`.",
         (name = "recovery", description = "Forgotten | Request Username/Password | Unlock Account, and the links their emails carry."),
         (name = "organisations", description = "Employing organisations; their codes start every ESR username."),
         (name = "password-policy", description = "The password rules, and a live check for password forms."),
+        (name = "admin", description = "Administrators and integrators (API key: `Authorization: Bearer esr_…`, created with `esr-api create-api-key`): organisations, people, accounts (unlock, suspend, internet-access approval, recovery email), the audit trail, the email outbox and the keys themselves. Keys scoped to one organisation see only it (404 for everything else); read-only keys get 403 on changes. Administrators never see or set a password."),
         (name = "operations", description = "Health, readiness, metrics and this document."),
         (name = "dev", description = "Dev mode only: the built-in test identity provider standing in for NHS CIS2, and the mailbox of the file email transport. These routes do not exist in production (404)."),
     ),
@@ -98,6 +99,65 @@ impl Modify for DocumentEndpoint {
     }
 }
 
+/// Adds the problems every admin operation can answer: 401 (no live API key), 403 (read-only
+/// key on a change, or an organisation-scoped key on a service-wide operation), 404 where the
+/// path names a resource (also for other organisations' resources: never 403, so a scoped key
+/// learns nothing about them), and 503.
+fn add_admin_problems(api: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{Ref, RefOr};
+    let problem = |description: &str| {
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    crate::problem::PROBLEM_JSON,
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Problem")))
+                        .build(),
+                )
+                .build(),
+        )
+    };
+    for (path, item) in api.paths.paths.iter_mut() {
+        if !path.starts_with("/v1/admin/") {
+            continue;
+        }
+        let names_resource = path.contains('{');
+        for op in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let responses = &mut op.responses.responses;
+            let mut add = |code: &str, description: &str| {
+                responses
+                    .entry(code.to_owned())
+                    .or_insert_with(|| problem(description));
+            };
+            add(
+                "401",
+                "`invalid-api-key`: no API key, or an unknown or revoked one (see `WWW-Authenticate`).",
+            );
+            add(
+                "403",
+                "`api-key-read-only` (a change with a read-only key) or `api-key-scope` (an operation on the service itself with a key scoped to one organisation).",
+            );
+            if names_resource {
+                add(
+                    "404",
+                    "Not found, or belongs to an organisation the key does not cover.",
+                );
+            }
+            add("503", "`database-unavailable` (see `Retry-After`).");
+        }
+    }
+}
+
 /// Builds the document from the same route registration the server uses. It is the dev
 /// mode's set (a superset): dev-only operations are tagged `dev` and say they are absent in
 /// production, so the document is the same whatever the mode.
@@ -107,6 +167,8 @@ pub fn document() -> utoipa::openapi::OpenApi {
         .openapi(ApiDoc::openapi())
         .configure(|cfg| crate::routes::configure(cfg, true))
         .split_for_parts();
+    let mut api = api;
+    add_admin_problems(&mut api);
     api
 }
 

@@ -40,6 +40,7 @@
 //! # Ok::<(), HashError>(())
 //! ```
 
+mod api_key;
 mod coded;
 mod date_of_birth;
 mod email;
@@ -54,6 +55,10 @@ mod username;
 
 pub use rand_core;
 
+pub use api_key::{
+    API_KEY_BYTES, API_KEY_PREFIX, API_KEY_VISIBLE, ApiKeyAccess, ApiKeyAccessError, ApiKeyName,
+    ApiKeyNameError, ApiKeyScope, ApiKeyScopeError, ApiKeySecret,
+};
 pub use coded::Coded;
 pub use date_of_birth::{DateOfBirth, DateOfBirthError, MAX_AGE_YEARS, MIN_AGE_YEARS};
 pub use email::{EmailError, MAX_EMAIL_LENGTH, WorkEmail};

@@ -526,3 +526,90 @@ pub fn unlock(conn: &mut DbConnection, id: &str, now: DateTime<Utc>) -> Result<b
     .execute(conn)?;
     Ok(n == 1)
 }
+
+/// Filters of the admin account list.
+#[derive(Debug, Clone, Default)]
+pub struct AccountFilter {
+    /// Only this organisation's accounts.
+    pub organisation: Option<OrganisationCode>,
+    /// Only accounts with this status.
+    pub status: Option<AccountStatus>,
+    /// Only accounts with this internet-access status.
+    pub internet_access: Option<InternetAccessStatus>,
+    /// Only this person's accounts.
+    pub person_id: Option<String>,
+}
+
+/// Lists accounts by username, `limit` at a time after `cursor` (a username).
+pub fn list(
+    conn: &mut DbConnection,
+    filter: &AccountFilter,
+    cursor: Option<&Username>,
+    limit: u32,
+) -> Result<crate::organisations::Page<Account>, RepoError> {
+    let mut q = accounts::table
+        .select(AccountRow::as_select())
+        .order(accounts::username.asc())
+        .limit(i64::from(limit) + 1)
+        .into_boxed();
+    if let Some(org) = &filter.organisation {
+        q = q.filter(accounts::organisation_code.eq(org.as_str().to_owned()));
+    }
+    if let Some(status) = filter.status {
+        q = q.filter(accounts::status.eq(status.as_str()));
+    }
+    if let Some(access) = filter.internet_access {
+        q = q.filter(accounts::internet_access.eq(access.as_str()));
+    }
+    if let Some(person) = &filter.person_id {
+        q = q.filter(accounts::person_id.eq(person.clone()));
+    }
+    if let Some(after) = cursor {
+        q = q.filter(accounts::username.gt(after.as_str().to_owned()));
+    }
+    let mut items = q
+        .load(conn)?
+        .into_iter()
+        .map(Account::try_from)
+        .collect::<Result<Vec<_>, _>>()?;
+    let next_cursor = if items.len() > limit as usize {
+        items.truncate(limit as usize);
+        items.last().map(|a| a.username.as_str().to_owned())
+    } else {
+        None
+    };
+    Ok(crate::organisations::Page { items, next_cursor })
+}
+
+/// Changes the account status from `from` to `to` in one conditional `UPDATE`; `false` when
+/// the status was no longer `from`. Leaving `locked` clears the lock and the failure counter.
+pub fn transition_status(
+    conn: &mut DbConnection,
+    id: &str,
+    from: AccountStatus,
+    to: AccountStatus,
+    now: DateTime<Utc>,
+) -> Result<bool, RepoError> {
+    let at = now.naive_utc();
+    let target = accounts::table
+        .filter(accounts::id.eq(id))
+        .filter(accounts::status.eq(from.as_str()));
+    let n = if from == AccountStatus::Locked {
+        diesel::update(target)
+            .set((
+                accounts::status.eq(to.as_str()),
+                accounts::locked_at.eq(None::<NaiveDateTime>),
+                accounts::failed_login_count.eq(0),
+                accounts::updated_at.eq(at),
+            ))
+            .execute(conn)?
+    } else {
+        diesel::update(target)
+            .set((
+                accounts::status.eq(to.as_str()),
+                accounts::updated_at.eq(at),
+            ))
+            .execute(conn)?
+    };
+    Ok(n == 1)
+}

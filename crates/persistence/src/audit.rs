@@ -246,3 +246,66 @@ pub fn verify_chain(conn: &mut DbConnection) -> Result<ChainReport, RepoError> {
         first_broken: None,
     })
 }
+
+/// Filters of the admin audit list.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// Only events of this account.
+    pub account_id: Option<String>,
+    /// Only events of this type (e.g. `login.failed`).
+    pub event_type: Option<String>,
+    /// Only events at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// Only events before this time.
+    pub until: Option<DateTime<Utc>>,
+    /// Only events about accounts of this organisation.
+    pub organisation: Option<esr_domain::OrganisationCode>,
+}
+
+/// Events in chain order (oldest first), `limit` at a time after `after_seq`; the second value
+/// is the seq to continue after when there are more.
+pub fn list(
+    conn: &mut DbConnection,
+    filter: &AuditFilter,
+    after_seq: Option<i64>,
+    limit: u32,
+) -> Result<(Vec<AuditEvent>, Option<i64>), RepoError> {
+    use crate::schema::accounts;
+    let mut q = audit_events::table
+        .order(audit_events::seq.asc())
+        .limit(i64::from(limit) + 1)
+        .select(AuditEvent::as_select())
+        .into_boxed();
+    if let Some(id) = &filter.account_id {
+        q = q.filter(audit_events::account_id.eq(id.clone()));
+    }
+    if let Some(t) = &filter.event_type {
+        q = q.filter(audit_events::event_type.eq(t.clone()));
+    }
+    if let Some(since) = filter.since {
+        q = q.filter(audit_events::at.ge(since.naive_utc()));
+    }
+    if let Some(until) = filter.until {
+        q = q.filter(audit_events::at.lt(until.naive_utc()));
+    }
+    if let Some(org) = &filter.organisation {
+        q = q.filter(
+            audit_events::account_id.eq_any(
+                accounts::table
+                    .filter(accounts::organisation_code.eq(org.as_str().to_owned()))
+                    .select(accounts::id.nullable()),
+            ),
+        );
+    }
+    if let Some(after) = after_seq {
+        q = q.filter(audit_events::seq.gt(after));
+    }
+    let mut rows = q.load(conn)?;
+    let next = if rows.len() > limit as usize {
+        rows.truncate(limit as usize);
+        rows.last().map(|r| r.seq)
+    } else {
+        None
+    };
+    Ok((rows, next))
+}

@@ -18,6 +18,7 @@ macro_rules! per_backend {
 }
 
 pub mod accounts;
+pub mod api_keys;
 pub mod audit;
 pub mod connection;
 pub mod error;

@@ -17,6 +17,8 @@ struct OrganisationRow {
     internet_access_approval: String,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
+    inactivity_limit_days: Option<i32>,
+    password_expiry_days: Option<i32>,
 }
 
 /// An employing organisation.
@@ -32,6 +34,10 @@ pub struct Organisation {
     pub created_at: DateTime<Utc>,
     /// When the row last changed (UTC).
     pub updated_at: DateTime<Utc>,
+    /// Days without a login after which internet access lapses (`None`: no limit).
+    pub inactivity_limit_days: Option<u32>,
+    /// Days after which a password expires (`None`: never, the default).
+    pub password_expiry_days: Option<u32>,
 }
 
 impl TryFrom<OrganisationRow> for Organisation {
@@ -47,8 +53,15 @@ impl TryFrom<OrganisationRow> for Organisation {
             )?,
             created_at: r.created_at.and_utc(),
             updated_at: r.updated_at.and_utc(),
+            inactivity_limit_days: days(r.inactivity_limit_days)?,
+            password_expiry_days: days(r.password_expiry_days)?,
         })
     }
+}
+
+fn days(v: Option<i32>) -> Result<Option<u32>, RepoError> {
+    v.map(|d| u32::try_from(d).map_err(|_| RepoError::Corrupt(format!("days {d}"))))
+        .transpose()
 }
 
 /// Fields to create or replace an organisation with.
@@ -142,4 +155,100 @@ pub fn upsert(
         .returning(OrganisationRow::as_returning())
         .get_result(c))?;
     row.try_into()
+}
+
+/// The settings an administrator gives a new organisation.
+#[derive(Debug, Clone)]
+pub struct OrganisationSettings<'a> {
+    /// Display name.
+    pub name: &'a str,
+    /// How internet-access requests are approved.
+    pub internet_access_approval: ApprovalMode,
+    /// Days without a login after which internet access lapses.
+    pub inactivity_limit_days: Option<u32>,
+    /// Days after which a password expires.
+    pub password_expiry_days: Option<u32>,
+}
+
+fn days_column(d: Option<u32>) -> Option<i32> {
+    d.map(|d| i32::try_from(d).unwrap_or(i32::MAX))
+}
+
+/// Creates an organisation. `Ok(None)` when the code is taken.
+pub fn create(
+    conn: &mut DbConnection,
+    code: &OrganisationCode,
+    settings: &OrganisationSettings<'_>,
+    now: DateTime<Utc>,
+) -> Result<Option<Organisation>, RepoError> {
+    let at = now.naive_utc();
+    let inserted = conn.write_transaction(|c| {
+        diesel::insert_into(organisations::table)
+            .values((
+                organisations::code.eq(code.as_str()),
+                organisations::name.eq(settings.name),
+                organisations::internet_access_approval
+                    .eq(settings.internet_access_approval.as_str()),
+                organisations::inactivity_limit_days
+                    .eq(days_column(settings.inactivity_limit_days)),
+                organisations::password_expiry_days.eq(days_column(settings.password_expiry_days)),
+                organisations::created_at.eq(at),
+                organisations::updated_at.eq(at),
+            ))
+            .execute(c)
+            .map_err(RepoError::from)
+    });
+    match inserted {
+        Ok(_) => find(conn, code),
+        Err(RepoError::Query(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        ))) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// A partial update: `None` leaves a field alone; `Some(None)` clears an optional one.
+#[derive(Debug, Clone, Default)]
+pub struct OrganisationChanges<'a> {
+    /// New display name.
+    pub name: Option<&'a str>,
+    /// New approval mode.
+    pub internet_access_approval: Option<ApprovalMode>,
+    /// New inactivity limit (or none).
+    pub inactivity_limit_days: Option<Option<u32>>,
+    /// New password expiry (or none).
+    pub password_expiry_days: Option<Option<u32>>,
+}
+
+/// Applies `changes`; returns the organisation as it now is (`None`: no such code).
+pub fn update(
+    conn: &mut DbConnection,
+    code: &OrganisationCode,
+    changes: &OrganisationChanges<'_>,
+    now: DateTime<Utc>,
+) -> Result<Option<Organisation>, RepoError> {
+    let Some(current) = find(conn, code)? else {
+        return Ok(None);
+    };
+    let name = changes.name.unwrap_or(&current.name);
+    let approval = changes
+        .internet_access_approval
+        .unwrap_or(current.internet_access_approval);
+    let inactivity = changes
+        .inactivity_limit_days
+        .unwrap_or(current.inactivity_limit_days);
+    let expiry = changes
+        .password_expiry_days
+        .unwrap_or(current.password_expiry_days);
+    diesel::update(organisations::table.find(code.as_str()))
+        .set((
+            organisations::name.eq(name),
+            organisations::internet_access_approval.eq(approval.as_str()),
+            organisations::inactivity_limit_days.eq(days_column(inactivity)),
+            organisations::password_expiry_days.eq(days_column(expiry)),
+            organisations::updated_at.eq(now.naive_utc()),
+        ))
+        .execute(conn)?;
+    find(conn, code)
 }

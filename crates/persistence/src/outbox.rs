@@ -319,3 +319,37 @@ pub fn list(
     }
     Ok(q.load(conn)?)
 }
+
+/// Messages newest first, `limit` at a time after `cursor` (the `(created_at, id)` of the
+/// last message of the previous page), optionally of one status. Returns the page and the
+/// cursor of the next one.
+pub fn page(
+    conn: &mut DbConnection,
+    status: Option<&str>,
+    cursor: Option<(NaiveDateTime, String)>,
+    limit: u32,
+) -> Result<(Vec<OutboxMessage>, Option<(NaiveDateTime, String)>), RepoError> {
+    let mut q = o::table
+        .order((o::created_at.desc(), o::id.desc()))
+        .limit(i64::from(limit) + 1)
+        .select(OutboxMessage::as_select())
+        .into_boxed();
+    if let Some(s) = status {
+        q = q.filter(o::status.eq(s.to_owned()));
+    }
+    if let Some((at, id)) = cursor {
+        q = q.filter(
+            o::created_at
+                .lt(at)
+                .or(o::created_at.eq(at).and(o::id.lt(id))),
+        );
+    }
+    let mut rows = q.load(conn)?;
+    let next = if rows.len() > limit as usize {
+        rows.truncate(limit as usize);
+        rows.last().map(|m| (m.created_at, m.id.clone()))
+    } else {
+        None
+    };
+    Ok((rows, next))
+}

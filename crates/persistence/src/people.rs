@@ -213,3 +213,96 @@ pub fn with_smartcard(conn: &mut DbConnection, limit: i64) -> Result<Vec<Person>
         .map(Person::try_from)
         .collect()
 }
+
+/// Filters of the admin people list.
+#[derive(Debug, Clone, Default)]
+pub struct PersonFilter {
+    /// Only this organisation's people.
+    pub organisation: Option<OrganisationCode>,
+    /// Only this employee number.
+    pub employee_number: Option<String>,
+    /// Only this (canonical) work email.
+    pub work_email: Option<String>,
+}
+
+/// Lists people by id, `limit` at a time after `cursor` (an id).
+pub fn list(
+    conn: &mut DbConnection,
+    filter: &PersonFilter,
+    cursor: Option<&str>,
+    limit: u32,
+) -> Result<crate::organisations::Page<Person>, RepoError> {
+    let mut q = people::table
+        .select(PersonRow::as_select())
+        .order(people::id.asc())
+        .limit(i64::from(limit) + 1)
+        .into_boxed();
+    if let Some(org) = &filter.organisation {
+        q = q.filter(people::organisation_code.eq(org.as_str().to_owned()));
+    }
+    if let Some(n) = &filter.employee_number {
+        q = q.filter(people::employee_number.eq(n.clone()));
+    }
+    if let Some(e) = &filter.work_email {
+        q = q.filter(people::work_email.eq(e.clone()));
+    }
+    if let Some(after) = cursor {
+        q = q.filter(people::id.gt(after.to_owned()));
+    }
+    let mut items = q
+        .load(conn)?
+        .into_iter()
+        .map(Person::try_from)
+        .collect::<Result<Vec<_>, _>>()?;
+    let next_cursor = if items.len() > limit as usize {
+        items.truncate(limit as usize);
+        items.last().map(|p| p.id.clone())
+    } else {
+        None
+    };
+    Ok(crate::organisations::Page { items, next_cursor })
+}
+
+/// A partial update of a person: `None` leaves a field alone; `Some(None)` clears the
+/// smartcard subject.
+#[derive(Debug, Clone, Default)]
+pub struct PersonChanges<'a> {
+    /// First name.
+    pub first_name: Option<&'a str>,
+    /// Surname.
+    pub last_name: Option<&'a str>,
+    /// Canonical work email.
+    pub work_email: Option<&'a str>,
+    /// Date of birth.
+    pub date_of_birth: Option<NaiveDate>,
+    /// Smartcard subject (or none).
+    pub smartcard_subject: Option<Option<&'a str>>,
+    /// `en` or `cy`.
+    pub language: Option<&'a str>,
+}
+
+/// Applies `changes` to a person; returns them as they now are (`None`: no such id).
+pub fn update(
+    conn: &mut DbConnection,
+    id: &str,
+    changes: &PersonChanges<'_>,
+    now: DateTime<Utc>,
+) -> Result<Option<Person>, RepoError> {
+    let Some(current) = find(conn, id)? else {
+        return Ok(None);
+    };
+    diesel::update(people::table.find(id))
+        .set((
+            people::first_name.eq(changes.first_name.unwrap_or(&current.first_name)),
+            people::last_name.eq(changes.last_name.unwrap_or(&current.last_name)),
+            people::work_email.eq(changes.work_email.unwrap_or(&current.work_email)),
+            people::date_of_birth.eq(changes.date_of_birth.unwrap_or(current.date_of_birth)),
+            people::smartcard_subject.eq(changes
+                .smartcard_subject
+                .unwrap_or(current.smartcard_subject.as_deref())),
+            people::language.eq(changes.language.unwrap_or(&current.language)),
+            people::updated_at.eq(now.naive_utc()),
+        ))
+        .execute(conn)?;
+    find(conn, id)
+}

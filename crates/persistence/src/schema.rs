@@ -9,6 +9,8 @@ diesel::table! {
         internet_access_approval -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        inactivity_limit_days -> Nullable<Integer>,
+        password_expiry_days -> Nullable<Integer>,
     }
 }
 
@@ -159,6 +161,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     recovery_requests,
     outbox,
     oidc_flows,
+    api_keys,
 );
 
 diesel::table! {
@@ -211,3 +214,18 @@ diesel::table! {
 }
 
 diesel::joinable!(one_time_tokens -> accounts (account_id));
+
+diesel::table! {
+    /// Administrator API keys, stored only as SHA-256 with a short visible prefix.
+    api_keys (id) {
+        id -> Text,
+        name -> Text,
+        prefix -> Text,
+        key_hash -> Text,
+        scope -> Text,
+        access -> Text,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+        last_used_at -> Nullable<Timestamp>,
+    }
+}

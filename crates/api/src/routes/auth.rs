@@ -4,9 +4,11 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, post, web};
 use chrono::{DateTime, Utc};
 use esr_domain::{
-    Coded, LoginAttempt, LoginOutcome, Password, TokenDigest, Username, decide_login,
+    Coded, InactivityPolicy, InternetAccessStatus, LoginAttempt, LoginOutcome, Password,
+    TokenDigest, Username, decide_login,
 };
 use esr_persistence::accounts::{self, Account};
+use esr_persistence::organisations;
 use esr_persistence::sessions::{self, NewSession, RefreshSpend, Session, SessionKind};
 use esr_persistence::{DbConnection, RepoError};
 use serde::{Deserialize, Serialize};
@@ -96,6 +98,13 @@ pub enum SessionError {
     /// Correct password, account suspended.
     #[error("account suspended")]
     Suspended,
+    /// Correct password, but no login for longer than the organisation's inactivity limit:
+    /// internet access has lapsed (revoked now) until renewed at work.
+    #[error("internet access lapsed")]
+    InternetAccessLapsed,
+    /// Correct password, but older than the organisation's password expiry.
+    #[error("password expired")]
+    PasswordExpired,
     /// Username or password missing or absurdly long.
     #[error("invalid login request: {0}")]
     InvalidRequest(&'static str),
@@ -140,6 +149,22 @@ impl AsProblem for SessionError {
                 esr_domain::LoginError::AccountSuspended,
                 StatusCode::FORBIDDEN,
             ),
+            Self::InternetAccessLapsed => ProblemSpec::new(
+                StatusCode::FORBIDDEN,
+                "internet-access-lapsed",
+                "Login failed",
+                "Your internet access has lapsed because you have not logged in from home for a \
+                 long time. Log into ESR using your smartcard on a computer at work and use \
+                 Manage Internet Access to request internet access again.",
+            ),
+            Self::PasswordExpired => ProblemSpec::new(
+                StatusCode::FORBIDDEN,
+                "password-expired",
+                "Login failed",
+                "Your password has expired. Use Forgotten | Request Username/Password to get a \
+                 password reset link by email, or use Reset Password in Manage Internet Access at \
+                 work with your smartcard.",
+            ),
             Self::InvalidRequest(detail) => ProblemSpec::new(
                 StatusCode::BAD_REQUEST,
                 "invalid-request-body",
@@ -176,7 +201,7 @@ const MAX_PASSWORD_BYTES: usize = 1024;
         (status = 200, description = "Logged in.", body = TokenResponse),
         (status = 400, description = "Malformed request.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`invalid-credentials`: unknown username, wrong password or locked account.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`internet-access-not-approved` or `account-suspended` (after a correct password).", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "After a correct password only: `internet-access-not-approved`, `account-suspended`, `internet-access-lapsed` (no login for longer than the organisation's inactivity limit: renew at work with a smartcard in Manage Internet Access) or `password-expired` (older than the organisation's password expiry: reset it by email or at work).", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many attempts (see `Retry-After`).", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Busy (see `Retry-After`).", body = Problem, content_type = "application/problem+json"),
     ),
@@ -298,6 +323,43 @@ pub async fn login(
     }
 }
 
+/// An organisation limit that refuses a login with a correct password.
+enum Limit {
+    InactivityLapsed,
+    PasswordExpired,
+}
+
+/// Checks the account's organisation's inactivity limit (time since the last login, or
+/// since access was approved or renewed, whichever is later) and password expiry.
+fn organisation_limits(
+    conn: &mut DbConnection,
+    account: &Account,
+    now: DateTime<Utc>,
+) -> Result<Option<Limit>, RepoError> {
+    let Some(org) = organisations::find(conn, &account.organisation_code)? else {
+        return Ok(None);
+    };
+    let days = |d: u32| chrono::TimeDelta::days(i64::from(d));
+    let inactivity = InactivityPolicy {
+        limit: org.inactivity_limit_days.map(days),
+    };
+    let last_activity = account
+        .last_login_at
+        .into_iter()
+        .chain(account.internet_access_changed_at)
+        .max()
+        .unwrap_or(account.created_at);
+    if inactivity.has_lapsed(last_activity, now) {
+        return Ok(Some(Limit::InactivityLapsed));
+    }
+    if let (Some(expiry), Some(changed)) = (org.password_expiry_days, account.password_changed_at)
+        && now - changed >= days(expiry)
+    {
+        return Ok(Some(Limit::PasswordExpired));
+    }
+    Ok(None)
+}
+
 /// Applies a login decision in one transaction: counters, lock, session, audit.
 fn apply_login(
     conn: &mut DbConnection,
@@ -323,6 +385,44 @@ fn apply_login(
     };
     match outcome {
         LoginOutcome::Success => {
+            // Organisation limits, looked at only now that the password is known correct.
+            match organisation_limits(conn, account, now)? {
+                Some(Limit::InactivityLapsed) => {
+                    accounts::reset_failed_logins(conn, &account.id, now)?;
+                    if accounts::transition_internet_access(
+                        conn,
+                        &account.id,
+                        InternetAccessStatus::Approved,
+                        InternetAccessStatus::Revoked,
+                        now,
+                    )? {
+                        sessions::revoke_all_for_account(
+                            conn,
+                            &account.id,
+                            None,
+                            "internet_access_lapsed",
+                            now,
+                        )?;
+                        audit::record(
+                            conn,
+                            client,
+                            "internet_access.lapsed",
+                            id,
+                            "system",
+                            &json!({"last_login_at": account.last_login_at}),
+                            now,
+                        )?;
+                    }
+                    fail(conn, "internet_access_lapsed")?;
+                    return Ok(Err(SessionError::InternetAccessLapsed));
+                }
+                Some(Limit::PasswordExpired) => {
+                    accounts::reset_failed_logins(conn, &account.id, now)?;
+                    fail(conn, "password_expired")?;
+                    return Ok(Err(SessionError::PasswordExpired));
+                }
+                None => {}
+            }
             let verified = account.password_hash.as_deref().unwrap_or_default();
             if !accounts::record_successful_login(conn, &account.id, verified, now)? {
                 // Locked, suspended or re-passworded since we read it: that state wins.

@@ -4,6 +4,7 @@
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
+pub mod admin;
 pub mod auth;
 pub mod dev;
 pub mod dev_idp;
@@ -25,6 +26,7 @@ pub fn configure(cfg: &mut ServiceConfig<'_>, dev: bool) {
     cfg.service(
         utoipa_actix_web::scope("/v1")
             .configure(auth::configure)
+            .configure(admin::configure)
             .configure(smartcard::configure)
             .configure(me::configure)
             .configure(internet_access::configure)

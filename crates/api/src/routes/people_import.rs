@@ -13,6 +13,7 @@ use actix_web::{HttpRequest, post, web};
 use futures_util::StreamExt;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use crate::admin_auth::WriteKey;
 use crate::client::Client;
 use crate::import::{ImportError, ImportLimits, ImportReport, Quiet, Scope};
 use crate::problem::{AsProblem, Problem, ProblemSpec};
@@ -285,23 +286,20 @@ pub(crate) async fn run_import(
         (status = 415, description = "The body is not `text/csv`.", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable.", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("api_key" = [])),
+    security(("apiKey" = [])),
 )]
 #[post("/admin/people/import")]
 pub async fn import_people(
     state: web::Data<AppState>,
     req: HttpRequest,
+    key: WriteKey,
     client: Client,
     payload: web::Payload,
 ) -> Result<web::Json<ImportReport>, ImportHttpError> {
-    let report = run_import(
-        &state,
-        &req,
-        client,
-        "system".to_owned(),
-        Scope::All,
-        payload,
-    )
-    .await?;
+    let scope = match key.organisation() {
+        None => Scope::All,
+        Some(code) => Scope::Organisation(code.clone()),
+    };
+    let report = run_import(&state, &req, client, key.actor(), scope, payload).await?;
     Ok(web::Json(report))
 }

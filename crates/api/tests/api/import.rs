@@ -375,3 +375,181 @@ async fn generated_people_import_cleanly_and_deterministically() {
     assert_eq!(report["unchanged"], 1200, "{report}");
     app.stop().await;
 }
+
+// ---- POST /v1/admin/people/import ----
+
+async fn post_csv(app: &TestApp, key: Option<&str>, body: Vec<u8>) -> reqwest::Response {
+    let mut req = app
+        .client
+        .post(format!("{}/v1/admin/people/import", app.address))
+        .header("content-type", "text/csv")
+        .body(body);
+    if let Some(key) = key {
+        req = req.bearer_auth(key);
+    }
+    req.send().await.expect("request sent")
+}
+
+async fn http_import_reports_every_bad_line_and_is_idempotent(backend: TestBackend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let key = crate::admin::admin_key(&app, "hr-feed", "all", "write");
+    let before = people_count(&app);
+    let res = post_csv(&app, Some(&key), mixed_feed()).await;
+    assert_eq!(res.status(), 200);
+    let report: serde_json::Value = res.json().await.unwrap();
+    assert_mixed_report(&report, 2, 0);
+    assert_mixed_stored(&app);
+    assert_eq!(people_count(&app), before + 2);
+
+    let res = post_csv(&app, Some(&key), mixed_feed()).await;
+    assert_eq!(res.status(), 200);
+    let again: serde_json::Value = res.json().await.unwrap();
+    assert_mixed_report(&again, 0, 2);
+    assert_eq!(people_count(&app), before + 2);
+
+    // Audited with the key's name and the totals only.
+    let events = esr_persistence::audit::recent(&mut app.db(), None, 50).expect("audit events");
+    let imports: Vec<_> = events
+        .iter()
+        .filter(|e| e.event_type == "people.imported")
+        .collect();
+    assert_eq!(imports.len(), 2);
+    assert_eq!(imports[0].actor, "api-key:hr-feed");
+    assert!(
+        !imports[0].details.contains("ann"),
+        "{}",
+        imports[0].details
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn http_import_reports_every_bad_line_and_is_idempotent_sqlite() {
+    http_import_reports_every_bad_line_and_is_idempotent(TestBackend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn http_import_reports_every_bad_line_and_is_idempotent_postgres() {
+    http_import_reports_every_bad_line_and_is_idempotent(TestBackend::Postgres).await;
+}
+
+async fn http_import_refusals_leave_data_untouched(backend: TestBackend) {
+    let Some(app) = crate::helpers::spawn_app_with(backend, |c| c.import_body_limit = 4_096).await
+    else {
+        return;
+    };
+    let write = crate::admin::admin_key(&app, "hr-feed", "all", "write");
+    let read = crate::admin::admin_key(&app, "auditor", "all", "read");
+    let small = format!("{HEADER}999,30000001,Ann,Able,1980-01-02,ann@demo.nhs.uk,\n").into_bytes();
+    let before = people_count(&app);
+
+    let p = crate::helpers::problem(post_csv(&app, None, small.clone()).await).await;
+    assert_eq!(p["status"], 401, "{p}");
+    let p = crate::helpers::problem(post_csv(&app, Some(&read), small.clone()).await).await;
+    assert_eq!(p["status"], 403, "{p}");
+
+    let res = app
+        .client
+        .post(format!("{}/v1/admin/people/import", app.address))
+        .bearer_auth(&write)
+        .header("content-type", "application/json")
+        .body(small.clone())
+        .send()
+        .await
+        .unwrap();
+    let p = crate::helpers::problem(res).await;
+    assert_eq!(
+        (p["status"].as_u64(), p["code"].as_str()),
+        (Some(415), Some("unsupported-media-type"))
+    );
+
+    let wrong_header = String::from_utf8(small.clone())
+        .unwrap()
+        .replace("first_name,last_name", "last_name,first_name");
+    let p = crate::helpers::problem(post_csv(&app, Some(&write), wrong_header.into_bytes()).await)
+        .await;
+    assert_eq!(
+        (p["status"].as_u64(), p["code"].as_str()),
+        (Some(400), Some("invalid-import-header")),
+        "{p}"
+    );
+
+    let p = crate::helpers::problem(post_csv(&app, Some(&write), Vec::new()).await).await;
+    assert_eq!(
+        (p["status"].as_u64(), p["code"].as_str()),
+        (Some(400), Some("empty-import")),
+        "{p}"
+    );
+
+    // Over the (here 4 KiB) body limit, announced by Content-Length: nothing is read.
+    let p = crate::helpers::problem(post_csv(&app, Some(&write), mixed_feed()).await).await;
+    assert_eq!(
+        (p["status"].as_u64(), p["code"].as_str()),
+        (Some(413), Some("payload-too-large")),
+        "{p}"
+    );
+
+    assert_eq!(people_count(&app), before);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn http_import_refusals_leave_data_untouched_sqlite() {
+    http_import_refusals_leave_data_untouched(TestBackend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn http_import_refusals_leave_data_untouched_postgres() {
+    http_import_refusals_leave_data_untouched(TestBackend::Postgres).await;
+}
+
+async fn organisation_key_imports_only_its_organisation(backend: TestBackend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let key = crate::admin::admin_key(&app, "trust-998", "998", "write");
+    let body = format!(
+        "{HEADER}999,30000001,Ann,Able,1980-01-02,ann@demo.nhs.uk,\n998,30000002,Bea,Bold,1981-02-03,bea@demo.nhs.uk,\n"
+    );
+    let res = post_csv(&app, Some(&key), body.into_bytes()).await;
+    assert_eq!(res.status(), 200);
+    let report: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(
+        (report["created"].as_u64(), report["rejected"].as_u64()),
+        (Some(1), Some(1)),
+        "{report}"
+    );
+    assert_eq!(report["errors"][0]["line"], 2);
+    assert_eq!(report["errors"][0]["code"], "unknown-organisation");
+    assert_eq!(
+        report["errors"][0]["message"],
+        "There is no organisation 999"
+    );
+    let mut conn = app.db();
+    let org999 = OrganisationCode::parse("999").unwrap();
+    let org998 = OrganisationCode::parse("998").unwrap();
+    assert!(
+        people::find_by_employee_number(&mut conn, &org999, "30000001")
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        people::find_by_employee_number(&mut conn, &org998, "30000002")
+            .unwrap()
+            .is_some()
+    );
+    drop(conn);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn organisation_key_imports_only_its_organisation_sqlite() {
+    organisation_key_imports_only_its_organisation(TestBackend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn organisation_key_imports_only_its_organisation_postgres() {
+    organisation_key_imports_only_its_organisation(TestBackend::Postgres).await;
+}

@@ -6,6 +6,7 @@
 
 mod helpers;
 
+mod admin;
 mod auth;
 mod browser;
 mod cli;
@@ -19,6 +20,7 @@ mod me;
 mod openapi;
 mod organisations;
 mod password_policy;
+mod readme_cookbook;
 mod recovery;
 mod smartcard;
 mod smtp_server;

@@ -1,0 +1,607 @@
+//! Accounts: list and get (never a password or its hash), and the administrator's actions:
+//! unlock, suspend (ends every session), reactivate, internet access approve / reject /
+//! revoke (revoke ends every session), and send the self-service recovery email.
+
+use actix_web::{HttpResponse, get, post, web};
+use chrono::{DateTime, Utc};
+use esr_domain::{AccountStatus, InternetAccessStatus, Username};
+use esr_persistence::accounts::{self, Account, AccountFilter};
+use esr_persistence::recovery_requests::{self, NewRecoveryRequest, RequestKind};
+use esr_persistence::{DbConnection, RepoError, people, sessions};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::{AdminError, audit, bad_cursor, page_limit};
+use crate::admin_auth::{AdminKey, WriteKey};
+use crate::client::Client;
+use crate::problem::Problem;
+use crate::state::AppState;
+
+/// Registers the account routes.
+pub fn configure(cfg: &mut ServiceConfig<'_>) {
+    cfg.service(list_accounts)
+        .service(get_account)
+        .service(unlock_account)
+        .service(suspend_account)
+        .service(reactivate_account)
+        .service(approve_internet_access)
+        .service(reject_internet_access)
+        .service(revoke_internet_access)
+        .service(send_recovery_email);
+}
+
+/// An account as administrators see it: status, never the password.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "3d6f0f3e-8c1e-4a53-a2f1-5b7f2b8d9c10",
+    "username": "999JSMITH01",
+    "organisation_code": "999",
+    "person_id": "a4b1c2d3-e5f6-4a7b-8c9d-0e1f2a3b4c5d",
+    "status": "active",
+    "internet_access": "approved",
+    "internet_access_changed_at": "2026-11-20T10:00:00Z",
+    "password_set": true,
+    "password_changed_at": "2026-11-20T10:12:00Z",
+    "failed_login_count": 0,
+    "locked_at": null,
+    "last_login_at": "2026-11-25T08:55:00Z",
+    "created_at": "2026-11-20T10:00:00Z",
+    "updated_at": "2026-11-25T08:55:00Z"
+}))]
+pub struct AdminAccount {
+    /// Identifier.
+    pub id: String,
+    /// ESR username.
+    pub username: String,
+    /// Employing organisation.
+    pub organisation_code: String,
+    /// The person holding it (`/v1/admin/people/{id}`).
+    pub person_id: String,
+    /// `active`, `locked`, `suspended` or `disabled`.
+    #[schema(example = "active")]
+    pub status: String,
+    /// `not_requested`, `pending`, `approved`, `rejected` or `revoked`.
+    #[schema(example = "approved")]
+    pub internet_access: String,
+    /// When internet access last changed.
+    pub internet_access_changed_at: Option<DateTime<Utc>>,
+    /// Whether a password is set (never the password or its hash).
+    pub password_set: bool,
+    /// When the password was last set.
+    pub password_changed_at: Option<DateTime<Utc>>,
+    /// Consecutive failed logins.
+    pub failed_login_count: u32,
+    /// When it was locked.
+    pub locked_at: Option<DateTime<Utc>>,
+    /// Last successful login.
+    pub last_login_at: Option<DateTime<Utc>>,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Account> for AdminAccount {
+    fn from(a: Account) -> Self {
+        Self {
+            id: a.id,
+            username: a.username.as_str().to_owned(),
+            organisation_code: a.organisation_code.as_str().to_owned(),
+            person_id: a.person_id,
+            status: a.status.as_str().to_owned(),
+            internet_access: a.internet_access.as_str().to_owned(),
+            internet_access_changed_at: a.internet_access_changed_at,
+            password_set: a.password_hash.is_some(),
+            password_changed_at: a.password_changed_at,
+            failed_login_count: a.failed_login_count,
+            locked_at: a.locked_at,
+            last_login_at: a.last_login_at,
+            created_at: a.created_at,
+            updated_at: a.updated_at,
+        }
+    }
+}
+
+/// A page of accounts.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdminAccountPage {
+    /// Accounts by username.
+    pub items: Vec<AdminAccount>,
+    /// Cursor of the next page; absent on the last.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// Filters and paging of the account list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AccountQuery {
+    /// Only this organisation's accounts.
+    #[param(example = "999")]
+    pub organisation: Option<String>,
+    /// Only accounts with this status (`active`, `locked`, `suspended`, `disabled`).
+    #[param(example = "locked")]
+    pub status: Option<String>,
+    /// Only accounts with this internet-access status (`not_requested`, `pending`,
+    /// `approved`, `rejected`, `revoked`).
+    #[param(example = "pending")]
+    pub internet_access: Option<String>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Page size, 1 to 100 (default 50).
+    #[param(minimum = 1, maximum = 100, example = 50)]
+    pub limit: Option<u32>,
+}
+
+fn not_found() -> AdminError {
+    AdminError::NotFound {
+        code: "account-not-found",
+        what: "Account",
+    }
+}
+
+/// List accounts, filtered by organisation, status and internet access.
+#[utoipa::path(
+    tag = "admin",
+    security(("apiKey" = [])),
+    params(AccountQuery),
+    responses(
+        (status = 200, description = "A page of accounts by username.", body = AdminAccountPage),
+        (status = 400, description = "Bad filter or paging parameter.", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[get("/admin/accounts")]
+pub async fn list_accounts(
+    state: web::Data<AppState>,
+    key: AdminKey,
+    query: web::Query<AccountQuery>,
+) -> Result<web::Json<AdminAccountPage>, AdminError> {
+    let q = query.into_inner();
+    let limit = page_limit(q.limit)?;
+    let bad = |what: &str| AdminError::InvalidParameter(format!("unknown {what}"));
+    let mut filter = AccountFilter {
+        organisation: q
+            .organisation
+            .as_deref()
+            .map(esr_domain::OrganisationCode::parse)
+            .transpose()
+            .map_err(|_| bad("organisation code"))?,
+        status: q
+            .status
+            .as_deref()
+            .map(AccountStatus::parse)
+            .transpose()
+            .map_err(|_| bad("status"))?,
+        internet_access: q
+            .internet_access
+            .as_deref()
+            .map(InternetAccessStatus::parse)
+            .transpose()
+            .map_err(|_| bad("internet access status"))?,
+        person_id: None,
+    };
+    if let Some(own) = key.organisation() {
+        match &filter.organisation {
+            // Another organisation is as empty as one that does not exist.
+            Some(asked) if asked != own => {
+                return Ok(web::Json(AdminAccountPage {
+                    items: Vec::new(),
+                    next_cursor: None,
+                }));
+            }
+            _ => filter.organisation = Some(own.clone()),
+        }
+    }
+    let cursor = q
+        .cursor
+        .map(|c| Username::parse(&c).map_err(|_| bad_cursor()))
+        .transpose()?;
+    let page = state
+        .db(move |c| accounts::list(c, &filter, cursor.as_ref(), limit))
+        .await?;
+    Ok(web::Json(AdminAccountPage {
+        items: page.items.into_iter().map(AdminAccount::from).collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// Finds the account the key may see, by username from the path.
+fn visible(
+    conn: &mut DbConnection,
+    key: &AdminKey,
+    username: &str,
+) -> Result<Option<Account>, RepoError> {
+    let Ok(username) = Username::parse(username) else {
+        return Ok(None);
+    };
+    Ok(accounts::find_by_username(conn, &username)?.filter(|a| key.can_see(&a.organisation_code)))
+}
+
+/// Get an account by username.
+#[utoipa::path(
+    tag = "admin",
+    security(("apiKey" = [])),
+    params(("username" = String, Path, description = "ESR username (case-insensitive).", example = "999JSMITH01")),
+    responses(
+        (status = 200, description = "The account.", body = AdminAccount),
+        (status = 404, description = "`account-not-found` (also for organisations the key does not cover).", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[get("/admin/accounts/{username}")]
+pub async fn get_account(
+    state: web::Data<AppState>,
+    key: AdminKey,
+    username: web::Path<String>,
+) -> Result<web::Json<AdminAccount>, AdminError> {
+    let username = username.into_inner();
+    state
+        .db(move |c| visible(c, &key, &username))
+        .await?
+        .map(|a| web::Json(a.into()))
+        .ok_or_else(not_found)
+}
+
+/// One administrator action on an account: the change, in one transaction with its audit
+/// event. `change` returns the domain refusal when the current state does not allow it.
+async fn act<F>(
+    state: &AppState,
+    key: WriteKey,
+    client: Client,
+    username: String,
+    event_type: &'static str,
+    change: F,
+) -> Result<web::Json<AdminAccount>, AdminError>
+where
+    F: FnOnce(
+            &mut DbConnection,
+            &Account,
+            DateTime<Utc>,
+        ) -> Result<Result<(), AdminError>, RepoError>
+        + Send
+        + 'static,
+{
+    let key = key.0;
+    let outcome = state
+        .db(move |c| {
+            c.write_transaction(|c| {
+                let Some(account) = visible(c, &key, &username)? else {
+                    return Ok(Err(not_found()));
+                };
+                let now = Utc::now();
+                if let Err(e) = change(c, &account, now)? {
+                    return Ok(Err(e));
+                }
+                let after = accounts::find(c, &account.id)?
+                    .ok_or_else(|| RepoError::Corrupt("account vanished".into()))?;
+                audit(
+                    c,
+                    &client,
+                    &key,
+                    event_type,
+                    Some(&account.id),
+                    &json!({
+                        "username": account.username.as_str(),
+                        "status": after.status.as_str(),
+                        "internet_access": after.internet_access.as_str(),
+                    }),
+                    now,
+                )?;
+                Ok(Ok(after))
+            })
+        })
+        .await??;
+    Ok(web::Json(outcome.into()))
+}
+
+/// A status change checked by the domain, applied by one conditional `UPDATE`.
+fn change_status(
+    c: &mut DbConnection,
+    account: &Account,
+    step: fn(AccountStatus) -> Result<AccountStatus, esr_domain::TransitionError>,
+    now: DateTime<Utc>,
+) -> Result<Result<AccountStatus, AdminError>, RepoError> {
+    let to = match step(account.status) {
+        Ok(to) => to,
+        Err(e) => return Ok(Err(e.into())),
+    };
+    if accounts::transition_status(c, &account.id, account.status, to, now)? {
+        Ok(Ok(to))
+    } else {
+        Ok(Err(AdminError::Conflict {
+            code: "account-status-conflict",
+            detail: "The account changed meanwhile; read it again.".into(),
+        }))
+    }
+}
+
+/// An internet-access change checked by the domain, applied by one conditional `UPDATE`.
+fn change_access(
+    c: &mut DbConnection,
+    account: &Account,
+    step: fn(InternetAccessStatus) -> Result<InternetAccessStatus, esr_domain::TransitionError>,
+    now: DateTime<Utc>,
+) -> Result<Result<InternetAccessStatus, AdminError>, RepoError> {
+    let to = match step(account.internet_access) {
+        Ok(to) => to,
+        Err(e) => return Ok(Err(e.into())),
+    };
+    if accounts::transition_internet_access(c, &account.id, account.internet_access, to, now)? {
+        Ok(Ok(to))
+    } else {
+        Ok(Err(AdminError::Conflict {
+            code: "internet-access-status-conflict",
+            detail: "The account changed meanwhile; read it again.".into(),
+        }))
+    }
+}
+
+/// Unlock a locked account (clears the failed-login count; the password is unchanged).
+#[utoipa::path(
+    tag = "admin",
+    security(("apiKey" = [])),
+    params(("username" = String, Path, description = "ESR username.", example = "999JSMITH01")),
+    responses(
+        (status = 200, description = "The account, now active.", body = AdminAccount),
+        (status = 404, description = "`account-not-found`.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`account-status-conflict`: the account is not locked.", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[post("/admin/accounts/{username}/unlock")]
+pub async fn unlock_account(
+    state: web::Data<AppState>,
+    key: WriteKey,
+    client: Client,
+    username: web::Path<String>,
+) -> Result<web::Json<AdminAccount>, AdminError> {
+    act(
+        &state,
+        key,
+        client,
+        username.into_inner(),
+        "admin.account.unlocked",
+        |c, a, now| Ok(change_status(c, a, AccountStatus::unlock, now)?.map(drop)),
+    )
+    .await
+}
+
+/// Suspend an account: every session and refresh token ends at once; login answers
+/// `account-suspended` (after a correct password) until reactivated.
+#[utoipa::path(
+    tag = "admin",
+    security(("apiKey" = [])),
+    params(("username" = String, Path, description = "ESR username.", example = "999JSMITH01")),
+    responses(
+        (status = 200, description = "The account, now suspended.", body = AdminAccount),
+        (status = 404, description = "`account-not-found`.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`account-status-conflict`: already suspended, or disabled.", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[post("/admin/accounts/{username}/suspend")]
+pub async fn suspend_account(
+    state: web::Data<AppState>,
+    key: WriteKey,
+    client: Client,
+    username: web::Path<String>,
+) -> Result<web::Json<AdminAccount>, AdminError> {
+    act(
+        &state,
+        key,
+        client,
+        username.into_inner(),
+        "admin.account.suspended",
+        |c, a, now| {
+            if let Err(e) = change_status(c, a, AccountStatus::suspend, now)? {
+                return Ok(Err(e));
+            }
+            sessions::revoke_all_for_account(c, &a.id, None, "account_suspended", now)?;
+            Ok(Ok(()))
+        },
+    )
+    .await
+}
+
+/// Reactivate a suspended account.
+#[utoipa::path(
+    tag = "admin",
+    security(("apiKey" = [])),
+    params(("username" = String, Path, description = "ESR username.", example = "999JSMITH01")),
+    responses(
+        (status = 200, description = "The account, now active.", body = AdminAccount),
+        (status = 404, description = "`account-not-found`.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`account-status-conflict`: not suspended.", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[post("/admin/accounts/{username}/reactivate")]
+pub async fn reactivate_account(
+    state: web::Data<AppState>,
+    key: WriteKey,
+    client: Client,
+    username: web::Path<String>,
+) -> Result<web::Json<AdminAccount>, AdminError> {
+    act(
+        &state,
+        key,
+        client,
+        username.into_inner(),
+        "admin.account.reactivated",
+        |c, a, now| Ok(change_status(c, a, AccountStatus::reactivate, now)?.map(drop)),
+    )
+    .await
+}
+
+/// Approve a pending request for internet access (organisations with manual approval).
+#[utoipa::path(
+    tag = "admin",
+    security(("apiKey" = [])),
+    params(("username" = String, Path, description = "ESR username.", example = "998OBROWN01")),
+    responses(
+        (status = 200, description = "The account, internet access approved.", body = AdminAccount),
+        (status = 404, description = "`account-not-found`.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`internet-access-status-conflict`: not pending.", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[post("/admin/accounts/{username}/internet-access/approve")]
+pub async fn approve_internet_access(
+    state: web::Data<AppState>,
+    key: WriteKey,
+    client: Client,
+    username: web::Path<String>,
+) -> Result<web::Json<AdminAccount>, AdminError> {
+    act(
+        &state,
+        key,
+        client,
+        username.into_inner(),
+        "admin.internet_access.approved",
+        |c, a, now| Ok(change_access(c, a, InternetAccessStatus::approve, now)?.map(drop)),
+    )
+    .await
+}
+
+/// Reject a pending request for internet access (the person may ask again at work).
+#[utoipa::path(
+    tag = "admin",
+    security(("apiKey" = [])),
+    params(("username" = String, Path, description = "ESR username.", example = "998OBROWN01")),
+    responses(
+        (status = 200, description = "The account, internet access rejected.", body = AdminAccount),
+        (status = 404, description = "`account-not-found`.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`internet-access-status-conflict`: not pending.", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[post("/admin/accounts/{username}/internet-access/reject")]
+pub async fn reject_internet_access(
+    state: web::Data<AppState>,
+    key: WriteKey,
+    client: Client,
+    username: web::Path<String>,
+) -> Result<web::Json<AdminAccount>, AdminError> {
+    act(
+        &state,
+        key,
+        client,
+        username.into_inner(),
+        "admin.internet_access.rejected",
+        |c, a, now| Ok(change_access(c, a, InternetAccessStatus::reject, now)?.map(drop)),
+    )
+    .await
+}
+
+/// Revoke approved internet access: every session ends at once; the person renews access at
+/// work with a smartcard.
+#[utoipa::path(
+    tag = "admin",
+    security(("apiKey" = [])),
+    params(("username" = String, Path, description = "ESR username.", example = "999JSMITH01")),
+    responses(
+        (status = 200, description = "The account, internet access revoked.", body = AdminAccount),
+        (status = 404, description = "`account-not-found`.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`internet-access-status-conflict`: not approved.", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[post("/admin/accounts/{username}/internet-access/revoke")]
+pub async fn revoke_internet_access(
+    state: web::Data<AppState>,
+    key: WriteKey,
+    client: Client,
+    username: web::Path<String>,
+) -> Result<web::Json<AdminAccount>, AdminError> {
+    act(
+        &state,
+        key,
+        client,
+        username.into_inner(),
+        "admin.internet_access.revoked",
+        |c, a, now| {
+            if let Err(e) = change_access(c, a, InternetAccessStatus::revoke, now)? {
+                return Ok(Err(e));
+            }
+            sessions::revoke_all_for_account(c, &a.id, None, "internet_access_revoked", now)?;
+            Ok(Ok(()))
+        },
+    )
+    .await
+}
+
+/// The answer to a recovery email request.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"message": "The recovery email to the account holder's work email has been queued."}))]
+pub struct Queued {
+    /// What happens next.
+    pub message: String,
+}
+
+/// Send the account holder the self-service recovery email (username and a password-reset
+/// link, 4 hours, to their work email on record). The administrator never sees the link.
+#[utoipa::path(
+    tag = "admin",
+    security(("apiKey" = [])),
+    params(("username" = String, Path, description = "ESR username.", example = "999JSMITH01")),
+    responses(
+        (status = 202, description = "Queued: the delivery worker issues the link and sends the same email as Forgotten | Request Username/Password.", body = Queued),
+        (status = 404, description = "`account-not-found`.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`internet-access-not-approved`: the email is only for accounts that may log in from home.", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[post("/admin/accounts/{username}/send-recovery-email")]
+pub async fn send_recovery_email(
+    state: web::Data<AppState>,
+    key: WriteKey,
+    client: Client,
+    username: web::Path<String>,
+) -> Result<HttpResponse, AdminError> {
+    let username = username.into_inner();
+    let key = key.0;
+    let queued = state
+        .db(move |c| {
+            c.write_transaction(|c| {
+                let Some(account) = visible(c, &key, &username)? else {
+                    return Ok(Err(not_found()));
+                };
+                if account.internet_access != InternetAccessStatus::Approved {
+                    return Ok(Err(AdminError::Conflict {
+                        code: "internet-access-not-approved",
+                        detail: "Internet access is not approved for this account, so it has no password login to recover; approve it first.".into(),
+                    }));
+                }
+                let person = people::find(c, &account.person_id)?
+                    .ok_or_else(|| RepoError::Corrupt("account without person".into()))?;
+                let now = Utc::now();
+                // The self-service request itself: the worker matches it to this one account
+                // and sends exactly the email the Forgotten form would.
+                let ip = client.ip_text();
+                recovery_requests::enqueue(
+                    c,
+                    &NewRecoveryRequest {
+                        kind: RequestKind::Recovery,
+                        work_email: &person.work_email,
+                        date_of_birth: person.date_of_birth,
+                        username: Some(account.username.as_str()),
+                        ip: Some(&ip),
+                        user_agent: client.user_agent.as_deref(),
+                        request_id: Some(&client.request_id),
+                    },
+                    now,
+                )?;
+                audit(
+                    c,
+                    &client,
+                    &key,
+                    "admin.recovery_email.requested",
+                    Some(&account.id),
+                    &json!({"username": account.username.as_str()}),
+                    now,
+                )?;
+                Ok(Ok(()))
+            })
+        })
+        .await?;
+    queued?;
+    state.delivery_wake.notify_one();
+    Ok(HttpResponse::Accepted().json(Queued {
+        message: "The recovery email to the account holder's work email has been queued.".into(),
+    }))
+}

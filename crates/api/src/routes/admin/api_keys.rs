@@ -1,0 +1,337 @@
+//! API keys: list, create (shown once) and revoke. Keys administer the service itself, so
+//! these need a read-write key scoped to all organisations.
+
+use actix_web::{HttpResponse, get, post, web};
+use chrono::{DateTime, Utc};
+use esr_domain::{ApiKeyAccess, ApiKeyName, ApiKeyScope, ApiKeySecret};
+use esr_persistence::api_keys::{self, ApiKey, NewApiKey};
+use esr_persistence::organisations;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::{AdminError, PageQuery, audit, bad_cursor, page_limit, violation, violation_of};
+use crate::admin_auth::WriteKey;
+use crate::client::Client;
+use crate::problem::Problem;
+use crate::state::AppState;
+
+/// Registers the key routes.
+pub fn configure(cfg: &mut ServiceConfig<'_>) {
+    cfg.service(list_api_keys)
+        .service(create_api_key)
+        .service(revoke_api_key);
+}
+
+/// An API key as listed: never the key itself, only its first characters.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "6f1c2a9e-4b7d-4e0a-9c1b-2d3e4f5a6b7c",
+    "name": "hr-feed",
+    "prefix": "esr_Q2Vnc0dG",
+    "scope": "all",
+    "access": "write",
+    "created_at": "2026-11-25T09:00:00Z",
+    "revoked_at": null,
+    "last_used_at": "2026-11-25T09:05:00Z"
+}))]
+pub struct ApiKeyBody {
+    /// Identifier (for revoking).
+    pub id: String,
+    /// Unique name; the audit trail names the key by it.
+    pub name: String,
+    /// The key's first characters, to tell keys apart.
+    pub prefix: String,
+    /// `all` or an organisation code.
+    pub scope: String,
+    /// `read` or `write`.
+    #[schema(example = "write")]
+    pub access: String,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Revoked; a revoked key is refused (401).
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// Last used (to the minute).
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+impl From<ApiKey> for ApiKeyBody {
+    fn from(k: ApiKey) -> Self {
+        Self {
+            id: k.id,
+            name: k.name.as_str().to_owned(),
+            prefix: k.prefix,
+            scope: k.scope.as_str().to_owned(),
+            access: k.access.as_str().to_owned(),
+            created_at: k.created_at,
+            revoked_at: k.revoked_at,
+            last_used_at: k.last_used_at,
+        }
+    }
+}
+
+/// A page of API keys.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiKeyPage {
+    /// Keys ordered by name, revoked ones included.
+    pub items: Vec<ApiKeyBody>,
+    /// Cursor of the next page; absent on the last.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// A new key.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "service-desk-241", "scope": "241", "access": "write"}))]
+pub struct CreateApiKeyRequest {
+    /// Unique name: 1–64 letters, digits, `.`, `_`, `-`.
+    pub name: String,
+    /// `all` or the code of an existing organisation.
+    pub scope: String,
+    /// `read` or `write`.
+    pub access: String,
+}
+
+/// A key just created: the only time `key` is shown.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "key": "esr_Q2Vnc0dGV3h4bXNkZ1d0cE1jY2JpQ0lJb2h0b1Bkc0k",
+    "api_key": {
+        "id": "6f1c2a9e-4b7d-4e0a-9c1b-2d3e4f5a6b7c",
+        "name": "service-desk-241",
+        "prefix": "esr_Q2Vnc0dG",
+        "scope": "241",
+        "access": "write",
+        "created_at": "2026-11-25T09:00:00Z",
+        "revoked_at": null,
+        "last_used_at": null
+    }
+}))]
+pub struct CreatedApiKey {
+    /// The key: store it now, it cannot be shown again.
+    pub key: String,
+    /// The key as listed.
+    pub api_key: ApiKeyBody,
+}
+
+/// Why a key could not be created (shared with `esr-api create-api-key`).
+#[derive(Debug, thiserror::Error)]
+pub enum CreateKeyError {
+    /// The name is taken.
+    #[error("an API key named {0} exists already")]
+    NameTaken(String),
+    /// The scope names an organisation that does not exist.
+    #[error("no organisation has the code {0}")]
+    UnknownOrganisation(String),
+    /// Storage failed.
+    #[error(transparent)]
+    Repo(#[from] esr_persistence::RepoError),
+}
+
+/// Creates a key in one transaction with its audit event; returns the plain key (once).
+pub fn create_key(
+    conn: &mut esr_persistence::DbConnection,
+    name: &ApiKeyName,
+    scope: &ApiKeyScope,
+    access: ApiKeyAccess,
+    audit_event: impl FnOnce(
+        &mut esr_persistence::DbConnection,
+        &ApiKey,
+    ) -> Result<(), esr_persistence::RepoError>,
+    now: DateTime<Utc>,
+) -> Result<(ApiKeySecret, ApiKey), CreateKeyError> {
+    let secret = ApiKeySecret::generate(&mut rand::rng());
+    conn.write_transaction(|c| {
+        if let ApiKeyScope::Organisation(code) = scope
+            && organisations::find(c, code)?.is_none()
+        {
+            return Err(CreateKeyError::UnknownOrganisation(code.to_string()));
+        }
+        let stored = api_keys::insert(
+            c,
+            &NewApiKey {
+                name,
+                prefix: &secret.visible_prefix(),
+                key_hash: &secret.digest(),
+                scope,
+                access,
+            },
+            now,
+        )?
+        .ok_or_else(|| CreateKeyError::NameTaken(name.to_string()))?;
+        audit_event(c, &stored)?;
+        Ok((secret, stored))
+    })
+}
+
+/// List API keys (read-write key for all organisations).
+#[utoipa::path(
+    tag = "admin",
+    security(("apiKey" = [])),
+    params(PageQuery),
+    responses(
+        (status = 200, description = "A page of keys, by name.", body = ApiKeyPage),
+        (status = 400, description = "Bad paging parameter.", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[get("/admin/api-keys")]
+pub async fn list_api_keys(
+    state: web::Data<AppState>,
+    key: WriteKey,
+    query: web::Query<PageQuery>,
+) -> Result<web::Json<ApiKeyPage>, AdminError> {
+    key.require_all_organisations()?;
+    let PageQuery { cursor, limit } = query.into_inner();
+    let limit = page_limit(limit)?;
+    if let Some(c) = &cursor {
+        ApiKeyName::parse(c).map_err(|_| bad_cursor())?;
+    }
+    let page = state
+        .db(move |c| api_keys::list(c, cursor.as_deref(), limit))
+        .await?;
+    Ok(web::Json(ApiKeyPage {
+        items: page.items.into_iter().map(ApiKeyBody::from).collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// Create an API key (read-write key for all organisations). The key is in the answer once.
+#[utoipa::path(
+    tag = "admin",
+    security(("apiKey" = [])),
+    request_body = CreateApiKeyRequest,
+    responses(
+        (status = 201, description = "Created; `key` is shown this once.", body = CreatedApiKey),
+        (status = 400, description = "Invalid name, scope or access (all listed in `violations`), or unknown organisation.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`api-key-name-taken`.", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[post("/admin/api-keys")]
+pub async fn create_api_key(
+    state: web::Data<AppState>,
+    key: WriteKey,
+    client: Client,
+    body: Result<web::Json<CreateApiKeyRequest>, actix_web::Error>,
+) -> Result<HttpResponse, AdminError> {
+    key.require_all_organisations()?;
+    let body = super::json_body(body)?;
+    let mut violations = Vec::new();
+    let name = ApiKeyName::parse(&body.name)
+        .map_err(|e| violations.push(violation("name", &e)))
+        .ok();
+    let scope = ApiKeyScope::parse(&body.scope)
+        .map_err(|e| {
+            violations.push(violation_of(
+                "scope",
+                "invalid-api-key-scope",
+                &format!("{e}"),
+            ))
+        })
+        .ok();
+    let access = ApiKeyAccess::parse(&body.access)
+        .map_err(|e| {
+            violations.push(violation_of(
+                "access",
+                "invalid-api-key-access",
+                &format!("{e}"),
+            ))
+        })
+        .ok();
+    let (Some(name), Some(scope), Some(access)) = (name, scope, access) else {
+        return Err(AdminError::Invalid(violations));
+    };
+    let key = key.0;
+    let created = state
+        .db(move |c| {
+            Ok(create_key(
+                c,
+                &name,
+                &scope,
+                access,
+                |c, stored| {
+                    audit(
+                        c,
+                        &client,
+                        &key,
+                        "admin.api_key.created",
+                        None,
+                        &json!({"api_key": stored.name.as_str(), "scope": stored.scope.as_str(), "access": stored.access.as_str()}),
+                        Utc::now(),
+                    )
+                },
+                Utc::now(),
+            ))
+        })
+        .await?;
+    match created {
+        Ok((secret, stored)) => Ok(HttpResponse::Created().json(CreatedApiKey {
+            key: secret.expose_secret().to_owned(),
+            api_key: stored.into(),
+        })),
+        Err(CreateKeyError::NameTaken(name)) => Err(AdminError::Conflict {
+            code: "api-key-name-taken",
+            detail: format!("An API key named {name} exists already; choose another name."),
+        }),
+        Err(CreateKeyError::UnknownOrganisation(code)) => {
+            Err(AdminError::Invalid(vec![violation_of(
+                "scope",
+                "organisation-not-found",
+                &format!("No organisation has the code {code}."),
+            )]))
+        }
+        Err(CreateKeyError::Repo(e)) => Err(e.into()),
+    }
+}
+
+/// Revoke an API key (read-write key for all organisations). A revoked key is refused at
+/// once (401); revoking twice is harmless.
+#[utoipa::path(
+    tag = "admin",
+    security(("apiKey" = [])),
+    params(("id" = String, Path, description = "The key's id.")),
+    responses(
+        (status = 200, description = "The key, now revoked.", body = ApiKeyBody),
+        (status = 404, description = "`api-key-not-found`.", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[post("/admin/api-keys/{id}/revoke")]
+pub async fn revoke_api_key(
+    state: web::Data<AppState>,
+    key: WriteKey,
+    client: Client,
+    id: web::Path<String>,
+) -> Result<web::Json<ApiKeyBody>, AdminError> {
+    key.require_all_organisations()?;
+    let id = id.into_inner();
+    let key = key.0;
+    let found = state
+        .db(move |c| {
+            c.write_transaction(|c| {
+                let Some(target) = api_keys::find(c, &id)? else {
+                    return Ok(None);
+                };
+                let now = Utc::now();
+                if api_keys::revoke(c, &id, now)? {
+                    audit(
+                        c,
+                        &client,
+                        &key,
+                        "admin.api_key.revoked",
+                        None,
+                        &json!({"api_key": target.name.as_str()}),
+                        now,
+                    )?;
+                }
+                api_keys::find(c, &id)
+            })
+        })
+        .await?;
+    found
+        .map(|k| web::Json(k.into()))
+        .ok_or(AdminError::NotFound {
+            code: "api-key-not-found",
+            what: "API key",
+        })
+}

@@ -1,0 +1,396 @@
+//! The audit trail (read only, oldest first, so a script can follow it with the cursor) and
+//! the email outbox (list by status, retry a dead message).
+
+use actix_web::{get, post, web};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use esr_domain::Username;
+use esr_persistence::audit::{self, AuditEvent, AuditFilter};
+use esr_persistence::outbox::{self, OutboxMessage};
+use esr_persistence::{RepoError, accounts};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::{AdminError, bad_cursor, page_limit};
+use crate::admin_auth::{AdminKey, WriteKey};
+use crate::client::Client;
+use crate::problem::Problem;
+use crate::state::AppState;
+
+/// Registers the audit and outbox routes.
+pub fn configure(cfg: &mut ServiceConfig<'_>) {
+    cfg.service(list_audit_events)
+        .service(list_outbox)
+        .service(retry_outbox_message);
+}
+
+/// One audit event.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "seq": 42,
+    "at": "2026-11-25T09:00:00.123456Z",
+    "event_type": "admin.account.unlocked",
+    "account_id": "3d6f0f3e-8c1e-4a53-a2f1-5b7f2b8d9c10",
+    "actor": "api-key:service-desk",
+    "ip": "10.1.2.3",
+    "user_agent": "curl/8.5.0",
+    "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10",
+    "details": {"username": "999JSMITH01", "status": "active", "internet_access": "approved"},
+    "prev_hash": "9f2c…",
+    "hash": "41ab…"
+}))]
+pub struct AuditEventBody {
+    /// Position in the chain (the cursor of the list).
+    pub seq: i64,
+    /// When (UTC).
+    pub at: DateTime<Utc>,
+    /// Dotted type, e.g. `login.failed`, `admin.account.suspended`.
+    pub event_type: String,
+    /// The account concerned.
+    pub account_id: Option<String>,
+    /// Who acted: `account:{username}`, `api-key:{name}`, `system`, `anonymous`, `cli`.
+    pub actor: String,
+    /// Client IP.
+    pub ip: Option<String>,
+    /// Client user agent.
+    pub user_agent: Option<String>,
+    /// Request id.
+    pub request_id: Option<String>,
+    /// Minimised details (never passwords or tokens).
+    #[schema(value_type = Object)]
+    pub details: serde_json::Value,
+    /// SHA-256 of the previous event (the chain).
+    pub prev_hash: String,
+    /// SHA-256 of this event's content and `prev_hash`.
+    pub hash: String,
+}
+
+impl From<AuditEvent> for AuditEventBody {
+    fn from(e: AuditEvent) -> Self {
+        Self {
+            seq: e.seq,
+            at: e.at.and_utc(),
+            event_type: e.event_type,
+            account_id: e.account_id,
+            actor: e.actor,
+            ip: e.ip,
+            user_agent: e.user_agent,
+            request_id: e.request_id,
+            details: serde_json::from_str(&e.details).unwrap_or(serde_json::Value::Null),
+            prev_hash: e.prev_hash,
+            hash: e.hash,
+        }
+    }
+}
+
+/// A page of audit events.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditEventPage {
+    /// Events in chain order, oldest first.
+    pub items: Vec<AuditEventBody>,
+    /// Cursor of the next page; absent on the last (keep the last `seq` to follow new events).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// Filters and paging of the audit list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// Only events of this account (its username).
+    #[param(example = "999JSMITH01")]
+    pub account: Option<String>,
+    /// Only events of this type.
+    #[param(example = "login.failed")]
+    #[serde(rename = "type")]
+    pub event_type: Option<String>,
+    /// Only events at or after this time (RFC 3339).
+    #[param(example = "2026-11-25T00:00:00Z")]
+    pub since: Option<String>,
+    /// Only events before this time (RFC 3339).
+    pub until: Option<String>,
+    /// `next_cursor` of the previous page (or the `seq` of the last event seen).
+    pub cursor: Option<String>,
+    /// Page size, 1 to 100 (default 50).
+    #[param(minimum = 1, maximum = 100, example = 50)]
+    pub limit: Option<u32>,
+}
+
+fn time(field: &str, value: Option<&str>) -> Result<Option<DateTime<Utc>>, AdminError> {
+    value
+        .map(|v| {
+            DateTime::parse_from_rfc3339(v)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|_| {
+                    AdminError::InvalidParameter(format!(
+                        "{field} must be an RFC 3339 time, e.g. 2026-11-25T00:00:00Z"
+                    ))
+                })
+        })
+        .transpose()
+}
+
+/// List audit events, oldest first, filtered by account, type and time. An
+/// organisation-scoped key sees the events of its organisation's accounts only.
+#[utoipa::path(
+    tag = "admin",
+    security(("apiKey" = [])),
+    params(AuditQuery),
+    responses(
+        (status = 200, description = "A page of events in chain order.", body = AuditEventPage),
+        (status = 400, description = "Bad filter or paging parameter.", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[get("/admin/audit-events")]
+pub async fn list_audit_events(
+    state: web::Data<AppState>,
+    key: AdminKey,
+    query: web::Query<AuditQuery>,
+) -> Result<web::Json<AuditEventPage>, AdminError> {
+    let q = query.into_inner();
+    let limit = page_limit(q.limit)?;
+    let since = time("since", q.since.as_deref())?;
+    let until = time("until", q.until.as_deref())?;
+    let after = q
+        .cursor
+        .map(|c| c.parse::<i64>().map_err(|_| bad_cursor()))
+        .transpose()?;
+    if let Some(t) = &q.event_type
+        && (t.is_empty() || t.len() > 100)
+    {
+        return Err(AdminError::InvalidParameter(
+            "type is 1 to 100 characters".into(),
+        ));
+    }
+    let account = q
+        .account
+        .map(|u| {
+            Username::parse(&u)
+                .map_err(|_| AdminError::InvalidParameter("account must be an ESR username".into()))
+        })
+        .transpose()?;
+    let organisation = key.organisation().cloned();
+    let page = state
+        .db(move |c| {
+            let account_id = match &account {
+                Some(username) => {
+                    match accounts::find_by_username(c, username)?.filter(|a| {
+                        organisation
+                            .as_ref()
+                            .is_none_or(|o| o == &a.organisation_code)
+                    }) {
+                        Some(a) => Some(a.id),
+                        // Unknown, or another organisation's: nothing to show.
+                        None => return Ok((Vec::new(), None)),
+                    }
+                }
+                None => None,
+            };
+            let filter = AuditFilter {
+                account_id,
+                event_type: q.event_type,
+                since,
+                until,
+                organisation,
+            };
+            audit::list(c, &filter, after, limit)
+        })
+        .await?;
+    Ok(web::Json(AuditEventPage {
+        items: page.0.into_iter().map(AuditEventBody::from).collect(),
+        next_cursor: page.1.map(|s| s.to_string()),
+    }))
+}
+
+/// A queued email as administrators see it: never its content (it may hold a reset link).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "5e0c7d4a-1b2c-4d3e-8f9a-0b1c2d3e4f5a",
+    "kind": "recovery",
+    "recipient": "jane.smith@demo.nhs.uk",
+    "account_id": "3d6f0f3e-8c1e-4a53-a2f1-5b7f2b8d9c10",
+    "status": "dead",
+    "attempts": 8,
+    "next_attempt_at": "2026-11-25T10:00:00Z",
+    "last_error": "permanent: 550 mailbox unavailable",
+    "created_at": "2026-11-25T09:00:00Z",
+    "sent_at": null
+}))]
+pub struct OutboxMessageBody {
+    /// Identifier (also the provider reference).
+    pub id: String,
+    /// Template: `recovery`, `unlock`, `password_changed`, `account_locked`.
+    pub kind: String,
+    /// Destination address.
+    pub recipient: String,
+    /// The account it concerns.
+    pub account_id: Option<String>,
+    /// `pending`, `sending`, `sent` or `dead`.
+    pub status: String,
+    /// Attempts so far.
+    pub attempts: i32,
+    /// When it is next due.
+    pub next_attempt_at: DateTime<Utc>,
+    /// The last failure.
+    pub last_error: Option<String>,
+    /// Queued.
+    pub created_at: DateTime<Utc>,
+    /// Sent.
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+impl From<OutboxMessage> for OutboxMessageBody {
+    fn from(m: OutboxMessage) -> Self {
+        Self {
+            id: m.id,
+            kind: m.kind,
+            recipient: m.recipient,
+            account_id: m.account_id,
+            status: m.status,
+            attempts: m.attempts,
+            next_attempt_at: m.next_attempt_at.and_utc(),
+            last_error: m.last_error,
+            created_at: m.created_at.and_utc(),
+            sent_at: m.sent_at.map(|t| t.and_utc()),
+        }
+    }
+}
+
+/// A page of outbox messages.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OutboxPage {
+    /// Messages, newest first.
+    pub items: Vec<OutboxMessageBody>,
+    /// Cursor of the next page; absent on the last.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// Filter and paging of the outbox list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct OutboxQuery {
+    /// Only messages with this status: `pending`, `sending`, `sent` or `dead`.
+    #[param(example = "dead")]
+    pub status: Option<String>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Page size, 1 to 100 (default 50).
+    #[param(minimum = 1, maximum = 100, example = 50)]
+    pub limit: Option<u32>,
+}
+
+fn encode_cursor((at, id): (NaiveDateTime, String)) -> String {
+    format!("{}~{id}", at.and_utc().timestamp_micros())
+}
+
+fn decode_cursor(c: &str) -> Option<(NaiveDateTime, String)> {
+    let (micros, id) = c.split_once('~')?;
+    let at = DateTime::from_timestamp_micros(micros.parse().ok()?)?.naive_utc();
+    uuid::Uuid::parse_str(id).ok()?;
+    Some((at, id.to_owned()))
+}
+
+/// List outbox messages, newest first (key for all organisations: the outbox is
+/// service-wide).
+#[utoipa::path(
+    tag = "admin",
+    security(("apiKey" = [])),
+    params(OutboxQuery),
+    responses(
+        (status = 200, description = "A page of messages.", body = OutboxPage),
+        (status = 400, description = "Bad filter or paging parameter.", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[get("/admin/outbox")]
+pub async fn list_outbox(
+    state: web::Data<AppState>,
+    key: AdminKey,
+    query: web::Query<OutboxQuery>,
+) -> Result<web::Json<OutboxPage>, AdminError> {
+    key.require_all_organisations()?;
+    let q = query.into_inner();
+    let limit = page_limit(q.limit)?;
+    let status = match q.status.as_deref() {
+        None => None,
+        Some(s @ ("pending" | "sending" | "sent" | "dead")) => Some(s.to_owned()),
+        Some(_) => {
+            return Err(AdminError::InvalidParameter(
+                "status is pending, sending, sent or dead".into(),
+            ));
+        }
+    };
+    let cursor = q
+        .cursor
+        .map(|c| decode_cursor(&c).ok_or_else(bad_cursor))
+        .transpose()?;
+    let (items, next) = state
+        .db(move |c| outbox::page(c, status.as_deref(), cursor, limit))
+        .await?;
+    Ok(web::Json(OutboxPage {
+        items: items.into_iter().map(OutboxMessageBody::from).collect(),
+        next_cursor: next.map(encode_cursor),
+    }))
+}
+
+/// Retry a dead message: pending again with a fresh attempt budget.
+#[utoipa::path(
+    tag = "admin",
+    security(("apiKey" = [])),
+    params(("id" = String, Path, description = "The message id.")),
+    responses(
+        (status = 200, description = "The message, pending again.", body = OutboxMessageBody),
+        (status = 404, description = "`outbox-message-not-found`.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`outbox-message-not-dead`: only dead messages are retried.", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[post("/admin/outbox/{id}/retry")]
+pub async fn retry_outbox_message(
+    state: web::Data<AppState>,
+    key: WriteKey,
+    client: Client,
+    id: web::Path<String>,
+) -> Result<web::Json<OutboxMessageBody>, AdminError> {
+    key.require_all_organisations()?;
+    let id = id.into_inner();
+    let key = key.0;
+    let outcome = state
+        .db(move |c| {
+            c.write_transaction(|c| {
+                let now = Utc::now();
+                let Some(message) = outbox::find(c, &id)? else {
+                    return Ok(Err(AdminError::NotFound {
+                        code: "outbox-message-not-found",
+                        what: "Outbox message",
+                    }));
+                };
+                if !outbox::retry(c, &id, now)? {
+                    return Ok(Err(AdminError::Conflict {
+                        code: "outbox-message-not-dead",
+                        detail: format!(
+                            "Only dead messages are retried; this one is {}.",
+                            message.status
+                        ),
+                    }));
+                }
+                super::audit(
+                    c,
+                    &client,
+                    &key,
+                    "admin.outbox.retried",
+                    message.account_id.as_deref(),
+                    &json!({"message_id": message.id, "kind": message.kind}),
+                    now,
+                )?;
+                outbox::find(c, &id)?
+                    .map(Ok)
+                    .ok_or_else(|| RepoError::Corrupt("message vanished".into()))
+            })
+        })
+        .await??;
+    state.delivery_wake.notify_one();
+    Ok(web::Json(outcome.into()))
+}

@@ -1,0 +1,211 @@
+//! The administrator and integrator API under `/v1/admin`, authenticated with API keys
+//! (`Authorization: Bearer esr_…`, see [`crate::admin_auth`]). Every change is audited with
+//! the key's name; organisation-scoped keys see only their organisation (404 for the rest).
+//! Administrators never see or set a password: they can only trigger the email flows.
+
+use actix_web::http::StatusCode;
+use actix_web::web;
+use chrono::{DateTime, Utc};
+use esr_domain::Coded;
+use esr_persistence::{DbConnection, RepoError};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::admin_auth::{AdminAuthError, AdminKey};
+use crate::client::Client;
+use crate::problem::{AsProblem, ProblemSpec, Violation};
+use crate::state::StorageError;
+
+pub mod accounts;
+pub mod api_keys;
+pub mod audit_events;
+pub mod organisations;
+pub mod people;
+
+/// Registers the admin routes (under `/v1`).
+pub fn configure(cfg: &mut ServiceConfig<'_>) {
+    api_keys::configure(cfg);
+    accounts::configure(cfg);
+    audit_events::configure(cfg);
+    organisations::configure(cfg);
+    // Before people's `/admin/people/{id}` routes.
+    crate::routes::people_import::configure(cfg);
+    people::configure(cfg);
+}
+
+/// Errors shared by the admin routes.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// Authentication or authorisation failed.
+    #[error(transparent)]
+    Auth(#[from] AdminAuthError),
+    /// The resource does not exist, or belongs to an organisation the key does not cover.
+    #[error("{what} not found")]
+    NotFound {
+        /// Stable problem code, e.g. `account-not-found`.
+        code: &'static str,
+        /// What was looked for, e.g. `Account`.
+        what: &'static str,
+    },
+    /// The input broke one or more rules; each is listed.
+    #[error("invalid input")]
+    Invalid(Vec<Violation>),
+    /// A query or path parameter is malformed.
+    #[error("invalid parameter: {0}")]
+    InvalidParameter(String),
+    /// The change conflicts with the current state (e.g. unlocking an active account).
+    #[error("conflict: {detail}")]
+    Conflict {
+        /// Stable problem code.
+        code: &'static str,
+        /// What to do about it.
+        detail: String,
+    },
+    /// The JSON body could not be read (malformed, wrong shape, too large, wrong type).
+    #[error("unreadable request body")]
+    Body(ProblemSpec),
+    /// Storage failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+impl From<RepoError> for AdminError {
+    fn from(e: RepoError) -> Self {
+        Self::Storage(StorageError::Repo(e))
+    }
+}
+
+impl From<esr_domain::TransitionError> for AdminError {
+    fn from(e: esr_domain::TransitionError) -> Self {
+        Self::Conflict {
+            code: e.code(),
+            detail: format!("{}.", e.message()),
+        }
+    }
+}
+
+impl AsProblem for AdminError {
+    fn problem(&self) -> ProblemSpec {
+        match self {
+            Self::Auth(e) => e.problem(),
+            Self::NotFound { code, what } => ProblemSpec::new(
+                StatusCode::NOT_FOUND,
+                code,
+                "Not Found",
+                format!("{what} not found."),
+            ),
+            Self::Invalid(violations) => ProblemSpec::new(
+                StatusCode::BAD_REQUEST,
+                "invalid-request-body",
+                "Invalid request body",
+                "The request breaks the rules listed in violations; nothing was changed.",
+            )
+            .with_violations(violations.clone()),
+            Self::InvalidParameter(detail) => ProblemSpec::new(
+                StatusCode::BAD_REQUEST,
+                "invalid-query-parameter",
+                "Invalid query parameter",
+                detail.clone(),
+            ),
+            Self::Conflict { code, detail } => {
+                ProblemSpec::new(StatusCode::CONFLICT, code, "Conflict", detail.clone())
+            }
+            Self::Body(spec) => spec.clone(),
+            Self::Storage(e) => e.problem(),
+        }
+    }
+}
+crate::problem_response!(AdminError);
+
+/// The JSON body of an admin change, read only after the key was accepted: handlers take
+/// `Result<web::Json<T>, actix_web::Error>` so a read-only or unknown key is refused (403/401)
+/// whatever the body, and call this once the key has passed.
+pub fn json_body<T>(body: Result<web::Json<T>, actix_web::Error>) -> Result<T, AdminError> {
+    body.map(web::Json::into_inner).map_err(|e| {
+        let response = e.error_response();
+        AdminError::Body(
+            response
+                .extensions()
+                .get::<ProblemSpec>()
+                .cloned()
+                .unwrap_or_else(|| ProblemSpec::for_status(response.status())),
+        )
+    })
+}
+
+impl AdminError {
+    /// One violation of a field.
+    pub fn field(field: &str, e: &impl Coded) -> Self {
+        Self::Invalid(vec![violation(field, e)])
+    }
+}
+
+/// A violation of `field`.
+pub fn violation(field: &str, e: &impl Coded) -> Violation {
+    Violation {
+        code: e.code().to_owned(),
+        field: Some(field.to_owned()),
+        message: e.message(),
+    }
+}
+
+/// A violation with a code and message of our own.
+pub fn violation_of(field: &str, code: &str, message: &str) -> Violation {
+    Violation {
+        code: code.to_owned(),
+        field: Some(field.to_owned()),
+        message: message.to_owned(),
+    }
+}
+
+/// Paging parameters of admin lists.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Page size, 1 to 100 (default 50).
+    #[param(minimum = 1, maximum = 100, example = 50)]
+    pub limit: Option<u32>,
+}
+
+/// The page size asked for (1–100, default 50).
+pub fn page_limit(limit: Option<u32>) -> Result<u32, AdminError> {
+    let limit = limit.unwrap_or(50);
+    if (1..=100).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(AdminError::InvalidParameter(
+            "limit must be between 1 and 100".into(),
+        ))
+    }
+}
+
+/// A cursor that cannot have come from us.
+pub fn bad_cursor() -> AdminError {
+    AdminError::InvalidParameter("cursor is not one this API returned".into())
+}
+
+/// Appends the audit event of an admin action (actor `api-key:{name}`), in the caller's
+/// transaction.
+pub fn audit(
+    conn: &mut DbConnection,
+    client: &Client,
+    key: &AdminKey,
+    event_type: &str,
+    account_id: Option<&str>,
+    details: &serde_json::Value,
+    now: DateTime<Utc>,
+) -> Result<(), RepoError> {
+    crate::audit::record(
+        conn,
+        client,
+        event_type,
+        account_id,
+        &key.actor(),
+        details,
+        now,
+    )
+}

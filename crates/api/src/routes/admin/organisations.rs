@@ -1,0 +1,423 @@
+//! Organisations: create, get, list and update, with the settings enforced at login
+//! (approval mode, inactivity limit, password expiry).
+
+use actix_web::{HttpResponse, get, patch, post, web};
+use chrono::{DateTime, Utc};
+use esr_domain::{ApprovalMode, OrganisationCode};
+use esr_persistence::organisations::{
+    self, Organisation, OrganisationChanges, OrganisationSettings,
+};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::{AdminError, PageQuery, audit, bad_cursor, page_limit, violation, violation_of};
+use crate::admin_auth::{AdminKey, WriteKey};
+use crate::client::Client;
+use crate::problem::{Problem, Violation};
+use crate::routes::organisations::InternetAccessApproval;
+use crate::state::AppState;
+
+/// Registers the organisation routes.
+pub fn configure(cfg: &mut ServiceConfig<'_>) {
+    cfg.service(list_organisations)
+        .service(create_organisation)
+        .service(get_organisation)
+        .service(update_organisation);
+}
+
+/// Longest inactivity limit or password expiry, in days (ten years).
+const MAX_DAYS: u32 = 3650;
+
+/// An organisation with its administrative settings.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "code": "241",
+    "name": "Bolton NHS Foundation Trust",
+    "internet_access_approval": "manual",
+    "inactivity_limit_days": 183,
+    "password_expiry_days": null,
+    "created_at": "2026-11-25T09:00:00Z",
+    "updated_at": "2026-11-25T09:00:00Z"
+}))]
+pub struct AdminOrganisation {
+    /// Three-character ESR organisation code.
+    pub code: String,
+    /// Name as shown to staff.
+    pub name: String,
+    /// How internet-access requests are approved.
+    pub internet_access_approval: InternetAccessApproval,
+    /// Days without a login after which internet access lapses (renewed at work with a
+    /// smartcard); `null`: no limit.
+    pub inactivity_limit_days: Option<u32>,
+    /// Days after which a password expires (reset by email or at work); `null`: never (the
+    /// default, as NCSC advises).
+    pub password_expiry_days: Option<u32>,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Organisation> for AdminOrganisation {
+    fn from(o: Organisation) -> Self {
+        Self {
+            code: o.code.as_str().to_owned(),
+            name: o.name,
+            internet_access_approval: o.internet_access_approval.into(),
+            inactivity_limit_days: o.inactivity_limit_days,
+            password_expiry_days: o.password_expiry_days,
+            created_at: o.created_at,
+            updated_at: o.updated_at,
+        }
+    }
+}
+
+/// A page of organisations.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdminOrganisationPage {
+    /// Organisations by code.
+    pub items: Vec<AdminOrganisation>,
+    /// Cursor of the next page; absent on the last.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// A new organisation.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "code": "241",
+    "name": "Bolton NHS Foundation Trust",
+    "internet_access_approval": "manual",
+    "inactivity_limit_days": 183
+}))]
+pub struct CreateOrganisationRequest {
+    /// Three letters or digits.
+    pub code: String,
+    /// 1–200 characters.
+    pub name: String,
+    /// `automatic` or `manual`.
+    pub internet_access_approval: InternetAccessApproval,
+    /// 1–3650, or absent for no limit.
+    #[serde(default)]
+    pub inactivity_limit_days: Option<u32>,
+    /// 1–3650, or absent for passwords that do not expire.
+    #[serde(default)]
+    pub password_expiry_days: Option<u32>,
+}
+
+/// Changes to an organisation: absent fields stay as they are; `null` removes a limit.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"inactivity_limit_days": 183, "password_expiry_days": null}))]
+pub struct UpdateOrganisationRequest {
+    /// New name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// New approval mode.
+    #[serde(default)]
+    pub internet_access_approval: Option<InternetAccessApproval>,
+    /// New inactivity limit; `null` removes it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<u32>)]
+    pub inactivity_limit_days: Option<Option<u32>>,
+    /// New password expiry; `null` removes it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<u32>)]
+    pub password_expiry_days: Option<Option<u32>>,
+}
+
+/// Tells a field sent as `null` (`Some(None)`) from one left out (`None`).
+pub fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+fn mode(a: InternetAccessApproval) -> ApprovalMode {
+    match a {
+        InternetAccessApproval::Automatic => ApprovalMode::Automatic,
+        InternetAccessApproval::Manual => ApprovalMode::Manual,
+    }
+}
+
+fn check_name(name: &str, violations: &mut Vec<Violation>) -> String {
+    let name = name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+        violations.push(violation_of(
+            "name",
+            "invalid-organisation-name",
+            "The name is 1 to 200 characters, without control characters.",
+        ));
+    }
+    name
+}
+
+fn check_days(field: &str, days: Option<u32>, violations: &mut Vec<Violation>) {
+    if days.is_some_and(|d| !(1..=MAX_DAYS).contains(&d)) {
+        violations.push(violation_of(
+            field,
+            "invalid-days",
+            "A number of days from 1 to 3650, or null for none.",
+        ));
+    }
+}
+
+fn not_found() -> AdminError {
+    AdminError::NotFound {
+        code: "organisation-not-found",
+        what: "Organisation",
+    }
+}
+
+/// Parses a path code; a malformed one is as unknown as a missing one.
+fn path_code(code: &str) -> Result<OrganisationCode, AdminError> {
+    OrganisationCode::parse(code).map_err(|_| not_found())
+}
+
+/// List organisations (an organisation-scoped key sees its own only).
+#[utoipa::path(
+    tag = "admin",
+    security(("apiKey" = [])),
+    params(PageQuery),
+    responses(
+        (status = 200, description = "A page of organisations by code.", body = AdminOrganisationPage),
+        (status = 400, description = "Bad paging parameter.", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[get("/admin/organisations")]
+pub async fn list_organisations(
+    state: web::Data<AppState>,
+    key: AdminKey,
+    query: web::Query<PageQuery>,
+) -> Result<web::Json<AdminOrganisationPage>, AdminError> {
+    let PageQuery { cursor, limit } = query.into_inner();
+    let limit = page_limit(limit)?;
+    let cursor = cursor
+        .map(|c| OrganisationCode::parse(&c).map_err(|_| bad_cursor()))
+        .transpose()?;
+    let page = match key.organisation().cloned() {
+        Some(own) => {
+            let after = cursor.as_ref().is_some_and(|c| c.as_str() >= own.as_str());
+            let items = if after {
+                Vec::new()
+            } else {
+                state
+                    .db(move |c| organisations::find(c, &own))
+                    .await?
+                    .into_iter()
+                    .collect()
+            };
+            organisations::Page {
+                items,
+                next_cursor: None,
+            }
+        }
+        None => {
+            state
+                .db(move |c| {
+                    organisations::list(c, cursor.as_ref().map(OrganisationCode::as_str), limit)
+                })
+                .await?
+        }
+    };
+    Ok(web::Json(AdminOrganisationPage {
+        items: page
+            .items
+            .into_iter()
+            .map(AdminOrganisation::from)
+            .collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// Create an organisation (read-write key for all organisations).
+#[utoipa::path(
+    tag = "admin",
+    security(("apiKey" = [])),
+    request_body = CreateOrganisationRequest,
+    responses(
+        (status = 201, description = "Created.", body = AdminOrganisation),
+        (status = 400, description = "Invalid fields, all listed in `violations`.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`organisation-exists`.", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[post("/admin/organisations")]
+pub async fn create_organisation(
+    state: web::Data<AppState>,
+    key: WriteKey,
+    client: Client,
+    body: Result<web::Json<CreateOrganisationRequest>, actix_web::Error>,
+) -> Result<HttpResponse, AdminError> {
+    key.require_all_organisations()?;
+    let body = super::json_body(body)?;
+    let mut violations = Vec::new();
+    let code = OrganisationCode::parse(&body.code)
+        .map_err(|e| violations.push(violation("code", &e)))
+        .ok();
+    let name = check_name(&body.name, &mut violations);
+    check_days(
+        "inactivity_limit_days",
+        body.inactivity_limit_days,
+        &mut violations,
+    );
+    check_days(
+        "password_expiry_days",
+        body.password_expiry_days,
+        &mut violations,
+    );
+    let Some(code) = code.filter(|_| violations.is_empty()) else {
+        return Err(AdminError::Invalid(violations));
+    };
+    let key = key.0;
+    let approval = mode(body.internet_access_approval);
+    let created = state
+        .db(move |c| {
+            c.write_transaction(|c| {
+                let now = Utc::now();
+                let created = organisations::create(
+                    c,
+                    &code,
+                    &OrganisationSettings {
+                        name: &name,
+                        internet_access_approval: approval,
+                        inactivity_limit_days: body.inactivity_limit_days,
+                        password_expiry_days: body.password_expiry_days,
+                    },
+                    now,
+                )?;
+                if let Some(o) = &created {
+                    audit(
+                        c,
+                        &client,
+                        &key,
+                        "admin.organisation.created",
+                        None,
+                        &json!({
+                            "organisation": o.code.as_str(),
+                            "internet_access_approval": o.internet_access_approval.as_str(),
+                            "inactivity_limit_days": o.inactivity_limit_days,
+                            "password_expiry_days": o.password_expiry_days,
+                        }),
+                        now,
+                    )?;
+                }
+                Ok(created)
+            })
+        })
+        .await?;
+    match created {
+        Some(o) => Ok(HttpResponse::Created().json(AdminOrganisation::from(o))),
+        None => Err(AdminError::Conflict {
+            code: "organisation-exists",
+            detail: "An organisation with this code exists already; update it instead.".into(),
+        }),
+    }
+}
+
+/// Get an organisation.
+#[utoipa::path(
+    tag = "admin",
+    security(("apiKey" = [])),
+    params(("code" = String, Path, description = "Organisation code.", example = "999")),
+    responses(
+        (status = 200, description = "The organisation.", body = AdminOrganisation),
+        (status = 404, description = "`organisation-not-found` (also for organisations the key does not cover).", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[get("/admin/organisations/{code}")]
+pub async fn get_organisation(
+    state: web::Data<AppState>,
+    key: AdminKey,
+    code: web::Path<String>,
+) -> Result<web::Json<AdminOrganisation>, AdminError> {
+    let code = path_code(&code)?;
+    if !key.can_see(&code) {
+        return Err(not_found());
+    }
+    state
+        .db(move |c| organisations::find(c, &code))
+        .await?
+        .map(|o| web::Json(o.into()))
+        .ok_or_else(not_found)
+}
+
+/// Update an organisation: name, approval mode, inactivity limit, password expiry.
+#[utoipa::path(
+    tag = "admin",
+    security(("apiKey" = [])),
+    params(("code" = String, Path, description = "Organisation code.", example = "999")),
+    request_body = UpdateOrganisationRequest,
+    responses(
+        (status = 200, description = "The organisation as it now is.", body = AdminOrganisation),
+        (status = 400, description = "Invalid fields, all listed in `violations`.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`organisation-not-found`.", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[patch("/admin/organisations/{code}")]
+pub async fn update_organisation(
+    state: web::Data<AppState>,
+    key: WriteKey,
+    client: Client,
+    code: web::Path<String>,
+    body: Result<web::Json<UpdateOrganisationRequest>, actix_web::Error>,
+) -> Result<web::Json<AdminOrganisation>, AdminError> {
+    let code = path_code(&code)?;
+    if !key.can_see(&code) {
+        return Err(not_found());
+    }
+    let body = super::json_body(body)?;
+    let mut violations = Vec::new();
+    let name = body.name.as_deref().map(|n| check_name(n, &mut violations));
+    check_days(
+        "inactivity_limit_days",
+        body.inactivity_limit_days.flatten(),
+        &mut violations,
+    );
+    check_days(
+        "password_expiry_days",
+        body.password_expiry_days.flatten(),
+        &mut violations,
+    );
+    if !violations.is_empty() {
+        return Err(AdminError::Invalid(violations));
+    }
+    let key = key.0;
+    let updated = state
+        .db(move |c| {
+            c.write_transaction(|c| {
+                let now = Utc::now();
+                let changes = OrganisationChanges {
+                    name: name.as_deref(),
+                    internet_access_approval: body.internet_access_approval.map(mode),
+                    inactivity_limit_days: body.inactivity_limit_days,
+                    password_expiry_days: body.password_expiry_days,
+                };
+                let updated = organisations::update(c, &code, &changes, now)?;
+                if let Some(o) = &updated {
+                    audit(
+                        c,
+                        &client,
+                        &key,
+                        "admin.organisation.updated",
+                        None,
+                        &json!({
+                            "organisation": o.code.as_str(),
+                            "name_changed": changes.name.is_some(),
+                            "internet_access_approval": o.internet_access_approval.as_str(),
+                            "inactivity_limit_days": o.inactivity_limit_days,
+                            "password_expiry_days": o.password_expiry_days,
+                        }),
+                        now,
+                    )?;
+                }
+                Ok(updated)
+            })
+        })
+        .await?;
+    updated.map(|o| web::Json(o.into())).ok_or_else(not_found)
+}

@@ -1,0 +1,545 @@
+//! People (staff records, one per employment): create, get, list and update. The CSV import
+//! of whole staff lists is `POST /v1/admin/people/import`.
+
+use actix_web::{HttpResponse, get, patch, post, web};
+use chrono::{DateTime, NaiveDate, Utc};
+use esr_domain::{DateOfBirth, EmployeeNumber, OrganisationCode, PersonName, WorkEmail};
+use esr_persistence::people::{self, NewPerson, Person, PersonChanges, PersonFilter};
+use esr_persistence::{DbConnection, RepoError, organisations};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::organisations::present;
+use super::{AdminError, audit, bad_cursor, page_limit, violation, violation_of};
+use crate::admin_auth::{AdminKey, WriteKey};
+use crate::client::Client;
+use crate::problem::{Problem, Violation};
+use crate::state::AppState;
+
+/// Registers the people routes.
+pub fn configure(cfg: &mut ServiceConfig<'_>) {
+    cfg.service(list_people)
+        .service(create_person)
+        .service(get_person)
+        .service(update_person);
+}
+
+/// A member of staff in one employing organisation.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "a4b1c2d3-e5f6-4a7b-8c9d-0e1f2a3b4c5d",
+    "organisation_code": "241",
+    "employee_number": "24100017",
+    "first_name": "Jane",
+    "last_name": "Smith",
+    "date_of_birth": "1985-04-12",
+    "work_email": "jane.smith@bolton.nhs.uk",
+    "smartcard_subject": "555012345678",
+    "language": "en",
+    "created_at": "2026-11-25T09:00:00Z",
+    "updated_at": "2026-11-25T09:00:00Z"
+}))]
+pub struct AdminPerson {
+    /// Identifier.
+    pub id: String,
+    /// Employing organisation.
+    pub organisation_code: String,
+    /// Employee number, unique within the organisation.
+    pub employee_number: String,
+    /// First name.
+    pub first_name: String,
+    /// Surname.
+    pub last_name: String,
+    /// Date of birth (`YYYY-MM-DD`).
+    pub date_of_birth: NaiveDate,
+    /// Work email (recovery emails go here).
+    pub work_email: String,
+    /// NHS smartcard identity (CIS2 `uid`), when linked.
+    pub smartcard_subject: Option<String>,
+    /// `en` or `cy`: the language of emails.
+    pub language: String,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Person> for AdminPerson {
+    fn from(p: Person) -> Self {
+        Self {
+            id: p.id,
+            organisation_code: p.organisation_code.as_str().to_owned(),
+            employee_number: p.employee_number,
+            first_name: p.first_name,
+            last_name: p.last_name,
+            date_of_birth: p.date_of_birth,
+            work_email: p.work_email,
+            smartcard_subject: p.smartcard_subject,
+            language: p.language,
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+        }
+    }
+}
+
+/// A page of people.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdminPersonPage {
+    /// People (in a stable order).
+    pub items: Vec<AdminPerson>,
+    /// Cursor of the next page; absent on the last.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// Filters and paging of the people list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PersonQuery {
+    /// Only this organisation's people.
+    #[param(example = "241")]
+    pub organisation: Option<String>,
+    /// Only this employee number.
+    #[param(example = "24100017")]
+    pub employee_number: Option<String>,
+    /// Only this work email (case-insensitive).
+    #[param(example = "jane.smith@bolton.nhs.uk")]
+    pub email: Option<String>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Page size, 1 to 100 (default 50).
+    #[param(minimum = 1, maximum = 100, example = 50)]
+    pub limit: Option<u32>,
+}
+
+/// A new person.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "organisation_code": "241",
+    "employee_number": "24100017",
+    "first_name": "Jane",
+    "last_name": "Smith",
+    "date_of_birth": "1985-04-12",
+    "work_email": "jane.smith@bolton.nhs.uk",
+    "smartcard_subject": "555012345678"
+}))]
+pub struct CreatePersonRequest {
+    /// An existing organisation the key covers.
+    pub organisation_code: String,
+    /// 1–30 letters, digits, hyphens; unique within the organisation.
+    pub employee_number: String,
+    /// First name.
+    pub first_name: String,
+    /// Surname.
+    pub last_name: String,
+    /// `YYYY-MM-DD`.
+    pub date_of_birth: String,
+    /// Work email.
+    pub work_email: String,
+    /// NHS smartcard identity (CIS2 `uid`), if known.
+    #[serde(default)]
+    pub smartcard_subject: Option<String>,
+    /// `en` (default) or `cy`.
+    #[serde(default)]
+    pub language: Option<String>,
+}
+
+/// Changes to a person: absent fields stay; `"smartcard_subject": null` unlinks the card.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"last_name": "Smith-Jones", "work_email": "jane.smith-jones@bolton.nhs.uk"}))]
+pub struct UpdatePersonRequest {
+    /// First name.
+    #[serde(default)]
+    pub first_name: Option<String>,
+    /// Surname.
+    #[serde(default)]
+    pub last_name: Option<String>,
+    /// `YYYY-MM-DD`.
+    #[serde(default)]
+    pub date_of_birth: Option<String>,
+    /// Work email.
+    #[serde(default)]
+    pub work_email: Option<String>,
+    /// Smartcard identity; `null` unlinks it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub smartcard_subject: Option<Option<String>>,
+    /// `en` or `cy`.
+    #[serde(default)]
+    pub language: Option<String>,
+}
+
+fn not_found() -> AdminError {
+    AdminError::NotFound {
+        code: "person-not-found",
+        what: "Person",
+    }
+}
+
+fn check_subject(s: &str, violations: &mut Vec<Violation>) -> String {
+    let s = s.trim().to_owned();
+    let ok = (1..=64).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if !ok {
+        violations.push(violation_of(
+            "smartcard_subject",
+            "invalid-smartcard-subject",
+            "A smartcard subject is 1 to 64 letters, digits, '.', '_' or '-'.",
+        ));
+    }
+    s
+}
+
+fn check_language(s: &str, violations: &mut Vec<Violation>) -> String {
+    if !matches!(s, "en" | "cy") {
+        violations.push(violation_of(
+            "language",
+            "invalid-language",
+            "The language is en (English) or cy (Welsh).",
+        ));
+    }
+    s.to_owned()
+}
+
+fn parse<T, E: esr_domain::Coded>(
+    field: &str,
+    r: Result<T, E>,
+    violations: &mut Vec<Violation>,
+) -> Option<T> {
+    r.map_err(|e| violations.push(violation(field, &e))).ok()
+}
+
+/// A unique-constraint refusal as the conflict it means.
+fn unique_conflict(e: RepoError) -> Result<AdminError, RepoError> {
+    if e.is_unique_violation() {
+        Ok(AdminError::Conflict {
+            code: "person-conflict",
+            detail: "Another person has this employee number in this organisation, or this smartcard subject.".into(),
+        })
+    } else {
+        Err(e)
+    }
+}
+
+fn visible(conn: &mut DbConnection, key: &AdminKey, id: &str) -> Result<Option<Person>, RepoError> {
+    if uuid::Uuid::parse_str(id).is_err() {
+        return Ok(None);
+    }
+    Ok(people::find(conn, id)?.filter(|p| key.can_see(&p.organisation_code)))
+}
+
+/// List people, filtered by organisation, employee number and email.
+#[utoipa::path(
+    tag = "admin",
+    security(("apiKey" = [])),
+    params(PersonQuery),
+    responses(
+        (status = 200, description = "A page of people.", body = AdminPersonPage),
+        (status = 400, description = "Bad filter or paging parameter.", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[get("/admin/people")]
+pub async fn list_people(
+    state: web::Data<AppState>,
+    key: AdminKey,
+    query: web::Query<PersonQuery>,
+) -> Result<web::Json<AdminPersonPage>, AdminError> {
+    let q = query.into_inner();
+    let limit = page_limit(q.limit)?;
+    let bad = |what: &str| AdminError::InvalidParameter(format!("invalid {what}"));
+    let mut filter = PersonFilter {
+        organisation: q
+            .organisation
+            .as_deref()
+            .map(OrganisationCode::parse)
+            .transpose()
+            .map_err(|_| bad("organisation code"))?,
+        employee_number: q
+            .employee_number
+            .as_deref()
+            .map(EmployeeNumber::parse)
+            .transpose()
+            .map_err(|_| bad("employee number"))?
+            .map(|n| n.as_str().to_owned()),
+        work_email: q
+            .email
+            .as_deref()
+            .map(WorkEmail::parse)
+            .transpose()
+            .map_err(|_| bad("email"))?
+            .map(|e| e.as_str().to_owned()),
+    };
+    if let Some(own) = key.organisation() {
+        match &filter.organisation {
+            Some(asked) if asked != own => {
+                return Ok(web::Json(AdminPersonPage {
+                    items: Vec::new(),
+                    next_cursor: None,
+                }));
+            }
+            _ => filter.organisation = Some(own.clone()),
+        }
+    }
+    let cursor = q
+        .cursor
+        .map(|c| {
+            uuid::Uuid::parse_str(&c)
+                .map(|_| c)
+                .map_err(|_| bad_cursor())
+        })
+        .transpose()?;
+    let page = state
+        .db(move |c| people::list(c, &filter, cursor.as_deref(), limit))
+        .await?;
+    Ok(web::Json(AdminPersonPage {
+        items: page.items.into_iter().map(AdminPerson::from).collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// Create a person.
+#[utoipa::path(
+    tag = "admin",
+    security(("apiKey" = [])),
+    request_body = CreatePersonRequest,
+    responses(
+        (status = 201, description = "Created.", body = AdminPerson),
+        (status = 400, description = "Invalid fields (all listed in `violations`), or an organisation that does not exist or the key does not cover.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`person-conflict`: the employee number (in this organisation) or the smartcard subject is taken.", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[post("/admin/people")]
+pub async fn create_person(
+    state: web::Data<AppState>,
+    key: WriteKey,
+    client: Client,
+    body: Result<web::Json<CreatePersonRequest>, actix_web::Error>,
+) -> Result<HttpResponse, AdminError> {
+    let b = super::json_body(body)?;
+    let today = Utc::now().date_naive();
+    let mut v = Vec::new();
+    let org = parse(
+        "organisation_code",
+        OrganisationCode::parse(&b.organisation_code),
+        &mut v,
+    );
+    let number = parse(
+        "employee_number",
+        EmployeeNumber::parse(&b.employee_number),
+        &mut v,
+    );
+    let first = parse("first_name", PersonName::parse(&b.first_name), &mut v);
+    let last = parse("last_name", PersonName::parse(&b.last_name), &mut v);
+    let dob = parse(
+        "date_of_birth",
+        DateOfBirth::parse(&b.date_of_birth, today),
+        &mut v,
+    );
+    let email = parse("work_email", WorkEmail::parse(&b.work_email), &mut v);
+    let subject = b
+        .smartcard_subject
+        .as_deref()
+        .map(|s| check_subject(s, &mut v));
+    let language = check_language(b.language.as_deref().unwrap_or("en"), &mut v);
+    // An organisation the key does not cover is as unknown as one that does not exist.
+    let org = match org.filter(|o| key.can_see(o)) {
+        Some(code) => {
+            let lookup = code.clone();
+            state
+                .db(move |c| organisations::find(c, &lookup))
+                .await?
+                .map(|_| code)
+        }
+        None => None,
+    };
+    if org.is_none()
+        && v.iter()
+            .all(|x| x.field.as_deref() != Some("organisation_code"))
+    {
+        v.push(violation_of(
+            "organisation_code",
+            "organisation-not-found",
+            "No organisation has this code.",
+        ));
+    }
+    let (Some(org), Some(number), Some(first), Some(last), Some(dob), Some(email)) =
+        (org, number, first, last, dob, email)
+    else {
+        return Err(AdminError::Invalid(v));
+    };
+    if !v.is_empty() {
+        return Err(AdminError::Invalid(v));
+    }
+    let key = key.0;
+    let created = state
+        .db(move |c| {
+            c.write_transaction(|c| {
+                if organisations::find(c, &org)?.is_none() {
+                    return Ok(Err(AdminError::Invalid(vec![violation_of(
+                        "organisation_code",
+                        "organisation-not-found",
+                        "No organisation has this code.",
+                    )])));
+                }
+                let now = Utc::now();
+                let inserted = c.write_transaction(|c| {
+                    people::insert(
+                        c,
+                        &NewPerson {
+                            organisation_code: &org,
+                            employee_number: number.as_str(),
+                            first_name: first.as_str(),
+                            last_name: last.as_str(),
+                            date_of_birth: dob.date(),
+                            work_email: email.as_str(),
+                            smartcard_subject: subject.as_deref(),
+                            language: &language,
+                        },
+                        now,
+                    )
+                });
+                let person = match inserted {
+                    Ok(p) => p,
+                    Err(e) => return unique_conflict(e).map(Err),
+                };
+                audit(
+                    c,
+                    &client,
+                    &key,
+                    "admin.person.created",
+                    None,
+                    &json!({"person_id": person.id, "organisation": person.organisation_code.as_str()}),
+                    now,
+                )?;
+                Ok(Ok(person))
+            })
+        })
+        .await??;
+    Ok(HttpResponse::Created().json(AdminPerson::from(created)))
+}
+
+/// Get a person.
+#[utoipa::path(
+    tag = "admin",
+    security(("apiKey" = [])),
+    params(("id" = String, Path, description = "The person's id.")),
+    responses(
+        (status = 200, description = "The person.", body = AdminPerson),
+        (status = 404, description = "`person-not-found` (also for organisations the key does not cover).", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[get("/admin/people/{id}")]
+pub async fn get_person(
+    state: web::Data<AppState>,
+    key: AdminKey,
+    id: web::Path<String>,
+) -> Result<web::Json<AdminPerson>, AdminError> {
+    let id = id.into_inner();
+    state
+        .db(move |c| visible(c, &key, &id))
+        .await?
+        .map(|p| web::Json(p.into()))
+        .ok_or_else(not_found)
+}
+
+/// Update a person: names, work email, date of birth, smartcard subject, language.
+#[utoipa::path(
+    tag = "admin",
+    security(("apiKey" = [])),
+    params(("id" = String, Path, description = "The person's id.")),
+    request_body = UpdatePersonRequest,
+    responses(
+        (status = 200, description = "The person as they now are.", body = AdminPerson),
+        (status = 400, description = "Invalid fields, all listed in `violations`.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`person-not-found`.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`person-conflict`: the smartcard subject is another person's.", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[patch("/admin/people/{id}")]
+pub async fn update_person(
+    state: web::Data<AppState>,
+    key: WriteKey,
+    client: Client,
+    id: web::Path<String>,
+    body: Result<web::Json<UpdatePersonRequest>, actix_web::Error>,
+) -> Result<web::Json<AdminPerson>, AdminError> {
+    let id = id.into_inner();
+    let b = super::json_body(body)?;
+    let today = Utc::now().date_naive();
+    let mut v = Vec::new();
+    let first = b
+        .first_name
+        .as_deref()
+        .and_then(|s| parse("first_name", PersonName::parse(s), &mut v));
+    let last = b
+        .last_name
+        .as_deref()
+        .and_then(|s| parse("last_name", PersonName::parse(s), &mut v));
+    let dob = b
+        .date_of_birth
+        .as_deref()
+        .and_then(|s| parse("date_of_birth", DateOfBirth::parse(s, today), &mut v));
+    let email = b
+        .work_email
+        .as_deref()
+        .and_then(|s| parse("work_email", WorkEmail::parse(s), &mut v));
+    let subject = b
+        .smartcard_subject
+        .map(|s| s.map(|s| check_subject(&s, &mut v)));
+    let language = b.language.as_deref().map(|s| check_language(s, &mut v));
+    if !v.is_empty() {
+        return Err(AdminError::Invalid(v));
+    }
+    let key = key.0;
+    let updated = state
+        .db(move |c| {
+            c.write_transaction(|c| {
+                if visible(c, &key, &id)?.is_none() {
+                    return Ok(Err(not_found()));
+                }
+                let now = Utc::now();
+                let changes = PersonChanges {
+                    first_name: first.as_ref().map(PersonName::as_str),
+                    last_name: last.as_ref().map(PersonName::as_str),
+                    work_email: email.as_ref().map(WorkEmail::as_str),
+                    date_of_birth: dob.as_ref().map(DateOfBirth::date),
+                    smartcard_subject: subject.as_ref().map(|s| s.as_deref()),
+                    language: language.as_deref(),
+                };
+                let person = match c.write_transaction(|c| people::update(c, &id, &changes, now)) {
+                    Ok(Some(p)) => p,
+                    Ok(None) => return Ok(Err(not_found())),
+                    Err(e) => return unique_conflict(e).map(Err),
+                };
+                let changed: Vec<&str> = [
+                    ("first_name", changes.first_name.is_some()),
+                    ("last_name", changes.last_name.is_some()),
+                    ("work_email", changes.work_email.is_some()),
+                    ("date_of_birth", changes.date_of_birth.is_some()),
+                    ("smartcard_subject", changes.smartcard_subject.is_some()),
+                    ("language", changes.language.is_some()),
+                ]
+                .into_iter()
+                .filter_map(|(f, yes)| yes.then_some(f))
+                .collect();
+                audit(
+                    c,
+                    &client,
+                    &key,
+                    "admin.person.updated",
+                    None,
+                    &json!({"person_id": person.id, "fields": changed}),
+                    now,
+                )?;
+                Ok(Ok(person))
+            })
+        })
+        .await??;
+    Ok(web::Json(updated.into()))
+}

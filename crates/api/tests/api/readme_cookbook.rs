@@ -1,0 +1,156 @@
+//! Runs every `sh` block of the README's "For integrators" section, in order, in one bash
+//! session against a live server (the `esr-api` binary on `PATH`, pointed at the server's
+//! database), then checks that what the cookbook says it does happened.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::admin::admin_key;
+use crate::both_backends;
+use crate::helpers::{TestApp, TestBackend};
+
+both_backends!(readme_integrator_cookbook_runs_green);
+
+/// The `sh` blocks of one README section.
+fn section_blocks(readme: &str, heading: &str) -> Vec<String> {
+    let start = readme
+        .find(heading)
+        .unwrap_or_else(|| panic!("README has {heading}"));
+    let rest = &readme[start + heading.len()..];
+    let section = rest.find("\n## ").map_or(rest, |end| &rest[..end]);
+    let mut blocks = Vec::new();
+    let mut lines = section.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() == "```sh" {
+            let block: Vec<&str> = lines.by_ref().take_while(|l| l.trim() != "```").collect();
+            blocks.push(block.join("\n"));
+        }
+    }
+    blocks
+}
+
+async fn readme_integrator_cookbook_runs_green(app: &TestApp) {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
+            .unwrap();
+    let blocks = section_blocks(&readme, "## For integrators");
+    assert!(
+        blocks.len() >= 6,
+        "the cookbook has its blocks: {}",
+        blocks.len()
+    );
+    assert!(
+        blocks
+            .iter()
+            .all(|b| b.contains("curl") || b.contains("esr-api")),
+        "every block does something"
+    );
+
+    // Something for the cookbook's unlock loop to find.
+    for _ in 0..5 {
+        app.login("999APATEL01", "a wrong password guess").await;
+    }
+
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_esr-api"))
+        .parent()
+        .unwrap()
+        .to_owned();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let url = app.database_url.expose().to_owned();
+    let url = match app.backend {
+        TestBackend::Sqlite => format!("sqlite://{url}"),
+        TestBackend::Postgres => url,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut script = String::from("set -euo pipefail\n");
+    for (i, block) in blocks.iter().enumerate() {
+        script.push_str(&format!("echo '--- block {}' >&2\n{block}\necho\n", i + 1));
+    }
+    let mut cmd = Command::new("bash");
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("ESR_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.arg("-c")
+        .arg(script)
+        .current_dir(dir.path())
+        .env("PATH", path)
+        .env("ESR", &app.address)
+        .env("ESR_DATABASE_URL", url)
+        .env("ESR_LOG", "error");
+    // Blocking, but on its own thread: the server runs on this test's runtime.
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "the cookbook failed:\n--- stderr\n{stderr}\n--- stdout\n{stdout}"
+    );
+    assert!(
+        !stdout.contains("\"status\":4"),
+        "no problem answers: {stdout}"
+    );
+
+    // It did what it says.
+    let root = admin_key(app, "checker", "all", "read");
+    let get = |path: &'static str| {
+        let root = root.clone();
+        async move {
+            let res = app.get_auth(path, &root).await;
+            assert_eq!(res.status(), 200, "{path}");
+            res.json::<Value>().await.unwrap()
+        }
+    };
+    let org = get("/v1/admin/organisations/241").await;
+    assert_eq!(org["inactivity_limit_days"], 183);
+    let people = get("/v1/admin/people?organisation=241").await;
+    let numbers: Vec<&str> = people["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["employee_number"].as_str())
+        .collect();
+    // Created one by one, and by the CSV import (whose second line has a bad date).
+    assert_eq!(numbers, ["24100017", "24100018"], "{people}");
+    assert_eq!(
+        get("/v1/admin/accounts/998OBROWN01").await["internet_access"],
+        "approved"
+    );
+    let priya = get("/v1/admin/accounts/999APATEL01").await;
+    assert_eq!(
+        priya["status"], "active",
+        "unlocked, suspended, reactivated"
+    );
+    app.wait_for_mail("jane.smith@demo.nhs.uk", 1).await;
+    let events = get("/v1/admin/audit-events?limit=100").await;
+    let by_cookbook: Vec<&str> = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["actor"] == "api-key:hr-feed")
+        .map(|e| e["event_type"].as_str().unwrap())
+        .collect();
+    for expected in [
+        "admin.organisation.created",
+        "admin.person.created",
+        "admin.internet_access.approved",
+        "admin.account.unlocked",
+        "admin.recovery_email.requested",
+        "admin.account.suspended",
+        "admin.api_key.revoked",
+    ] {
+        assert!(
+            by_cookbook.contains(&expected),
+            "{expected} in {by_cookbook:?}"
+        );
+    }
+}
