@@ -23,8 +23,9 @@ use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
+use diesel::Connection;
 use diesel::connection::SimpleConnection;
-use diesel::{Connection, RunQueryDsl};
+use diesel::prelude::ExecuteCopyFromDsl;
 
 const ESR_API: &str = env!("CARGO_BIN_EXE_esr-api");
 const BENCH_DB: &str = "esr_bench_import";
@@ -207,12 +208,14 @@ fn main() -> Result<()> {
             let started = Instant::now();
             let copied = diesel::copy_from(people_copy::table)
                 .from_raw_data(people_copy::table, |w: &mut dyn Write| {
-                    let mut f = std::fs::File::open(&big)?;
-                    std::io::copy(&mut f, w)?;
+                    let mut f = std::fs::File::open(&big)
+                        .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+                    std::io::copy(&mut f, w)
+                        .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
                     Ok::<_, diesel::result::Error>(())
                 })
                 .with_format(diesel::pg::CopyFormat::Csv)
-                .with_header(true)
+                .with_header(diesel::pg::CopyHeader::Set(true))
                 .execute(&mut conn)?;
             let secs = started.elapsed().as_secs_f64();
             let copy_rate = copied as f64 / secs;
@@ -233,12 +236,14 @@ fn main() -> Result<()> {
             let started = Instant::now();
             let copied_indexed = diesel::copy_from(people_copy_indexed::table)
                 .from_raw_data(people_copy_indexed::table, |w: &mut dyn Write| {
-                    let mut f = std::fs::File::open(&big)?;
-                    std::io::copy(&mut f, w)?;
+                    let mut f = std::fs::File::open(&big)
+                        .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+                    std::io::copy(&mut f, w)
+                        .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
                     Ok::<_, diesel::result::Error>(())
                 })
                 .with_format(diesel::pg::CopyFormat::Csv)
-                .with_header(true)
+                .with_header(diesel::pg::CopyHeader::Set(true))
                 .execute(&mut conn)?;
             let secs_indexed = started.elapsed().as_secs_f64();
             println!(
