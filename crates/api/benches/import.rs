@@ -183,9 +183,9 @@ fn main() -> Result<()> {
             let url = url.to_string();
             let mut big_run = None;
             for (label, path) in [("small", &small), ("big", &big)] {
-                admin.batch_execute(&format!(
-                    "DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE); CREATE DATABASE {BENCH_DB}"
-                ))?;
+                // Two calls: one multi-statement string would be one implicit transaction.
+                admin.batch_execute(&format!("DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)"))?;
+                admin.batch_execute(&format!("CREATE DATABASE {BENCH_DB}"))?;
                 run(esr_api(&url).arg("seed-demo"))?;
                 let first = import(&url, path)?;
                 report(&format!("PostgreSQL import {label}"), &first);
