@@ -41,6 +41,36 @@ pub enum Command {
     /// access-token lifetime. With ESR_SIGNING_KEY_FILE: that file's key (restart instances
     /// with the new file too). Without (dev): a newly generated key.
     RotateSigningKey,
+    /// Import people from a CSV file (header: organisation_code,employee_number,first_name,
+    /// last_name,date_of_birth,work_email,smartcard_subject): created, updated, unchanged and
+    /// rejected rows, with every refused line. Exit code 3 when some lines were refused.
+    Import {
+        /// The CSV file (`-` for standard input).
+        file: PathBuf,
+        /// Rows written per transaction.
+        #[arg(long, default_value_t = 5_000,
+              value_parser = clap::value_parser!(u64).range(1..=50_000))]
+        batch_rows: u64,
+        /// Print the result as JSON on standard output (with `elapsed_ms`, `rows_per_second`
+        /// and, on Linux, `peak_rss_kib`) instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a CSV file of synthetic, valid people for load tests (deterministic per seed).
+    GeneratePeople {
+        /// How many people.
+        #[arg(long)]
+        count: u64,
+        /// Their organisation (it must exist to import them: `esr-api seed-demo` makes 999).
+        #[arg(long, default_value = "999")]
+        org: String,
+        /// Seed of the pseudo-random names and dates.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Output file (`-` for standard output).
+        #[arg(long, short)]
+        output: PathBuf,
+    },
     /// Create an administrator API key and print it (once: only its SHA-256 is stored).
     CreateApiKey {
         /// Unique name, written into the audit trail of everything the key does
@@ -73,6 +103,12 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Openapi { output } => openapi(output),
+        Command::GeneratePeople {
+            count,
+            org,
+            seed,
+            output,
+        } => generate_people(count, &org, seed, &output),
         command => {
             let resolved = match command {
                 Command::Serve => cli.settings.resolve(),
@@ -87,22 +123,30 @@ pub fn main() -> ExitCode {
             };
             crate::telemetry::init(config.log_format, &config.log_filter);
             let result = match command {
-                Command::Serve => serve(config),
-                Command::Migrate => migrate(&config),
-                Command::SeedDemo => seed_demo(&config),
-                Command::RotateSigningKey => rotate_signing_key(&config),
+                Command::Serve => serve(config).map(|()| Outcome::Done),
+                Command::Migrate => migrate(&config).map(|()| Outcome::Done),
+                Command::SeedDemo => seed_demo(&config).map(|()| Outcome::Done),
+                Command::RotateSigningKey => rotate_signing_key(&config).map(|()| Outcome::Done),
                 Command::CreateApiKey {
                     name,
                     scope,
                     access,
-                } => create_api_key(&config, &name, &scope, &access),
+                } => create_api_key(&config, &name, &scope, &access).map(|()| Outcome::Done),
                 Command::Audit {
                     command: AuditCommand::Verify,
-                } => audit_verify(&config),
-                Command::Openapi { .. } => unreachable!("handled above"),
+                } => audit_verify(&config).map(|()| Outcome::Done),
+                Command::Import {
+                    file,
+                    batch_rows,
+                    json,
+                } => import(&config, &file, batch_rows, json),
+                Command::Openapi { .. } | Command::GeneratePeople { .. } => {
+                    unreachable!("handled above")
+                }
             };
             match result {
-                Ok(()) => ExitCode::SUCCESS,
+                Ok(Outcome::Done) => ExitCode::SUCCESS,
+                Ok(Outcome::SomeLinesRefused) => ExitCode::from(3),
                 Err(e) => {
                     tracing::error!(error = format!("{e:#}"), "esr-api failed");
                     eprintln!("esr-api: {e:#}");
@@ -111,6 +155,158 @@ pub fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// How a command that ran to its end went.
+enum Outcome {
+    Done,
+    /// An import finished but refused some lines (exit code 3).
+    SomeLinesRefused,
+}
+
+fn generate_people(count: u64, org: &str, seed: u64, output: &std::path::Path) -> ExitCode {
+    let org = match esr_domain::OrganisationCode::parse(org) {
+        Ok(org) => org,
+        Err(e) => {
+            eprintln!("esr-api: --org: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let written = if output.as_os_str() == "-" {
+        crate::import::generate::write_people(std::io::stdout().lock(), count, &org, seed)
+    } else {
+        std::fs::File::create(output).and_then(|f| {
+            crate::import::generate::write_people(
+                std::io::BufWriter::with_capacity(1 << 20, f),
+                count,
+                &org,
+                seed,
+            )
+        })
+    };
+    match written {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("esr-api: cannot write {}: {e}", output.display());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Prints line errors as they come and draws a progress bar over the input's bytes.
+struct CliObserver {
+    bar: indicatif::ProgressBar,
+    print_errors: bool,
+}
+
+impl crate::import::ImportObserver for CliObserver {
+    fn line_error(&mut self, e: &crate::import::LineError) {
+        if self.print_errors {
+            let field = e.field.unwrap_or("-");
+            self.bar.suspend(|| {
+                eprintln!("line {}: {} [{}] {}", e.line, field, e.code, e.message);
+            });
+        }
+    }
+
+    fn progress(&mut self, p: crate::import::Progress) {
+        self.bar.set_position(p.bytes);
+        self.bar.set_message(format!("{} rows", p.rows));
+    }
+}
+
+fn import(
+    config: &Config,
+    file: &std::path::Path,
+    batch_rows: u64,
+    json: bool,
+) -> anyhow::Result<Outcome> {
+    use crate::import::{ImportLimits, Scope};
+    use anyhow::Context as _;
+
+    let (input, length): (Box<dyn std::io::Read>, Option<u64>) = if file.as_os_str() == "-" {
+        (Box::new(std::io::stdin().lock()), None)
+    } else {
+        let f =
+            std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+        let length = f.metadata().ok().map(|m| m.len());
+        (Box::new(f), length)
+    };
+    let bar = match length {
+        Some(len) if !json => indicatif::ProgressBar::new(len).with_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {bytes}/{total_bytes} {msg} ({elapsed}, {eta} left)",
+            )
+            .expect("valid progress template"),
+        ),
+        _ if !json => indicatif::ProgressBar::new_spinner(),
+        _ => indicatif::ProgressBar::hidden(),
+    };
+    let mut observer = CliObserver {
+        bar,
+        print_errors: !json,
+    };
+
+    let pool = esr_persistence::DbPool::connect(
+        &config.database_url,
+        esr_persistence::PoolOptions::default(),
+    )?;
+    let mut conn = pool.get()?;
+    if config.auto_migrate {
+        esr_persistence::migrations::run_pending(&mut conn)?;
+    }
+    let limits = ImportLimits {
+        batch_rows: usize::try_from(batch_rows).unwrap_or(usize::MAX),
+        ..ImportLimits::default()
+    };
+    let started = std::time::Instant::now();
+    let report = crate::import::import_people(
+        &mut conn,
+        input,
+        &Scope::All,
+        limits,
+        chrono::Utc::now(),
+        &mut observer,
+    )
+    .with_context(|| format!("import of {} refused", file.display()))?;
+    observer.bar.finish_and_clear();
+    let elapsed = started.elapsed();
+    let rows = report.created + report.updated + report.unchanged + report.rejected;
+    let rows_per_second = rows as f64 / elapsed.as_secs_f64().max(1e-9);
+    crate::import::record_audit(&mut conn, "system", None, &report, chrono::Utc::now())?;
+    if json {
+        let mut value = serde_json::to_value(&report)?;
+        value["elapsed_ms"] = serde_json::json!(elapsed.as_millis() as u64);
+        value["rows_per_second"] = serde_json::json!(rows_per_second.round());
+        value["peak_rss_kib"] = serde_json::json!(peak_rss_kib());
+        println!("{value}");
+    } else {
+        println!(
+            "Imported {}: {} created, {} updated, {} unchanged, {} rejected ({} lines in {:.1} s, {:.0} rows/s).",
+            file.display(),
+            report.created,
+            report.updated,
+            report.unchanged,
+            report.rejected,
+            rows,
+            elapsed.as_secs_f64(),
+            rows_per_second
+        );
+    }
+    Ok(if report.rejected > 0 {
+        Outcome::SomeLinesRefused
+    } else {
+        Outcome::Done
+    })
+}
+
+/// This process's peak resident set size (Linux `VmHWM`), for benchmark reports.
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 fn openapi(output: Option<PathBuf>) -> ExitCode {

@@ -8,6 +8,7 @@ pub mod client;
 pub mod config;
 pub mod email;
 pub mod hashing;
+pub mod import;
 pub mod keys;
 pub mod metrics;
 pub mod oidc;

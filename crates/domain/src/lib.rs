@@ -69,7 +69,10 @@ pub use password::{
     CONTEXT_WORD_MIN_LENGTH, ContextKind, NewPassword, Password, PasswordPolicy, PolicyContext,
     PolicyDescription, PolicyRule, Violation, common_password_count, is_common_password,
 };
-pub use person::{EmployeeNumber, EmployeeNumberError, PersonName, PersonNameError};
+pub use person::{
+    EmployeeNumber, EmployeeNumberError, PersonName, PersonNameError, SmartcardSubject,
+    SmartcardSubjectError,
+};
 pub use status::{
     AccountAction, AccountStatus, ApprovalMode, InactivityPolicy, InternetAccessAction,
     InternetAccessStatus, LockoutPolicy, TransitionError, UnknownValueError,

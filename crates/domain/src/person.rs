@@ -200,6 +200,98 @@ impl From<EmployeeNumber> for String {
     }
 }
 
+const MAX_SMARTCARD_SUBJECT_LENGTH: usize = 64;
+
+/// The subject of a person's NHS smartcard identity (the CIS2 `uid` claim, a 12-digit
+/// number in practice): 1 to 64 printable ASCII characters without spaces, trimmed.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct SmartcardSubject(String);
+
+/// Why a string is not an acceptable smartcard subject.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SmartcardSubjectError {
+    /// Nothing but whitespace.
+    #[error("smartcard subject is empty")]
+    Empty,
+    /// More than 64 characters.
+    #[error("smartcard subject is too long")]
+    TooLong,
+    /// Spaces, control or non-ASCII characters.
+    #[error("smartcard subject contains invalid characters")]
+    InvalidCharacters,
+}
+
+impl Coded for SmartcardSubjectError {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::Empty => "smartcard-subject-required",
+            Self::TooLong => "smartcard-subject-too-long",
+            Self::InvalidCharacters => "invalid-smartcard-subject",
+        }
+    }
+
+    fn message(&self) -> String {
+        match self {
+            Self::Empty => "Enter the smartcard subject (the CIS2 uid)".to_owned(),
+            Self::TooLong => format!(
+                "Smartcard subject must be {MAX_SMARTCARD_SUBJECT_LENGTH} characters or fewer"
+            ),
+            Self::InvalidCharacters => {
+                "Smartcard subject must contain only printable ASCII characters without spaces"
+                    .to_owned()
+            }
+        }
+    }
+}
+
+impl SmartcardSubject {
+    /// Parses a subject (trimmed).
+    pub fn parse(input: &str) -> Result<Self, SmartcardSubjectError> {
+        let trimmed = input.trim();
+        if trimmed.is_empty() {
+            return Err(SmartcardSubjectError::Empty);
+        }
+        if !trimmed.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(SmartcardSubjectError::InvalidCharacters);
+        }
+        if trimmed.len() > MAX_SMARTCARD_SUBJECT_LENGTH {
+            return Err(SmartcardSubjectError::TooLong);
+        }
+        Ok(Self(trimmed.to_owned()))
+    }
+
+    /// The subject as given (trimmed).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for SmartcardSubject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for SmartcardSubject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SmartcardSubject({})", self.0)
+    }
+}
+
+impl TryFrom<String> for SmartcardSubject {
+    type Error = SmartcardSubjectError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<SmartcardSubject> for String {
+    fn from(value: SmartcardSubject) -> Self {
+        value.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -251,6 +343,29 @@ mod tests {
                 EmployeeNumberError::InvalidCharacters
             );
         }
+    }
+
+    #[test]
+    fn smartcard_subjects() {
+        assert_eq!(
+            SmartcardSubject::parse(" 555000000001 ").unwrap().as_str(),
+            "555000000001"
+        );
+        assert_eq!(
+            SmartcardSubject::parse("  ").unwrap_err(),
+            SmartcardSubjectError::Empty
+        );
+        for bad in ["555 001", "55\u{7f}5", "5550\u{e9}"] {
+            assert_eq!(
+                SmartcardSubject::parse(bad).unwrap_err(),
+                SmartcardSubjectError::InvalidCharacters
+            );
+        }
+        assert!(SmartcardSubject::parse(&"7".repeat(64)).is_ok());
+        assert_eq!(
+            SmartcardSubject::parse(&"7".repeat(65)).unwrap_err(),
+            SmartcardSubjectError::TooLong
+        );
     }
 
     proptest! {

@@ -28,6 +28,7 @@ pub mod one_time_tokens;
 pub mod organisations;
 pub mod outbox;
 pub mod people;
+pub mod people_import;
 pub mod pool;
 pub mod recovery_requests;
 pub mod schema;

@@ -14,6 +14,7 @@ mod delivery;
 mod errors;
 mod foreign_provider;
 mod health;
+mod import;
 mod lockout;
 mod me;
 mod openapi;

@@ -29,6 +29,8 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
     accounts::configure(cfg);
     audit_events::configure(cfg);
     organisations::configure(cfg);
+    // Before people's `/admin/people/{id}` routes.
+    crate::routes::people_import::configure(cfg);
     people::configure(cfg);
 }
 

@@ -1,0 +1,503 @@
+//! The people import: a CSV feed of staff records upserted on (organisation, employee
+//! number), shared by `esr-api import FILE` and `POST /v1/admin/people/import`.
+//!
+//! Streamed: the input is read one capped line at a time and written in batches of
+//! [`ImportLimits::batch_rows`] rows, one write transaction each, so memory is bounded by the
+//! batch whatever the file size. A bad line is reported (line, field, code, message) and
+//! skipped; it never aborts the others and never leaves anything behind. Only a missing or
+//! wrong header (or an empty input) refuses the whole file, before anything is written.
+
+pub mod generate;
+pub mod lines;
+
+use std::io::{BufRead, BufReader, Read};
+
+use chrono::{DateTime, Utc};
+use esr_domain::{
+    Coded, DateOfBirth, EmployeeNumber, OrganisationCode, PersonName, SmartcardSubject, WorkEmail,
+};
+use esr_persistence::people_import::{ImportRow, ImportSession, RowRejection};
+use esr_persistence::{DbConnection, RepoError, organisations};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use lines::{FieldSplitter, Line, LineReader, SplitError};
+
+/// The header every feed starts with, in this order.
+pub const COLUMNS: [&str; 7] = [
+    "organisation_code",
+    "employee_number",
+    "first_name",
+    "last_name",
+    "date_of_birth",
+    "work_email",
+    "smartcard_subject",
+];
+
+/// Bounds of one import.
+#[derive(Debug, Clone, Copy)]
+pub struct ImportLimits {
+    /// Rows written per transaction.
+    pub batch_rows: usize,
+    /// Longest line accepted, in bytes (terminator excluded); longer lines are rejected.
+    pub max_line_bytes: usize,
+    /// Line errors kept in the report; further ones are only counted.
+    pub max_errors: usize,
+}
+
+impl Default for ImportLimits {
+    fn default() -> Self {
+        Self {
+            batch_rows: 5_000,
+            max_line_bytes: 4_096,
+            max_errors: 1_000,
+        }
+    }
+}
+
+/// One refused line (a line may have several, one per bad field).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(example = json!({"line": 7, "field": "work_email", "code": "invalid-email", "message": "Enter a valid work email address (Example: first.last@domain.com)"}))]
+pub struct LineError {
+    /// Line number in the file; the header is line 1.
+    pub line: u64,
+    /// The column at fault, or `null` when the whole line is (too long, wrong number of
+    /// fields, malformed).
+    pub field: Option<&'static str>,
+    /// Stable code, e.g. `invalid-email`, `duplicate-employee-number`, `unknown-organisation`.
+    pub code: &'static str,
+    /// What is wrong, for the person fixing the file.
+    pub message: String,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(example = json!({"created": 1998, "updated": 1, "unchanged": 0, "rejected": 1, "errors": [{"line": 7, "field": "work_email", "code": "invalid-email", "message": "Enter a valid work email address (Example: first.last@domain.com)"}], "truncated": false}))]
+pub struct ImportReport {
+    /// People added.
+    pub created: u64,
+    /// People whose stored details changed.
+    pub updated: u64,
+    /// People already stored exactly as in the file.
+    pub unchanged: u64,
+    /// Lines refused (each has at least one entry in `errors`, up to the cap).
+    pub rejected: u64,
+    /// The first line errors, in line order.
+    pub errors: Vec<LineError>,
+    /// True when more errors occurred than `errors` holds.
+    pub truncated: bool,
+}
+
+/// Progress, reported after every batch.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Progress {
+    /// Bytes of input consumed.
+    pub bytes: u64,
+    /// Data lines processed (header excluded).
+    pub rows: u64,
+}
+
+/// Watches an import as it runs (the CLI prints; the HTTP handler needs nothing).
+pub trait ImportObserver {
+    /// Called for every line error, in line order, including those beyond the report's cap.
+    fn line_error(&mut self, _error: &LineError) {}
+    /// Called after every batch.
+    fn progress(&mut self, _progress: Progress) {}
+}
+
+/// An observer that does nothing.
+#[derive(Debug, Default)]
+pub struct Quiet;
+impl ImportObserver for Quiet {}
+
+/// Why a whole file was refused or the import stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// Nothing at all, not even a header.
+    #[error("the file is empty: it must start with the header line {}", COLUMNS.join(","))]
+    Empty,
+    /// The first line is not the expected header.
+    #[error("the first line must be the header {}; found {found:?}", COLUMNS.join(","))]
+    Header {
+        /// What the first line held (shortened).
+        found: String,
+    },
+    /// The input could not be read (a client that went away, a disk error).
+    #[error("cannot read the input")]
+    Read(#[source] std::io::Error),
+    /// A database call failed; batches committed before it stay.
+    #[error("the import failed after {0} data lines")]
+    Storage(u64, #[source] RepoError),
+}
+
+/// Which organisations' rows the caller may import.
+#[derive(Debug, Clone)]
+pub enum Scope {
+    /// Every organisation (CLI, all-organisations API keys).
+    All,
+    /// Only this one; rows of others are refused as unknown organisations.
+    Organisation(OrganisationCode),
+}
+
+/// Runs an import on `conn` (borrowed for the whole run).
+pub fn import_people(
+    conn: &mut DbConnection,
+    input: impl Read,
+    scope: &Scope,
+    limits: ImportLimits,
+    now: DateTime<Utc>,
+    observer: &mut dyn ImportObserver,
+) -> Result<ImportReport, ImportError> {
+    let mut reader = LineReader::new(
+        BufReader::with_capacity(64 * 1024, input),
+        limits.max_line_bytes,
+    );
+    check_header(&mut reader)?;
+
+    let known = known_organisations(conn, scope).map_err(|e| ImportError::Storage(0, e))?;
+    let mut session = ImportSession::begin(conn).map_err(|e| ImportError::Storage(0, e))?;
+    let mut splitter = FieldSplitter::new(limits.max_line_bytes, COLUMNS.len());
+    let mut run = Run {
+        report: ImportReport::default(),
+        limits,
+        pending_errors: Vec::new(),
+        batch: Vec::with_capacity(limits.batch_rows),
+        rows: 0,
+    };
+    let today = now.date_naive();
+    loop {
+        let next = reader.next_line().map_err(ImportError::Read)?;
+        let Some((number, line)) = next else { break };
+        let content = match line {
+            Line::TooLong => {
+                run.rows += 1;
+                run.reject_line(vec![whole_line(
+                    number,
+                    "line-too-long",
+                    format!(
+                        "The line is longer than {} bytes and was skipped",
+                        limits.max_line_bytes
+                    ),
+                )]);
+                continue;
+            }
+            Line::Content(c) => c,
+        };
+        if content.iter().all(u8::is_ascii_whitespace) {
+            continue; // blank lines (e.g. at the end of a hand-edited file) carry nothing
+        }
+        run.rows += 1;
+        match parse_row(&mut splitter, number, content, today, &known) {
+            Ok(row) => run.batch.push(row),
+            Err(errors) => run.reject_line(errors),
+        }
+        if run.batch.len() >= limits.batch_rows {
+            run.flush(&mut session, now, observer)?;
+            observer.progress(Progress {
+                bytes: reader.bytes_read(),
+                rows: run.rows,
+            });
+        }
+    }
+    run.flush(&mut session, now, observer)?;
+    observer.progress(Progress {
+        bytes: reader.bytes_read(),
+        rows: run.rows,
+    });
+    drop(session);
+    Ok(run.report)
+}
+
+struct Run {
+    report: ImportReport,
+    limits: ImportLimits,
+    /// Parse errors of the current batch, emitted with the batch's storage refusals so the
+    /// observer sees every error in line order.
+    pending_errors: Vec<LineError>,
+    batch: Vec<ImportRow>,
+    rows: u64,
+}
+
+impl Run {
+    fn reject_line(&mut self, errors: Vec<LineError>) {
+        self.report.rejected += 1;
+        self.pending_errors.extend(errors);
+    }
+
+    fn flush(
+        &mut self,
+        session: &mut ImportSession<'_>,
+        now: DateTime<Utc>,
+        observer: &mut dyn ImportObserver,
+    ) -> Result<(), ImportError> {
+        let batch = std::mem::take(&mut self.batch);
+        let outcome = session
+            .apply_batch(batch, now)
+            .map_err(|e| ImportError::Storage(self.rows, e))?;
+        self.report.created += outcome.created;
+        self.report.updated += outcome.updated;
+        self.report.unchanged += outcome.unchanged;
+        self.report.rejected += outcome.rejected.len() as u64;
+        self.pending_errors
+            .extend(outcome.rejected.into_iter().map(storage_error));
+        self.pending_errors.sort_by_key(|e| e.line);
+        for error in self.pending_errors.drain(..) {
+            observer.line_error(&error);
+            if self.report.errors.len() < self.limits.max_errors {
+                self.report.errors.push(error);
+            } else {
+                self.report.truncated = true;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn check_header<R: BufRead>(reader: &mut LineReader<R>) -> Result<(), ImportError> {
+    let header = reader.next_line().map_err(ImportError::Read)?;
+    let Some((_, line)) = header else {
+        return Err(ImportError::Empty);
+    };
+    let content = match line {
+        Line::Content(c) => c,
+        Line::TooLong => {
+            return Err(ImportError::Header {
+                found: "(a line longer than the limit)".into(),
+            });
+        }
+    };
+    // Spreadsheet exports often start with a UTF-8 byte order mark.
+    let content = content.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(content);
+    let expected = COLUMNS.join(",");
+    if content == expected.as_bytes() {
+        return Ok(());
+    }
+    if content.is_empty() {
+        return Err(ImportError::Empty);
+    }
+    let text = String::from_utf8_lossy(content);
+    let found: String = text.chars().take(200).collect();
+    Err(ImportError::Header { found })
+}
+
+fn known_organisations(
+    conn: &mut DbConnection,
+    scope: &Scope,
+) -> Result<Vec<OrganisationCode>, RepoError> {
+    if let Scope::Organisation(code) = scope {
+        return Ok(organisations::find(conn, code)?
+            .map(|o| vec![o.code])
+            .unwrap_or_default());
+    }
+    let mut codes = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = organisations::list(conn, cursor.as_deref(), 1_000)?;
+        codes.extend(page.items.into_iter().map(|o| o.code));
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    codes.sort();
+    Ok(codes)
+}
+
+fn whole_line(line: u64, code: &'static str, message: String) -> LineError {
+    LineError {
+        line,
+        field: None,
+        code,
+        message,
+    }
+}
+
+fn field_error(line: u64, field: &'static str, e: &impl Coded) -> LineError {
+    LineError {
+        line,
+        field: Some(field),
+        code: e.code(),
+        message: e.message(),
+    }
+}
+
+/// Parses and checks one data line: every field problem is reported, not just the first.
+fn parse_row(
+    splitter: &mut FieldSplitter,
+    line: u64,
+    content: &[u8],
+    today: chrono::NaiveDate,
+    known: &[OrganisationCode],
+) -> Result<ImportRow, Vec<LineError>> {
+    match splitter.split(content) {
+        Ok(()) => {}
+        Err(SplitError::TooManyFields) => {
+            return Err(vec![field_count(line, COLUMNS.len() + 1)]);
+        }
+        Err(SplitError::StrayCarriageReturn) => {
+            return Err(vec![whole_line(
+                line,
+                "malformed-line",
+                "The line contains a carriage return; each record must be on one line".into(),
+            )]);
+        }
+    }
+    if splitter.len() != COLUMNS.len() {
+        return Err(vec![field_count(line, splitter.len())]);
+    }
+    let mut errors = Vec::new();
+    let mut fields: [&str; 7] = [""; 7];
+    for (i, name) in COLUMNS.iter().enumerate() {
+        match std::str::from_utf8(splitter.field(i)) {
+            Ok(s) => fields[i] = s,
+            Err(_) => errors.push(LineError {
+                line,
+                field: Some(*name),
+                code: "invalid-utf8",
+                message: "The value is not valid UTF-8 text; save the file as UTF-8".into(),
+            }),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let [org, emp, first, last, dob, email, subject] = fields;
+
+    let org = match OrganisationCode::parse(org) {
+        Ok(code) if known.binary_search(&code).is_ok() => Some(code),
+        Ok(code) => {
+            // Also the answer for an organisation outside the caller's scope: the same
+            // words, so a scoped key learns nothing about other organisations.
+            errors.push(LineError {
+                line,
+                field: Some("organisation_code"),
+                code: "unknown-organisation",
+                message: format!("There is no organisation {code}"),
+            });
+            None
+        }
+        Err(e) => {
+            errors.push(field_error(line, "organisation_code", &e));
+            None
+        }
+    };
+    let emp = EmployeeNumber::parse(emp)
+        .map_err(|e| errors.push(field_error(line, "employee_number", &e)))
+        .ok();
+    let first = PersonName::parse(first)
+        .map_err(|e| errors.push(field_error(line, "first_name", &e)))
+        .ok();
+    let last = PersonName::parse(last)
+        .map_err(|e| errors.push(field_error(line, "last_name", &e)))
+        .ok();
+    let dob = DateOfBirth::parse(dob, today)
+        .map_err(|e| errors.push(field_error(line, "date_of_birth", &e)))
+        .ok();
+    let email = WorkEmail::parse(email)
+        .map_err(|e| errors.push(field_error(line, "work_email", &e)))
+        .ok();
+    let subject = if subject.trim().is_empty() {
+        Some(None)
+    } else {
+        SmartcardSubject::parse(subject)
+            .map_err(|e| errors.push(field_error(line, "smartcard_subject", &e)))
+            .ok()
+            .map(Some)
+    };
+    match (org, emp, first, last, dob, email, subject) {
+        (Some(org), Some(emp), Some(first), Some(last), Some(dob), Some(email), Some(subject))
+            if errors.is_empty() =>
+        {
+            Ok(ImportRow {
+                line,
+                organisation_code: org.as_str().to_owned(),
+                employee_number: emp.as_str().to_owned(),
+                first_name: first.as_str().to_owned(),
+                last_name: last.as_str().to_owned(),
+                date_of_birth: dob.date(),
+                work_email: email.as_str().to_owned(),
+                smartcard_subject: subject.map(String::from),
+            })
+        }
+        _ => Err(errors),
+    }
+}
+
+fn field_count(line: u64, found: usize) -> LineError {
+    whole_line(
+        line,
+        "wrong-field-count",
+        format!(
+            "Expected {} fields ({}), found {}",
+            COLUMNS.len(),
+            COLUMNS.join(","),
+            if found > COLUMNS.len() {
+                "more".to_owned()
+            } else {
+                found.to_string()
+            }
+        ),
+    )
+}
+
+fn storage_error((line, why): (u64, RowRejection)) -> LineError {
+    match why {
+        RowRejection::DuplicateKey { first_line } => LineError {
+            line,
+            field: Some("employee_number"),
+            code: "duplicate-employee-number",
+            message: format!(
+                "This organisation and employee number already appear on line {first_line}; the first occurrence was kept"
+            ),
+        },
+        RowRejection::DuplicateSmartcardSubject { first_line } => LineError {
+            line,
+            field: Some("smartcard_subject"),
+            code: "duplicate-smartcard-subject",
+            message: format!(
+                "This smartcard subject already appears on line {first_line}; the first occurrence was kept"
+            ),
+        },
+        RowRejection::SmartcardSubjectTaken => LineError {
+            line,
+            field: Some("smartcard_subject"),
+            code: "smartcard-subject-taken",
+            message: "This smartcard subject is linked to another person".into(),
+        },
+    }
+}
+
+/// Audits a finished import (`people.imported`): who ran it and the totals, no personal data.
+pub fn record_audit(
+    conn: &mut DbConnection,
+    actor: &str,
+    client: Option<&crate::client::Client>,
+    report: &ImportReport,
+    now: DateTime<Utc>,
+) -> Result<(), RepoError> {
+    let details = serde_json::json!({
+        "created": report.created,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
+        "rejected": report.rejected,
+    });
+    conn.write_transaction(|c| match client {
+        Some(client) => {
+            crate::audit::record(c, client, "people.imported", None, actor, &details, now)
+        }
+        None => esr_persistence::audit::append(
+            c,
+            &esr_persistence::audit::NewAuditEvent {
+                event_type: "people.imported",
+                account_id: None,
+                actor,
+                ip: None,
+                user_agent: None,
+                request_id: None,
+                details: &details,
+            },
+            now,
+        )
+        .map(drop),
+    })
+}

@@ -1,0 +1,305 @@
+//! `POST /v1/admin/people/import`: the HR feed of staff records as a streamed CSV body.
+//!
+//! The body is never held whole: chunks go from the request (`web::Payload`) through a
+//! bounded channel to a blocking task that reads them as a `Read` and imports batch by batch
+//! ([`crate::import`]). The channel's bound is the back-pressure: a slow database slows the
+//! upload instead of buffering it.
+
+use std::io::{self, Read};
+
+use actix_web::http::StatusCode;
+use actix_web::web::Bytes;
+use actix_web::{HttpRequest, post, web};
+use futures_util::StreamExt;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::admin_auth::WriteKey;
+use crate::client::Client;
+use crate::import::{ImportError, ImportLimits, ImportReport, Quiet, Scope};
+use crate::problem::{AsProblem, Problem, ProblemSpec};
+use crate::state::{AppState, StorageError};
+
+/// Registers the import route (under `/v1`).
+pub fn configure(cfg: &mut ServiceConfig<'_>) {
+    cfg.service(import_people);
+}
+
+/// Chunks in flight between the request and the importer (each at most actix's read size).
+const CHANNEL_CHUNKS: usize = 16;
+
+/// Errors of the import endpoint.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportHttpError {
+    /// The body is not `text/csv`.
+    #[error("the body must be text/csv")]
+    UnsupportedMediaType,
+    /// The body is larger than `ESR_IMPORT_BODY_LIMIT_MIB`.
+    #[error("the body is larger than {limit} bytes")]
+    TooLarge {
+        /// The limit in bytes.
+        limit: u64,
+        /// Whether some batches were stored before the limit was reached.
+        partly_imported: bool,
+    },
+    /// The whole file was refused, or the body could not be read.
+    #[error(transparent)]
+    Import(ImportError),
+    /// The database or the blocking pool failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+impl AsProblem for ImportHttpError {
+    fn problem(&self) -> ProblemSpec {
+        match self {
+            Self::UnsupportedMediaType => ProblemSpec::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Unsupported Media Type",
+                "Send the people file as text/csv (UTF-8).",
+            ),
+            Self::TooLarge {
+                limit,
+                partly_imported,
+            } => ProblemSpec::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload-too-large",
+                "Payload Too Large",
+                if *partly_imported {
+                    format!(
+                        "The body is larger than the limit of {limit} bytes. Lines before the limit may have been stored; the import is idempotent, so split the file and import each part."
+                    )
+                } else {
+                    format!(
+                        "The body is larger than the limit of {limit} bytes; nothing was imported. Split the file and import each part."
+                    )
+                },
+            ),
+            Self::Import(ImportError::Empty) => ProblemSpec::new(
+                StatusCode::BAD_REQUEST,
+                "empty-import",
+                "Empty file",
+                ImportError::Empty.to_string(),
+            ),
+            Self::Import(e @ ImportError::Header { .. }) => ProblemSpec::new(
+                StatusCode::BAD_REQUEST,
+                "invalid-import-header",
+                "Wrong header line",
+                format!("{e}. Nothing was imported."),
+            ),
+            Self::Import(ImportError::Read(e)) => ProblemSpec::new(
+                StatusCode::BAD_REQUEST,
+                "bad-request",
+                "Bad Request",
+                format!("The request body could not be read: {e}."),
+            ),
+            Self::Import(ImportError::Storage(_, e)) if e.is_unavailable() => {
+                tracing::warn!(error = %e, "database unavailable during an import");
+                ProblemSpec::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "database-unavailable",
+                    "Service Unavailable",
+                    "The database became unavailable during the import; batches stored before it stay. Import the file again shortly (it is idempotent).",
+                )
+                .with_retry_after(5)
+            }
+            Self::Import(e @ ImportError::Storage(..)) => crate::problem::internal_error(e),
+            Self::Storage(e) => e.problem(),
+        }
+    }
+}
+crate::problem_response!(ImportHttpError);
+
+/// Reads the chunks the request handler forwards; an `Err` item ends the input with it.
+struct ChannelReader {
+    rx: tokio::sync::mpsc::Receiver<io::Result<Bytes>>,
+    current: Bytes,
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.current.is_empty() {
+            match self.rx.blocking_recv() {
+                Some(Ok(chunk)) => self.current = chunk,
+                Some(Err(e)) => return Err(e),
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current[..n]);
+        let _ = self.current.split_to(n);
+        Ok(n)
+    }
+}
+
+/// Marks the read error that the body limit produced.
+#[derive(Debug)]
+struct BodyTooLarge;
+impl std::fmt::Display for BodyTooLarge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the body is larger than the limit")
+    }
+}
+impl std::error::Error for BodyTooLarge {}
+
+/// `text/csv`, with no charset or UTF-8.
+fn is_csv(req: &HttpRequest) -> bool {
+    let Some(value) = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let mut parts = value.split(';').map(str::trim);
+    let essence_ok = parts
+        .next()
+        .is_some_and(|m| m.eq_ignore_ascii_case("text/csv"));
+    essence_ok
+        && parts.all(|p| match p.split_once('=') {
+            Some((name, v)) if name.trim().eq_ignore_ascii_case("charset") => {
+                v.trim().trim_matches('"').eq_ignore_ascii_case("utf-8")
+            }
+            _ => true,
+        })
+}
+
+/// Streams a people CSV into the database.
+pub(crate) async fn run_import(
+    state: &AppState,
+    req: &HttpRequest,
+    client: Client,
+    actor: String,
+    scope: Scope,
+    mut payload: web::Payload,
+) -> Result<ImportReport, ImportHttpError> {
+    if !is_csv(req) {
+        return Err(ImportHttpError::UnsupportedMediaType);
+    }
+    let limit = state.config.import_body_limit;
+    let declared = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > limit) {
+        return Err(ImportHttpError::TooLarge {
+            limit,
+            partly_imported: false,
+        });
+    }
+
+    let (tx, rx) = tokio::sync::mpsc::channel::<io::Result<Bytes>>(CHANNEL_CHUNKS);
+    let pool = state.pool.clone();
+    let span = tracing::Span::current();
+    let job = actix_web::web::block(move || {
+        span.in_scope(|| {
+            let mut conn = pool.get().map_err(|e| ImportError::Storage(0, e))?;
+            let now = chrono::Utc::now();
+            let reader = ChannelReader {
+                rx,
+                current: Bytes::new(),
+            };
+            let report = crate::import::import_people(
+                &mut conn,
+                reader,
+                &scope,
+                ImportLimits::default(),
+                now,
+                &mut Quiet,
+            )?;
+            crate::import::record_audit(&mut conn, &actor, Some(&client), &report, now)
+                .map_err(|e| ImportError::Storage(0, e))?;
+            Ok::<_, ImportError>(report)
+        })
+    });
+
+    let mut received: u64 = 0;
+    let mut too_large = false;
+    while let Some(chunk) = payload.next().await {
+        let item = match chunk {
+            Ok(bytes) => {
+                received += bytes.len() as u64;
+                if received > limit {
+                    too_large = true;
+                    Err(io::Error::other(BodyTooLarge))
+                } else {
+                    Ok(bytes)
+                }
+            }
+            Err(e) => Err(io::Error::other(e.to_string())),
+        };
+        let stop = item.is_err();
+        // A closed channel means the importer has finished early (a refused header): the
+        // rest of the body is not needed.
+        if tx.send(item).await.is_err() || stop {
+            break;
+        }
+    }
+    drop(tx);
+
+    let result = job.await.map_err(|_| StorageError::Shutdown)?;
+    match result {
+        Ok(report) => Ok(report),
+        Err(ImportError::Read(_)) if too_large => Err(ImportHttpError::TooLarge {
+            limit,
+            partly_imported: true,
+        }),
+        Err(e) => Err(ImportHttpError::Import(e)),
+    }
+}
+
+/// Import people from CSV (streamed; idempotent upsert on organisation + employee number).
+///
+/// The body is the HR feed: a header line
+/// `organisation_code,employee_number,first_name,last_name,date_of_birth,work_email,smartcard_subject`
+/// then one person per line (UTF-8, RFC 4180 quoting, `\n` or `\r\n`). Rows are created, or
+/// updated in place when the organisation + employee number exists (the person keeps their
+/// id, accounts and username), or left alone when unchanged. A bad line is refused with its
+/// line number, field and a message, and the other lines are still imported; nothing of a
+/// refused line is stored. Refused: bad values (date of birth `YYYY-MM-DD`, email, names,
+/// employee number, smartcard subject), an organisation that does not exist (or that an
+/// organisation-scoped key does not cover), a repeat of an earlier line's organisation +
+/// employee number or smartcard subject, a smartcard subject linked to another person,
+/// non-UTF-8 text, a wrong number of fields, a line over 4 KiB. Only a wrong header or an
+/// empty body refuse the whole file. Accounts are not created: a username is made when the
+/// person first signs in with their smartcard.
+///
+/// Rows are written in transactions of 5,000. At most 1,000 errors are listed (`truncated`
+/// says when there were more; `rejected` counts every refused line). The body may be up to
+/// `ESR_IMPORT_BODY_LIMIT_MIB` (default 512 MiB) and is streamed, so memory use does not
+/// depend on its size. Importing the same file again changes nothing.
+#[utoipa::path(
+    tag = "admin",
+    request_body(
+        content = String,
+        content_type = "text/csv",
+        description = "The people file: the header line, then one person per line.",
+        example = json!("organisation_code,employee_number,first_name,last_name,date_of_birth,work_email,smartcard_subject\n999,20000001,Amelia,Hughes,1990-02-14,amelia.hughes@demo.nhs.uk,555000100001\n999,20000002,Rhys,Evans,1979-11-30,rhys.evans@demo.nhs.uk,\n")
+    ),
+    responses(
+        (status = 200, description = "The import ran: totals and the refused lines.", body = ImportReport),
+        (status = 400, description = "Empty body, wrong header line (nothing imported), or an unreadable body.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, unknown or revoked API key.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A read-only API key.", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is larger than `ESR_IMPORT_BODY_LIMIT_MIB`.", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not `text/csv`.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable.", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("apiKey" = [])),
+)]
+#[post("/admin/people/import")]
+pub async fn import_people(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    key: WriteKey,
+    client: Client,
+    payload: web::Payload,
+) -> Result<web::Json<ImportReport>, ImportHttpError> {
+    let scope = match key.organisation() {
+        None => Scope::All,
+        Some(code) => Scope::Organisation(code.clone()),
+    };
+    let report = run_import(&state, &req, client, key.actor(), scope, payload).await?;
+    Ok(web::Json(report))
+}

@@ -1,0 +1,350 @@
+//! Bulk upsert of people from an HR feed, one batch per write transaction.
+//!
+//! The caller parses and validates rows (domain newtypes) and hands them over in batches of a
+//! few thousand; [`ImportSession::apply_batch`] decides, for each row, created / updated /
+//! unchanged / rejected, and writes only created and changed rows. Memory stays bounded by the
+//! batch: the keys already seen in this import (to reject a duplicate of an earlier line) are
+//! kept in a connection-local temporary table, not in the process.
+//!
+//! Identity is `(organisation_code, employee_number)`: an update never touches `id`,
+//! `created_at`, `language` or the person's accounts, so sessions, usernames and references
+//! stay valid. Accounts are not created here: a username is made when the person first signs
+//! in with their smartcard (SPEC §1.1, step 3).
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::upsert::excluded;
+
+use crate::connection::DbConnection;
+use crate::error::RepoError;
+use crate::schema::people;
+
+diesel::table! {
+    /// Connection-local (TEMPORARY) table of the keys an import has accepted so far, with the
+    /// line each came from. Created by [`ImportSession::begin`], dropped when it ends.
+    import_seen (organisation_code, employee_number) {
+        organisation_code -> Text,
+        employee_number -> Text,
+        line -> BigInt,
+    }
+}
+
+/// Most rows one `INSERT` carries: 10 bound values a row stays far below SQLite's 32,766 and
+/// PostgreSQL's 65,535 parameter limits.
+const ROWS_PER_STATEMENT: usize = 2_000;
+
+/// One valid row of the feed, already parsed and normalised by the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportRow {
+    /// Line of the file it came from (1 is the header).
+    pub line: u64,
+    /// Canonical organisation code; the caller checked that the organisation exists.
+    pub organisation_code: String,
+    /// Employee number as given (trimmed).
+    pub employee_number: String,
+    /// First name (trimmed, NFC).
+    pub first_name: String,
+    /// Surname (trimmed, NFC).
+    pub last_name: String,
+    /// Date of birth.
+    pub date_of_birth: NaiveDate,
+    /// Canonical (lower-case) work email.
+    pub work_email: String,
+    /// Smartcard subject; `None` clears a linked one (the feed is the record).
+    pub smartcard_subject: Option<String>,
+}
+
+/// Why the storage refused an otherwise valid row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowRejection {
+    /// The same organisation and employee number appeared earlier in this import.
+    DuplicateKey {
+        /// The line of the first occurrence.
+        first_line: u64,
+    },
+    /// Another row earlier in this import carries the same smartcard subject.
+    DuplicateSmartcardSubject {
+        /// The line of the first occurrence.
+        first_line: u64,
+    },
+    /// The smartcard subject is linked to another person already.
+    SmartcardSubjectTaken,
+}
+
+/// What one batch did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BatchOutcome {
+    /// People inserted.
+    pub created: u64,
+    /// People whose stored fields changed.
+    pub updated: u64,
+    /// People already stored exactly so.
+    pub unchanged: u64,
+    /// Refused rows, by line, in line order.
+    pub rejected: Vec<(u64, RowRejection)>,
+}
+
+/// An import in progress on one connection (which it borrows for its whole duration, since
+/// the seen-keys table lives in that connection).
+pub struct ImportSession<'c> {
+    conn: &'c mut DbConnection,
+}
+
+impl std::fmt::Debug for ImportSession<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImportSession").finish_non_exhaustive()
+    }
+}
+
+impl<'c> ImportSession<'c> {
+    /// Prepares the connection: a fresh temporary seen-keys table.
+    pub fn begin(conn: &'c mut DbConnection) -> Result<Self, RepoError> {
+        conn.batch_execute(
+            "DROP TABLE IF EXISTS import_seen;
+             CREATE TEMPORARY TABLE import_seen (
+                 organisation_code TEXT NOT NULL,
+                 employee_number TEXT NOT NULL,
+                 line BIGINT NOT NULL,
+                 PRIMARY KEY (organisation_code, employee_number)
+             );",
+        )?;
+        Ok(Self { conn })
+    }
+
+    /// Applies one batch in one write transaction: nothing of it is stored if it fails.
+    /// Rows must be in line order.
+    pub fn apply_batch(
+        &mut self,
+        rows: Vec<ImportRow>,
+        now: DateTime<Utc>,
+    ) -> Result<BatchOutcome, RepoError> {
+        if rows.is_empty() {
+            return Ok(BatchOutcome::default());
+        }
+        self.conn
+            .write_transaction(|conn| apply_batch(conn, rows, now))
+    }
+}
+
+impl Drop for ImportSession<'_> {
+    fn drop(&mut self) {
+        // The connection goes back to the pool; it must not carry this import's keys into
+        // the next one.
+        if let Err(e) = self.conn.batch_execute("DROP TABLE IF EXISTS import_seen") {
+            tracing::warn!(error = %e, "cannot drop the import's temporary table");
+        }
+    }
+}
+
+type Key = (String, String);
+
+/// The stored fields an import compares, keyed by (organisation, employee number).
+type StoredFields = (
+    String,
+    String,
+    String,
+    String,
+    NaiveDate,
+    String,
+    Option<String>,
+);
+
+fn apply_batch(
+    conn: &mut DbConnection,
+    rows: Vec<ImportRow>,
+    now: DateTime<Utc>,
+) -> Result<BatchOutcome, RepoError> {
+    let mut outcome = BatchOutcome::default();
+
+    // 1. Duplicate keys: within the batch first, then against earlier batches.
+    let mut first_in_batch: HashMap<Key, u64> = HashMap::with_capacity(rows.len());
+    let mut rows_left = Vec::with_capacity(rows.len());
+    for row in rows {
+        let key = (row.organisation_code.clone(), row.employee_number.clone());
+        if let Some(&first_line) = first_in_batch.get(&key) {
+            outcome
+                .rejected
+                .push((row.line, RowRejection::DuplicateKey { first_line }));
+        } else {
+            first_in_batch.insert(key, row.line);
+            rows_left.push(row);
+        }
+    }
+    let mut newly_seen: HashSet<Key> = HashSet::with_capacity(rows_left.len());
+    for chunk in rows_left.chunks(ROWS_PER_STATEMENT * 3) {
+        let values: Vec<_> = chunk
+            .iter()
+            .map(|r| {
+                (
+                    import_seen::organisation_code.eq(r.organisation_code.as_str()),
+                    import_seen::employee_number.eq(r.employee_number.as_str()),
+                    import_seen::line.eq(r.line as i64),
+                )
+            })
+            .collect();
+        let inserted: Vec<Key> =
+            per_backend!(&mut *conn, |c| diesel::insert_into(import_seen::table)
+                .values(&values)
+                .on_conflict_do_nothing()
+                .returning((import_seen::organisation_code, import_seen::employee_number))
+                .get_results(c))?;
+        newly_seen.extend(inserted);
+    }
+    let mut rows_new = Vec::with_capacity(rows_left.len());
+    for row in rows_left {
+        if newly_seen.contains(&(row.organisation_code.clone(), row.employee_number.clone())) {
+            rows_new.push(row);
+        } else {
+            let first_line: i64 = import_seen::table
+                .filter(import_seen::organisation_code.eq(&row.organisation_code))
+                .filter(import_seen::employee_number.eq(&row.employee_number))
+                .select(import_seen::line)
+                .first(conn)?;
+            outcome.rejected.push((
+                row.line,
+                RowRejection::DuplicateKey {
+                    first_line: first_line as u64,
+                },
+            ));
+        }
+    }
+
+    // 2. Smartcard subjects are unique across people: refuse one held by someone else (or
+    //    by an earlier row of the batch) rather than let the UNIQUE constraint fail the batch.
+    let subjects: Vec<&str> = rows_new
+        .iter()
+        .filter_map(|r| r.smartcard_subject.as_deref())
+        .collect();
+    let mut holders: HashMap<String, Key> = HashMap::new();
+    for chunk in subjects.chunks(ROWS_PER_STATEMENT) {
+        let found: Vec<(Option<String>, String, String)> = per_backend!(&mut *conn, |c| {
+            people::table
+                .filter(people::smartcard_subject.eq_any(chunk.to_vec()))
+                .select((
+                    people::smartcard_subject,
+                    people::organisation_code,
+                    people::employee_number,
+                ))
+                .load(c)
+        })?;
+        holders.extend(
+            found
+                .into_iter()
+                .filter_map(|(subject, org, emp)| subject.map(|s| (s, (org, emp)))),
+        );
+    }
+    let mut subject_in_batch: HashMap<String, u64> = HashMap::new();
+    let mut rows_ok = Vec::with_capacity(rows_new.len());
+    for row in rows_new {
+        if let Some(subject) = &row.smartcard_subject {
+            if let Some(&first_line) = subject_in_batch.get(subject) {
+                outcome.rejected.push((
+                    row.line,
+                    RowRejection::DuplicateSmartcardSubject { first_line },
+                ));
+                continue;
+            }
+            if let Some((org, emp)) = holders.get(subject)
+                && (org != &row.organisation_code || emp != &row.employee_number)
+            {
+                outcome
+                    .rejected
+                    .push((row.line, RowRejection::SmartcardSubjectTaken));
+                continue;
+            }
+            subject_in_batch.insert(subject.clone(), row.line);
+        }
+        rows_ok.push(row);
+    }
+
+    // 3. Compare with what is stored; write only what is new or changed.
+    let mut stored: HashMap<Key, StoredFields> = HashMap::with_capacity(rows_ok.len());
+    for chunk in rows_ok.chunks(ROWS_PER_STATEMENT) {
+        let orgs: Vec<&str> = {
+            let mut o: Vec<&str> = chunk.iter().map(|r| r.organisation_code.as_str()).collect();
+            o.sort_unstable();
+            o.dedup();
+            o
+        };
+        let emps: Vec<&str> = chunk.iter().map(|r| r.employee_number.as_str()).collect();
+        let found: Vec<StoredFields> = per_backend!(&mut *conn, |c| {
+            people::table
+                .filter(people::organisation_code.eq_any(orgs.clone()))
+                .filter(people::employee_number.eq_any(emps.clone()))
+                .select((
+                    people::organisation_code,
+                    people::employee_number,
+                    people::first_name,
+                    people::last_name,
+                    people::date_of_birth,
+                    people::work_email,
+                    people::smartcard_subject,
+                ))
+                .load(c)
+        })?;
+        for f in found {
+            stored.insert((f.0.clone(), f.1.clone()), f);
+        }
+    }
+    let mut to_write = Vec::with_capacity(rows_ok.len());
+    for row in rows_ok {
+        match stored.get(&(row.organisation_code.clone(), row.employee_number.clone())) {
+            None => {
+                outcome.created += 1;
+                to_write.push(row);
+            }
+            Some(s) => {
+                let same = s.2 == row.first_name
+                    && s.3 == row.last_name
+                    && s.4 == row.date_of_birth
+                    && s.5 == row.work_email
+                    && s.6 == row.smartcard_subject;
+                if same {
+                    outcome.unchanged += 1;
+                } else {
+                    outcome.updated += 1;
+                    to_write.push(row);
+                }
+            }
+        }
+    }
+    let now = now.naive_utc();
+    for chunk in to_write.chunks(ROWS_PER_STATEMENT) {
+        let values: Vec<_> = chunk
+            .iter()
+            .map(|r| {
+                (
+                    people::id.eq(uuid::Uuid::new_v4().to_string()),
+                    people::organisation_code.eq(r.organisation_code.as_str()),
+                    people::employee_number.eq(r.employee_number.as_str()),
+                    people::first_name.eq(r.first_name.as_str()),
+                    people::last_name.eq(r.last_name.as_str()),
+                    people::date_of_birth.eq(r.date_of_birth),
+                    people::work_email.eq(r.work_email.as_str()),
+                    people::smartcard_subject.eq(r.smartcard_subject.as_deref()),
+                    people::created_at.eq(now),
+                    people::updated_at.eq(now),
+                )
+            })
+            .collect();
+        // The conflict branch keeps id, created_at and language: an update is the same person.
+        per_backend!(&mut *conn, |c| diesel::insert_into(people::table)
+            .values(&values)
+            .on_conflict((people::organisation_code, people::employee_number))
+            .do_update()
+            .set((
+                people::first_name.eq(excluded(people::first_name)),
+                people::last_name.eq(excluded(people::last_name)),
+                people::date_of_birth.eq(excluded(people::date_of_birth)),
+                people::work_email.eq(excluded(people::work_email)),
+                people::smartcard_subject.eq(excluded(people::smartcard_subject)),
+                people::updated_at.eq(excluded(people::updated_at)),
+            ))
+            .execute(c))?;
+    }
+    outcome.rejected.sort_by_key(|(line, _)| *line);
+    Ok(outcome)
+}
