@@ -140,6 +140,12 @@ fn add_common_problems(api: &mut utoipa::openapi::OpenApi) {
                 .request_body
                 .as_ref()
                 .is_some_and(|b| matches!(b, utoipa::openapi::RefOr::T(b) if b.content.contains_key("application/json")));
+            if op.request_body.is_some() {
+                add(
+                    "415",
+                    "`unsupported-media-type`: the body's `Content-Type` is not the documented one.",
+                );
+            }
             if json_body {
                 add(
                     "400",

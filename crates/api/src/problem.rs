@@ -390,6 +390,47 @@ pub fn json_config() -> actix_web::web::JsonConfig {
         })
 }
 
+/// Middleware: a JSON request body must not be an array. serde's derived `Deserialize` also
+/// accepts a struct written as an array of its fields in order (`["999JSMITH01", "…"]` would
+/// log in), which no client should rely on and the OpenAPI document does not allow (every
+/// body is an object; other non-objects already fail to deserialise); such bodies get
+/// `400 invalid-request-body` here, before any handler. The body (at most
+/// [`JSON_BODY_LIMIT`]; larger ones get 413 as from the extractor) is handed on unchanged.
+/// Other content types (the CSV import) pass through untouched.
+pub async fn json_objects_only(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    use futures_util::StreamExt;
+    let is_json = req.mime_type().ok().flatten().is_some_and(|m| {
+        m.subtype() == actix_web::mime::JSON || m.suffix() == Some(actix_web::mime::JSON)
+    });
+    if !is_json {
+        return next.call(req).await;
+    }
+    let mut payload = req.take_payload();
+    let mut body = actix_web::web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk?;
+        if body.len() + chunk.len() > JSON_BODY_LIMIT {
+            return Err(RequestError::TooLarge {
+                limit: JSON_BODY_LIMIT,
+            }
+            .into());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let first = body.iter().find(|b| !b.is_ascii_whitespace()).copied();
+    if first == Some(b'[') {
+        return Err(RequestError::InvalidBody(
+            "the body must be a JSON object ({ … }) with the documented fields".into(),
+        )
+        .into());
+    }
+    req.set_payload(actix_web::dev::Payload::from(body.freeze()));
+    next.call(req).await
+}
+
 /// Path extractor settings.
 pub fn path_config() -> actix_web::web::PathConfig {
     actix_web::web::PathConfig::default()

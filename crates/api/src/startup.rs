@@ -21,7 +21,9 @@ use crate::email::transport::Transport;
 use crate::hashing::HashingPool;
 use crate::metrics::Metrics;
 use crate::openapi::OPENAPI_PATH;
-use crate::problem::{json_config, no_route, path_config, query_config, render_problems};
+use crate::problem::{
+    json_config, json_objects_only, no_route, path_config, query_config, render_problems,
+};
 use crate::rate_limit::{KeyedLimit, RateLimits};
 use crate::request_context::request_context;
 use crate::state::AppState;
@@ -260,6 +262,7 @@ pub fn build_app(
         .service(SwaggerUi::new("/swagger-ui/{_:.*}").url(OPENAPI_PATH, document))
         .configure(crate::self_service::configure)
         .default_service(web::to(no_route))
+        .wrap(from_fn(json_objects_only))
         .wrap(from_fn(render_problems))
         .wrap(
             DefaultHeaders::new()

@@ -333,8 +333,9 @@
         clearErrors();
         $("reset-card").hidden = true;
         $("set-form").reset();
-        $("access-message").textContent = "Your password has been set. Use it with your ESR username from home and in the My ESR app.";
+        // Status first, then the message: whoever reads the message sees the current status.
         await load();
+        $("access-message").textContent = "Your password has been set. Use it with your ESR username from home and in the My ESR app.";
         return;
       }
       const body = await res.json().catch(() => null);

@@ -50,8 +50,9 @@ pub struct RecoveryRequestBody {
     /// Date of birth, `YYYY-MM-DD` (an age between 14 and 120).
     #[schema(format = Date)]
     pub date_of_birth: String,
-    /// If known, the username: the email then covers that account only.
-    #[schema(pattern = "^[0-9A-Za-z]{3}[A-Za-z]{1,11}[0-9]{2}$")]
+    /// If known, the username: the email then covers that account only. Empty (the form's
+    /// field left blank) is the same as leaving it out.
+    #[schema(pattern = "^([0-9A-Za-z]{3}[A-Za-z]{1,11}[0-9]{2})?$")]
     pub username: Option<String>,
 }
 

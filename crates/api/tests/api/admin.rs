@@ -1441,7 +1441,7 @@ fn admin_operations_are_documented_with_the_api_key_scheme() {
                     "{method} {path} documents 404"
                 );
             }
-            if op.get("requestBody").is_some() {
+            if op["requestBody"]["content"]["application/json"].is_object() {
                 let body = &op["requestBody"]["content"]["application/json"]["schema"]["$ref"];
                 let name = body.as_str().unwrap().rsplit('/').next().unwrap();
                 assert!(

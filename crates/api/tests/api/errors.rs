@@ -9,7 +9,42 @@ both_backends!(
     wrong_method_is_a_problem_405_with_allow,
     request_id_is_echoed_or_generated,
     responses_carry_safety_headers,
+    json_bodies_must_be_objects_not_arrays_of_fields,
 );
+
+/// Found by schemathesis: serde's derived `Deserialize` also reads a struct from an array of
+/// its fields in order, so `["999JSMITH01", "<password>"]` logged in and `[null, null]`
+/// patched an organisation. Every JSON body must be an object, as documented.
+async fn json_bodies_must_be_objects_not_arrays_of_fields(app: &TestApp) {
+    let login = |body: &'static str| {
+        app.client
+            .post(format!("{}/v1/auth/login", app.address))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let res = login(r#" ["999JSMITH01", "Bluebell harbour lantern"]"#)
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let body = problem(res).await;
+    assert_eq!(body["code"], "invalid-request-body", "{body}");
+    // The same credentials as an object still log in: the body reached the handler intact.
+    let res = login(r#"{"username": "999JSMITH01", "password": "Bluebell harbour lantern"}"#)
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    // JSON types with a `+json` suffix are JSON too.
+    let res = app
+        .client
+        .post(format!("{}/v1/password-policy/check", app.address))
+        .header("content-type", "application/merge-patch+json")
+        .body(r#"["x"]"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+}
 
 async fn unknown_route_is_a_problem_404(app: &TestApp) {
     for path in [
