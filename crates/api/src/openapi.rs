@@ -100,17 +100,22 @@ impl Modify for DocumentEndpoint {
 }
 
 /// Adds the problem answers every operation of a kind can give, so the document lists them
-/// even where a handler's own annotation does not: the extractors answer 400/413/415 for a
-/// bad JSON body and 400 for bad parameters, the bearer extractor 401, and any database-backed
-/// `/v1` operation 503 when the database is unavailable.
-fn add_common_problems(api: &mut utoipa::openapi::OpenApi) {
+/// even where a handler's own annotation does not (a handler's own entry always wins).
+///
+/// Admin operations first: 401 (no live API key), 403 (read-only key on a change, or an
+/// organisation-scoped key on a service-wide operation), 404 where the path names a resource
+/// (also for other organisations' resources: never 403, so a scoped key learns nothing about
+/// them), 413/415 for a body, and 503. Then every operation: the extractors answer 415 for a
+/// body of another type, 400/413 for a bad JSON body and 400 for bad parameters, the bearer
+/// extractor 401, and any database-backed `/v1` operation 503 when the database is unavailable.
+fn add_problem_responses(api: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::{Ref, RefOr};
     let problem = |description: &str| {
         RefOr::T(
             ResponseBuilder::new()
                 .description(description)
                 .content(
-                    "application/problem+json",
+                    crate::problem::PROBLEM_JSON,
                     ContentBuilder::new()
                         .schema(Some(Ref::from_schema_name("Problem")))
                         .build(),
@@ -120,6 +125,8 @@ fn add_common_problems(api: &mut utoipa::openapi::OpenApi) {
     };
     for (path, item) in api.paths.paths.iter_mut() {
         let v1 = path.starts_with("/v1/");
+        let admin = path.starts_with("/v1/admin/");
+        let names_resource = path.contains('{');
         for op in [
             &mut item.get,
             &mut item.put,
@@ -136,16 +143,43 @@ fn add_common_problems(api: &mut utoipa::openapi::OpenApi) {
                     .entry(code.to_owned())
                     .or_insert_with(|| problem(description));
             };
-            let json_body = op
-                .request_body
-                .as_ref()
-                .is_some_and(|b| matches!(b, utoipa::openapi::RefOr::T(b) if b.content.contains_key("application/json")));
-            if op.request_body.is_some() {
+            let has_body = op.request_body.is_some();
+            if admin {
+                add(
+                    "401",
+                    "`invalid-api-key`: no API key, or an unknown or revoked one (see `WWW-Authenticate`).",
+                );
+                add(
+                    "403",
+                    "`api-key-read-only` (a change with a read-only key) or `api-key-scope` (an operation on the service itself with a key scoped to one organisation).",
+                );
+                if has_body {
+                    add(
+                        "413",
+                        "`payload-too-large`: JSON bodies are limited to 16 KiB.",
+                    );
+                    add(
+                        "415",
+                        "`unsupported-media-type`: send `Content-Type: application/json`.",
+                    );
+                }
+                if names_resource {
+                    add(
+                        "404",
+                        "Not found, or belongs to an organisation the key does not cover.",
+                    );
+                }
+                add("503", "`database-unavailable` (see `Retry-After`).");
+            }
+            if has_body {
                 add(
                     "415",
                     "`unsupported-media-type`: the body's `Content-Type` is not the documented one.",
                 );
             }
+            let json_body = op.request_body.as_ref().is_some_and(
+                |b| matches!(b, RefOr::T(b) if b.content.contains_key("application/json")),
+            );
             if json_body {
                 add(
                     "400",
@@ -154,10 +188,6 @@ fn add_common_problems(api: &mut utoipa::openapi::OpenApi) {
                 add(
                     "413",
                     "`payload-too-large`: JSON bodies are limited to 16 KiB.",
-                );
-                add(
-                    "415",
-                    "`unsupported-media-type`: send `Content-Type: application/json`.",
                 );
             }
             if op.parameters.as_ref().is_some_and(|p| !p.is_empty()) {
@@ -183,75 +213,6 @@ fn add_common_problems(api: &mut utoipa::openapi::OpenApi) {
     }
 }
 
-/// Adds the problems every admin operation can answer: 401 (no live API key), 403 (read-only
-/// key on a change, or an organisation-scoped key on a service-wide operation), 404 where the
-/// path names a resource (also for other organisations' resources: never 403, so a scoped key
-/// learns nothing about them), and 503.
-fn add_admin_problems(api: &mut utoipa::openapi::OpenApi) {
-    use utoipa::openapi::{Ref, RefOr};
-    let problem = |description: &str| {
-        RefOr::T(
-            ResponseBuilder::new()
-                .description(description)
-                .content(
-                    crate::problem::PROBLEM_JSON,
-                    ContentBuilder::new()
-                        .schema(Some(Ref::from_schema_name("Problem")))
-                        .build(),
-                )
-                .build(),
-        )
-    };
-    for (path, item) in api.paths.paths.iter_mut() {
-        if !path.starts_with("/v1/admin/") {
-            continue;
-        }
-        let names_resource = path.contains('{');
-        for op in [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
-        ]
-        .into_iter()
-        .flatten()
-        {
-            let responses = &mut op.responses.responses;
-            let mut add = |code: &str, description: &str| {
-                responses
-                    .entry(code.to_owned())
-                    .or_insert_with(|| problem(description));
-            };
-            add(
-                "401",
-                "`invalid-api-key`: no API key, or an unknown or revoked one (see `WWW-Authenticate`).",
-            );
-            add(
-                "403",
-                "`api-key-read-only` (a change with a read-only key) or `api-key-scope` (an operation on the service itself with a key scoped to one organisation).",
-            );
-            if op.request_body.is_some() {
-                add(
-                    "413",
-                    "`payload-too-large`: JSON bodies are limited to 16 KiB.",
-                );
-                add(
-                    "415",
-                    "`unsupported-media-type`: send `Content-Type: application/json`.",
-                );
-            }
-            if names_resource {
-                add(
-                    "404",
-                    "Not found, or belongs to an organisation the key does not cover.",
-                );
-            }
-            add("503", "`database-unavailable` (see `Retry-After`).");
-        }
-    }
-}
-
 /// Builds the document from the same route registration the server uses. It is the dev
 /// mode's set (a superset): dev-only operations are tagged `dev` and say they are absent in
 /// production, so the document is the same whatever the mode.
@@ -262,8 +223,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         .configure(|cfg| crate::routes::configure(cfg, true))
         .split_for_parts();
     let mut api = api;
-    add_admin_problems(&mut api);
-    add_common_problems(&mut api);
+    add_problem_responses(&mut api);
     api
 }
 
