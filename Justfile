@@ -29,7 +29,11 @@ openapi:
 up:
     docker compose up --build
 
-# Benchmarks (release builds; figures go into docs/BENCHMARKS.md).
+# Every benchmark in one go (release builds, loopback only, each phase bounded in time), each
+# rewriting its generated block of docs/BENCHMARKS.md. PostgreSQL figures are included when
+# ESR_BENCH_DATABASE_URL names a server the benches may create throw-away databases on, e.g.
+#   ESR_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres just bench
 bench:
-    cargo bench -p esr-domain
-    cargo bench -p esr-api --bench load
+    ESR_BENCH_WRITE="{{justfile_directory()}}/docs/BENCHMARKS.md" cargo bench -p esr-domain --bench argon2
+    ESR_BENCH_WRITE="{{justfile_directory()}}/docs/BENCHMARKS.md" cargo bench -p esr-api --bench load
+    ESR_BENCH_WRITE="{{justfile_directory()}}/docs/BENCHMARKS.md" cargo bench -p esr-api --bench import

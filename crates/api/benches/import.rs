@@ -17,6 +17,8 @@
 //! (2000000), `ESR_BENCH_SMALL_ROWS` (200000), `ESR_BENCH_DIR` (a temporary directory),
 //! `ESR_BENCH_BACKENDS` (`sqlite,postgres`).
 
+mod common;
+
 use std::io::Write;
 use std::path::Path;
 use std::process::Command;
@@ -265,25 +267,67 @@ fn main() -> Result<()> {
         _ => {}
     }
 
-    println!("\n| backend | rows | run | time | rows/s | peak RSS |");
-    println!("|---|---|---|---|---|---|");
+    use std::fmt::Write as _;
+    let mut md = String::new();
+    let _ = writeln!(
+        md,
+        "Run of {} UTC, release build, organisation 999, files of {small_rows} and {rows} rows.\n",
+        chrono::Utc::now().format("%Y-%m-%d %H:%M")
+    );
+    let _ = writeln!(md, "| backend | rows | run | time | rows/s | peak RSS |");
+    let _ = writeln!(md, "|---|---|---|---|---|---|");
     for (backend, r, what) in &table {
-        println!(
-            "| {backend} | {} | {what} | {:.1} s | {:.0} | {:.0} MiB |",
+        let _ = writeln!(
+            md,
+            "| {backend} | {} | {what} | {:.1} s | {:.0} | {:.1} MiB |",
             r.rows, r.seconds, r.rows_per_second, r.peak_rss_mib
         );
     }
-    if let Some((copied, secs, rate, ratio)) = copy_ratio {
-        println!(
+    if let Some((copied, secs, rate, _)) = copy_ratio {
+        let _ = writeln!(
+            md,
             "| PostgreSQL | {copied} | raw `COPY` into a plain table | {secs:.1} s | {rate:.0} | – |"
         );
         if let Some((n, secs)) = indexed_copy {
-            println!(
+            let _ = writeln!(
+                md,
                 "| PostgreSQL | {n} | raw `COPY` into a table with `people`'s keys and indexes | {secs:.1} s | {:.0} | – |",
                 n as f64 / secs
             );
         }
-        println!("\nimport ÷ raw COPY on PostgreSQL: {ratio:.2}");
     }
+    let _ = writeln!(md);
+    let _ = writeln!(md, "| target | measured | target | verdict |");
+    let _ = writeln!(md, "|---|---|---|---|");
+    let verdict = |pass: bool| if pass { "PASS" } else { "MISS" };
+    for (backend, r, what) in &table {
+        if *what == "first import" && r.rows == rows {
+            let _ = writeln!(
+                md,
+                "| first import of {rows} rows, {backend} | {:.0} rows/s | ≥ 50,000 rows/s | {} |",
+                r.rows_per_second,
+                verdict(r.rows_per_second >= 50_000.0)
+            );
+        }
+    }
+    if let Some((_, _, rate, ratio)) = copy_ratio {
+        let _ = writeln!(
+            md,
+            "| import ÷ raw `COPY`, PostgreSQL | {ratio:.2} (raw {rate:.0} rows/s) | ≥ 0.5 | {} |",
+            verdict(ratio >= 0.5)
+        );
+    }
+    let peaks: Vec<f64> = table.iter().map(|(_, r, _)| r.peak_rss_mib).collect();
+    if let (Some(lo), Some(hi)) = (
+        peaks.iter().copied().reduce(f64::min),
+        peaks.iter().copied().reduce(f64::max),
+    ) {
+        let _ = writeln!(
+            md,
+            "| peak RSS, {small_rows} vs {rows} rows, every run | {lo:.1} – {hi:.1} MiB | flat | {} |",
+            verdict(hi < 2.0 * lo)
+        );
+    }
+    common::publish("import", &md)?;
     Ok(())
 }

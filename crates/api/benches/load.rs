@@ -29,6 +29,8 @@
 //! `esr-hash-*` threads, `ESR_BENCH_FLOOD_ARGS="--hash-workers 1"` adds flags to the flood
 //! server, `ESR_BENCH_FLOOD_ONLY=1` runs the overload phase alone.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::net::{SocketAddr, TcpListener};
@@ -314,6 +316,90 @@ async fn run_clients(
     let mut all = Record::default();
     for t in tasks {
         all.merge(t.await.expect("client task"));
+    }
+    all
+}
+
+/// One open-loop client: sends the n-th request at `start + offset + n × interval` whether or
+/// not earlier answers were quick, and records latency from that intended send time, so a
+/// stalled server shows up as latency instead of as fewer requests (no coordinated omission).
+async fn paced_client(
+    addr: SocketAddr,
+    start: Instant,
+    offset: Duration,
+    interval: Duration,
+    deadline: Instant,
+    make: MakeRequest,
+) -> Record {
+    let mut record = Record::default();
+    let mut sender: Option<Sender> = None;
+    let mut n = 0usize;
+    loop {
+        let due = start + offset + interval * u32::try_from(n).unwrap_or(u32::MAX);
+        if due >= deadline {
+            break;
+        }
+        tokio::time::sleep_until(due.into()).await;
+        let req = make(n);
+        n += 1;
+        let mut s = match sender.take() {
+            Some(s) => s,
+            None => match connect(addr).await {
+                Ok(s) => s,
+                Err(_) => {
+                    record.errors += 1;
+                    continue;
+                }
+            },
+        };
+        if s.ready().await.is_err() {
+            record.errors += 1;
+            continue;
+        }
+        let Ok(resp) = s.send_request(req).await else {
+            record.errors += 1;
+            continue;
+        };
+        let status = resp.status().as_u16();
+        if resp.into_body().collect().await.is_err() {
+            record.errors += 1;
+            continue;
+        }
+        record.add(status, due.elapsed());
+        sender = Some(s);
+    }
+    record.elapsed = start.elapsed().min(deadline - start);
+    record
+}
+
+/// An open-loop load of `rate` requests per second in total, spread evenly over
+/// `connections` keep-alive connections, for `duration`.
+async fn run_paced(
+    addr: SocketAddr,
+    connections: usize,
+    rate: f64,
+    duration: Duration,
+    make: impl Fn(usize) -> MakeRequest,
+) -> Record {
+    let start = Instant::now();
+    let deadline = start + duration;
+    let interval = Duration::from_secs_f64(connections as f64 / rate.max(0.001));
+    let tasks: Vec<_> = (0..connections)
+        .map(|i| {
+            let offset = interval.mul_f64(i as f64 / connections as f64);
+            tokio::spawn(paced_client(
+                addr,
+                start,
+                offset,
+                interval,
+                deadline,
+                make(i),
+            ))
+        })
+        .collect();
+    let mut all = Record::default();
+    for t in tasks {
+        all.merge(t.await.expect("paced client task"));
     }
     all
 }
@@ -800,6 +886,8 @@ fn wrk_installed() -> bool {
 #[derive(Default)]
 struct Report {
     rows: Vec<Row>,
+    /// Backend, offered rate and sorted latencies of the 80 %-of-capacity login phases.
+    steady: Vec<(&'static str, f64, Vec<u32>)>,
     verdicts: Vec<Verdict>,
     memory: Vec<String>,
     wrk: Vec<(String, f64)>,
@@ -827,12 +915,12 @@ impl Report {
         });
     }
 
-    fn print(&self, raw: &[(&str, &Verify)], knobs: &Knobs) {
-        println!();
-        println!("## Markdown (paste into docs/BENCHMARKS.md)");
-        println!();
+    fn markdown(&self, raw: &[(&str, &Verify)], knobs: &Knobs) -> String {
+        use std::fmt::Write as _;
+        let mut out = String::new();
         for (when, v) in raw {
-            println!(
+            let _ = writeln!(
+                out,
                 "- Raw argon2id verify, 2 threads, {when}: **{:.1}/s** (p50 {} ms, p99 {} ms, {} verifications).",
                 v.rate,
                 fmt_ms(pct_ms(&v.latencies, 50.0)),
@@ -840,53 +928,65 @@ impl Report {
                 v.latencies.len()
             );
         }
-        println!();
-        println!("| phase | clients | served/s | p50 ms | p99 ms | answers by status | note |");
-        println!("|---|---|---|---|---|---|---|");
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "| phase | clients | served/s | p50 ms | p99 ms | answers by status | note |"
+        );
+        let _ = writeln!(out, "|---|---|---|---|---|---|---|");
         for row in &self.rows {
-            println!("{}", row.markdown());
+            let _ = writeln!(out, "{}", row.markdown());
         }
-        println!();
-        println!("| target | measured | target | verdict |");
-        println!("|---|---|---|---|");
+        let _ = writeln!(out);
+        let _ = writeln!(out, "| target | measured | target | verdict |");
+        let _ = writeln!(out, "|---|---|---|---|");
         for v in &self.verdicts {
             let mark = match v.pass {
                 Some(true) => "PASS",
                 Some(false) => "MISS",
                 None => "–",
             };
-            println!("| {} | {} | {} | {mark} |", v.what, v.measured, v.target);
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {mark} |",
+                v.what, v.measured, v.target
+            );
         }
-        println!();
-        println!("CPU per phase (cores used on average; server threads by name):");
-        println!();
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "CPU per phase (cores used on average; server threads by name):"
+        );
+        let _ = writeln!(out);
         for row in &self.rows {
             if let Some(cpu) = &row.cpu {
-                println!("- {}: {}", row.phase, cpu.describe());
+                let _ = writeln!(out, "- {}: {}", row.phase, cpu.describe());
             }
         }
-        println!();
-        println!("Memory of the server process:");
-        println!();
+        let _ = writeln!(out);
+        let _ = writeln!(out, "Memory of the server process:");
+        let _ = writeln!(out);
         for line in &self.memory {
-            println!("- {line}");
+            let _ = writeln!(out, "- {line}");
         }
         if !self.wrk.is_empty() {
-            println!();
-            println!(
+            let _ = writeln!(out);
+            let _ = writeln!(
+                out,
                 "Cross-check with wrk (-t1 -c{}, {} s):",
                 knobs.me_clients,
                 (knobs.secs.as_secs() / 2).max(1)
             );
-            println!();
+            let _ = writeln!(out);
             for (what, r) in &self.wrk {
-                println!("- {what}: {r:.0} req/s");
+                let _ = writeln!(out, "- {what}: {r:.0} req/s");
             }
         }
         for note in &self.notes {
-            println!();
-            println!("{note}");
+            let _ = writeln!(out);
+            let _ = writeln!(out, "{note}");
         }
+        out
     }
 }
 
@@ -931,8 +1031,12 @@ async fn run(knobs: Knobs, cores: usize) -> Result<()> {
     let mut report = Report::default();
 
     if knobs.flood_only {
-        flood_phase(&knobs, &dir, &mut report).await?;
-        report.print(&[], &knobs);
+        let capacity = std::env::var("ESR_BENCH_LOGIN_CAPACITY")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(65.0);
+        flood_phases(&knobs, &dir, &mut report, capacity).await?;
+        println!("{}", report.markdown(&[], &knobs));
         return Ok(());
     }
 
@@ -1004,6 +1108,31 @@ async fn run(knobs: Knobs, cores: usize) -> Result<()> {
             mib(server.proc_status("VmHWM")),
             server.proc_status("Threads").unwrap_or(0)
         ));
+        // Latency under a steady 80 % of that capacity, offered open-loop.
+        let steady = 0.8 * rate;
+        let cpu_meter = pid.map(CpuMeter::start);
+        let record = run_paced(
+            server.addr,
+            knobs.login_clients,
+            steady,
+            secs,
+            login_requests,
+        )
+        .await;
+        let cpu = cpu_meter.map(CpuMeter::stop);
+        let served = record.rps(200);
+        report
+            .steady
+            .push((backend, steady, record.latencies(&[200])));
+        report.push(Row {
+            phase: format!("POST /v1/auth/login at 80 % of capacity, open-loop ({backend})"),
+            clients: knobs.login_clients,
+            note: format!("{steady:.1}/s offered, {served:.1}/s served"),
+            record,
+            ok: vec![200],
+            cpu,
+        });
+
         if raw_after.is_none() {
             let v = tokio::task::spawn_blocking(move || raw_verify(threads, secs)).await?;
             println!(
@@ -1104,6 +1233,18 @@ async fn run(knobs: Knobs, cores: usize) -> Result<()> {
             Some(ratio >= 0.9),
         );
     }
+    for (backend, offered, latencies) in &report.steady.clone() {
+        report.verdict(
+            format!("login latency at 80 % of capacity ({offered:.1}/s open-loop), {backend}"),
+            format!(
+                "p50 {} ms, p99 {} ms",
+                fmt_ms(pct_ms(latencies, 50.0)),
+                fmt_ms(pct_ms(latencies, 99.0))
+            ),
+            "recorded",
+            None,
+        );
+    }
     let bare = bare_rps.unwrap_or(f64::NAN);
     for (backend, rate) in &me_rates {
         let ratio = rate / bare;
@@ -1116,27 +1257,107 @@ async fn run(knobs: Knobs, cores: usize) -> Result<()> {
         );
     }
 
-    // 4. Overload.
-    flood_phase(&knobs, &dir, &mut report).await?;
+    // 4. Overload, against the login capacity measured on SQLite.
+    let capacity = login_rates.first().map_or(65.0, |(_, rate)| *rate);
+    flood_phases(&knobs, &dir, &mut report, capacity).await?;
 
-    report.print(
-        &[
-            ("before the login phase", &raw_before),
-            ("after the login phase", &raw_after),
-        ],
-        &knobs,
+    let markdown = format!(
+        "Run of {} UTC: {cores} cores, {} s per phase, release build, whole run {:.0} s{}.\n\n{}",
+        chrono::Utc::now().format("%Y-%m-%d %H:%M"),
+        secs.as_secs(),
+        started.elapsed().as_secs_f64(),
+        if login_rates.len() > 1 {
+            ", SQLite and PostgreSQL"
+        } else {
+            ", SQLite only (PostgreSQL not configured)"
+        },
+        report.markdown(
+            &[
+                ("before the login phase", &raw_before),
+                ("after the login phase", &raw_after),
+            ],
+            &knobs,
+        )
     );
-    println!();
-    println!("Whole run: {:.0} s", started.elapsed().as_secs_f64());
+    common::publish("load", &markdown)?;
     Ok(())
 }
 
+/// Both overload phases: the closed-loop worst case and an open-loop 10 × capacity.
+async fn flood_phases(
+    knobs: &Knobs,
+    dir: &tempfile::TempDir,
+    report: &mut Report,
+    capacity: f64,
+) -> Result<()> {
+    flood_phase(
+        knobs,
+        dir,
+        report,
+        Flood::Open {
+            connections: knobs.flood_clients,
+            rate: 10.0 * capacity,
+        },
+    )
+    .await?;
+    flood_phase(
+        knobs,
+        dir,
+        report,
+        Flood::Closed {
+            clients: knobs.flood_clients,
+        },
+    )
+    .await
+}
+
+/// How the overload phase offers its logins.
+#[derive(Debug, Clone, Copy)]
+enum Flood {
+    /// `clients` closed-loop clients, each sending its next login as soon as the last is
+    /// answered: a refusal takes well under a millisecond, so this offers far more than 10 ×
+    /// capacity (the worst case: clients that ignore `Retry-After`).
+    Closed { clients: usize },
+    /// `rate` logins per second offered open-loop over `connections` connections.
+    Open { connections: usize, rate: f64 },
+}
+
+impl Flood {
+    fn label(self) -> String {
+        match self {
+            Self::Closed { clients } => format!("{clients} closed-loop clients"),
+            Self::Open { connections, rate } => {
+                format!("{rate:.0}/s open-loop over {connections} connections")
+            }
+        }
+    }
+
+    fn connections(self) -> usize {
+        match self {
+            Self::Closed { clients } => clients,
+            Self::Open { connections, .. } => connections,
+        }
+    }
+}
+
 /// Overload: a fresh server with the default hashing pool (workers = cores, queue = 2 ×
-/// workers), 64 login clients retrying at once, a few `/v1/me` clients alongside.
+/// workers), flooded with logins as `mode` says, a few `/v1/me` clients alongside.
 #[allow(clippy::too_many_lines)]
-async fn flood_phase(knobs: &Knobs, dir: &tempfile::TempDir, report: &mut Report) -> Result<()> {
+async fn flood_phase(
+    knobs: &Knobs,
+    dir: &tempfile::TempDir,
+    report: &mut Report,
+    mode: Flood,
+) -> Result<()> {
     let secs = knobs.secs;
-    let url = format!("sqlite://{}", dir.path().join("flood.db").display());
+    let tag = match mode {
+        Flood::Closed { .. } => "closed",
+        Flood::Open { .. } => "open",
+    };
+    let url = format!(
+        "sqlite://{}",
+        dir.path().join(format!("flood-{tag}.db")).display()
+    );
     let extra: Vec<&str> = knobs.flood_args.iter().map(String::as_str).collect();
     if !extra.is_empty() {
         report.notes.push(format!(
@@ -1144,7 +1365,7 @@ async fn flood_phase(knobs: &Knobs, dir: &tempfile::TempDir, report: &mut Report
             extra.join(" ")
         ));
     }
-    let server = ServerProcess::start(&url, dir.path(), "flood", &extra).await?;
+    let server = ServerProcess::start(&url, dir.path(), &format!("flood-{tag}"), &extra).await?;
     println!("flood: esr-api ready on {}", server.addr);
     if let Some(nice) = &knobs.renice_hash {
         let tids = server.renice_hash_threads(nice)?;
@@ -1171,8 +1392,14 @@ async fn flood_phase(knobs: &Knobs, dir: &tempfile::TempDir, report: &mut Report
     let meter = CpuMeter::start(pid);
     let flood = {
         let addr = server.addr;
-        let clients = knobs.flood_clients;
-        tokio::spawn(async move { run_clients(addr, clients, secs, login_requests).await })
+        tokio::spawn(async move {
+            match mode {
+                Flood::Closed { clients } => run_clients(addr, clients, secs, login_requests).await,
+                Flood::Open { connections, rate } => {
+                    run_paced(addr, connections, rate, secs, login_requests).await
+                }
+            }
+        })
     };
     let me = run_clients(server.addr, knobs.flood_me_clients, secs, |_| {
         get_requests("/v1/me", Some(token.clone()))
@@ -1201,8 +1428,11 @@ async fn flood_phase(knobs: &Knobs, dir: &tempfile::TempDir, report: &mut Report
     let flood_total = flood.total();
     let refused_rate = refused.len() as f64 / flood.elapsed.as_secs_f64();
     report.push(Row {
-        phase: "flood: POST /v1/auth/login, admitted (200)".to_owned(),
-        clients: knobs.flood_clients,
+        phase: format!(
+            "flood ({}): POST /v1/auth/login, admitted (200)",
+            mode.label()
+        ),
+        clients: mode.connections(),
         note: format!(
             "refused 503/429: {refused_rate:.0}/s, p50 {} ms, p99 {} ms",
             fmt_ms(pct_ms(&refused, 50.0)),
@@ -1214,7 +1444,7 @@ async fn flood_phase(knobs: &Knobs, dir: &tempfile::TempDir, report: &mut Report
     });
     let me_non_200 = me.total() - me.count(200) + usize::try_from(me.errors).unwrap_or(0);
     report.push(Row {
-        phase: "flood: GET /v1/me alongside".to_owned(),
+        phase: format!("flood ({}): GET /v1/me alongside", mode.label()),
         clients: knobs.flood_me_clients,
         note: String::new(),
         record: me,
@@ -1222,28 +1452,27 @@ async fn flood_phase(knobs: &Knobs, dir: &tempfile::TempDir, report: &mut Report
         cpu: None,
     });
     report.memory.push(format!(
-        "flood server (default hashing pool) before the flood: VmHWM {}",
+        "flood server ({}, default hashing pool) before the flood: VmHWM {}",
+        mode.label(),
         mib(hwm_before)
     ));
     report.memory.push(format!(
-        "flood server after the flood: VmHWM {}, sampled VmRSS max {}, {} threads at most",
+        "flood server ({}) after the flood: VmHWM {}, sampled VmRSS max {}, {} threads at most",
+        mode.label(),
         mib(hwm),
         mib(Some(sampled_rss)),
         sampled_threads
     ));
     let hwm_mib = hwm.map_or(f64::NAN, |kb| kb as f64 / 1024.0);
     report.verdict(
-        format!(
-            "peak RSS (VmHWM) of the server, {} login clients",
-            knobs.flood_clients
-        ),
+        format!("peak RSS (VmHWM) of the server, {}", mode.label()),
         format!("{hwm_mib:.0} MiB"),
         "< 128 MiB",
         Some(hwm_mib < 128.0),
     );
     let p99_admitted = pct_ms(&admitted, 99.0);
     report.verdict(
-        "p99 of admitted logins during the flood".to_owned(),
+        format!("p99 of admitted logins, {}", mode.label()),
         format!(
             "{} ms ({} admitted, p50 {} ms)",
             fmt_ms(p99_admitted),
@@ -1255,7 +1484,7 @@ async fn flood_phase(knobs: &Knobs, dir: &tempfile::TempDir, report: &mut Report
     );
     let p99_refused = pct_ms(&refused, 99.0);
     report.verdict(
-        "excess answered 503/429".to_owned(),
+        format!("excess answered 503/429, {}", mode.label()),
         format!(
             "p50 {} ms, p99 {} ms ({} of {flood_total} answers; {other} other)",
             fmt_ms(pct_ms(&refused, 50.0)),
@@ -1267,7 +1496,7 @@ async fn flood_phase(knobs: &Knobs, dir: &tempfile::TempDir, report: &mut Report
     );
     let p99_me = pct_ms(&me_lat, 99.0);
     report.verdict(
-        "GET /v1/me p99 during the flood".to_owned(),
+        format!("GET /v1/me p99 during the flood, {}", mode.label()),
         format!(
             "{} ms (p50 {} ms, {} answers, {me_non_200} not 200)",
             fmt_ms(p99_me),
@@ -1296,13 +1525,10 @@ async fn flood_phase(knobs: &Knobs, dir: &tempfile::TempDir, report: &mut Report
         let n = refused.len() as f64;
         report.notes.push(format!(
             "Server-side handling time of the refusals (its own histogram): {:.1} % within 1 ms, \
-             {:.1} % within 5 ms; the rest of the client-side latency is waiting for a CPU and \
-             a worker turn (64 closed-loop clients, Little's law: {} clients ÷ {refused_rate:.0}/s \
-             = {:.1} ms on average).",
+             {:.1} % within 5 ms ({}).",
             100.0 * b1 / n,
             100.0 * b5 / n,
-            knobs.flood_clients,
-            1000.0 * knobs.flood_clients as f64 / refused_rate,
+            mode.label(),
         ));
     }
     let counters: Vec<&str> = metrics
@@ -1311,7 +1537,8 @@ async fn flood_phase(knobs: &Knobs, dir: &tempfile::TempDir, report: &mut Report
         .collect();
     if !counters.is_empty() {
         report.notes.push(format!(
-            "Flood server metrics afterwards:\n\n    {}",
+            "Flood server metrics after {}:\n\n    {}",
+            mode.label(),
             counters.join("\n    ")
         ));
     }

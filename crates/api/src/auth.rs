@@ -6,7 +6,7 @@ use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{FromRequest, HttpRequest, web};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use esr_persistence::sessions::{self, Session};
 use futures_util::future::LocalBoxFuture;
 
@@ -110,7 +110,37 @@ fn bearer(req: &HttpRequest) -> Option<String> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
 }
 
-impl FromRequest for Authenticated {
+/// A request whose bearer token verifies (signature, algorithm, issuer, audience, times), its
+/// session not yet looked up. Routes that read the session together with other rows in one
+/// query take this and finish with [`AccessToken::with_session`]; the rest take
+/// [`Authenticated`].
+#[derive(Debug, Clone)]
+pub struct AccessToken {
+    /// The verified claims.
+    pub claims: AccessClaims,
+    /// When the token was verified; the session must be active at this instant.
+    pub verified_at: DateTime<Utc>,
+}
+
+impl AccessToken {
+    /// Completes authentication with the session the token names (`None` when it does not
+    /// exist): refused unless the session is active and belongs to the token's account.
+    pub fn with_session(self, session: Option<Session>) -> Result<Authenticated, AuthError> {
+        match session {
+            Some(session)
+                if session.is_active(self.verified_at) && session.account_id == self.claims.sub =>
+            {
+                Ok(Authenticated {
+                    claims: self.claims,
+                    session,
+                })
+            }
+            _ => Err(AuthError::SessionEnded),
+        }
+    }
+}
+
+impl FromRequest for AccessToken {
     type Error = AuthError;
     type Future = LocalBoxFuture<'static, Result<Self, AuthError>>;
 
@@ -129,14 +159,27 @@ impl FromRequest for Authenticated {
                     .map_err(AuthError::Invalid)?,
                 Err(e) => return Err(AuthError::Invalid(e)),
             };
-            let sid = claims.sid.clone();
+            Ok(Self {
+                claims,
+                verified_at: now,
+            })
+        })
+    }
+}
+
+impl FromRequest for Authenticated {
+    type Error = AuthError;
+    type Future = LocalBoxFuture<'static, Result<Self, AuthError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = AccessToken::from_request(req, payload);
+        Box::pin(async move {
+            let token = token.await?;
+            let state = state.ok_or(AuthError::Missing)?;
+            let sid = token.claims.sid.clone();
             let session = state.db(move |c| sessions::find(c, &sid)).await?;
-            match session {
-                Some(session) if session.is_active(now) && session.account_id == claims.sub => {
-                    Ok(Self { claims, session })
-                }
-                _ => Err(AuthError::SessionEnded),
-            }
+            token.with_session(session)
         })
     }
 }

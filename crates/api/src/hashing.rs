@@ -48,6 +48,8 @@ impl HashingPool {
             std::thread::Builder::new()
                 .name(format!("esr-hash-{n}"))
                 .spawn(move || {
+                    // One argon2 memory block array per pool thread, reused for every job.
+                    esr_domain::keep_hash_memory_on_this_thread();
                     loop {
                         // The lock is held only while waiting for the next job.
                         let job = match rx.lock() {

@@ -3,10 +3,11 @@
 //! Hashing is CPU- and memory-heavy by design (19 MiB and tens of milliseconds per call with
 //! the defaults): callers run it off the async workers on a bounded pool.
 
+use std::cell::RefCell;
 use std::fmt;
 
 use argon2::password_hash::phc;
-use argon2::{Algorithm, Argon2, PasswordHasher as _, PasswordVerifier as _, Version};
+use argon2::{Algorithm, Argon2, PasswordHasher as _, Version};
 use rand_core::CryptoRng;
 use serde::{Deserialize, Serialize};
 
@@ -235,11 +236,73 @@ fn argon2(params: &argon2::Params) -> Argon2<'static> {
 }
 
 fn verify_bytes(password: &[u8], phc: &str) -> bool {
-    match phc::PasswordHash::new(phc) {
-        // The algorithm and parameters come from the PHC string itself.
-        Ok(parsed) => Argon2::default().verify_password(password, &parsed).is_ok(),
-        Err(_) => false,
-    }
+    // What `PasswordVerifier::verify_password` does, except that the 19 MiB of argon2 memory
+    // come from `with_blocks` (reused on hashing threads) instead of a fresh allocation.
+    let Ok(parsed) = phc::PasswordHash::new(phc) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else {
+        return false;
+    };
+    // The algorithm, version and parameters come from the PHC string itself.
+    let Ok(algorithm) = Algorithm::try_from(parsed.algorithm.as_str()) else {
+        return false;
+    };
+    let version = match parsed.version.map(Version::try_from).transpose() {
+        Ok(version) => version.unwrap_or_default(),
+        Err(_) => return false,
+    };
+    let Ok(params) = argon2::Params::try_from(&parsed) else {
+        return false;
+    };
+    let blocks = params.block_count();
+    let argon2 = Argon2::new(algorithm, version, params);
+    let mut buffer = [0u8; phc::Output::MAX_LENGTH];
+    let Some(out) = buffer.get_mut(..expected.len()) else {
+        return false;
+    };
+    let hashed = with_blocks(blocks, |memory| {
+        argon2.hash_password_into_with_memory(password, salt, out, memory)
+    });
+    // `Output` equality is constant-time.
+    hashed.is_ok() && phc::Output::new(out).is_ok_and(|computed| &computed == expected)
+}
+
+thread_local! {
+    /// argon2 working memory kept by a thread that hashes all day (see
+    /// [`keep_hash_memory_on_this_thread`]); `None` on every other thread.
+    static SCRATCH: RefCell<Option<Vec<argon2::Block>>> = const { RefCell::new(None) };
+}
+
+/// Makes the calling thread keep its argon2 working memory (19 MiB with the defaults) between
+/// verifications instead of allocating and freeing it for each one.
+///
+/// For the threads of a fixed hashing pool: their memory then stays at one block array per
+/// thread, whereas allocating per call lets the C allocator's arenas grow well beyond that
+/// under a login flood (measured in docs/BENCHMARKS.md). Every pass of argon2 overwrites the
+/// memory before reading it, so reuse cannot carry anything from one password to the next.
+pub fn keep_hash_memory_on_this_thread() {
+    SCRATCH.with(|scratch| {
+        let mut scratch = scratch.borrow_mut();
+        if scratch.is_none() {
+            *scratch = Some(Vec::new());
+        }
+    });
+}
+
+/// Runs `f` with `count` argon2 memory blocks: the thread's kept memory when it keeps one,
+/// otherwise a fresh allocation freed afterwards.
+fn with_blocks<T>(count: usize, f: impl FnOnce(&mut [argon2::Block]) -> T) -> T {
+    SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+        Ok(mut kept) if kept.is_some() => {
+            let memory = kept.get_or_insert_with(Vec::new);
+            if memory.len() < count {
+                memory.resize(count, argon2::Block::new());
+            }
+            f(&mut memory[..count])
+        }
+        _ => f(&mut vec![argon2::Block::new(); count]),
+    })
 }
 
 #[cfg(test)]
@@ -314,6 +377,56 @@ pub(crate) mod tests {
         assert!(!hasher.verify(&Password::new("correct horse batterx"), hash.as_str()));
         assert!(!hasher.verify(&Password::new(""), hash.as_str()));
         assert!(!hasher.needs_rehash(hash.as_str()));
+    }
+
+    #[test]
+    fn kept_memory_verifies_exactly_like_fresh_memory() {
+        // Hashes with different memory sizes, and an argon2id string from the reference
+        // implementation, verified on a thread that reuses its memory, in an order
+        // that shrinks and grows the kept array.
+        let small = fast_hasher();
+        let large = PasswordHasher::new(Argon2Params {
+            memory_kib: 256,
+            iterations: 2,
+            parallelism: 2,
+        })
+        .unwrap();
+        let a = small
+            .hash(&new_password("first passphrase"), &mut rng())
+            .unwrap();
+        let b = large
+            .hash(&new_password("second passphrase"), &mut rng())
+            .unwrap();
+        // Debian `argon2` CLI (the reference C implementation):
+        // echo -n password | argon2 somesalt -id -t 2 -m 6 -p 1 -l 16 -e
+        let reference = "$argon2id$v=19$m=64,t=2,p=1$c29tZXNhbHQ$CpahY97MNWo2uyGWQjji4g";
+        let expected = [
+            (a.as_str(), "first passphrase", true),
+            (a.as_str(), "second passphrase", false),
+            (b.as_str(), "second passphrase", true),
+            (a.as_str(), "first passphrase", true),
+            (b.as_str(), "first passphrase", false),
+            (reference, "password", true),
+            (reference, "passwort", false),
+        ];
+        let fresh: Vec<bool> = expected
+            .iter()
+            .map(|(h, p, _)| small.verify(&Password::new(*p), h))
+            .collect();
+        let kept = std::thread::scope(|s| {
+            s.spawn(|| {
+                keep_hash_memory_on_this_thread();
+                expected
+                    .iter()
+                    .map(|(h, p, _)| small.verify(&Password::new(*p), h))
+                    .collect::<Vec<bool>>()
+            })
+            .join()
+            .unwrap()
+        });
+        let want: Vec<bool> = expected.iter().map(|(_, _, ok)| *ok).collect();
+        assert_eq!(fresh, want, "fresh memory");
+        assert_eq!(kept, want, "kept memory");
     }
 
     #[test]

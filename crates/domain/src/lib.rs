@@ -62,7 +62,9 @@ pub use api_key::{
 pub use coded::Coded;
 pub use date_of_birth::{DateOfBirth, DateOfBirthError, MAX_AGE_YEARS, MIN_AGE_YEARS};
 pub use email::{EmailError, MAX_EMAIL_LENGTH, WorkEmail};
-pub use hashing::{Argon2Params, HashError, PasswordHash, PasswordHasher};
+pub use hashing::{
+    Argon2Params, HashError, PasswordHash, PasswordHasher, keep_hash_memory_on_this_thread,
+};
 pub use login::{LoginAttempt, LoginError, LoginOutcome, decide_login};
 pub use organisation::{OrganisationCode, OrganisationCodeError};
 pub use password::{

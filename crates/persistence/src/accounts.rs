@@ -288,6 +288,47 @@ pub fn profile(conn: &mut DbConnection, id: &str) -> Result<Option<AccountProfil
     .transpose()
 }
 
+/// Loads a session together with its account, person and organisation name in one query:
+/// the hot path of `GET /v1/me`, which needs the session (for revocation and expiry) and the
+/// profile on every request.
+pub fn session_profile(
+    conn: &mut DbConnection,
+    session_id: &str,
+) -> Result<Option<(crate::sessions::Session, AccountProfile)>, RepoError> {
+    use crate::schema::sessions;
+    let row = sessions::table
+        .inner_join(
+            accounts::table
+                .inner_join(people::table)
+                .inner_join(organisations::table),
+        )
+        .filter(sessions::id.eq(session_id))
+        .select((
+            crate::sessions::SessionRow::as_select(),
+            AccountRow::as_select(),
+            crate::people::PersonRow::as_select(),
+            organisations::name,
+        ))
+        .first::<(
+            crate::sessions::SessionRow,
+            AccountRow,
+            crate::people::PersonRow,
+            String,
+        )>(conn)
+        .optional()?;
+    row.map(|(s, a, p, organisation_name)| {
+        Ok((
+            s.try_into()?,
+            AccountProfile {
+                account: a.try_into()?,
+                person: p.try_into()?,
+                organisation_name,
+            },
+        ))
+    })
+    .transpose()
+}
+
 /// Result of counting a failed login.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FailedLogin {

@@ -101,7 +101,7 @@ pub fn insert(
     now: DateTime<Utc>,
 ) -> Result<Person, RepoError> {
     let now = now.naive_utc();
-    let id = uuid::Uuid::new_v4().to_string();
+    let id = uuid::Uuid::now_v7().to_string();
     let row: PersonRow = crate::per_backend!(conn, |c| diesel::insert_into(people::table)
         .values((
             people::id.eq(&id),
@@ -225,7 +225,8 @@ pub struct PersonFilter {
     pub work_email: Option<String>,
 }
 
-/// Lists people by id, `limit` at a time after `cursor` (an id).
+/// Lists people by id, `limit` at a time after `cursor` (an id). Ids are
+/// UUID version 7, so id order is creation order.
 pub fn list(
     conn: &mut DbConnection,
     filter: &PersonFilter,

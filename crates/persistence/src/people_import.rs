@@ -317,7 +317,7 @@ fn apply_batch(
             .iter()
             .map(|r| {
                 (
-                    people::id.eq(uuid::Uuid::new_v4().to_string()),
+                    people::id.eq(uuid::Uuid::now_v7().to_string()),
                     people::organisation_code.eq(r.organisation_code.as_str()),
                     people::employee_number.eq(r.employee_number.as_str()),
                     people::first_name.eq(r.first_name.as_str()),

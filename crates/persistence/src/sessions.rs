@@ -37,7 +37,7 @@ impl SessionKind {
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = sessions)]
-struct SessionRow {
+pub(crate) struct SessionRow {
     id: String,
     account_id: String,
     amr: String,

@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::audit::{self, account_actor};
-use crate::auth::Authenticated;
+use crate::auth::{AccessToken, AuthError, Authenticated};
 use crate::client::Client;
 use crate::password_change::{
     NewPasswordForm, PrepareError, Verdict, busy_problem, check_new_password, policy_problem,
@@ -101,6 +101,9 @@ pub enum MeError {
     /// Hashing at capacity.
     #[error("overloaded")]
     Overloaded,
+    /// Not authenticated (no valid token, or its session ended).
+    #[error(transparent)]
+    Auth(#[from] AuthError),
     /// Storage failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
@@ -131,6 +134,7 @@ impl AsProblem for MeError {
             }]),
             Self::Policy(violations) => policy_problem(violations),
             Self::Overloaded => busy_problem(),
+            Self::Auth(e) => e.problem(),
             Self::Storage(e) => e.problem(),
             Self::Internal(_) => internal_error(self),
         }
@@ -161,13 +165,16 @@ impl From<PrepareError> for MeError {
 #[get("/me")]
 pub async fn get_me(
     state: web::Data<AppState>,
-    auth: Authenticated,
+    token: AccessToken,
 ) -> Result<web::Json<Me>, MeError> {
-    let account_id = auth.session.account_id.clone();
-    let profile = state
-        .db(move |c| accounts::profile(c, &account_id))
-        .await?
-        .ok_or(MeError::AccountGone)?;
+    // One query reads the session (revocation, expiry) with the profile: the hot path of the app.
+    let sid = token.claims.sid.clone();
+    let found = state
+        .db(move |c| accounts::session_profile(c, &sid))
+        .await?;
+    let (session, profile) = found.map_or((None, None), |(s, p)| (Some(s), Some(p)));
+    let auth = token.with_session(session)?;
+    let profile = profile.ok_or(MeError::AccountGone)?;
     Ok(web::Json(me_body(profile, &auth)))
 }
 

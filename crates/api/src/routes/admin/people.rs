@@ -87,7 +87,8 @@ impl From<Person> for AdminPerson {
 /// A page of people.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AdminPersonPage {
-    /// People (in a stable order).
+    /// People, oldest first: ids are time-ordered (UUID version 7), and the
+    /// list is in id order, so pages stay stable while people are added.
     pub items: Vec<AdminPerson>,
     /// Cursor of the next page; absent on the last.
     #[serde(skip_serializing_if = "Option::is_none")]
