@@ -320,60 +320,12 @@ async fn run_clients(
     all
 }
 
-/// One open-loop client: sends the n-th request at `start + offset + n × interval` whether or
-/// not earlier answers were quick, and records latency from that intended send time, so a
-/// stalled server shows up as latency instead of as fewer requests (no coordinated omission).
-async fn paced_client(
-    addr: SocketAddr,
-    start: Instant,
-    offset: Duration,
-    interval: Duration,
-    deadline: Instant,
-    make: MakeRequest,
-) -> Record {
-    let mut record = Record::default();
-    let mut sender: Option<Sender> = None;
-    let mut n = 0usize;
-    loop {
-        let due = start + offset + interval * u32::try_from(n).unwrap_or(u32::MAX);
-        if due >= deadline {
-            break;
-        }
-        tokio::time::sleep_until(due.into()).await;
-        let req = make(n);
-        n += 1;
-        let mut s = match sender.take() {
-            Some(s) => s,
-            None => match connect(addr).await {
-                Ok(s) => s,
-                Err(_) => {
-                    record.errors += 1;
-                    continue;
-                }
-            },
-        };
-        if s.ready().await.is_err() {
-            record.errors += 1;
-            continue;
-        }
-        let Ok(resp) = s.send_request(req).await else {
-            record.errors += 1;
-            continue;
-        };
-        let status = resp.status().as_u16();
-        if resp.into_body().collect().await.is_err() {
-            record.errors += 1;
-            continue;
-        }
-        record.add(status, due.elapsed());
-        sender = Some(s);
-    }
-    record.elapsed = start.elapsed().min(deadline - start);
-    record
-}
-
-/// An open-loop load of `rate` requests per second in total, spread evenly over
-/// `connections` keep-alive connections, for `duration`.
+/// An open-loop load: the n-th request is due at `start + n / rate` whether or not earlier
+/// answers were quick, and goes out on an idle keep-alive connection (a new one when none is
+/// idle, at most `connections` at once), so one slow answer never holds up the requests behind
+/// it the way a single connection would. Latency is measured from the due time, so a stalled
+/// server (or a full connection cap) shows up as latency instead of as fewer requests (no
+/// coordinated omission).
 async fn run_paced(
     addr: SocketAddr,
     connections: usize,
@@ -381,26 +333,59 @@ async fn run_paced(
     duration: Duration,
     make: impl Fn(usize) -> MakeRequest,
 ) -> Record {
+    let make = make(0);
     let start = Instant::now();
     let deadline = start + duration;
-    let interval = Duration::from_secs_f64(connections as f64 / rate.max(0.001));
-    let tasks: Vec<_> = (0..connections)
-        .map(|i| {
-            let offset = interval.mul_f64(i as f64 / connections as f64);
-            tokio::spawn(paced_client(
-                addr,
-                start,
-                offset,
-                interval,
-                deadline,
-                make(i),
-            ))
-        })
-        .collect();
-    let mut all = Record::default();
-    for t in tasks {
-        all.merge(t.await.expect("paced client task"));
+    let interval = Duration::from_secs_f64(1.0 / rate.max(0.001));
+    let idle: Arc<std::sync::Mutex<Vec<Sender>>> = Arc::default();
+    let cap = Arc::new(tokio::sync::Semaphore::new(connections.max(1)));
+    let record: Arc<std::sync::Mutex<Record>> = Arc::default();
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut n = 0usize;
+    loop {
+        let due = start + interval.mul_f64(n as f64);
+        if due >= deadline {
+            break;
+        }
+        tokio::time::sleep_until(due.into()).await;
+        let req = make(n);
+        n += 1;
+        let (idle, cap, record) = (Arc::clone(&idle), Arc::clone(&cap), Arc::clone(&record));
+        tasks.spawn(async move {
+            let Ok(_permit) = cap.acquire_owned().await else {
+                return;
+            };
+            let pooled = idle.lock().expect("idle connections").pop();
+            let mut s = match pooled {
+                Some(s) => s,
+                None => match connect(addr).await {
+                    Ok(s) => s,
+                    Err(_) => {
+                        record.lock().expect("record").errors += 1;
+                        return;
+                    }
+                },
+            };
+            if s.ready().await.is_err() {
+                record.lock().expect("record").errors += 1;
+                return;
+            }
+            let Ok(resp) = s.send_request(req).await else {
+                record.lock().expect("record").errors += 1;
+                return;
+            };
+            let status = resp.status().as_u16();
+            if resp.into_body().collect().await.is_err() {
+                record.lock().expect("record").errors += 1;
+                return;
+            }
+            record.lock().expect("record").add(status, due.elapsed());
+            idle.lock().expect("idle connections").push(s);
+        });
     }
+    while tasks.join_next().await.is_some() {}
+    let mut all = std::mem::take(&mut *record.lock().expect("record"));
+    all.elapsed = duration;
     all
 }
 
@@ -1327,7 +1312,7 @@ impl Flood {
         match self {
             Self::Closed { clients } => format!("{clients} closed-loop clients"),
             Self::Open { connections, rate } => {
-                format!("{rate:.0}/s open-loop over {connections} connections")
+                format!("{rate:.0}/s open-loop, at most {connections} connections")
             }
         }
     }

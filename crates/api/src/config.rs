@@ -121,6 +121,22 @@ pub struct Settings {
     #[arg(long, env = "ESR_PASSWORD_HISTORY", default_value_t = 4, global = true)]
     pub password_history: usize,
 
+    /// Base URL of a Have I Been Pwned-compatible range API (e.g.
+    /// `https://api.pwnedpasswords.com/`): turns on the breached-password check. Only the first
+    /// five hex digits of the password's SHA-1 are sent. Off when unset.
+    #[arg(long, env = "ESR_BREACHED_PASSWORD_API_URL", global = true)]
+    pub breached_password_api_url: Option<String>,
+
+    /// Connect and total timeout of a breached-password look-up (milliseconds); when it runs
+    /// out the check is skipped with a warning (fail-open).
+    #[arg(
+        long,
+        env = "ESR_BREACHED_PASSWORD_TIMEOUT_MS",
+        default_value_t = 1_500,
+        global = true
+    )]
+    pub breached_password_timeout_ms: u64,
+
     /// PKCS#8 PEM file with the Ed25519 key that signs access tokens (required in production;
     /// dev mode generates one and keeps it in the database).
     #[arg(long, env = "ESR_SIGNING_KEY_FILE", global = true)]
@@ -558,6 +574,15 @@ pub struct Settings {
     pub import_body_limit_mib: u64,
 }
 
+/// Where and how long to look passwords up in a breached-password corpus.
+#[derive(Debug, Clone)]
+pub struct BreachedPasswordsConfig {
+    /// Base URL of the range API (ends with `/`; `range/{prefix}` is appended).
+    pub base_url: Url,
+    /// Connect and total timeout of one look-up.
+    pub timeout: Duration,
+}
+
 /// A validated configuration: every value concrete, every rule of the mode checked.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -587,6 +612,8 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     /// The one password policy.
     pub password_policy: PasswordPolicy,
+    /// The breached-password range API, when the check is on.
+    pub breached_passwords: Option<BreachedPasswordsConfig>,
     /// Where the production signing key is (dev: none, generated and stored).
     pub signing_key_file: Option<std::path::PathBuf>,
     /// Token issuer (`iss`): the public base URL.
@@ -949,6 +976,43 @@ impl Settings {
         }
     }
 
+    /// The breached-password check's settings, when `ESR_BREACHED_PASSWORD_API_URL` is set.
+    fn resolve_breached(
+        &self,
+        production: bool,
+        problems: &mut Vec<String>,
+    ) -> Option<BreachedPasswordsConfig> {
+        let raw = self
+            .breached_password_api_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())?;
+        if !(100..=30_000).contains(&self.breached_password_timeout_ms) {
+            problems.push("ESR_BREACHED_PASSWORD_TIMEOUT_MS must be between 100 and 30000".into());
+        }
+        let mut url = match Url::parse(raw) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => url,
+            _ => {
+                problems.push(format!(
+                    "ESR_BREACHED_PASSWORD_API_URL must be an http(s) URL, not {raw:?}"
+                ));
+                return None;
+            }
+        };
+        if production && url.scheme() != "https" {
+            problems.push("ESR_BREACHED_PASSWORD_API_URL must use https in production".into());
+        }
+        // `range/ABCDE` is joined onto it: keep the path a directory.
+        if !url.path().ends_with('/') {
+            let path = format!("{}/", url.path());
+            url.set_path(&path);
+        }
+        Some(BreachedPasswordsConfig {
+            base_url: url,
+            timeout: Duration::from_millis(self.breached_password_timeout_ms),
+        })
+    }
+
     /// The smartcard settings, or `None` with the reasons added to `problems`.
     fn resolve_oidc(&self, production: bool, problems: &mut Vec<String>) -> Option<OidcConfig> {
         let before = problems.len();
@@ -1308,6 +1372,8 @@ impl Settings {
             self.resolve_oidc(production, &mut problems)
         };
 
+        let breached_passwords = self.resolve_breached(production, &mut problems);
+
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
         match (
             problems.is_empty(),
@@ -1377,8 +1443,10 @@ impl Settings {
                         min_length: self.password_min_length,
                         max_length: self.password_max_length,
                         history_depth: self.password_history,
+                        breached_check: breached_passwords.is_some(),
                         ..PasswordPolicy::default()
                     },
+                    breached_passwords,
                 })
             }
             _ => Err(ConfigError::Invalid {
@@ -1406,6 +1474,67 @@ mod tests {
         assert_eq!(config.database_url.expose(), "./var/esr.db");
         assert!(config.auto_migrate && config.seed_demo);
         assert_eq!(config.log_format, LogFormat::Pretty);
+    }
+
+    #[test]
+    fn breached_password_api_is_off_by_default_and_validated_when_set() {
+        let config = settings(&["--mode", "dev"]).resolve().expect("dev config");
+        assert!(config.breached_passwords.is_none());
+        assert!(!config.password_policy.breached_check);
+
+        let config = settings(&[
+            "--mode",
+            "dev",
+            "--breached-password-api-url",
+            "https://api.pwnedpasswords.com",
+        ])
+        .resolve()
+        .expect("dev config");
+        let breached = config.breached_passwords.expect("on");
+        assert_eq!(
+            breached.base_url.as_str(),
+            "https://api.pwnedpasswords.com/"
+        );
+        assert_eq!(breached.timeout, Duration::from_millis(1_500));
+        assert!(config.password_policy.breached_check);
+
+        for (args, expected) in [
+            (
+                vec!["--breached-password-api-url", "ftp://example.org/"],
+                "ESR_BREACHED_PASSWORD_API_URL must be an http(s) URL",
+            ),
+            (
+                vec!["--breached-password-api-url", "not a url"],
+                "ESR_BREACHED_PASSWORD_API_URL must be an http(s) URL",
+            ),
+            (
+                vec![
+                    "--breached-password-api-url",
+                    "https://example.org/",
+                    "--breached-password-timeout-ms",
+                    "10",
+                ],
+                "ESR_BREACHED_PASSWORD_TIMEOUT_MS",
+            ),
+        ] {
+            let mut argv = vec!["--mode", "dev"];
+            argv.extend(args);
+            let text = settings(&argv).resolve().expect_err("refused").to_string();
+            assert!(text.contains(expected), "{text}");
+        }
+        let text = settings(&[
+            "--mode",
+            "production",
+            "--breached-password-api-url",
+            "http://pwned.internal/",
+        ])
+        .resolve()
+        .expect_err("refused")
+        .to_string();
+        assert!(
+            text.contains("ESR_BREACHED_PASSWORD_API_URL must use https in production"),
+            "{text}"
+        );
     }
 
     #[test]

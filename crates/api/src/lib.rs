@@ -3,6 +3,7 @@
 pub mod admin_auth;
 pub mod audit;
 pub mod auth;
+pub mod breached;
 pub mod cli;
 pub mod client;
 pub mod config;

@@ -7,7 +7,9 @@
 //! hashes), then hashing, all on the bounded hashing pool.
 
 use actix_web::http::StatusCode;
-use esr_domain::{Password, PolicyContext, Violation};
+use esr_domain::{NewPassword, Password, PolicyContext, Violation};
+
+use crate::breached::BreachOutcome;
 use esr_persistence::accounts::{self, AccountProfile};
 
 use crate::hashing::HashSlot;
@@ -93,6 +95,14 @@ pub async fn check_new_password(
             other_words: &[],
         },
     );
+    // The breached-password look-up, when on, adds its violation to the others.
+    let checked = match (&state.breached, checked) {
+        (Some(breached), checked) if policy.breached_check => {
+            let found = breached.check(&form.new.normalised()).await;
+            merge_breach(state, found, checked)
+        }
+        (_, checked) => checked,
+    };
     let current = form.current;
     let hasher = state.hasher.clone();
     let verdict = state
@@ -123,6 +133,36 @@ pub async fn check_new_password(
         .map_err(|e| PrepareError::Internal(e.to_string()))?
         .map_err(PrepareError::Internal)?;
     Ok((profile, verdict))
+}
+
+/// Adds [`Violation::Breached`] to a static verdict when the look-up found the password;
+/// an unavailable API leaves the verdict as it was (fail-open), logged and counted.
+fn merge_breach(
+    state: &AppState,
+    found: BreachOutcome,
+    checked: Result<NewPassword, Vec<Violation>>,
+) -> Result<NewPassword, Vec<Violation>> {
+    match found {
+        BreachOutcome::Breached(_) => {
+            state.metrics.security_event("password.breached");
+            match checked {
+                Ok(_) => Err(vec![Violation::Breached]),
+                Err(mut violations) => {
+                    violations.push(Violation::Breached);
+                    Err(violations)
+                }
+            }
+        }
+        BreachOutcome::NotFound => checked,
+        BreachOutcome::Unavailable(reason) => {
+            state.metrics.security_event("breached_check.unavailable");
+            tracing::warn!(
+                %reason,
+                "breached-password check unavailable; the password was not checked against it (fail-open)"
+            );
+            checked
+        }
+    }
 }
 
 /// The `400 password-policy` problem listing every violation.

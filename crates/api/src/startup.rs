@@ -89,6 +89,13 @@ impl Application {
         let delivery_wake = Arc::new(tokio::sync::Notify::new());
         let shutdown_timeout = config.shutdown_timeout;
         let (oidc, dev_idp) = smartcard_parts(&config)?;
+        let breached = config
+            .breached_passwords
+            .as_ref()
+            .map(crate::breached::BreachedPasswords::new)
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("breached-password client: {e}"))?
+            .map(Arc::new);
         let state = web::Data::new(AppState {
             config: Arc::new(config),
             pool,
@@ -101,6 +108,7 @@ impl Application {
             delivery_wake: Arc::clone(&delivery_wake),
             oidc,
             dev_idp,
+            breached,
         });
         let delivery = state.config.outbox.worker.then(|| {
             Delivery {

@@ -37,6 +37,8 @@ pub struct AppState {
     pub oidc: Option<Arc<crate::oidc::OidcClient>>,
     /// The dev identity provider (dev mode only).
     pub dev_idp: Option<Arc<crate::routes::dev_idp::DevIdp>>,
+    /// The breached-password range API; `None` when the check is off.
+    pub breached: Option<Arc<crate::breached::BreachedPasswords>>,
 }
 
 impl std::fmt::Debug for AppState {

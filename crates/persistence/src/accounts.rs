@@ -210,7 +210,7 @@ pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<Account>, RepoEr
     accounts::table
         .find(id)
         .select(AccountRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .map(Account::try_from)
         .transpose()
@@ -224,7 +224,7 @@ pub fn find_by_username(
     accounts::table
         .filter(accounts::username.eq(username.as_str()))
         .select(AccountRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .map(Account::try_from)
         .transpose()
@@ -276,7 +276,7 @@ pub fn profile(conn: &mut DbConnection, id: &str) -> Result<Option<AccountProfil
             crate::people::PersonRow::as_select(),
             organisations::name,
         ))
-        .first::<(AccountRow, crate::people::PersonRow, String)>(conn)
+        .get_result::<(AccountRow, crate::people::PersonRow, String)>(conn)
         .optional()?;
     row.map(|(a, p, organisation_name)| {
         Ok(AccountProfile {
@@ -296,7 +296,15 @@ pub fn session_profile(
     session_id: &str,
 ) -> Result<Option<(crate::sessions::Session, AccountProfile)>, RepoError> {
     use crate::schema::sessions;
-    let row = sessions::table
+    type Row = (
+        crate::sessions::SessionRow,
+        AccountRow,
+        crate::people::PersonRow,
+        String,
+    );
+    // Run on the concrete connection: through the multi-connection wrapper diesel rebuilds the
+    // SQL text at every execution, even when the prepared statement is cached.
+    let row: Option<Row> = per_backend!(conn, |c| sessions::table
         .inner_join(
             accounts::table
                 .inner_join(people::table)
@@ -309,13 +317,8 @@ pub fn session_profile(
             crate::people::PersonRow::as_select(),
             organisations::name,
         ))
-        .first::<(
-            crate::sessions::SessionRow,
-            AccountRow,
-            crate::people::PersonRow,
-            String,
-        )>(conn)
-        .optional()?;
+        .get_result::<Row>(c)
+        .optional())?;
     row.map(|(s, a, p, organisation_name)| {
         Ok((
             s.try_into()?,

@@ -113,7 +113,7 @@ pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<ApiKey>, RepoErr
     k::table
         .find(id)
         .select(ApiKeyRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .map(ApiKey::try_from)
         .transpose()
@@ -128,7 +128,7 @@ pub fn find_live_by_hash(
         .filter(k::key_hash.eq(key_hash))
         .filter(k::revoked_at.is_null())
         .select(ApiKeyRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .map(ApiKey::try_from)
         .transpose()

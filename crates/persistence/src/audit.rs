@@ -228,7 +228,7 @@ pub fn verify_chain(conn: &mut DbConnection) -> Result<ChainReport, RepoError> {
     let (head_seq, head_hash): (i64, String) = audit_head::table
         .filter(audit_head::id.eq(1))
         .select((audit_head::seq, audit_head::hash))
-        .first(conn)?;
+        .get_result(conn)?;
     if head_seq != expected_seq - 1 || head_hash != expected_prev {
         return Ok(ChainReport {
             checked,

@@ -2,6 +2,13 @@
 //! (production), with the schema, models, repositories, connection pool and migrations.
 //!
 //! Every function here is synchronous; callers run them off the async workers.
+//!
+//! Look-ups by a unique key end in `.get_result(conn)`, not `.first(conn)`: `first` adds a
+//! bound `LIMIT ?`, and the bundled SQLite (3.50) marks a statement whose `LIMIT` is a bound
+//! parameter to be re-prepared whenever that parameter is bound again, which diesel does at
+//! every execution, so the statement cache never helps and each look-up pays a full parse
+//! and plan (measured: `GET /v1/me` spent most of its time in `sqlite3Reprepare`; see
+//! docs/BENCHMARKS.md). `first` stays where an ordering picks one row of many.
 
 /// Runs one query expression on whichever concrete connection `conn` holds.
 ///

@@ -110,7 +110,7 @@ pub fn use_flow(
     let existing: Option<Option<NaiveDateTime>> = oidc_flows::table
         .find(state_hash)
         .select(oidc_flows::used_at)
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     Ok(match existing {
         Some(Some(_)) => FlowUse::AlreadyUsed,

@@ -67,7 +67,7 @@ pub fn find(conn: &mut DbConnection, token_hash: &str) -> Result<Option<StoredTo
     let row: Option<Row> = t::table
         .find(token_hash)
         .select(Row::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     row.map(|r| {
         Ok(StoredToken {

@@ -92,7 +92,7 @@ pub fn find(
     organisations::table
         .find(code.as_str())
         .select(OrganisationRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .map(Organisation::try_from)
         .transpose()

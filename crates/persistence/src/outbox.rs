@@ -109,7 +109,7 @@ pub fn queued_to_since(
         .filter(o::recipient.eq(recipient))
         .filter(o::created_at.ge(since.naive_utc()))
         .select(count_star())
-        .first(conn)?)
+        .get_result(conn)?)
 }
 
 /// Claims up to `limit` due messages for `worker` for `lease`: pending ones whose time has
@@ -314,7 +314,7 @@ pub fn stats(conn: &mut DbConnection) -> Result<OutboxStats, RepoError> {
     let oldest: Option<NaiveDateTime> = o::table
         .filter(o::status.eq(status::PENDING))
         .select(min(o::created_at))
-        .first(conn)?;
+        .get_result(conn)?;
     stats.oldest_pending = oldest.map(|t| t.and_utc());
     Ok(stats)
 }
@@ -324,7 +324,7 @@ pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<OutboxMessage>, 
     Ok(o::table
         .find(id)
         .select(OutboxMessage::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

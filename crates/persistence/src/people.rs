@@ -126,7 +126,7 @@ pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<Person>, RepoErr
     people::table
         .find(id)
         .select(PersonRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .map(Person::try_from)
         .transpose()
@@ -142,7 +142,7 @@ pub fn find_by_employee_number(
         .filter(people::organisation_code.eq(organisation.as_str()))
         .filter(people::employee_number.eq(employee_number))
         .select(PersonRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .map(Person::try_from)
         .transpose()
@@ -173,7 +173,7 @@ pub fn find_by_smartcard_subject(
     people::table
         .filter(people::smartcard_subject.eq(subject))
         .select(PersonRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .map(Person::try_from)
         .transpose()

@@ -32,6 +32,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// PostgreSQL only: connection-local (TEMPORARY, emptied at every commit) staging table
+    /// that a batch is `COPY`ed into, so the checks and the upsert run as a few set-based
+    /// statements instead of statements with tens of thousands of bound values.
+    import_batch (line) {
+        line -> BigInt,
+        id -> Text,
+        organisation_code -> Text,
+        employee_number -> Text,
+        first_name -> Text,
+        last_name -> Text,
+        date_of_birth -> Date,
+        work_email -> Text,
+        smartcard_subject -> Nullable<Text>,
+    }
+}
+
 /// Most rows one `INSERT` carries: 10 bound values a row stays far below SQLite's 32,766 and
 /// PostgreSQL's 65,535 parameter limits.
 const ROWS_PER_STATEMENT: usize = 2_000;
@@ -111,6 +128,22 @@ impl<'c> ImportSession<'c> {
                  PRIMARY KEY (organisation_code, employee_number)
              );",
         )?;
+        if let DbConnection::Postgresql(pg) = &mut *conn {
+            pg.batch_execute(
+                "DROP TABLE IF EXISTS import_batch;
+                 CREATE TEMPORARY TABLE import_batch (
+                     line BIGINT PRIMARY KEY,
+                     id TEXT NOT NULL,
+                     organisation_code TEXT NOT NULL,
+                     employee_number TEXT NOT NULL,
+                     first_name TEXT NOT NULL,
+                     last_name TEXT NOT NULL,
+                     date_of_birth DATE NOT NULL,
+                     work_email TEXT NOT NULL,
+                     smartcard_subject TEXT
+                 ) ON COMMIT DELETE ROWS;",
+            )?;
+        }
         Ok(Self { conn })
     }
 
@@ -133,7 +166,10 @@ impl Drop for ImportSession<'_> {
     fn drop(&mut self) {
         // The connection goes back to the pool; it must not carry this import's keys into
         // the next one.
-        if let Err(e) = self.conn.batch_execute("DROP TABLE IF EXISTS import_seen") {
+        if let Err(e) = self
+            .conn
+            .batch_execute("DROP TABLE IF EXISTS import_seen; DROP TABLE IF EXISTS import_batch")
+        {
             tracing::warn!(error = %e, "cannot drop the import's temporary table");
         }
     }
@@ -157,6 +193,9 @@ fn apply_batch(
     rows: Vec<ImportRow>,
     now: DateTime<Utc>,
 ) -> Result<BatchOutcome, RepoError> {
+    if let DbConnection::Postgresql(pg) = conn {
+        return postgres::apply_batch(pg, rows, now);
+    }
     let mut outcome = BatchOutcome::default();
 
     // 1. Duplicate keys: within the batch first, then against earlier batches.
@@ -202,7 +241,7 @@ fn apply_batch(
                 .filter(import_seen::organisation_code.eq(&row.organisation_code))
                 .filter(import_seen::employee_number.eq(&row.employee_number))
                 .select(import_seen::line)
-                .first(conn)?;
+                .get_result(conn)?;
             outcome.rejected.push((
                 row.line,
                 RowRejection::DuplicateKey {
@@ -347,4 +386,203 @@ fn apply_batch(
     }
     outcome.rejected.sort_by_key(|(line, _)| *line);
     Ok(outcome)
+}
+
+/// The PostgreSQL batch: `COPY` into the staging table, then set-based statements. Decides
+/// exactly what the portable path above decides, in the same order (key duplicates, then
+/// smartcard subjects in line order, then created / updated / unchanged).
+mod postgres {
+    use std::collections::{HashMap, HashSet};
+
+    use chrono::{DateTime, NaiveDate, Utc};
+    use diesel::prelude::*;
+    use diesel::sql_types::{Array, BigInt, Bool, Timestamp};
+
+    use super::{BatchOutcome, ImportRow, Key, RowRejection, import_batch};
+    use crate::error::RepoError;
+
+    #[derive(Insertable)]
+    #[diesel(table_name = import_batch)]
+    #[diesel(treat_none_as_default_value = false)]
+    struct Staged<'a> {
+        line: i64,
+        id: String,
+        organisation_code: &'a str,
+        employee_number: &'a str,
+        first_name: &'a str,
+        last_name: &'a str,
+        date_of_birth: NaiveDate,
+        work_email: &'a str,
+        smartcard_subject: Option<&'a str>,
+    }
+
+    #[derive(QueryableByName)]
+    struct SeenBefore {
+        #[diesel(sql_type = BigInt)]
+        line: i64,
+        #[diesel(sql_type = BigInt)]
+        first_line: i64,
+    }
+
+    #[derive(QueryableByName)]
+    struct Line {
+        #[diesel(sql_type = BigInt)]
+        line: i64,
+    }
+
+    #[derive(QueryableByName)]
+    struct Written {
+        #[diesel(sql_type = Bool)]
+        inserted: bool,
+    }
+
+    pub(super) fn apply_batch(
+        conn: &mut PgConnection,
+        rows: Vec<ImportRow>,
+        now: DateTime<Utc>,
+    ) -> Result<BatchOutcome, RepoError> {
+        let mut outcome = BatchOutcome::default();
+
+        // 1. Duplicate keys within the batch (the staging table holds one row per key).
+        let mut first_in_batch: HashMap<Key, u64> = HashMap::with_capacity(rows.len());
+        let mut rows_left = Vec::with_capacity(rows.len());
+        for row in rows {
+            let key = (row.organisation_code.clone(), row.employee_number.clone());
+            if let Some(&first_line) = first_in_batch.get(&key) {
+                outcome
+                    .rejected
+                    .push((row.line, RowRejection::DuplicateKey { first_line }));
+            } else {
+                first_in_batch.insert(key, row.line);
+                rows_left.push(row);
+            }
+        }
+        drop(first_in_batch);
+        let staged: Vec<Staged<'_>> = rows_left
+            .iter()
+            .map(|r| Staged {
+                line: r.line as i64,
+                // Time-ordered, so the primary-key index grows at its right edge.
+                id: uuid::Uuid::now_v7().to_string(),
+                organisation_code: &r.organisation_code,
+                employee_number: &r.employee_number,
+                first_name: &r.first_name,
+                last_name: &r.last_name,
+                date_of_birth: r.date_of_birth,
+                work_email: &r.work_email,
+                smartcard_subject: r.smartcard_subject.as_deref(),
+            })
+            .collect();
+        diesel::copy_from(import_batch::table)
+            .from_insertable(&staged)
+            .execute(conn)?;
+        drop(staged);
+
+        // 2. Keys an earlier batch of this import already carried.
+        let seen_before: HashMap<i64, i64> = diesel::sql_query(
+            "SELECT b.line, s.line AS first_line
+               FROM import_batch b
+               JOIN import_seen s USING (organisation_code, employee_number)",
+        )
+        .load::<SeenBefore>(conn)?
+        .into_iter()
+        .map(|r| (r.line, r.first_line))
+        .collect();
+
+        // 3. Smartcard subjects already linked to someone else.
+        let taken: HashSet<i64> = diesel::sql_query(
+            "SELECT b.line
+               FROM import_batch b
+               JOIN people p ON p.smartcard_subject = b.smartcard_subject
+              WHERE p.organisation_code <> b.organisation_code
+                 OR p.employee_number <> b.employee_number",
+        )
+        .load::<Line>(conn)?
+        .into_iter()
+        .map(|r| r.line)
+        .collect();
+
+        // In line order, as the portable path: a row refused for its key does not claim its
+        // subject; the first row with a subject claims it for the batch.
+        let mut subject_in_batch: HashMap<&str, u64> = HashMap::new();
+        let mut refused: Vec<i64> = Vec::new();
+        let mut accepted = 0u64;
+        for row in &rows_left {
+            let line = row.line as i64;
+            if let Some(&first_line) = seen_before.get(&line) {
+                outcome.rejected.push((
+                    row.line,
+                    RowRejection::DuplicateKey {
+                        first_line: first_line as u64,
+                    },
+                ));
+                refused.push(line);
+                continue;
+            }
+            if let Some(subject) = row.smartcard_subject.as_deref() {
+                if let Some(&first_line) = subject_in_batch.get(subject) {
+                    outcome.rejected.push((
+                        row.line,
+                        RowRejection::DuplicateSmartcardSubject { first_line },
+                    ));
+                    refused.push(line);
+                    continue;
+                }
+                if taken.contains(&line) {
+                    outcome
+                        .rejected
+                        .push((row.line, RowRejection::SmartcardSubjectTaken));
+                    refused.push(line);
+                    continue;
+                }
+                subject_in_batch.insert(subject, row.line);
+            }
+            accepted += 1;
+        }
+        if !refused.is_empty() {
+            diesel::sql_query("DELETE FROM import_batch WHERE line = ANY($1)")
+                .bind::<Array<BigInt>, _>(&refused)
+                .execute(conn)?;
+        }
+
+        // 4. Every key accepted now counts as seen for the rest of the import.
+        diesel::sql_query(
+            "INSERT INTO import_seen (organisation_code, employee_number, line)
+             SELECT organisation_code, employee_number, line FROM import_batch",
+        )
+        .execute(conn)?;
+
+        // 5. One upsert writes new and changed people and leaves identical ones alone; a
+        //    row whose `xmax` is 0 was inserted, any other returned row was updated.
+        let written = diesel::sql_query(
+            "INSERT INTO people AS p (id, organisation_code, employee_number, first_name,
+                                      last_name, date_of_birth, work_email, smartcard_subject,
+                                      created_at, updated_at)
+             SELECT id, organisation_code, employee_number, first_name, last_name,
+                    date_of_birth, work_email, smartcard_subject, $1, $1
+               FROM import_batch
+              ORDER BY line
+             ON CONFLICT (organisation_code, employee_number) DO UPDATE
+                SET first_name = EXCLUDED.first_name,
+                    last_name = EXCLUDED.last_name,
+                    date_of_birth = EXCLUDED.date_of_birth,
+                    work_email = EXCLUDED.work_email,
+                    smartcard_subject = EXCLUDED.smartcard_subject,
+                    updated_at = EXCLUDED.updated_at
+              WHERE (p.first_name, p.last_name, p.date_of_birth, p.work_email, p.smartcard_subject)
+                    IS DISTINCT FROM
+                    (EXCLUDED.first_name, EXCLUDED.last_name, EXCLUDED.date_of_birth,
+                     EXCLUDED.work_email, EXCLUDED.smartcard_subject)
+             RETURNING (p.xmax = 0) AS inserted",
+        )
+        .bind::<Timestamp, _>(now.naive_utc())
+        .load::<Written>(conn)?;
+        let created = written.iter().filter(|w| w.inserted).count() as u64;
+        let updated = written.len() as u64 - created;
+        outcome.created = created;
+        outcome.updated = updated;
+        outcome.unchanged = accepted - created - updated;
+        outcome.rejected.sort_by_key(|(line, _)| *line);
+        Ok(outcome)
+    }
 }

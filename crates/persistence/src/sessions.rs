@@ -137,7 +137,7 @@ pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<Session>, RepoEr
     sessions::table
         .find(id)
         .select(SessionRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .map(Session::try_from)
         .transpose()
@@ -279,7 +279,7 @@ pub fn spend_refresh_token(
     let existing: Option<(String, Option<NaiveDateTime>)> = refresh_tokens::table
         .find(token_hash)
         .select((refresh_tokens::session_id, refresh_tokens::used_at))
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     Ok(match existing {
         Some((session_id, Some(_))) => RefreshSpend::Reused { session_id },

@@ -8,6 +8,7 @@ mod helpers;
 
 mod admin;
 mod auth;
+mod breached;
 mod browser;
 mod cli;
 mod delivery;

@@ -12,6 +12,7 @@
 mod faults;
 mod harness;
 mod idp;
+mod log_secrets;
 mod proxy;
 mod sink;
 mod two_instances;

@@ -35,8 +35,9 @@ impl Password {
     }
 
     /// The NFKC form that policy checks and hashes use (so "ｐａｓｓ" and "pass" are one
-    /// password, and a login typed on another keyboard still matches).
-    pub(crate) fn normalised(&self) -> Zeroizing<String> {
+    /// password, and a login typed on another keyboard still matches). Public for the
+    /// breached-password check, which must look up exactly what would be hashed.
+    pub fn normalised(&self) -> Zeroizing<String> {
         normalise(&self.0)
     }
 }
