@@ -224,8 +224,8 @@ fn import(
     use crate::import::{ImportLimits, Scope};
     use anyhow::Context as _;
 
-    let (input, length): (Box<dyn std::io::Read>, Option<u64>) = if file.as_os_str() == "-" {
-        (Box::new(std::io::stdin().lock()), None)
+    let (input, length): (Box<dyn std::io::Read + Send>, Option<u64>) = if file.as_os_str() == "-" {
+        (Box::new(std::io::stdin()), None)
     } else {
         let f =
             std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;

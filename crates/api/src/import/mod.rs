@@ -139,10 +139,28 @@ pub enum Scope {
     Organisation(OrganisationCode),
 }
 
+/// A parsed batch on its way from the reading thread to the writing one.
+struct Parsed {
+    /// Valid rows, in line order.
+    rows: Vec<ImportRow>,
+    /// Errors of the lines refused while parsing this batch.
+    errors: Vec<LineError>,
+    /// Lines refused while parsing this batch.
+    rejected: u64,
+    /// Data lines read so far (for progress).
+    lines: u64,
+    /// Input bytes read so far (for progress).
+    bytes: u64,
+}
+
 /// Runs an import on `conn` (borrowed for the whole run).
+///
+/// Two threads: this one writes batch *n* while a scoped reader thread parses and validates
+/// batch *n + 1*, handing batches over through a channel of one, so at most three batches exist
+/// at a time (memory stays bounded) and reading overlaps the database's work.
 pub fn import_people(
     conn: &mut DbConnection,
-    input: impl Read,
+    input: impl Read + Send,
     scope: &Scope,
     limits: ImportLimits,
     now: DateTime<Utc>,
@@ -156,29 +174,74 @@ pub fn import_people(
 
     let known = known_organisations(conn, scope).map_err(|e| ImportError::Storage(0, e))?;
     let mut session = ImportSession::begin(conn).map_err(|e| ImportError::Storage(0, e))?;
-    let mut splitter = FieldSplitter::new(limits.max_line_bytes, COLUMNS.len());
     let mut run = Run {
         report: ImportReport::default(),
         limits,
         pending_errors: Vec::new(),
-        batch: Vec::with_capacity(limits.batch_rows),
         rows: 0,
     };
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Parsed, ImportError>>(1);
+        let known = &known;
+        scope.spawn(move || parse_batches(reader, known, limits, now, &tx));
+        // Dropping `rx` (on return, also after an error) ends the reader at its next send.
+        for parsed in rx {
+            let parsed = parsed?;
+            run.rows = parsed.lines;
+            run.report.rejected += parsed.rejected;
+            run.pending_errors.extend(parsed.errors);
+            run.flush(&mut session, parsed.rows, now, observer)?;
+            observer.progress(Progress {
+                bytes: parsed.bytes,
+                rows: parsed.lines,
+            });
+        }
+        Ok::<_, ImportError>(())
+    })?;
+    drop(session);
+    Ok(run.report)
+}
+
+/// The reading thread: parses and validates lines into batches of `limits.batch_rows` rows.
+fn parse_batches<R: Read>(
+    mut reader: LineReader<BufReader<R>>,
+    known: &[OrganisationCode],
+    limits: ImportLimits,
+    now: DateTime<Utc>,
+    tx: &std::sync::mpsc::SyncSender<Result<Parsed, ImportError>>,
+) {
+    let mut splitter = FieldSplitter::new(limits.max_line_bytes, COLUMNS.len());
     let today = now.date_naive();
+    let mut lines = 0u64;
+    let fresh = || Parsed {
+        rows: Vec::with_capacity(limits.batch_rows),
+        errors: Vec::new(),
+        rejected: 0,
+        lines: 0,
+        bytes: 0,
+    };
+    let mut batch = fresh();
     loop {
-        let next = reader.next_line().map_err(ImportError::Read)?;
+        let next = match reader.next_line() {
+            Ok(next) => next,
+            Err(e) => {
+                let _ = tx.send(Err(ImportError::Read(e)));
+                return;
+            }
+        };
         let Some((number, line)) = next else { break };
         let content = match line {
             Line::TooLong => {
-                run.rows += 1;
-                run.reject_line(vec![whole_line(
+                lines += 1;
+                batch.rejected += 1;
+                batch.errors.push(whole_line(
                     number,
                     "line-too-long",
                     format!(
                         "The line is longer than {} bytes and was skipped",
                         limits.max_line_bytes
                     ),
-                )]);
+                ));
                 continue;
             }
             Line::Content(c) => c,
@@ -186,26 +249,25 @@ pub fn import_people(
         if content.iter().all(u8::is_ascii_whitespace) {
             continue; // blank lines (e.g. at the end of a hand-edited file) carry nothing
         }
-        run.rows += 1;
-        match parse_row(&mut splitter, number, content, today, &known) {
-            Ok(row) => run.batch.push(row),
-            Err(errors) => run.reject_line(errors),
+        lines += 1;
+        match parse_row(&mut splitter, number, content, today, known) {
+            Ok(row) => batch.rows.push(row),
+            Err(errors) => {
+                batch.rejected += 1;
+                batch.errors.extend(errors);
+            }
         }
-        if run.batch.len() >= limits.batch_rows {
-            run.flush(&mut session, now, observer)?;
-            observer.progress(Progress {
-                bytes: reader.bytes_read(),
-                rows: run.rows,
-            });
+        if batch.rows.len() >= limits.batch_rows {
+            batch.lines = lines;
+            batch.bytes = reader.bytes_read();
+            if tx.send(Ok(std::mem::replace(&mut batch, fresh()))).is_err() {
+                return; // the writer stopped (an error): nothing more to do
+            }
         }
     }
-    run.flush(&mut session, now, observer)?;
-    observer.progress(Progress {
-        bytes: reader.bytes_read(),
-        rows: run.rows,
-    });
-    drop(session);
-    Ok(run.report)
+    batch.lines = lines;
+    batch.bytes = reader.bytes_read();
+    let _ = tx.send(Ok(batch));
 }
 
 struct Run {
@@ -214,23 +276,17 @@ struct Run {
     /// Parse errors of the current batch, emitted with the batch's storage refusals so the
     /// observer sees every error in line order.
     pending_errors: Vec<LineError>,
-    batch: Vec<ImportRow>,
     rows: u64,
 }
 
 impl Run {
-    fn reject_line(&mut self, errors: Vec<LineError>) {
-        self.report.rejected += 1;
-        self.pending_errors.extend(errors);
-    }
-
     fn flush(
         &mut self,
         session: &mut ImportSession<'_>,
+        batch: Vec<ImportRow>,
         now: DateTime<Utc>,
         observer: &mut dyn ImportObserver,
     ) -> Result<(), ImportError> {
-        let batch = std::mem::take(&mut self.batch);
         let outcome = session
             .apply_batch(batch, now)
             .map_err(|e| ImportError::Storage(self.rows, e))?;

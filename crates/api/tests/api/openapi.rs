@@ -21,6 +21,25 @@ fn committed_document_matches_the_code() {
 }
 
 #[test]
+fn every_operation_id_is_unique() {
+    // Code generators name client methods after them; OpenAPI requires them unique, and two
+    // handlers with the same Rust name in different modules would otherwise share one.
+    let doc: serde_json::Value = serde_json::from_str(&esr_api::openapi::document_json()).unwrap();
+    let mut seen = std::collections::BTreeMap::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let Some(id) = op["operationId"].as_str() else {
+                continue;
+            };
+            if let Some(first) = seen.insert(id.to_owned(), format!("{method} {path}")) {
+                panic!("operationId {id} is used by {first} and by {method} {path}");
+            }
+        }
+    }
+    assert!(seen.len() > 40, "{seen:?}");
+}
+
+#[test]
 fn document_is_openapi_3_with_security_schemes_and_tags() {
     let doc: serde_json::Value = serde_json::from_str(&esr_api::openapi::document_json()).unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));

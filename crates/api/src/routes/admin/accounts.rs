@@ -341,6 +341,7 @@ fn change_access(
 /// Unlock a locked account (clears the failed-login count; the password is unchanged).
 #[utoipa::path(
     tag = "admin",
+    operation_id = "admin_unlock_account",
     security(("apiKey" = [])),
     params(("username" = String, Path, description = "ESR username.", example = "999JSMITH01")),
     responses(

@@ -182,6 +182,7 @@ fn path_code(code: &str) -> Result<OrganisationCode, AdminError> {
 /// List organisations (an organisation-scoped key sees its own only).
 #[utoipa::path(
     tag = "admin",
+    operation_id = "admin_list_organisations",
     security(("apiKey" = [])),
     params(PageQuery),
     responses(
@@ -322,6 +323,7 @@ pub async fn create_organisation(
 /// Get an organisation.
 #[utoipa::path(
     tag = "admin",
+    operation_id = "admin_get_organisation",
     security(("apiKey" = [])),
     params(("code" = String, Path, description = "Organisation code.", example = "999")),
     responses(
