@@ -64,17 +64,23 @@ impl Application {
                 .to_owned();
         }
         let params = config.argon2;
-        // Computes the dummy hash once (one full argon2id run).
-        let hasher = tokio::task::spawn_blocking(move || PasswordHasher::new(params))
-            .await
-            .context("hasher set-up task failed")?
-            .context("argon2 parameters refused")?;
-        let hasher = Arc::new(hasher);
-        let (pool, tokens, seeded) = prepare_database(&config, Arc::clone(&hasher)).await?;
-        let workers = config.workers;
-        let shutdown = config.shutdown_timeout.as_secs();
         let hashing = HashingPool::new(config.hash_workers, config.hash_queue)
             .context("cannot start the hashing threads")?;
+        // Every argon2id run of the process happens on the pool's threads, which keep their
+        // working memory: hashing anywhere else would leave another 19 MiB block behind in the
+        // allocator (see `keep_hash_memory_on_this_thread`). First the dummy hash (one run).
+        let hasher = on_hashing_pool(&hashing, move || PasswordHasher::new(params))
+            .await?
+            .context("argon2 parameters refused")?;
+        let hasher = Arc::new(hasher);
+        // Migrations and the demo seed (which hashes the demo passwords) there too.
+        let (pool, tokens, seeded) = {
+            let config = config.clone();
+            let hasher = Arc::clone(&hasher);
+            on_hashing_pool(&hashing, move || prepare_database(&config, &hasher)).await??
+        };
+        let workers = config.workers;
+        let shutdown = config.shutdown_timeout.as_secs();
         let limits = Arc::new(RateLimits {
             login_per_ip: KeyedLimit::per_minute(config.rate_login_per_ip),
             login_per_username: KeyedLimit::per_minute(config.rate_login_per_username),
@@ -198,51 +204,67 @@ fn smartcard_parts(
 }
 
 /// Opens the pool, applies migrations when configured, seeds demo data in dev mode and sets
-/// up the token signing key.
-pub async fn prepare_database(
+/// up the token signing key. Blocking: the caller runs it on a hashing thread, since the seed
+/// hashes the demo passwords.
+pub fn prepare_database(
     config: &Config,
-    hasher: Arc<PasswordHasher>,
+    hasher: &PasswordHasher,
 ) -> anyhow::Result<(DbPool, TokenService, Option<crate::seed::SeedReport>)> {
-    let config = config.clone();
-    tokio::task::spawn_blocking(move || -> anyhow::Result<(DbPool, TokenService, Option<crate::seed::SeedReport>)> {
-        let options = PoolOptions {
-            max_size: config.database_pool_size,
-            connection_timeout: config.database_timeout,
-            ..PoolOptions::default()
-        };
-        let pool = DbPool::connect(&config.database_url, options)?;
-        let mut conn = pool.get()?;
-        if config.auto_migrate {
-            let applied = migrations::run_pending(&mut conn)?;
-            if !applied.is_empty() {
-                tracing::info!(versions = ?applied, "migrations applied");
-            }
+    let options = PoolOptions {
+        max_size: config.database_pool_size,
+        connection_timeout: config.database_timeout,
+        ..PoolOptions::default()
+    };
+    let pool = DbPool::connect(&config.database_url, options)?;
+    let mut conn = pool.get()?;
+    if config.auto_migrate {
+        let applied = migrations::run_pending(&mut conn)?;
+        if !applied.is_empty() {
+            tracing::info!(versions = ?applied, "migrations applied");
         }
-        let mut seeded = None;
-        if config.seed_demo {
-            let report = crate::seed::seed_demo(&mut conn, &hasher, chrono::Utc::now())?;
-            tracing::info!(organisations = ?report.organisations, accounts = report.accounts.len(), "demo data seeded");
-            seeded = Some(report);
-        }
-        let now = chrono::Utc::now();
-        let signing = crate::keys::load_signing_key(&mut conn, &config, now)?;
-        let verifying = crate::keys::verification_keys(&mut conn, now, config.access_token_ttl)?;
-        tracing::info!(kid = signing.kid(), verification_keys = verifying.len(), "token signing key ready");
-        let tokens = TokenService::new(
-            TokenSettings {
-                issuer: config.token_issuer.clone(),
-                audience: config.token_audience.clone(),
-                access_ttl: config.access_token_ttl,
-                leeway: std::time::Duration::from_secs(5),
-            },
-            signing,
-            verifying,
-        );
-        drop(conn);
-        Ok((pool, tokens, seeded))
-    })
-    .await
-    .context("database preparation task failed")?
+    }
+    let mut seeded = None;
+    if config.seed_demo {
+        let report = crate::seed::seed_demo(&mut conn, hasher, chrono::Utc::now())?;
+        tracing::info!(organisations = ?report.organisations, accounts = report.accounts.len(), "demo data seeded");
+        seeded = Some(report);
+    }
+    let now = chrono::Utc::now();
+    let signing = crate::keys::load_signing_key(&mut conn, config, now)?;
+    let verifying = crate::keys::verification_keys(&mut conn, now, config.access_token_ttl)?;
+    tracing::info!(
+        kid = signing.kid(),
+        verification_keys = verifying.len(),
+        "token signing key ready"
+    );
+    let tokens = TokenService::new(
+        TokenSettings {
+            issuer: config.token_issuer.clone(),
+            audience: config.token_audience.clone(),
+            access_ttl: config.access_token_ttl,
+            leeway: std::time::Duration::from_secs(5),
+        },
+        signing,
+        verifying,
+    );
+    drop(conn);
+    Ok((pool, tokens, seeded))
+}
+
+/// Runs blocking set-up work on a hashing thread (the pool is idle at start-up, so a slot is
+/// free) and waits for it.
+async fn on_hashing_pool<T, F>(hashing: &HashingPool, f: F) -> anyhow::Result<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let slot = hashing
+        .try_reserve()
+        .map_err(|e| anyhow::anyhow!("hashing pool: {e}"))?;
+    hashing
+        .run(slot, f)
+        .await
+        .map_err(|e| anyhow::anyhow!("hashing pool: {e}"))
 }
 
 /// The application: middleware, extractor settings, documented routes, Swagger UI.

@@ -98,6 +98,25 @@ impl crate::problem::AsProblem for StorageError {
 crate::problem_response!(StorageError);
 
 impl AppState {
+    /// A short read by key (microseconds on SQLite): on SQLite it runs on the calling thread
+    /// when a pooled connection is idle, saving the hand-over to the blocking pool and back,
+    /// which costs more than the read itself; otherwise (PostgreSQL, whose every query is a
+    /// network round trip, or no idle connection) it goes through [`AppState::db`]. SQLite in
+    /// WAL mode never makes a reader wait for writers, so the worker thread is not held up.
+    /// Only for single-row look-ups on the request's hot path (`GET /v1/me`).
+    pub async fn db_read<T, F>(&self, f: F) -> Result<T, StorageError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, RepoError> + Send + 'static,
+        T: Send + 'static,
+    {
+        if self.pool.backend() == esr_persistence::Backend::Sqlite
+            && let Some(mut conn) = self.pool.try_get()
+        {
+            return f(&mut conn).map_err(StorageError::from);
+        }
+        self.db(f).await
+    }
+
     /// Runs a database call on the blocking pool, inside the current tracing span, with a
     /// connection checked out for its duration. Never blocks an async worker.
     pub async fn db<T, F>(&self, f: F) -> Result<T, StorageError>

@@ -7,7 +7,7 @@ use std::cell::RefCell;
 use std::fmt;
 
 use argon2::password_hash::phc;
-use argon2::{Algorithm, Argon2, PasswordHasher as _, Version};
+use argon2::{Algorithm, Argon2, Version};
 use rand_core::CryptoRng;
 use serde::{Deserialize, Serialize};
 
@@ -137,10 +137,7 @@ impl PasswordHasher {
             Some(OUTPUT_BYTES),
         )
         .map_err(|e| HashError::InvalidParams(e.to_string()))?;
-        let dummy = argon2(&params)
-            .hash_password_with_salt(DUMMY_PASSWORD, DUMMY_SALT)
-            .map_err(|e| HashError::Failed(e.to_string()))?
-            .to_string();
+        let dummy = hash_phc(&params, DUMMY_PASSWORD, DUMMY_SALT)?;
         Ok(Self {
             config,
             params,
@@ -161,10 +158,7 @@ impl PasswordHasher {
     ) -> Result<PasswordHash, HashError> {
         let mut salt = [0u8; SALT_BYTES];
         rng.fill_bytes(&mut salt);
-        argon2(&self.params)
-            .hash_password_with_salt(password.expose_secret().as_bytes(), &salt)
-            .map(|h| PasswordHash(h.to_string()))
-            .map_err(|e| HashError::Failed(e.to_string()))
+        hash_phc(&self.params, password.expose_secret().as_bytes(), &salt).map(PasswordHash)
     }
 
     /// Whether a password typed at login matches a stored PHC string.
@@ -233,6 +227,27 @@ impl PasswordHasher {
 
 fn argon2(params: &argon2::Params) -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
+}
+
+/// argon2id of `password` with `salt` as a PHC string; the working memory comes from
+/// `with_blocks` (kept on hashing threads), as for verification.
+fn hash_phc(params: &argon2::Params, password: &[u8], salt: &[u8]) -> Result<String, HashError> {
+    let failed = |e: &dyn fmt::Display| HashError::Failed(e.to_string());
+    let argon2 = argon2(params);
+    let mut out = [0u8; OUTPUT_BYTES];
+    with_blocks(params.block_count(), |memory| {
+        argon2.hash_password_into_with_memory(password, salt, &mut out, memory)
+    })
+    .map_err(|e| failed(&e))?;
+    let phc = phc::PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: argon2::password_hash::phc::ParamsString::try_from(params)
+            .map_err(|e| failed(&e))?,
+        salt: Some(phc::Salt::new(salt).map_err(|e| failed(&e))?),
+        hash: Some(phc::Output::new(&out).map_err(|e| failed(&e))?),
+    };
+    Ok(phc.to_string())
 }
 
 fn verify_bytes(password: &[u8], phc: &str) -> bool {
@@ -308,6 +323,7 @@ fn with_blocks<T>(count: usize, f: impl FnOnce(&mut [argon2::Block]) -> T) -> T 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use argon2::PasswordHasher as _;
     use rand::SeedableRng;
     use rand::rngs::StdRng;
 
@@ -377,6 +393,29 @@ pub(crate) mod tests {
         assert!(!hasher.verify(&Password::new("correct horse batterx"), hash.as_str()));
         assert!(!hasher.verify(&Password::new(""), hash.as_str()));
         assert!(!hasher.needs_rehash(hash.as_str()));
+    }
+
+    #[test]
+    fn hashes_match_the_reference_implementation_with_fresh_or_kept_memory() {
+        // Debian `argon2` CLI (the reference C implementation):
+        // echo -n password | argon2 somesaltsomesalt -id -t 2 -m 6 -p 1 -l 32 -e
+        let reference = "$argon2id$v=19$m=64,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Gpj7qOY5RCXJvcMzqcdQqvgR3wcPX7SleI4c9NtXk6E";
+        let params = argon2::Params::new(64, 2, 1, Some(OUTPUT_BYTES)).unwrap();
+        let fresh = hash_phc(&params, b"password", b"somesaltsomesalt").unwrap();
+        assert_eq!(fresh, reference);
+        let kept = std::thread::scope(|s| {
+            s.spawn(|| {
+                keep_hash_memory_on_this_thread();
+                // Twice: the second run reuses memory the first one filled.
+                let first = hash_phc(&params, b"other password", b"somesaltsomesalt").unwrap();
+                let again = hash_phc(&params, b"password", b"somesaltsomesalt").unwrap();
+                (first, again)
+            })
+            .join()
+            .unwrap()
+        });
+        assert_ne!(kept.0, reference);
+        assert_eq!(kept.1, reference);
     }
 
     #[test]

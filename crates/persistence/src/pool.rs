@@ -132,6 +132,11 @@ impl DbPool {
         self.pool.get().map_err(RepoError::Unavailable)
     }
 
+    /// Checks out an idle connection if there is one, without waiting.
+    pub fn try_get(&self) -> Option<PooledConnection> {
+        self.pool.try_get()
+    }
+
     /// The backend behind this pool.
     pub fn backend(&self) -> Backend {
         self.url.backend()

@@ -170,7 +170,7 @@ pub async fn get_me(
     // One query reads the session (revocation, expiry) with the profile: the hot path of the app.
     let sid = token.claims.sid.clone();
     let found = state
-        .db(move |c| accounts::session_profile(c, &sid))
+        .db_read(move |c| accounts::session_profile(c, &sid))
         .await?;
     let (session, profile) = found.map_or((None, None), |(s, p)| (Some(s), Some(p)));
     let auth = token.with_session(session)?;
