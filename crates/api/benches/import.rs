@@ -119,6 +119,17 @@ fn import(database_url: &str, file: &Path) -> Result<ImportRun> {
     })
 }
 
+/// The body of a `COPY … FROM STDIN`: the whole file at `path`.
+fn feed(path: &Path) -> impl Fn(&mut dyn Write) -> diesel::QueryResult<()> + '_ {
+    move |w| {
+        let mut f = std::fs::File::open(path)
+            .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+        std::io::copy(&mut f, w)
+            .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+        Ok(())
+    }
+}
+
 fn report(label: &str, r: &ImportRun) {
     println!(
         "{label:<34} {:>9} rows  {:>7.1} s  {:>9.0} rows/s  peak RSS {:>6.1} MiB  (created {}, unchanged {}, rejected {})",
@@ -209,13 +220,7 @@ fn main() -> Result<()> {
             )?;
             let started = Instant::now();
             let copied = diesel::copy_from(people_copy::table)
-                .from_raw_data(people_copy::table, |w: &mut dyn Write| {
-                    let mut f = std::fs::File::open(&big)
-                        .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
-                    std::io::copy(&mut f, w)
-                        .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
-                    Ok::<_, diesel::result::Error>(())
-                })
+                .from_raw_data(people_copy::table, feed(&big))
                 .with_format(diesel::pg::CopyFormat::Csv)
                 .with_header(diesel::pg::CopyHeader::Set(true))
                 .execute(&mut conn)?;
@@ -237,13 +242,7 @@ fn main() -> Result<()> {
             )?;
             let started = Instant::now();
             let copied_indexed = diesel::copy_from(people_copy_indexed::table)
-                .from_raw_data(people_copy_indexed::table, |w: &mut dyn Write| {
-                    let mut f = std::fs::File::open(&big)
-                        .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
-                    std::io::copy(&mut f, w)
-                        .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
-                    Ok::<_, diesel::result::Error>(())
-                })
+                .from_raw_data(people_copy_indexed::table, feed(&big))
                 .with_format(diesel::pg::CopyFormat::Csv)
                 .with_header(diesel::pg::CopyHeader::Set(true))
                 .execute(&mut conn)?;

@@ -279,22 +279,13 @@ async fn client(addr: SocketAddr, deadline: Instant, make: MakeRequest) -> Recor
                 }
             },
         };
-        if s.ready().await.is_err() {
-            record.errors += 1;
-            continue;
-        }
         let req = make(n);
         n += 1;
         let t0 = Instant::now();
-        let Ok(resp) = s.send_request(req).await else {
+        let Ok((status, _)) = exchange(&mut s, req).await else {
             record.errors += 1;
             continue;
         };
-        let status = resp.status().as_u16();
-        if resp.into_body().collect().await.is_err() {
-            record.errors += 1;
-            continue;
-        }
         record.add(status, t0.elapsed());
         sender = Some(s);
     }
@@ -366,19 +357,10 @@ async fn run_paced(
                     }
                 },
             };
-            if s.ready().await.is_err() {
-                record.lock().expect("record").errors += 1;
-                return;
-            }
-            let Ok(resp) = s.send_request(req).await else {
+            let Ok((status, _)) = exchange(&mut s, req).await else {
                 record.lock().expect("record").errors += 1;
                 return;
             };
-            let status = resp.status().as_u16();
-            if resp.into_body().collect().await.is_err() {
-                record.lock().expect("record").errors += 1;
-                return;
-            }
             record.lock().expect("record").add(status, due.elapsed());
             idle.lock().expect("idle connections").push(s);
         });
@@ -391,7 +373,12 @@ async fn run_paced(
 
 /// One request on a fresh connection: status and body.
 async fn once(addr: SocketAddr, req: Request<Full<Bytes>>) -> Result<(u16, Bytes)> {
-    let mut s = connect(addr).await?;
+    exchange(&mut connect(addr).await?, req).await
+}
+
+/// One request on an open connection, once it is ready: status and whole body.
+async fn exchange(s: &mut Sender, req: Request<Full<Bytes>>) -> Result<(u16, Bytes)> {
+    s.ready().await?;
     let resp = s.send_request(req).await?;
     let status = resp.status().as_u16();
     let body = resp.into_body().collect().await?.to_bytes();

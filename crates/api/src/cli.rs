@@ -247,11 +247,7 @@ fn import(
         print_errors: !json,
     };
 
-    let pool = esr_persistence::DbPool::connect(
-        &config.database_url,
-        esr_persistence::PoolOptions::default(),
-    )?;
-    let mut conn = pool.get()?;
+    let mut conn = connect(config)?;
     if config.auto_migrate {
         esr_persistence::migrations::run_pending(&mut conn)?;
     }
@@ -354,12 +350,17 @@ fn serve(config: Config) -> anyhow::Result<()> {
     })
 }
 
-fn migrate(config: &Config) -> anyhow::Result<()> {
+/// One connection for a command (its pool lives as long as the connection does).
+fn connect(config: &Config) -> anyhow::Result<esr_persistence::PooledConnection> {
     let pool = esr_persistence::DbPool::connect(
         &config.database_url,
         esr_persistence::PoolOptions::default(),
     )?;
-    let mut conn = pool.get()?;
+    Ok(pool.get()?)
+}
+
+fn migrate(config: &Config) -> anyhow::Result<()> {
+    let mut conn = connect(config)?;
     let applied = esr_persistence::migrations::run_pending(&mut conn)?;
     if applied.is_empty() {
         println!("Database {} is up to date.", config.database_url);
@@ -382,11 +383,7 @@ fn create_api_key(config: &Config, name: &str, scope: &str, access: &str) -> any
         esr_domain::ApiKeyScope::parse(scope).map_err(|e| anyhow::anyhow!("--scope: {e}"))?;
     let access =
         esr_domain::ApiKeyAccess::parse(access).map_err(|e| anyhow::anyhow!("--access: {e}"))?;
-    let pool = esr_persistence::DbPool::connect(
-        &config.database_url,
-        esr_persistence::PoolOptions::default(),
-    )?;
-    let mut conn = pool.get()?;
+    let mut conn = connect(config)?;
     if config.auto_migrate {
         esr_persistence::migrations::run_pending(&mut conn)?;
     }
@@ -427,11 +424,7 @@ fn create_api_key(config: &Config, name: &str, scope: &str, access: &str) -> any
 }
 
 fn audit_verify(config: &Config) -> anyhow::Result<()> {
-    let pool = esr_persistence::DbPool::connect(
-        &config.database_url,
-        esr_persistence::PoolOptions::default(),
-    )?;
-    let mut conn = pool.get()?;
+    let mut conn = connect(config)?;
     let report = esr_persistence::audit::verify_chain(&mut conn)?;
     match report.first_broken {
         None => {
@@ -456,11 +449,7 @@ fn rotate_signing_key(config: &Config) -> anyhow::Result<()> {
             "production keys come from a file: set ESR_SIGNING_KEY_FILE to the new key (a generated key would store its private part in the database)"
         );
     }
-    let pool = esr_persistence::DbPool::connect(
-        &config.database_url,
-        esr_persistence::PoolOptions::default(),
-    )?;
-    let mut conn = pool.get()?;
+    let mut conn = connect(config)?;
     let (kid, retired) = crate::keys::rotate(&mut conn, config, chrono::Utc::now())?;
     println!("Signing key {kid} is now the only active key.");
     println!(
@@ -472,11 +461,7 @@ fn rotate_signing_key(config: &Config) -> anyhow::Result<()> {
 }
 
 fn seed_demo(config: &Config) -> anyhow::Result<()> {
-    let pool = esr_persistence::DbPool::connect(
-        &config.database_url,
-        esr_persistence::PoolOptions::default(),
-    )?;
-    let mut conn = pool.get()?;
+    let mut conn = connect(config)?;
     esr_persistence::migrations::run_pending(&mut conn)?;
     let hasher = esr_domain::PasswordHasher::new(config.argon2)?;
     let report = crate::seed::seed_demo(&mut conn, &hasher, chrono::Utc::now())?;

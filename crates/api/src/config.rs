@@ -990,17 +990,13 @@ impl Settings {
         if !(100..=30_000).contains(&self.breached_password_timeout_ms) {
             problems.push("ESR_BREACHED_PASSWORD_TIMEOUT_MS must be between 100 and 30000".into());
         }
-        let mut url = match Url::parse(raw) {
-            Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => url,
-            _ => {
-                problems.push(format!(
-                    "ESR_BREACHED_PASSWORD_API_URL must be an http(s) URL, not {raw:?}"
-                ));
-                return None;
-            }
+        const NAME: &str = "ESR_BREACHED_PASSWORD_API_URL";
+        let Ok(mut url) = Url::parse(raw) else {
+            problems.push(format!("{NAME} must be an http(s) URL, not {raw:?}"));
+            return None;
         };
-        if production && url.scheme() != "https" {
-            problems.push("ESR_BREACHED_PASSWORD_API_URL must use https in production".into());
+        if !check_http_url(NAME, &url, production, problems) {
+            return None;
         }
         // `range/ABCDE` is joined onto it: keep the path a directory.
         if !url.path().ends_with('/') {
@@ -1251,15 +1247,7 @@ impl Settings {
             (None, false) => Url::parse(&format!("http://{}", self.listen_addr)).ok(),
         };
         if let Some(url) = &public_base_url {
-            if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-                problems.push(format!(
-                    "ESR_PUBLIC_BASE_URL must be an http(s) URL, not {url}"
-                ));
-            } else if production && url.scheme() != "https" {
-                problems.push(format!(
-                    "ESR_PUBLIC_BASE_URL must use https in production, not {url}"
-                ));
-            }
+            check_http_url("ESR_PUBLIC_BASE_URL", url, production, &mut problems);
         }
 
         if self.database_pool_size == 0 {
@@ -1455,6 +1443,20 @@ impl Settings {
             }),
         }
     }
+}
+
+/// Checks a setting's URL: http(s) with a host, and https in production. Records what is
+/// wrong in `problems`; returns whether the URL is usable at all (an http URL in production is
+/// reported but still usable, so every other problem is listed too).
+fn check_http_url(name: &str, url: &Url, production: bool, problems: &mut Vec<String>) -> bool {
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        problems.push(format!("{name} must be an http(s) URL, not {url}"));
+        return false;
+    }
+    if production && url.scheme() != "https" {
+        problems.push(format!("{name} must use https in production, not {url}"));
+    }
+    true
 }
 
 #[cfg(test)]

@@ -265,6 +265,19 @@ pub struct AccountProfile {
     pub organisation_name: String,
 }
 
+impl AccountProfile {
+    /// From the joined rows (account, person, organisation name) of a profile query.
+    fn from_rows(
+        (account, person, organisation_name): (AccountRow, crate::people::PersonRow, String),
+    ) -> Result<Self, RepoError> {
+        Ok(Self {
+            account: account.try_into()?,
+            person: person.try_into()?,
+            organisation_name,
+        })
+    }
+}
+
 /// Loads an account with its person and organisation name.
 pub fn profile(conn: &mut DbConnection, id: &str) -> Result<Option<AccountProfile>, RepoError> {
     let row = accounts::table
@@ -278,14 +291,7 @@ pub fn profile(conn: &mut DbConnection, id: &str) -> Result<Option<AccountProfil
         ))
         .get_result::<(AccountRow, crate::people::PersonRow, String)>(conn)
         .optional()?;
-    row.map(|(a, p, organisation_name)| {
-        Ok(AccountProfile {
-            account: a.try_into()?,
-            person: p.try_into()?,
-            organisation_name,
-        })
-    })
-    .transpose()
+    row.map(AccountProfile::from_rows).transpose()
 }
 
 /// Loads a session together with its account, person and organisation name in one query:
@@ -322,11 +328,7 @@ pub fn session_profile(
     row.map(|(s, a, p, organisation_name)| {
         Ok((
             s.try_into()?,
-            AccountProfile {
-                account: a.try_into()?,
-                person: p.try_into()?,
-                organisation_name,
-            },
+            AccountProfile::from_rows((a, p, organisation_name))?,
         ))
     })
     .transpose()
