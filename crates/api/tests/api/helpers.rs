@@ -2,8 +2,6 @@
 
 use std::sync::Once;
 
-use diesel::Connection;
-use diesel::connection::SimpleConnection;
 use esr_api::config::{Config, Settings};
 use esr_api::startup::Application;
 use esr_persistence::{DatabaseUrl, DbConnection};
@@ -15,8 +13,8 @@ pub enum TestBackend {
     Postgres,
 }
 
-/// The environment variable that turns on the PostgreSQL variants.
-pub const PG_ENV: &str = "ESR_TEST_DATABASE_URL";
+pub use crate::scratch_pg::PG_ENV;
+use crate::scratch_pg::ScratchPg;
 
 /// A running server and what it needs to be cleaned up.
 pub struct TestApp {
@@ -34,22 +32,9 @@ pub struct TestApp {
 /// A throw-away database: a temporary directory, or a PostgreSQL database dropped afterwards.
 enum TestDb {
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
-    Postgres {
-        admin_url: String,
-        name: String,
-    },
+    Postgres(#[allow(dead_code)] ScratchPg),
     /// Owned by another instance.
     Shared,
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        if let Self::Postgres { admin_url, name } = self
-            && let Ok(mut conn) = diesel::PgConnection::establish(admin_url)
-        {
-            let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
-        }
-    }
 }
 
 fn init_logs() {
@@ -71,19 +56,8 @@ fn fresh_database(backend: TestBackend) -> Option<(String, TestDb)> {
             Some((url, TestDb::Sqlite(dir)))
         }
         TestBackend::Postgres => {
-            let Ok(admin_url) = std::env::var(PG_ENV) else {
-                println!("skipped: PostgreSQL variant (set {PG_ENV} to run it)");
-                return None;
-            };
-            let name = format!("esr_test_{}", uuid::Uuid::new_v4().simple());
-            let mut admin = diesel::PgConnection::establish(&admin_url)
-                .unwrap_or_else(|e| panic!("{PG_ENV} is set but PostgreSQL refused: {e}"));
-            admin
-                .batch_execute(&format!("CREATE DATABASE \"{name}\""))
-                .expect("create test database");
-            let mut url = url::Url::parse(&admin_url).expect("valid ESR_TEST_DATABASE_URL");
-            url.set_path(&name);
-            Some((url.to_string(), TestDb::Postgres { admin_url, name }))
+            let db = ScratchPg::create("esr_test", "PostgreSQL variant")?;
+            Some((db.url.clone(), TestDb::Postgres(db)))
         }
     }
 }

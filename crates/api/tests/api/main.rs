@@ -5,6 +5,8 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod helpers;
+#[path = "../../../persistence/tests/support/scratch_pg.rs"]
+mod scratch_pg;
 
 mod admin;
 mod auth;

@@ -5,62 +5,32 @@ use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use diesel::Connection;
-use diesel::connection::SimpleConnection;
 use esr_persistence::{DatabaseUrl, DbConnection};
 use serde_json::{Value, json};
 
-/// The environment variable that turns on the PostgreSQL tests.
-pub const PG_ENV: &str = "ESR_TEST_DATABASE_URL";
+use crate::scratch_pg::ScratchPg;
 
 /// Demo accounts (crates/api/src/seed.rs).
 pub const JANE: &str = "999JSMITH01";
 pub const JANE_PASSWORD: &str = "Bluebell harbour lantern";
 
 /// A PostgreSQL database of this test's own, dropped (connections and all) afterwards.
-pub struct PgDb {
-    /// Its URL.
-    pub url: String,
-    admin_url: String,
-    name: String,
-}
-
-impl Drop for PgDb {
-    fn drop(&mut self) {
-        if let Ok(mut conn) = diesel::PgConnection::establish(&self.admin_url) {
-            let _ = conn.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
-                self.name
-            ));
-        }
-    }
-}
+pub struct PgDb(ScratchPg);
 
 impl PgDb {
     /// A fresh database, or `None` (with a printed line) when `ESR_TEST_DATABASE_URL` is unset.
     pub fn fresh() -> Option<Self> {
-        let Ok(admin_url) = std::env::var(PG_ENV) else {
-            println!("skipped: PostgreSQL only (set {PG_ENV} to run it)");
-            return None;
-        };
-        let name = format!("esr_inst_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = diesel::PgConnection::establish(&admin_url)
-            .unwrap_or_else(|e| panic!("{PG_ENV} is set but PostgreSQL refused: {e}"));
-        admin
-            .batch_execute(&format!("CREATE DATABASE \"{name}\""))
-            .expect("create test database");
-        let mut url = url::Url::parse(&admin_url).expect("valid ESR_TEST_DATABASE_URL");
-        url.set_path(&name);
-        Some(Self {
-            url: url.to_string(),
-            admin_url,
-            name,
-        })
+        ScratchPg::create("esr_inst", "PostgreSQL only").map(Self)
+    }
+
+    /// Its URL.
+    pub fn url(&self) -> &str {
+        &self.0.url
     }
 
     /// The server's address (`host:port`), for a proxy in front of it.
     pub fn server_addr(&self) -> String {
-        let url = url::Url::parse(&self.url).unwrap();
+        let url = url::Url::parse(self.url()).unwrap();
         format!(
             "{}:{}",
             url.host_str().unwrap_or("127.0.0.1"),
@@ -70,7 +40,7 @@ impl PgDb {
 
     /// This database's URL through another `port` on 127.0.0.1.
     pub fn url_via(&self, port: u16) -> String {
-        let mut url = url::Url::parse(&self.url).unwrap();
+        let mut url = url::Url::parse(self.url()).unwrap();
         url.set_host(Some("127.0.0.1")).unwrap();
         url.set_port(Some(port)).unwrap();
         url.to_string()
@@ -78,7 +48,7 @@ impl PgDb {
 
     /// A direct connection, for arranging and inspecting state.
     pub fn conn(&self) -> DbConnection {
-        db_conn(&self.url)
+        db_conn(self.url())
     }
 }
 

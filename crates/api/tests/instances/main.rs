@@ -14,5 +14,7 @@ mod harness;
 mod idp;
 mod log_secrets;
 mod proxy;
+#[path = "../../../persistence/tests/support/scratch_pg.rs"]
+mod scratch_pg;
 mod sink;
 mod two_instances;

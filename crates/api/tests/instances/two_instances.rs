@@ -28,10 +28,10 @@ async fn pair(
     db: &PgDb,
     adjust: impl Fn(InstanceBuilder) -> InstanceBuilder,
 ) -> (Instance, Instance) {
-    let a = adjust(InstanceBuilder::new("inst-a", &db.url).env("ESR_PUBLIC_BASE_URL", BASE))
+    let a = adjust(InstanceBuilder::new("inst-a", db.url()).env("ESR_PUBLIC_BASE_URL", BASE))
         .spawn()
         .await;
-    let b = adjust(InstanceBuilder::new("inst-b", &db.url).env("ESR_PUBLIC_BASE_URL", BASE))
+    let b = adjust(InstanceBuilder::new("inst-b", db.url()).env("ESR_PUBLIC_BASE_URL", BASE))
         .spawn()
         .await;
     (a, b)

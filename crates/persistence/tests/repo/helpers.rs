@@ -1,12 +1,9 @@
 //! Fresh databases per test and the macros that run a test on each backend.
 
-use diesel::Connection;
-use diesel::connection::SimpleConnection;
 use esr_persistence::connection::establish;
 use esr_persistence::{Backend, DatabaseUrl, DbConnection, DbPool, PoolOptions, migrations};
 
-/// The environment variable that turns on the PostgreSQL variants.
-pub const PG_ENV: &str = "ESR_TEST_DATABASE_URL";
+use crate::scratch_pg::ScratchPg;
 
 /// A throw-away database: a file in a temporary directory, or a PostgreSQL database that is
 /// dropped (with `FORCE`, so leftover connections do not keep it alive) when this goes.
@@ -17,17 +14,7 @@ pub struct TestDb {
 
 enum Guard {
     Sqlite(tempfile::TempDir),
-    Postgres { admin_url: String, name: String },
-}
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        if let Self::Postgres { admin_url, name } = self
-            && let Ok(mut conn) = diesel::PgConnection::establish(admin_url)
-        {
-            let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
-        }
-    }
+    Postgres(#[allow(dead_code)] ScratchPg),
 }
 
 impl TestDb {
@@ -44,21 +31,10 @@ impl TestDb {
     /// A fresh, empty PostgreSQL database; `None` (with a printed line) when
     /// `ESR_TEST_DATABASE_URL` is not set.
     pub fn postgres() -> Option<Self> {
-        let Ok(admin_url) = std::env::var(PG_ENV) else {
-            println!("skipped: PostgreSQL variant (set {PG_ENV} to run it)");
-            return None;
-        };
-        let name = format!("esr_test_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = diesel::PgConnection::establish(&admin_url)
-            .unwrap_or_else(|e| panic!("{PG_ENV} is set but PostgreSQL refused: {e}"));
-        admin
-            .batch_execute(&format!("CREATE DATABASE \"{name}\""))
-            .expect("create test database");
-        let mut url = url::Url::parse(&admin_url).expect("valid ESR_TEST_DATABASE_URL");
-        url.set_path(&name);
+        let db = ScratchPg::create("esr_test", "PostgreSQL variant")?;
         Some(Self {
-            url: DatabaseUrl::parse(url.as_str()).expect("PostgreSQL test URL"),
-            guard: Guard::Postgres { admin_url, name },
+            url: DatabaseUrl::parse(&db.url).expect("PostgreSQL test URL"),
+            guard: Guard::Postgres(db),
         })
     }
 

@@ -6,6 +6,8 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod helpers;
+#[path = "../support/scratch_pg.rs"]
+mod scratch_pg;
 
 mod accounts;
 mod migrations;
