@@ -10,7 +10,8 @@
 //!    a second time (every row unchanged).
 //! 3. PostgreSQL only, in the same database and run: a raw `COPY … FROM STDIN (FORMAT csv)` of
 //!    the same 2M file into a plain table with the same columns and no constraints or
-//!    indexes, the floor any import must pay, for the ratio import rows/s ÷ COPY rows/s.
+//!    indexes, and into a table shaped exactly like `people` (keys, indexes, foreign key,
+//!    time-ordered ids), for the ratios import rows/s ÷ COPY rows/s.
 //!
 //! PostgreSQL runs when `ESR_BENCH_DATABASE_URL` (or `ESR_TEST_DATABASE_URL`) names a server
 //! the bench may create and drop the database `esr_bench_import` on. Knobs: `ESR_BENCH_ROWS`
@@ -229,16 +230,20 @@ fn main() -> Result<()> {
             println!(
                 "PostgreSQL raw COPY big            {copied:>9} rows  {secs:>7.1} s  {copy_rate:>9.0} rows/s"
             );
-            // The same COPY into a table with people's keys and indexes: how much of the gap
-            // is index maintenance, which any import into `people` pays.
+            // The same COPY into a table shaped exactly like `people` (its columns, defaults,
+            // checks, keys and indexes, copied by `LIKE … INCLUDING ALL`, and its foreign key)
+            // with time-ordered ids as the import makes: the floor any load into `people` pays,
+            // since every row must enter four B-trees and pass the foreign-key check.
             conn.batch_execute(
-                "CREATE TABLE people_copy_indexed (
-                    id TEXT PRIMARY KEY DEFAULT gen_random_uuid()::text,
-                    organisation_code TEXT NOT NULL, employee_number TEXT NOT NULL,
-                    first_name TEXT NOT NULL, last_name TEXT NOT NULL, date_of_birth DATE NOT NULL,
-                    work_email TEXT NOT NULL, smartcard_subject TEXT UNIQUE,
-                    UNIQUE (organisation_code, employee_number));
-                 CREATE INDEX people_copy_indexed_email_dob ON people_copy_indexed (work_email, date_of_birth);",
+                "CREATE TABLE people_copy_indexed (LIKE people INCLUDING ALL);
+                 ALTER TABLE people_copy_indexed
+                     ADD FOREIGN KEY (organisation_code) REFERENCES organisations (code),
+                     ALTER COLUMN created_at SET DEFAULT now(),
+                     ALTER COLUMN updated_at SET DEFAULT now(),
+                     -- UUID version 7 layout: 48 bits of Unix milliseconds, then random bits.
+                     ALTER COLUMN id SET DEFAULT encode(overlay(uuid_send(gen_random_uuid())
+                         PLACING substring(int8send(floor(extract(epoch FROM clock_timestamp())
+                             * 1000)::bigint) FROM 3) FROM 1 FOR 6), 'hex')::uuid::text;",
             )?;
             let started = Instant::now();
             let copied_indexed = diesel::copy_from(people_copy_indexed::table)
@@ -248,14 +253,17 @@ fn main() -> Result<()> {
                 .execute(&mut conn)?;
             let secs_indexed = started.elapsed().as_secs_f64();
             println!(
-                "PostgreSQL raw COPY big, indexed   {copied_indexed:>9} rows  {secs_indexed:>7.1} s  {:>9.0} rows/s",
+                "PostgreSQL raw COPY big, as people {copied_indexed:>9} rows  {secs_indexed:>7.1} s  {:>9.0} rows/s",
                 copied_indexed as f64 / secs_indexed
             );
-            indexed_copy = Some((copied_indexed, secs_indexed));
             if let Some(first) = big_run {
                 let ratio = first.rows_per_second / copy_rate;
-                println!("import ÷ raw COPY: {ratio:.2}");
+                let indexed_ratio = first.rows_per_second * secs_indexed / copied_indexed as f64;
+                println!(
+                    "import ÷ raw COPY: {ratio:.2} (plain table), {indexed_ratio:.2} (shaped like people)"
+                );
                 copy_ratio = Some((copied, secs, copy_rate, ratio));
+                indexed_copy = Some((copied_indexed, secs_indexed, indexed_ratio));
             }
             drop(conn);
             admin.batch_execute(&format!("DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)"))?;
@@ -287,10 +295,10 @@ fn main() -> Result<()> {
             md,
             "| PostgreSQL | {copied} | raw `COPY` into a plain table | {secs:.1} s | {rate:.0} | – |"
         );
-        if let Some((n, secs)) = indexed_copy {
+        if let Some((n, secs, _)) = indexed_copy {
             let _ = writeln!(
                 md,
-                "| PostgreSQL | {n} | raw `COPY` into a table with `people`'s keys and indexes | {secs:.1} s | {:.0} | – |",
+                "| PostgreSQL | {n} | raw `COPY` into a table shaped like `people` (keys, indexes, foreign key, time-ordered ids) | {secs:.1} s | {:.0} | – |",
                 n as f64 / secs
             );
         }
@@ -312,7 +320,15 @@ fn main() -> Result<()> {
     if let Some((_, _, rate, ratio)) = copy_ratio {
         let _ = writeln!(
             md,
-            "| import ÷ raw `COPY`, PostgreSQL | {ratio:.2} (raw {rate:.0} rows/s) | ≥ 0.5 | {} |",
+            "| import ÷ raw `COPY` into a plain table, PostgreSQL | {ratio:.2} (raw {rate:.0} rows/s) | ≥ 0.5 | {} |",
+            verdict(ratio >= 0.5)
+        );
+    }
+    if let Some((n, secs, ratio)) = indexed_copy {
+        let _ = writeln!(
+            md,
+            "| import ÷ raw `COPY` into a table shaped like `people`, PostgreSQL | {ratio:.2} (raw {:.0} rows/s) | ≥ 0.5 | {} |",
+            n as f64 / secs,
             verdict(ratio >= 0.5)
         );
     }
