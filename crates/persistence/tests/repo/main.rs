@@ -12,6 +12,7 @@ mod scratch_pg;
 mod accounts;
 mod migrations;
 mod organisations;
+mod people_import;
 mod pool;
 mod sqlite_settings;
 mod transactions;

@@ -41,3 +41,43 @@ fn pooled_connections_use_wal_foreign_keys_and_busy_timeout(db: &TestDb) {
         assert_eq!(pragma(conn, "synchronous", "synchronous"), "1", "NORMAL");
     }
 }
+
+sqlite_only!(an_import_checkpoints_less_often_and_restores_the_interval);
+
+/// The import stretches the connection's WAL checkpoint interval while it runs (fewer
+/// rewrites of the same index pages) and hands the connection back to the pool as it found it.
+fn an_import_checkpoints_less_often_and_restores_the_interval(db: &TestDb) {
+    let pool = db.pool();
+    let mut conn = pool.get().expect("connection");
+    assert_eq!(wal_autocheckpoint(&mut conn), 1000);
+    {
+        let mut session =
+            esr_persistence::people_import::ImportSession::begin(&mut conn).expect("begin");
+        let outcome = session
+            .apply_batch(Vec::new(), chrono::Utc::now())
+            .expect("an empty batch");
+        assert_eq!(outcome.created, 0);
+    }
+    assert_eq!(
+        wal_autocheckpoint(&mut conn),
+        1000,
+        "restored when the import ends"
+    );
+}
+
+#[derive(QueryableByName)]
+struct Checkpoint {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    wal_autocheckpoint: i32,
+}
+
+/// `PRAGMA wal_autocheckpoint` has no table-valued form (reading it is not side-effect free).
+fn wal_autocheckpoint(conn: &mut DbConnection) -> i32 {
+    let DbConnection::Sqlite(c) = conn else {
+        panic!("not a SQLite connection");
+    };
+    diesel::sql_query("PRAGMA wal_autocheckpoint")
+        .get_result::<Checkpoint>(c)
+        .expect("PRAGMA wal_autocheckpoint")
+        .wal_autocheckpoint
+}
