@@ -30,6 +30,10 @@
 //! server, `ESR_BENCH_FLOOD_ONLY=1` runs the overload phase alone.
 
 mod common;
+// The throw-away PostgreSQL database of the test crates; the bench uses only `on_server`.
+#[allow(dead_code)]
+#[path = "../../persistence/tests/support/scratch_pg.rs"]
+mod scratch_pg;
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
@@ -40,8 +44,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
-use diesel::Connection;
-use diesel::connection::SimpleConnection;
 use esr_domain::{Argon2Params, Password, PasswordHasher, PasswordPolicy, PolicyContext};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
@@ -49,6 +51,7 @@ use hyper::client::conn::http1::SendRequest;
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST};
 use hyper::{Method, Request};
 use hyper_util::rt::TokioIo;
+use scratch_pg::ScratchPg;
 
 /// The server under test, built by Cargo alongside this bench (same release profile).
 const ESR_API: &str = env!("CARGO_BIN_EXE_esr-api");
@@ -644,40 +647,6 @@ fn mib(kb: Option<u64>) -> String {
     })
 }
 
-/// A throw-away PostgreSQL database, dropped at the end.
-struct PgDatabase {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-impl PgDatabase {
-    fn create(admin_url: &str) -> Result<Self> {
-        let name = format!("esr_bench_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = diesel::PgConnection::establish(admin_url)
-            .with_context(|| "cannot connect to the PostgreSQL admin URL")?;
-        admin.batch_execute(&format!("CREATE DATABASE \"{name}\""))?;
-        let mut url = url::Url::parse(admin_url)?;
-        url.set_path(&name);
-        Ok(Self {
-            admin_url: admin_url.to_owned(),
-            name,
-            url: url.to_string(),
-        })
-    }
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        if let Ok(mut conn) = diesel::PgConnection::establish(&self.admin_url) {
-            let _ = conn.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
-                self.name
-            ));
-        }
-    }
-}
-
 // ---------------------------------------------------------------------------------------
 // The bare actix-web endpoint, in this process.
 
@@ -1032,15 +1001,15 @@ async fn run(knobs: Knobs, cores: usize) -> Result<()> {
         "--hash-queue",
         hash_queue.as_str(),
     ];
-    let mut backends: Vec<(&str, String, Option<PgDatabase>)> =
+    let mut backends: Vec<(&str, String, Option<ScratchPg>)> =
         vec![("SQLite", sqlite_url("main.db"), None)];
     match &knobs.pg_admin_url {
-        Some(admin) => match PgDatabase::create(admin) {
+        Some(admin) => match ScratchPg::on_server(admin, "esr_bench") {
             Ok(db) => {
                 let url = db.url.clone();
                 backends.push(("PostgreSQL", url, Some(db)));
             }
-            Err(e) => println!("PostgreSQL skipped: {e:#}"),
+            Err(e) => println!("PostgreSQL skipped: {e}"),
         },
         None => println!(
             "PostgreSQL skipped (set ESR_BENCH_DATABASE_URL or ESR_TEST_DATABASE_URL to include it)"

@@ -213,29 +213,36 @@ type StoredFields = (
     Option<String>,
 );
 
+/// Keeps the first row of each (organisation, employee number) in the batch and refuses the
+/// repeats, pointing at the first occurrence.
+fn drop_repeated_keys(
+    rows: Vec<ImportRow>,
+    rejected: &mut Vec<(u64, RowRejection)>,
+) -> Vec<ImportRow> {
+    let mut first_in_batch: HashMap<Key, u64> = HashMap::with_capacity(rows.len());
+    let mut kept = Vec::with_capacity(rows.len());
+    for row in rows {
+        let key = (row.organisation_code.clone(), row.employee_number.clone());
+        if let Some(&first_line) = first_in_batch.get(&key) {
+            rejected.push((row.line, RowRejection::DuplicateKey { first_line }));
+        } else {
+            first_in_batch.insert(key, row.line);
+            kept.push(row);
+        }
+    }
+    kept
+}
+
 fn apply_batch(
     conn: &mut DbConnection,
     rows: Vec<ImportRow>,
     now: DateTime<Utc>,
 ) -> Result<BatchOutcome, RepoError> {
-    if let DbConnection::Postgresql(pg) = conn {
-        return postgres::apply_batch(pg, rows, now);
-    }
+    // 1. Duplicate keys: within the batch first (both backends), then against earlier batches.
     let mut outcome = BatchOutcome::default();
-
-    // 1. Duplicate keys: within the batch first, then against earlier batches.
-    let mut first_in_batch: HashMap<Key, u64> = HashMap::with_capacity(rows.len());
-    let mut rows_left = Vec::with_capacity(rows.len());
-    for row in rows {
-        let key = (row.organisation_code.clone(), row.employee_number.clone());
-        if let Some(&first_line) = first_in_batch.get(&key) {
-            outcome
-                .rejected
-                .push((row.line, RowRejection::DuplicateKey { first_line }));
-        } else {
-            first_in_batch.insert(key, row.line);
-            rows_left.push(row);
-        }
+    let rows_left = drop_repeated_keys(rows, &mut outcome.rejected);
+    if let DbConnection::Postgresql(pg) = conn {
+        return postgres::apply_batch(pg, rows_left, outcome, now);
     }
     let mut newly_seen: HashSet<Key> = HashSet::with_capacity(rows_left.len());
     for chunk in rows_left.chunks(ROWS_PER_STATEMENT * 3) {
@@ -423,7 +430,7 @@ mod postgres {
     use diesel::prelude::*;
     use diesel::sql_types::{Array, BigInt, Bool, Timestamp};
 
-    use super::{BatchOutcome, ImportRow, Key, RowRejection, import_batch};
+    use super::{BatchOutcome, ImportRow, RowRejection, import_batch};
     use crate::error::RepoError;
 
     #[derive(Insertable)]
@@ -463,26 +470,12 @@ mod postgres {
 
     pub(super) fn apply_batch(
         conn: &mut PgConnection,
-        rows: Vec<ImportRow>,
+        rows_left: Vec<ImportRow>,
+        mut outcome: BatchOutcome,
         now: DateTime<Utc>,
     ) -> Result<BatchOutcome, RepoError> {
-        let mut outcome = BatchOutcome::default();
-
-        // 1. Duplicate keys within the batch (the staging table holds one row per key).
-        let mut first_in_batch: HashMap<Key, u64> = HashMap::with_capacity(rows.len());
-        let mut rows_left = Vec::with_capacity(rows.len());
-        for row in rows {
-            let key = (row.organisation_code.clone(), row.employee_number.clone());
-            if let Some(&first_line) = first_in_batch.get(&key) {
-                outcome
-                    .rejected
-                    .push((row.line, RowRejection::DuplicateKey { first_line }));
-            } else {
-                first_in_batch.insert(key, row.line);
-                rows_left.push(row);
-            }
-        }
-        drop(first_in_batch);
+        // 1. The caller dropped keys repeated within the batch (the staging table holds one
+        //    row per key); `outcome` carries those refusals.
         let staged: Vec<Staged<'_>> = rows_left
             .iter()
             .map(|r| Staged {

@@ -1,6 +1,6 @@
 //! A throw-away PostgreSQL database for one test, shared by the test crates of this workspace
 //! (`crates/persistence/tests/repo`, `crates/api/tests/api`, `crates/api/tests/instances`, each
-//! including this file with `#[path]`).
+//! including this file with `#[path]`) and by the load bench (`crates/api/benches/load.rs`).
 
 use diesel::Connection;
 use diesel::connection::SimpleConnection;
@@ -26,17 +26,27 @@ impl ScratchPg {
             println!("skipped: {what} (set {PG_ENV} to run it)");
             return None;
         };
+        Some(
+            Self::on_server(&admin_url, prefix)
+                .unwrap_or_else(|e| panic!("{PG_ENV} is set but unusable: {e}")),
+        )
+    }
+
+    /// Creates `{prefix}_{random}` on the server at `admin_url`, which must allow creating
+    /// databases (also used by the load bench, whose URL comes from its own variable).
+    pub fn on_server(admin_url: &str, prefix: &str) -> Result<Self, String> {
         let name = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = diesel::PgConnection::establish(&admin_url)
-            .unwrap_or_else(|e| panic!("{PG_ENV} is set but PostgreSQL refused: {e}"));
+        let mut admin = diesel::PgConnection::establish(admin_url)
+            .map_err(|e| format!("PostgreSQL refused the connection: {e}"))?;
         admin
             .batch_execute(&format!("CREATE DATABASE \"{name}\""))
-            .expect("create test database");
-        let mut url = url::Url::parse(&admin_url).expect("valid ESR_TEST_DATABASE_URL");
+            .map_err(|e| format!("cannot create database {name}: {e}"))?;
+        let mut url =
+            url::Url::parse(admin_url).map_err(|e| format!("not a PostgreSQL URL: {e}"))?;
         url.set_path(&name);
-        Some(Self {
+        Ok(Self {
             url: url.to_string(),
-            admin_url,
+            admin_url: admin_url.to_owned(),
             name,
         })
     }
