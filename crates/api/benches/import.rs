@@ -14,11 +14,15 @@
 //!    time-ordered ids), for the ratios import rows/s ÷ COPY rows/s.
 //!
 //! PostgreSQL runs when `ESR_BENCH_DATABASE_URL` (or `ESR_TEST_DATABASE_URL`) names a server
-//! the bench may create and drop the database `esr_bench_import` on. Knobs: `ESR_BENCH_ROWS`
+//! the bench may create and drop databases on (`esr_bench_import_…`, one per file size). Knobs: `ESR_BENCH_ROWS`
 //! (2000000), `ESR_BENCH_SMALL_ROWS` (200000), `ESR_BENCH_DIR` (a temporary directory),
 //! `ESR_BENCH_BACKENDS` (`sqlite,postgres`).
 
 mod common;
+// The throw-away PostgreSQL database of the test crates; the bench uses only `on_server`.
+#[allow(dead_code)]
+#[path = "../../persistence/tests/support/scratch_pg.rs"]
+mod scratch_pg;
 
 use std::io::Write;
 use std::path::Path;
@@ -29,9 +33,9 @@ use anyhow::{Context, Result, bail};
 use diesel::Connection;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::ExecuteCopyFromDsl;
+use scratch_pg::ScratchPg;
 
 const ESR_API: &str = env!("CARGO_BIN_EXE_esr-api");
-const BENCH_DB: &str = "esr_bench_import";
 
 diesel::table! {
     /// The second baseline: the same columns with `people`'s keys and indexes.
@@ -191,28 +195,25 @@ fn main() -> Result<()> {
     let mut indexed_copy = None;
     match (backends.contains("postgres"), pg_admin) {
         (true, Some(admin_url)) => {
-            let mut admin = diesel::PgConnection::establish(&admin_url)?;
-            let mut url = url::Url::parse(&admin_url)?;
-            url.set_path(BENCH_DB);
-            let url = url.to_string();
-            let mut big_run = None;
+            let mut big_import = None;
             for (label, path) in [("small", &small), ("big", &big)] {
-                // Two calls: one multi-statement string would be one implicit transaction.
-                admin.batch_execute(&format!("DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)"))?;
-                admin.batch_execute(&format!("CREATE DATABASE {BENCH_DB}"))?;
-                run(esr_api(&url).arg("seed-demo"))?;
-                let first = import(&url, path)?;
+                // A fresh database for each size, dropped when `db` goes.
+                let db = ScratchPg::on_server(&admin_url, "esr_bench_import")
+                    .map_err(anyhow::Error::msg)?;
+                run(esr_api(&db.url).arg("seed-demo"))?;
+                let first = import(&db.url, path)?;
                 report(&format!("PostgreSQL import {label}"), &first);
                 table.push(("PostgreSQL", first.clone(), "first import"));
                 if label == "big" {
-                    let again = import(&url, path)?;
+                    let again = import(&db.url, path)?;
                     report("PostgreSQL re-import big (unchanged)", &again);
                     table.push(("PostgreSQL", again, "same file again"));
-                    big_run = Some(first);
+                    big_import = Some((first, db));
                 }
             }
+            let (first, db) = big_import.context("the big file was imported")?;
             // Raw COPY of the same file, same database, same run.
-            let mut conn = diesel::PgConnection::establish(&url)?;
+            let mut conn = diesel::PgConnection::establish(&db.url)?;
             conn.batch_execute(
                 "CREATE TABLE people_copy (
                     organisation_code TEXT NOT NULL, employee_number TEXT NOT NULL,
@@ -256,17 +257,15 @@ fn main() -> Result<()> {
                 "PostgreSQL raw COPY big, as people {copied_indexed:>9} rows  {secs_indexed:>7.1} s  {:>9.0} rows/s",
                 copied_indexed as f64 / secs_indexed
             );
-            if let Some(first) = big_run {
-                let ratio = first.rows_per_second / copy_rate;
-                let indexed_ratio = first.rows_per_second * secs_indexed / copied_indexed as f64;
-                println!(
-                    "import ÷ raw COPY: {ratio:.2} (plain table), {indexed_ratio:.2} (shaped like people)"
-                );
-                copy_ratio = Some((copied, secs, copy_rate, ratio));
-                indexed_copy = Some((copied_indexed, secs_indexed, indexed_ratio));
-            }
+            let ratio = first.rows_per_second / copy_rate;
+            let indexed_ratio = first.rows_per_second * secs_indexed / copied_indexed as f64;
+            println!(
+                "import ÷ raw COPY: {ratio:.2} (plain table), {indexed_ratio:.2} (shaped like people)"
+            );
+            copy_ratio = Some((copied, secs, copy_rate, ratio));
+            indexed_copy = Some((copied_indexed, secs_indexed, indexed_ratio));
             drop(conn);
-            admin.batch_execute(&format!("DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)"))?;
+            drop(db);
         }
         (true, None) => {
             println!("skipped: PostgreSQL (set ESR_BENCH_DATABASE_URL or ESR_TEST_DATABASE_URL)")
