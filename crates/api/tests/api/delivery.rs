@@ -202,10 +202,14 @@ async fn notify_receives_a_signed_request_with_the_outbox_reference() {
     }
 }
 
+crate::both_backends_owned!(
+    refused_messages_end_dead_and_can_be_retried,
+    shutdown_releases_unsent_claims,
+);
+
 /// A permanent refusal makes the message dead at once (visible in metrics, retryable);
 /// temporary ones are retried up to the limit.
-#[tokio::test]
-async fn refused_messages_end_dead_and_can_be_retried() {
+async fn refused_messages_end_dead_and_can_be_retried(backend: TestBackend) {
     use wiremock::matchers::method;
     let server = wiremock::MockServer::start().await;
     wiremock::Mock::given(method("POST"))
@@ -217,12 +221,14 @@ async fn refused_messages_end_dead_and_can_be_retried() {
         .respond_with(wiremock::ResponseTemplate::new(503))
         .mount(&server)
         .await;
-    let app = spawn_app_with(TestBackend::Sqlite, |c| {
+    let Some(app) = spawn_app_with(backend, |c| {
         c.email = notify_config(&server);
         c.outbox.max_attempts = 3;
     })
     .await
-    .unwrap();
+    else {
+        return;
+    };
     let ids = enqueue(&app, 2);
     wait_for_status(&app, "dead", 2).await;
     let dead = outbox::list(&mut app.db(), Some("dead"), 10).unwrap();
@@ -316,11 +322,10 @@ async fn two_workers_never_send_the_same_message_twice() {
 
 /// Graceful shutdown releases claims the worker had not sent yet, so they are not stuck for
 /// a lease.
-#[tokio::test]
-async fn shutdown_releases_unsent_claims() {
-    let app = spawn_app_with(TestBackend::Sqlite, |c| c.outbox.worker = false)
-        .await
-        .unwrap();
+async fn shutdown_releases_unsent_claims(backend: TestBackend) {
+    let Some(app) = spawn_app_with(backend, |c| c.outbox.worker = false).await else {
+        return;
+    };
     enqueue(&app, 3);
     let mut conn = app.db();
     let claimed = outbox::claim(

@@ -492,15 +492,21 @@ async fn the_answer_is_identical_and_matching_happens_later() {
     }
 }
 
+crate::both_backends_owned!(
+    host_header_cannot_poison_links,
+    rate_limits_per_email_and_per_mailbox,
+);
+
 /// Links are built from configuration whatever Host or X-Forwarded-Host say.
-#[tokio::test]
-async fn host_header_cannot_poison_links() {
-    let app = spawn_app_with(TestBackend::Sqlite, |c| {
+async fn host_header_cannot_poison_links(backend: TestBackend) {
+    let Some(app) = spawn_app_with(backend, |c| {
         c.web_base_url = url::Url::parse("https://my.esr.example/").unwrap();
         c.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
     })
     .await
-    .unwrap();
+    else {
+        return;
+    };
     let res = app
         .client
         .post(format!("{}/v1/recovery-requests", app.address))
@@ -522,14 +528,15 @@ async fn host_header_cannot_poison_links() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn rate_limits_per_email_and_per_mailbox() {
-    let app = spawn_app_with(TestBackend::Sqlite, |c| {
+async fn rate_limits_per_email_and_per_mailbox(backend: TestBackend) {
+    let Some(app) = spawn_app_with(backend, |c| {
         c.rate_recovery_per_email = 3;
         c.emails_per_address_per_hour = 2;
     })
     .await
-    .unwrap();
+    else {
+        return;
+    };
     for _ in 0..3 {
         assert_eq!(
             request_recovery(&app, JANE_EMAIL, JANE_DOB, None)
@@ -554,5 +561,157 @@ async fn rate_limits_per_email_and_per_mailbox() {
             .iter()
             .any(|e| e.event_type == "recovery_request.suppressed")
     );
+    app.stop().await;
+}
+
+crate::both_backends_owned!(per_ip_limits_answer_429_and_change_nothing);
+
+/// A token of `purpose` for `username`, issued straight into the database (as the worker would).
+fn issue_token(app: &TestApp, username: &str, purpose: esr_domain::TokenPurpose) -> String {
+    let mut conn = app.db();
+    let account = esr_persistence::accounts::find_by_username(
+        &mut conn,
+        &esr_domain::Username::parse(username).unwrap(),
+    )
+    .unwrap()
+    .unwrap();
+    let (plain, hash) = esr_domain::OneTimeToken::generate(&mut rand::rng());
+    let now = chrono::Utc::now();
+    esr_persistence::one_time_tokens::issue(
+        &mut conn,
+        hash.as_str(),
+        &account.id,
+        purpose,
+        now + chrono::Duration::hours(4),
+        now,
+    )
+    .unwrap();
+    plain.expose_secret().to_owned()
+}
+
+async fn assert_rate_limited(res: reqwest::Response, what: &str) {
+    assert_eq!(res.status(), 429, "{what}");
+    let retry_after: u64 = res
+        .headers()
+        .get("retry-after")
+        .unwrap_or_else(|| panic!("Retry-After on {what}"))
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry_after), "{what}: {retry_after}");
+    assert_eq!(problem(res).await["code"], "too-many-requests", "{what}");
+}
+
+/// Requests (recovery and unlock together) and link use (validate, reset, unlock) are limited
+/// per client IP, whatever email or token is sent: `429` with `Retry-After`, and nothing is
+/// queued, consumed or changed.
+async fn per_ip_limits_answer_429_and_change_nothing(backend: TestBackend) {
+    let Some(app) = spawn_app_with(backend, |c| {
+        c.rate_recovery_per_ip = 3;
+        c.rate_recovery_per_email = 0;
+        c.outbox.worker = false;
+    })
+    .await
+    else {
+        return;
+    };
+    use diesel::{QueryDsl, RunQueryDsl};
+    use esr_persistence::schema::recovery_requests;
+    let queued = |app: &TestApp| {
+        recovery_requests::table
+            .count()
+            .get_result::<i64>(&mut app.db())
+            .unwrap()
+    };
+
+    // Requests: three from this address, each for another email, then the fourth is refused,
+    // whichever form it is.
+    for i in 0..2 {
+        let res = request_recovery(&app, &format!("someone.{i}@demo.nhs.uk"), JANE_DOB, None).await;
+        assert_eq!(res.status(), 202);
+    }
+    let unlock = |email: &'static str| {
+        let body = json!({"work_email": email, "date_of_birth": JANE_DOB, "username": JANE});
+        let app = &app;
+        async move { app.post_json("/v1/unlock-requests", &body, None).await }
+    };
+    assert_eq!(unlock("someone.2@demo.nhs.uk").await.status(), 202);
+    assert_rate_limited(
+        request_recovery(&app, JANE_EMAIL, JANE_DOB, None).await,
+        "fourth recovery request",
+    )
+    .await;
+    assert_rate_limited(unlock(JANE_EMAIL).await, "unlock request").await;
+    assert_eq!(queued(&app), 3, "refused requests are not queued");
+
+    // Links: Jane is locked out and holds a reset link and an unlock link.
+    for _ in 0..5 {
+        app.login(JANE, "a wrong password guess").await;
+    }
+    let reset_token = issue_token(&app, JANE, esr_domain::TokenPurpose::PasswordReset);
+    let unlock_token = issue_token(&app, JANE, esr_domain::TokenPurpose::AccountUnlock);
+    let account_before = esr_persistence::accounts::find_by_username(
+        &mut app.db(),
+        &esr_domain::Username::parse(JANE).unwrap(),
+    )
+    .unwrap()
+    .unwrap();
+    assert_eq!(account_before.status, esr_domain::AccountStatus::Locked);
+    let validate = || {
+        let body = json!({"token": reset_token});
+        let app = &app;
+        async move {
+            app.post_json("/v1/password-resets/validate", &body, None)
+                .await
+        }
+    };
+    for _ in 0..3 {
+        assert_eq!(validate().await.status(), 200);
+    }
+    assert_rate_limited(validate().await, "validate").await;
+    assert_rate_limited(
+        reset(&app, &reset_token, JANE, "Wandering heron at dusk").await,
+        "reset",
+    )
+    .await;
+    assert_rate_limited(
+        app.post_json("/v1/account-unlocks", &json!({"token": unlock_token}), None)
+            .await,
+        "account unlock",
+    )
+    .await;
+
+    // Nothing changed: the account is as it was and both links are still unused.
+    let mut conn = app.db();
+    let account_after = esr_persistence::accounts::find(&mut conn, &account_before.id)
+        .unwrap()
+        .unwrap();
+    assert_eq!(account_after.status, esr_domain::AccountStatus::Locked);
+    assert_eq!(account_after.password_hash, account_before.password_hash);
+    assert_eq!(
+        account_after.failed_login_count,
+        account_before.failed_login_count
+    );
+    for (token, purpose) in [
+        (&reset_token, esr_domain::TokenPurpose::PasswordReset),
+        (&unlock_token, esr_domain::TokenPurpose::AccountUnlock),
+    ] {
+        let stored = esr_persistence::one_time_tokens::find(
+            &mut conn,
+            esr_domain::TokenDigest::of(token).as_str(),
+        )
+        .unwrap()
+        .unwrap();
+        assert!(
+            stored
+                .state
+                .check_usable(purpose, chrono::Utc::now())
+                .is_ok(),
+            "{purpose} link untouched"
+        );
+        assert_eq!(stored.state.wrong_username_attempts, 0);
+    }
+    assert_eq!(queued(&app), 3);
     app.stop().await;
 }

@@ -1,6 +1,7 @@
 //! Faults around one real `esr-api` process: its database cut off and given back, its SMTP
 //! relay down, a slow identity provider, a full disk under SQLite, and SIGTERM with a request
-//! in flight. Only the database cut needs PostgreSQL; the rest run on SQLite everywhere.
+//! in flight. The database cut needs PostgreSQL; the SMTP outage runs on both backends; the
+//! rest run on SQLite everywhere.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -197,9 +198,26 @@ async fn database_cut_under_traffic_answers_503_fast_and_recovers_without_losing
 
 /// The SMTP relay is down for a while: each attempt fails, is retried with exponential
 /// backoff, and the email is delivered once the relay is back.
-#[tokio::test]
-async fn smtp_down_for_a_while_is_retried_with_backoff_and_delivered_after_recovery() {
-    let (_dir, url) = sqlite_db();
+mod smtp_down_for_a_while_is_retried_with_backoff_and_delivered_after_recovery {
+    #[tokio::test]
+    async fn sqlite() {
+        let (_dir, url) = super::sqlite_db();
+        super::smtp_down_for_a_while_is_retried_with_backoff_and_delivered_after_recovery(&url)
+            .await;
+    }
+
+    #[tokio::test]
+    async fn postgres() {
+        let Some(db) = super::PgDb::fresh() else {
+            return;
+        };
+        super::smtp_down_for_a_while_is_retried_with_backoff_and_delivered_after_recovery(db.url())
+            .await;
+    }
+}
+
+async fn smtp_down_for_a_while_is_retried_with_backoff_and_delivered_after_recovery(url: &str) {
+    let url = url.to_owned();
     let port = free_port();
     let instance = InstanceBuilder::new("inst-smtp", &url)
         .smtp(port)
