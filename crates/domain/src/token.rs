@@ -212,8 +212,11 @@ pub enum TokenError {
     #[error("token is burned after too many wrong usernames")]
     Burned,
     /// Older than its lifetime.
-    #[error("token has expired")]
-    Expired,
+    #[error("{} token has expired", purpose.as_str())]
+    Expired {
+        /// What the expired token was for, so the message names the right link.
+        purpose: TokenPurpose,
+    },
     /// The username entered is not the token's account.
     #[error("username does not match the token")]
     UsernameMismatch,
@@ -227,7 +230,7 @@ impl Coded for TokenError {
             Self::Used => "token-used",
             Self::Invalidated => "token-invalidated",
             Self::Burned => "token-burned",
-            Self::Expired => "token-expired",
+            Self::Expired { .. } => "token-expired",
             Self::UsernameMismatch => "token-username-mismatch",
         }
     }
@@ -247,10 +250,14 @@ impl Coded for TokenError {
                 "This link can no longer be used because the wrong username was entered too \
                  many times. Please request a new one"
             }
-            Self::Expired => {
-                "This link has expired. The password reset link is only active for 4 hours. \
-                 Please request a new one"
-            }
+            // The lifetime is configuration the token does not carry, so it is not quoted:
+            // the email that sent the link states it.
+            Self::Expired {
+                purpose: TokenPurpose::PasswordReset,
+            } => "This password reset link has expired. Please request a new one",
+            Self::Expired {
+                purpose: TokenPurpose::AccountUnlock,
+            } => "This unlock link has expired. Please request a new one",
             Self::UsernameMismatch => {
                 "The username does not match this link. Enter the ESR username shown in the \
                  email (Example: 999JSMITH01)"
@@ -303,7 +310,9 @@ impl TokenState {
         } else if self.is_burned() {
             Err(TokenError::Burned)
         } else if now >= self.expires_at {
-            Err(TokenError::Expired)
+            Err(TokenError::Expired {
+                purpose: self.purpose,
+            })
         } else {
             Ok(())
         }
@@ -437,8 +446,39 @@ mod tests {
         );
         assert_eq!(
             state.check_usable(TokenPurpose::PasswordReset, now() + TimeDelta::hours(4)),
-            Err(TokenError::Expired)
+            Err(TokenError::Expired {
+                purpose: TokenPurpose::PasswordReset
+            })
         );
+    }
+
+    #[test]
+    fn expiry_message_names_the_purpose_and_no_fixed_lifetime() {
+        // An unlock link with a 30-minute lifetime: the message must not speak of a
+        // password reset link or of 4 hours.
+        let ttl = TimeDelta::minutes(30);
+        let unlock = TokenState::issue(TokenPurpose::AccountUnlock, now(), ttl);
+        let err = unlock
+            .check_usable(TokenPurpose::AccountUnlock, now() + ttl)
+            .unwrap_err();
+        assert_eq!(err.code(), "token-expired");
+        assert_eq!(
+            err.message(),
+            "This unlock link has expired. Please request a new one"
+        );
+        let reset = TokenState::issue(TokenPurpose::PasswordReset, now(), ttl);
+        let err = reset
+            .check_usable(TokenPurpose::PasswordReset, now() + ttl)
+            .unwrap_err();
+        assert_eq!(err.code(), "token-expired");
+        assert_eq!(
+            err.message(),
+            "This password reset link has expired. Please request a new one"
+        );
+        for purpose in [TokenPurpose::PasswordReset, TokenPurpose::AccountUnlock] {
+            let message = TokenError::Expired { purpose }.message();
+            assert!(!message.contains("hours"), "{message}");
+        }
     }
 
     #[test]

@@ -1,3 +1,4 @@
+use std::collections::HashSet;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -120,6 +121,9 @@ impl Username {
 /// [`UsernameError::NoUsableLetters`]. `taken` is asked about each candidate in canonical
 /// upper case, `01` first, and must answer case-insensitively (compare canonical forms);
 /// when `01` to `99` are all taken the result is [`UsernameError::Exhausted`].
+///
+/// Holding the existing names as a list or set? Use [`generate_username_avoiding`], which
+/// canonicalises them first, so a lower-case `999jsmith01` still counts as taken.
 pub fn generate_username(
     org: &OrganisationCode,
     first: &PersonName,
@@ -134,6 +138,35 @@ pub fn generate_username(
         }
     }
     Err(UsernameError::Exhausted)
+}
+
+/// [`generate_username`] avoiding every name in `existing`, compared case-insensitively:
+/// each is trimmed and upper-cased as [`Username::parse`] would, so the caller may pass
+/// [`Username`]s, stored text or user input in any case.
+///
+/// ```
+/// use esr_domain::*;
+///
+/// let (org, first, last) = (
+///     OrganisationCode::parse("999").unwrap(),
+///     PersonName::parse("John").unwrap(),
+///     PersonName::parse("Smith").unwrap(),
+/// );
+/// let existing = ["999jsmith01", "999JSmith02"];
+/// let u = generate_username_avoiding(&org, &first, &last, existing).unwrap();
+/// assert_eq!(u.as_str(), "999JSMITH03");
+/// ```
+pub fn generate_username_avoiding<S: AsRef<str>>(
+    org: &OrganisationCode,
+    first: &PersonName,
+    last: &PersonName,
+    existing: impl IntoIterator<Item = S>,
+) -> Result<Username, UsernameError> {
+    let taken: HashSet<String> = existing
+        .into_iter()
+        .map(|name| name.as_ref().trim().to_ascii_uppercase())
+        .collect();
+    generate_username(org, first, last, |candidate| taken.contains(candidate))
 }
 
 /// `{org}{first initial}{surname letters}`: every username [`generate_username`] can produce
@@ -288,6 +321,38 @@ mod tests {
         })
         .unwrap();
         assert_eq!(u.as_str(), "999JSMITH03");
+    }
+
+    #[test]
+    fn avoiding_a_set_with_lower_and_mixed_case_entries() {
+        // Names as stored by hand or typed by people: the canonical comparison must catch
+        // every one of them, whatever its case or surrounding whitespace.
+        let taken: HashSet<&str> = [
+            "999jsmith01",
+            " 999JSmith02 ",
+            "999JSMITH03",
+            "999jsmith05",
+            "888jsmith04",
+        ]
+        .into_iter()
+        .collect();
+        let u =
+            generate_username_avoiding(&org("999"), &name("Jane"), &name("Smith"), &taken).unwrap();
+        assert_eq!(u.as_str(), "999JSMITH04");
+
+        let parsed: Vec<Username> = ["999jsmith01", "999JSMITH02"]
+            .iter()
+            .map(|s| Username::parse(s).unwrap())
+            .collect();
+        let u = generate_username_avoiding(&org("999"), &name("Jane"), &name("Smith"), &parsed)
+            .unwrap();
+        assert_eq!(u.as_str(), "999JSMITH03");
+
+        let all: Vec<String> = (1..=99).map(|n| format!("999jsmith{n:02}")).collect();
+        assert_eq!(
+            generate_username_avoiding(&org("999"), &name("Jane"), &name("Smith"), all),
+            Err(UsernameError::Exhausted)
+        );
     }
 
     #[test]

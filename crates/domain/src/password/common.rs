@@ -3,6 +3,10 @@
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
+use zeroize::Zeroizing;
+
+use super::{lowercase_secret, push_secret, secret_string};
+
 /// Shortest "core" (the password with leading/trailing digits, symbols and spaces removed)
 /// that is looked up on its own. Shorter cores would refuse almost anything: the list holds
 /// two- and three-letter entries.
@@ -30,11 +34,13 @@ pub fn common_password_count() -> usize {
 /// `password`), and after removing the service names `esr`, `myesr` and `nhs`
 /// (`MyESRpassword1` → `password`).
 pub fn is_common_password(password: &str) -> bool {
-    let lower = password.to_lowercase();
+    // Every variant below is derived from the password, so each lives in a zeroizing buffer
+    // sized so that it never reallocates (see `push_secret`).
+    let lower = lowercase_secret(password);
     if COMMON.contains(lower.as_str()) {
         return true;
     }
-    let compact: String = lower.chars().filter(|c| !c.is_whitespace()).collect();
+    let compact = secret_string(lower.len(), lower.chars().filter(|c| !c.is_whitespace()));
     if COMMON.contains(compact.as_str()) {
         return true;
     }
@@ -43,12 +49,22 @@ pub fn is_common_password(password: &str) -> bool {
     }
     // The service's own names are no better than digits as decoration: "MyESRpassword1",
     // "esr password 1" and "NHSpassword123" are "password" underneath.
-    let mut undecorated = compact.clone();
+    let mut undecorated = Zeroizing::new(compact.as_str().to_owned());
     for word in SERVICE_WORDS {
-        undecorated = undecorated.replace(word, "");
+        undecorated = remove_all(&undecorated, word);
     }
-    undecorated != compact
+    *undecorated != *compact
         && (COMMON.contains(undecorated.as_str()) || core_is_common(&undecorated))
+}
+
+/// `text` with every occurrence of `word` removed (`str::replace(word, "")`, which grows
+/// its result as it goes), into a zeroizing buffer that never needs to grow.
+fn remove_all(text: &str, word: &str) -> Zeroizing<String> {
+    let mut out = Zeroizing::new(String::with_capacity(text.len()));
+    for piece in text.split(word) {
+        push_secret(&mut out, piece);
+    }
+    out
 }
 
 /// Words stripped like digits before a second lookup (longest first).
@@ -66,7 +82,7 @@ fn core_is_common(compact: &str) -> bool {
 }
 
 /// The core with common substitutions undone; `1` and `!` are tried both as `i` and as `l`.
-fn deleet_variants(core: &str) -> Vec<String> {
+fn deleet_variants(core: &str) -> Vec<Zeroizing<String>> {
     let map = |c: char, one: char| match c {
         '0' => 'o',
         '1' | '!' | '|' => one,
@@ -79,8 +95,9 @@ fn deleet_variants(core: &str) -> Vec<String> {
         '8' => 'b',
         other => other,
     };
-    let with_i: String = core.chars().map(|c| map(c, 'i')).collect();
-    let with_l: String = core.chars().map(|c| map(c, 'l')).collect();
+    // Each substitution is ASCII replacing ASCII, so the length never changes.
+    let with_i = secret_string(core.len(), core.chars().map(|c| map(c, 'i')));
+    let with_l = secret_string(core.len(), core.chars().map(|c| map(c, 'l')));
     if with_i == with_l {
         vec![with_i]
     } else {
@@ -142,6 +159,19 @@ mod tests {
             "12345679q", // core "q" too short
         ] {
             assert!(!is_common_password(pw), "{pw}");
+        }
+    }
+
+    #[test]
+    fn remove_all_matches_replace() {
+        for (text, word) in [
+            ("myesrpasswordesr", "esr"),
+            ("nhsnhsnhs", "nhs"),
+            ("password", "esr"),
+            ("", "nhs"),
+            ("esr", "esr"),
+        ] {
+            assert_eq!(*remove_all(text, word), text.replace(word, ""), "{text}");
         }
     }
 }

@@ -1,9 +1,11 @@
 //! Context words: things about the person an attacker knows or can guess.
 
 use chrono::{Datelike, NaiveDate};
+use deunicode::AsciiChars;
 use serde::Serialize;
+use zeroize::Zeroizing;
 
-use super::PolicyContext;
+use super::{PolicyContext, push_secret, secret_string};
 
 /// Shortest context word that is refused (in letters/digits after folding to ASCII).
 ///
@@ -102,9 +104,17 @@ impl ContextKind {
     }
 }
 
-/// Lower-case ASCII fold: diacritics removed, other scripts transliterated.
-fn fold(s: &str) -> String {
-    deunicode::deunicode_with_tofu(s, "").to_ascii_lowercase()
+/// Lower-case ASCII fold: diacritics removed, other scripts transliterated
+/// (`deunicode_with_tofu(s, "")`, lower-cased). Built in a zeroizing buffer because the
+/// password is folded too; transliteration can lengthen text ("北" → "Bei"), so the buffer
+/// grows through `push_secret`.
+fn fold(s: &str) -> Zeroizing<String> {
+    let mut out = Zeroizing::new(String::with_capacity(s.len() | 15));
+    for piece in s.ascii_chars().flatten() {
+        push_secret(&mut out, piece);
+    }
+    out.make_ascii_lowercase();
+    out
 }
 
 fn alnum(s: &str) -> String {
@@ -216,23 +226,23 @@ fn date_forms(date: NaiveDate) -> Vec<String> {
 }
 
 /// Undoes common letter substitutions and keeps letters only; `1`/`!`/`|` become `one`.
-fn deleet(s: &str, one: char) -> String {
-    s.chars()
-        .filter_map(|c| {
-            let mapped = match c {
-                '0' => 'o',
-                '1' | '!' | '|' => one,
-                '3' => 'e',
-                '4' | '@' => 'a',
-                '5' | '$' => 's',
-                '7' | '+' => 't',
-                '8' => 'b',
-                '9' => 'g',
-                other => other,
-            };
-            mapped.is_ascii_alphabetic().then_some(mapped)
-        })
-        .collect()
+/// Applied to the password, so the result is zeroizing; it is never longer than `s`.
+fn deleet(s: &str, one: char) -> Zeroizing<String> {
+    let letters = s.chars().filter_map(|c| {
+        let mapped = match c {
+            '0' => 'o',
+            '1' | '!' | '|' => one,
+            '3' => 'e',
+            '4' | '@' => 'a',
+            '5' | '$' => 's',
+            '7' | '+' => 't',
+            '8' => 'b',
+            '9' => 'g',
+            other => other,
+        };
+        mapped.is_ascii_alphabetic().then_some(mapped)
+    });
+    secret_string(s.len(), letters)
 }
 
 /// The kinds of context found in `password` (NFKC-normalised), each once, in a fixed order.
@@ -243,7 +253,10 @@ pub(crate) fn find_context(password: &str, ctx: &PolicyContext<'_>) -> Vec<Conte
     }
     let folded = fold(password);
     // Separators are ignored: "j.smith", "J Smith" and "17/03/84" all match.
-    let plain = alnum(&folded);
+    let plain = secret_string(
+        folded.len(),
+        folded.chars().filter(char::is_ascii_alphanumeric),
+    );
     let leet_i = deleet(&folded, 'i');
     let leet_l = deleet(&folded, 'l');
 
@@ -274,6 +287,22 @@ mod tests {
             organisation_name: Some("Bolton Hospitals NHS Foundation Trust"),
             date_of_birth: NaiveDate::from_ymd_opt(1984, 3, 17),
             other_words: &[],
+        }
+    }
+
+    #[test]
+    fn fold_is_deunicode_lower_cased() {
+        for s in [
+            "",
+            "John",
+            "Zoë O'Brien-Núñez",
+            "北京 Beijing",
+            "Дмитрий Иванов",
+            "Strauß ﬁne ½ \u{7f}\u{1f600}x",
+            &"北".repeat(50),
+        ] {
+            let expected = deunicode::deunicode_with_tofu(s, "").to_ascii_lowercase();
+            assert_eq!(*fold(s), expected, "{s:?}");
         }
     }
 

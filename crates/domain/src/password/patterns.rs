@@ -14,6 +14,10 @@
 //! passphrase with one `abc` or `!!!` in it is fine but `aaaaaaaaaaaa`, `esresresresr`,
 //! `123456789012`, `abcdefghijkl` and `nhsnhs2024!!` are not.
 
+use zeroize::Zeroizing;
+
+use super::lowercase_secret;
+
 const MIN_RUN: usize = 3;
 const MIN_SEQUENCE: usize = 3;
 const MIN_KEYBOARD_WALK: usize = 4;
@@ -28,7 +32,11 @@ const KEYBOARD_ROWS: &[&str] = &[
 
 /// Whether repeats and sequences make up half or more of the password.
 pub(crate) fn is_repetitive(password: &str) -> bool {
-    let chars: Vec<char> = password.to_lowercase().chars().collect();
+    // Both copies of the password are zeroizing; the char vector is sized exactly, so it
+    // never reallocates (which would leave an unwiped copy behind).
+    let lower = lowercase_secret(password);
+    let mut chars: Zeroizing<Vec<char>> = Zeroizing::new(Vec::with_capacity(lower.chars().count()));
+    chars.extend(lower.chars());
     let n = chars.len();
     if n == 0 {
         return false;

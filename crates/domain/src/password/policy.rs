@@ -202,6 +202,16 @@ impl PasswordPolicy {
     /// Checks a candidate (and, when given, its confirmation) against every static rule and
     /// returns the NFKC-normalised password, or **every** violation found.
     ///
+    /// This is [`NewPassword`]'s parser and its only public constructor, so outside this
+    /// crate holding a `NewPassword` means the policy accepted it ("parse, don't
+    /// validate"). (Inside, [`PasswordHasher::verify_and_upgrade`] wraps a password that
+    /// already matched its stored hash, to rehash it, without checking it again.)
+    ///
+    /// `confirm` is the "Confirm Password" field: pass `Some` on every path where the person
+    /// typed the password twice, and a difference (compared after NFKC, like the password)
+    /// adds [`Violation::ConfirmationMismatch`] to the other violations. Pass `None` where
+    /// there is no second field (the live-feedback check, imports, tests).
+    ///
     /// History is a separate step ([`check_history`](Self::check_history)) because it needs
     /// the stored hashes; the breached check is the caller's (it needs the network).
     pub fn check(

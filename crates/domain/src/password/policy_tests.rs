@@ -542,26 +542,59 @@ proptest! {
     fn a_password_that_passes_never_contains_a_context_word(
         first in "[a-z]{4,8}",
         last in "[a-z]{4,8}",
+        // Not a generic organisation word ("trust", "health"…): those are skipped by design.
+        org_word in "[jkqvxz][a-z]{3,7}",
+        email_parts in proptest::collection::vec("[a-z]{4,7}", 1..3),
+        (year, month, day) in (1930i32..2010, 1u32..=12, 1u32..=28),
+        date_form in 0usize..6,
+        date_separator in prop::sample::select(vec!["", "/", "-", ".", " "]),
         filler in proptest::collection::vec("[a-z0-9 !]{1,6}", 1..5),
-        picks in proptest::collection::vec(0usize..4, 1..5),
+        picks in proptest::collection::vec(0usize..9, 1..5),
         upper in any::<bool>(),
     ) {
         let username = format!("999{}{}01", &first[..1], last).to_uppercase();
-        let email = format!("{first}.{last}@nhs.net");
+        // A dotted local part ("ann.lee.kent") when there are several parts.
+        let local = email_parts.join(".");
+        let email = format!("{local}@nhs.net");
+        let organisation = format!("{org_word} Hospitals NHS Foundation Trust");
+        let dob = NaiveDate::from_ymd_opt(year, month, day).unwrap();
         let ctx = PolicyContext {
             username: Some(&username),
             first_name: Some(&first),
             last_name: Some(&last),
             email: Some(&email),
+            organisation_name: Some(&organisation),
+            date_of_birth: Some(dob),
             ..PolicyContext::default()
         };
-        // Interleave context words and filler, so some candidates contain them.
+        // The date as people write it: 8 digits (year first, day first, month first) or the
+        // same with a 2-digit year, in fields joined by a separator or not.
+        let (y, yy, m, d) = (
+            format!("{year:04}"),
+            format!("{:02}", year % 100),
+            format!("{month:02}"),
+            format!("{day:02}"),
+        );
+        let forms: [[&str; 3]; 6] = [
+            [&y, &m, &d],
+            [&d, &m, &y],
+            [&m, &d, &y],
+            [&yy, &m, &d],
+            [&d, &m, &yy],
+            [&m, &d, &yy],
+        ];
+        let written_date = forms[date_form].join(date_separator);
+        // Interleave context and filler, so some candidates contain context and some do not.
         let mut candidate = String::new();
         for (i, pick) in picks.iter().enumerate() {
             candidate.push_str(match pick {
                 0 => first.as_str(),
                 1 => last.as_str(),
                 2 => username.as_str(),
+                3 => org_word.as_str(),
+                4 => written_date.as_str(),
+                5 => local.as_str(),
+                6 => email_parts[i % email_parts.len()].as_str(),
                 _ => filler[i % filler.len()].as_str(),
             });
             candidate.push_str(&filler[(i + 1) % filler.len()]);
@@ -570,9 +603,23 @@ proptest! {
             candidate = candidate.to_uppercase();
         }
         if policy().check(&Password::new(candidate.as_str()), None, &ctx).is_ok() {
-            let lower = candidate.to_lowercase();
-            for word in [first.as_str(), last.as_str(), &username.to_lowercase()] {
-                prop_assert!(!lower.contains(word), "{candidate:?} contains {word:?}");
+            // Separators do not hide a word: "j.smith", "17/03/84" and "ann.lee" count.
+            let plain: String = candidate
+                .to_lowercase()
+                .chars()
+                .filter(char::is_ascii_alphanumeric)
+                .collect();
+            let mut words = vec![
+                first.clone(),
+                last.clone(),
+                username.to_lowercase(),
+                org_word.clone(),
+                email_parts.concat(),
+            ];
+            words.extend(email_parts.iter().cloned());
+            words.extend(forms.iter().map(|form| form.concat()));
+            for word in &words {
+                prop_assert!(!plain.contains(word.as_str()), "{candidate:?} contains {word:?}");
             }
         }
     }
