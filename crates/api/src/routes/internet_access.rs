@@ -193,7 +193,11 @@ fn body(p: AccountProfile, approval: esr_domain::ApprovalMode) -> InternetAccess
     security(("bearerAuth" = [])),
     responses(
         (status = 200, description = "The member of staff's internet access.", body = InternetAccess),
-        (status = 401, description = "No valid access token.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token: `invalid-token` (invalid or expired, or the session ended) or `unauthenticated` (none sent).", body = Problem, content_type = "application/problem+json", examples(
+            ("invalid-token" = (summary = "Invalid or expired access token", value = json!({"type": "/problems/invalid-token", "title": "Unauthorized", "status": 401, "detail": "The access token is invalid or expired, or its session has ended. Refresh it or log in again.", "code": "invalid-token", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))),
+            ("unauthenticated" = (summary = "No access token", value = json!({"type": "/problems/unauthenticated", "title": "Unauthorized", "status": 401, "detail": "Send an access token: Authorization: Bearer <token> (from POST /v1/auth/login).", "code": "unauthenticated", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))),
+        )),
+        (status = 503, description = "`database-unavailable` (see `Retry-After`).", body = Problem, content_type = "application/problem+json", example = json!({"type": "/problems/database-unavailable", "title": "Service Unavailable", "status": 503, "detail": "The service is busy or its database is unavailable; try again shortly.", "code": "database-unavailable", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"})),
     ),
 )]
 #[get("/me/internet-access")]
@@ -217,8 +221,12 @@ pub async fn get_internet_access(
     security(("bearerAuth" = [])),
     responses(
         (status = 200, description = "The internet access after the request (`approved` or `pending`).", body = InternetAccess),
-        (status = 401, description = "No valid access token.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`smartcard-required`: a password session cannot request access.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token: `invalid-token` (invalid or expired, or the session ended) or `unauthenticated` (none sent).", body = Problem, content_type = "application/problem+json", examples(
+            ("invalid-token" = (summary = "Invalid or expired access token", value = json!({"type": "/problems/invalid-token", "title": "Unauthorized", "status": 401, "detail": "The access token is invalid or expired, or its session has ended. Refresh it or log in again.", "code": "invalid-token", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))),
+            ("unauthenticated" = (summary = "No access token", value = json!({"type": "/problems/unauthenticated", "title": "Unauthorized", "status": 401, "detail": "Send an access token: Authorization: Bearer <token> (from POST /v1/auth/login).", "code": "unauthenticated", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))),
+        )),
+        (status = 403, description = "`smartcard-required`: a password session cannot request access.", body = Problem, content_type = "application/problem+json", example = json!({"type": "/problems/smartcard-required", "title": "Smartcard sign-in required", "status": 403, "detail": "Manage Internet Access is only available at work: sign in to ESR with your smartcard.", "code": "smartcard-required", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"})),
+        (status = 503, description = "`database-unavailable` (see `Retry-After`).", body = Problem, content_type = "application/problem+json", example = json!({"type": "/problems/database-unavailable", "title": "Service Unavailable", "status": 503, "detail": "The service is busy or its database is unavailable; try again shortly.", "code": "database-unavailable", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"})),
     ),
 )]
 #[post("/me/internet-access")]
@@ -278,10 +286,27 @@ pub async fn request_internet_access(
     request_body = SetPasswordRequest,
     responses(
         (status = 204, description = "Password set."),
-        (status = 400, description = "`password-policy` with every violation, or a malformed request.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid access token.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`smartcard-required` (a password session), or `internet-access-not-approved`.", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Busy (see `Retry-After`).", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`password-policy` with every violation, or a malformed request (`invalid-request-body`).", body = Problem, content_type = "application/problem+json", examples(
+            ("password-policy" = (summary = "password1: every broken rule at once", value = json!({"type": "/problems/password-policy", "title": "Password not accepted", "status": 400, "detail": "The new password does not meet the password policy; see violations.", "code": "password-policy", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10", "violations": [
+                {"code": "password-too-short", "field": "new_password", "message": "Password must be a minimum of 12 characters"},
+                {"code": "password-common", "field": "new_password", "message": "Commonly used passwords, like \"password1\" are not allowed"}
+            ]}))),
+            ("invalid-request-body" = (summary = "Malformed request", value = json!({"type": "/problems/invalid-request-body", "title": "Invalid request body", "status": 400, "detail": "The request body does not match the expected schema: missing field `confirm_password` at line 1 column 40.", "code": "invalid-request-body", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))),
+        )),
+        (status = 401, description = "No valid access token: `invalid-token` (invalid or expired, or the session ended) or `unauthenticated` (none sent).", body = Problem, content_type = "application/problem+json", examples(
+            ("invalid-token" = (summary = "Invalid or expired access token", value = json!({"type": "/problems/invalid-token", "title": "Unauthorized", "status": 401, "detail": "The access token is invalid or expired, or its session has ended. Refresh it or log in again.", "code": "invalid-token", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))),
+            ("unauthenticated" = (summary = "No access token", value = json!({"type": "/problems/unauthenticated", "title": "Unauthorized", "status": 401, "detail": "Send an access token: Authorization: Bearer <token> (from POST /v1/auth/login).", "code": "unauthenticated", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))),
+        )),
+        (status = 403, description = "`smartcard-required` (a password session), or `internet-access-not-approved`.", body = Problem, content_type = "application/problem+json", examples(
+            ("smartcard-required" = (summary = "A password session (from home or the My ESR app)", value = json!({"type": "/problems/smartcard-required", "title": "Smartcard sign-in required", "status": 403, "detail": "Manage Internet Access is only available at work: sign in to ESR with your smartcard.", "code": "smartcard-required", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))),
+            ("internet-access-not-approved" = (summary = "Internet access not (yet) approved", value = json!({"type": "/problems/internet-access-not-approved", "title": "Internet access not approved", "status": 403, "detail": "Your request for internet access is waiting for approval by your organisation. You can set your password once it is approved.", "code": "internet-access-not-approved", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))),
+        )),
+        (status = 413, description = "`payload-too-large`: JSON bodies are limited to 16 KiB.", body = Problem, content_type = "application/problem+json", example = json!({"type": "/problems/payload-too-large", "title": "Payload Too Large", "status": 413, "detail": "The request body is larger than the limit of 16384 bytes.", "code": "payload-too-large", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"})),
+        (status = 415, description = "`unsupported-media-type`: send `Content-Type: application/json`.", body = Problem, content_type = "application/problem+json", example = json!({"type": "/problems/unsupported-media-type", "title": "Unsupported Media Type", "status": 415, "detail": "Send the request body as application/json.", "code": "unsupported-media-type", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"})),
+        (status = 503, description = "`busy`: password hashing at capacity, or `database-unavailable` (see `Retry-After`).", body = Problem, content_type = "application/problem+json", examples(
+            ("busy" = (summary = "Password hashing at capacity", value = json!({"type": "/problems/busy", "title": "Service Unavailable", "status": 503, "detail": "The service is busy. Please try again in a moment.", "code": "busy", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))),
+            ("database-unavailable" = (summary = "The database is unavailable", value = json!({"type": "/problems/database-unavailable", "title": "Service Unavailable", "status": 503, "detail": "The service is busy or its database is unavailable; try again shortly.", "code": "database-unavailable", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))),
+        )),
     ),
 )]
 #[put("/me/internet-access/password")]

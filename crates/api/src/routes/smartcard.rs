@@ -233,6 +233,46 @@ fn rate_limit(state: &AppState, client: &Client) -> Result<(), SmartcardError> {
         })
 }
 
+/// At most one `rate_limited` audit event a minute per client IP: a flood of refused requests
+/// must not become a flood of audit writes (the metric counts every one).
+static RATE_LIMITED_AUDITS: std::sync::LazyLock<crate::rate_limit::KeyedLimit> =
+    std::sync::LazyLock::new(|| crate::rate_limit::KeyedLimit::per_minute(1));
+
+/// Audits a refusal made before the provider is asked (switched off, redirect URI not
+/// allowed, malformed input, rate limited) and returns the error to answer. Other errors
+/// pass through unaudited (their step audits them). The rate limit is checked before
+/// anything else is, so these writes are bounded by it.
+async fn refuse(
+    state: &AppState,
+    client: &Client,
+    step: &'static str,
+    error: SmartcardError,
+) -> SmartcardError {
+    let reason = match &error {
+        SmartcardError::Disabled => "disabled",
+        SmartcardError::RedirectUriNotAllowed => "redirect_uri_not_allowed",
+        SmartcardError::InvalidRequest(_) => "invalid_request",
+        SmartcardError::RateLimited(_) => {
+            if RATE_LIMITED_AUDITS
+                .check(&format!("smartcard:{}", client.ip_text()))
+                .is_err()
+            {
+                return error;
+            }
+            "rate_limited"
+        }
+        _ => return error,
+    };
+    fail(
+        state,
+        client,
+        None,
+        json!({"step": step, "reason": reason}),
+        error,
+    )
+    .await
+}
+
 /// Records a failed smartcard step (its own transaction) and returns the error to answer.
 async fn fail(
     state: &AppState,
@@ -273,9 +313,18 @@ async fn fail(
     request_body = StartRequest,
     responses(
         (status = 200, description = "Redirect the browser to `authorization_url`.", body = StartResponse),
-        (status = 400, description = "`redirect-uri-not-allowed`, or a malformed request.", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many attempts (see `Retry-After`).", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "`identity-provider-unavailable` (see `Retry-After`), or `smartcard-login-disabled`.", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`redirect-uri-not-allowed`, or a malformed request (`invalid-request-body`).", body = Problem, content_type = "application/problem+json", examples(
+            ("redirect-uri-not-allowed" = (summary = "Not on the allow-list", value = json!({"type": "/problems/redirect-uri-not-allowed", "title": "Redirect URI not allowed", "status": 400, "detail": "The redirect_uri is not one this service is configured to use (ESR_OIDC_REDIRECT_URIS).", "code": "redirect-uri-not-allowed", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))),
+            ("invalid-request-body" = (summary = "Malformed request", value = json!({"type": "/problems/invalid-request-body", "title": "Invalid request body", "status": 400, "detail": "The request body does not match the expected schema: missing field `redirect_uri` at line 1 column 2.", "code": "invalid-request-body", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))),
+        )),
+        (status = 413, description = "`payload-too-large`: JSON bodies are limited to 16 KiB.", body = Problem, content_type = "application/problem+json", example = json!({"type": "/problems/payload-too-large", "title": "Payload Too Large", "status": 413, "detail": "The request body is larger than the limit of 16384 bytes.", "code": "payload-too-large", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"})),
+        (status = 415, description = "`unsupported-media-type`: send `Content-Type: application/json`.", body = Problem, content_type = "application/problem+json", example = json!({"type": "/problems/unsupported-media-type", "title": "Unsupported Media Type", "status": 415, "detail": "Send the request body as application/json.", "code": "unsupported-media-type", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"})),
+        (status = 429, description = "Too many attempts (see `Retry-After`).", body = Problem, content_type = "application/problem+json", example = json!({"type": "/problems/too-many-requests", "title": "Too Many Requests", "status": 429, "detail": "Too many attempts. Please wait before trying again.", "code": "too-many-requests", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"})),
+        (status = 503, description = "`identity-provider-unavailable` (see `Retry-After`), or `smartcard-login-disabled`, or `database-unavailable`.", body = Problem, content_type = "application/problem+json", examples(
+            ("identity-provider-unavailable" = (summary = "The provider is unreachable or slow", value = json!({"type": "/problems/identity-provider-unavailable", "title": "Service Unavailable", "status": 503, "detail": "The NHS identity service (smartcard sign-in) is not answering. Please try again in a few minutes.", "code": "identity-provider-unavailable", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))),
+            ("smartcard-login-disabled" = (summary = "Smartcard sign-in is switched off", value = json!({"type": "/problems/smartcard-login-disabled", "title": "Smartcard sign-in unavailable", "status": 503, "detail": "Smartcard sign-in is not enabled on this service.", "code": "smartcard-login-disabled", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))),
+            ("database-unavailable" = (summary = "The database is unavailable", value = json!({"type": "/problems/database-unavailable", "title": "Service Unavailable", "status": 503, "detail": "The service is busy or its database is unavailable; try again shortly.", "code": "database-unavailable", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))),
+        )),
     ),
 )]
 #[post("/auth/smartcard/start")]
@@ -284,13 +333,19 @@ pub async fn start(
     client: Client,
     body: web::Json<StartRequest>,
 ) -> Result<web::Json<StartResponse>, SmartcardError> {
-    let oidc = provider(&state)?;
-    let requested = body.into_inner().redirect_uri;
-    let allowed = url::Url::parse(requested.trim())
-        .ok()
-        .filter(|uri| oidc.config().redirect_uris.contains(uri))
-        .ok_or(SmartcardError::RedirectUriNotAllowed)?;
-    rate_limit(&state, &client)?;
+    let checked = rate_limit(&state, &client).and_then(|()| {
+        let oidc = provider(&state)?;
+        let requested = body.into_inner().redirect_uri;
+        url::Url::parse(requested.trim())
+            .ok()
+            .filter(|uri| oidc.config().redirect_uris.contains(uri))
+            .map(|allowed| (oidc, allowed))
+            .ok_or(SmartcardError::RedirectUriNotAllowed)
+    });
+    let (oidc, allowed) = match checked {
+        Ok(checked) => checked,
+        Err(e) => return Err(refuse(&state, &client, "start", e).await),
+    };
 
     let mut rng = rand::rng();
     let flow_state = esr_domain::random_token(&mut rng, 32);
@@ -377,12 +432,34 @@ const MAX_PARAMETER: usize = 2048;
     tag = "smartcard",
     request_body = CallbackRequest,
     responses(
-        (status = 200, description = "Signed in: a workplace session.", body = TokenResponse),
-        (status = 400, description = "Malformed request.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`smartcard-state-invalid` (unknown, expired or already used state), `smartcard-code-rejected` (the provider refused the code), or `smartcard-token-invalid` (the ID token failed verification). Start again.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`no-esr-record` (no ESR record linked to this smartcard), `smartcard-assurance-too-low`, `account-suspended` or `account-disabled`.", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many attempts (see `Retry-After`).", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "`identity-provider-unavailable`: unreachable or slower than the configured timeout (see `Retry-After`), or `smartcard-login-disabled`.", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "Signed in: a workplace session (`amr` `[\"smartcard\"]`, ends 8 hours after sign-in however often it is refreshed).", body = TokenResponse, example = json!({
+            "token_type": "Bearer",
+            "access_token": "eyJhbGciOiJFZERTQSIsInR5cCI6ImF0K2p3dCIsImtpZCI6Ii4uLiJ9.eyJzdWIiOiIuLi4iLCJzaWQiOiIuLi4iLCJhbXIiOlsic21hcnRjYXJkIl0sIi4uLiI6Ii4uLiJ9.c2lnbmF0dXJl",
+            "expires_in": 900,
+            "access_token_expires_at": "2026-11-25T09:15:00Z",
+            "refresh_token": "Vb0kT3pXc9LmQ2rWs8yHn4dFg7jKz1aEu6oIi5xPt0M",
+            "refresh_token_expires_at": "2026-11-25T17:00:00Z",
+            "session_expires_at": "2026-11-25T17:00:00Z"
+        })),
+        (status = 400, description = "Malformed request (`invalid-request-body`): a missing, empty, unknown or too long field.", body = Problem, content_type = "application/problem+json", example = json!({"type": "/problems/invalid-request-body", "title": "Invalid request body", "status": 400, "detail": "Send both code and state.", "code": "invalid-request-body", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"})),
+        (status = 401, description = "`smartcard-state-invalid` (unknown, expired or already used state), `smartcard-code-rejected` (the provider refused the code), or `smartcard-token-invalid` (the ID token failed verification). Start again.", body = Problem, content_type = "application/problem+json", examples(
+            ("smartcard-state-invalid" = (summary = "Unknown, expired or reused state", value = json!({"type": "/problems/smartcard-state-invalid", "title": "Smartcard sign-in failed", "status": 401, "detail": "This smartcard sign-in has expired or was already used. Please sign in with your smartcard again.", "code": "smartcard-state-invalid", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))),
+            ("smartcard-code-rejected" = (summary = "The provider refused the code", value = json!({"type": "/problems/smartcard-code-rejected", "title": "Smartcard sign-in failed", "status": 401, "detail": "The NHS identity service did not accept this sign-in. Please sign in with your smartcard again.", "code": "smartcard-code-rejected", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))),
+            ("smartcard-token-invalid" = (summary = "The ID token failed verification", value = json!({"type": "/problems/smartcard-token-invalid", "title": "Smartcard sign-in failed", "status": 401, "detail": "The answer of the NHS identity service could not be verified. Please sign in with your smartcard again.", "code": "smartcard-token-invalid", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))),
+        )),
+        (status = 403, description = "`no-esr-record` (no ESR record linked to this smartcard), `smartcard-assurance-too-low`, `account-suspended` or `account-disabled`.", body = Problem, content_type = "application/problem+json", examples(
+            ("no-esr-record" = (summary = "No ESR record linked to this smartcard", value = json!({"type": "/problems/no-esr-record", "title": "No ESR record linked to this smartcard", "status": 403, "detail": "There is no ESR record linked to this smartcard. Please contact the System Administrator.", "code": "no-esr-record", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))),
+            ("smartcard-assurance-too-low" = (summary = "Assurance level below the configured minimum", value = json!({"type": "/problems/smartcard-assurance-too-low", "title": "Smartcard required", "status": 403, "detail": "This sign-in is not strong enough to manage internet access. Please sign in with your NHS smartcard.", "code": "smartcard-assurance-too-low", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))),
+            ("account-suspended" = (summary = "The ESR account is suspended", value = json!({"type": "/problems/account-suspended", "title": "Account not usable", "status": 403, "detail": "Your ESR account is suspended. Please contact the System Administrator.", "code": "account-suspended", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))),
+        )),
+        (status = 413, description = "`payload-too-large`: JSON bodies are limited to 16 KiB.", body = Problem, content_type = "application/problem+json", example = json!({"type": "/problems/payload-too-large", "title": "Payload Too Large", "status": 413, "detail": "The request body is larger than the limit of 16384 bytes.", "code": "payload-too-large", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"})),
+        (status = 415, description = "`unsupported-media-type`: send `Content-Type: application/json`.", body = Problem, content_type = "application/problem+json", example = json!({"type": "/problems/unsupported-media-type", "title": "Unsupported Media Type", "status": 415, "detail": "Send the request body as application/json.", "code": "unsupported-media-type", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"})),
+        (status = 429, description = "Too many attempts (see `Retry-After`).", body = Problem, content_type = "application/problem+json", example = json!({"type": "/problems/too-many-requests", "title": "Too Many Requests", "status": 429, "detail": "Too many attempts. Please wait before trying again.", "code": "too-many-requests", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"})),
+        (status = 503, description = "`identity-provider-unavailable`: unreachable or slower than the configured timeout (see `Retry-After`), or `smartcard-login-disabled`, or `database-unavailable`.", body = Problem, content_type = "application/problem+json", examples(
+            ("identity-provider-unavailable" = (summary = "The provider is unreachable or slow", value = json!({"type": "/problems/identity-provider-unavailable", "title": "Service Unavailable", "status": 503, "detail": "The NHS identity service (smartcard sign-in) is not answering. Please try again in a few minutes.", "code": "identity-provider-unavailable", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))),
+            ("smartcard-login-disabled" = (summary = "Smartcard sign-in is switched off", value = json!({"type": "/problems/smartcard-login-disabled", "title": "Smartcard sign-in unavailable", "status": 503, "detail": "Smartcard sign-in is not enabled on this service.", "code": "smartcard-login-disabled", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))),
+            ("database-unavailable" = (summary = "The database is unavailable", value = json!({"type": "/problems/database-unavailable", "title": "Service Unavailable", "status": 503, "detail": "The service is busy or its database is unavailable; try again shortly.", "code": "database-unavailable", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))),
+        )),
     ),
 )]
 #[post("/auth/smartcard/callback")]
@@ -391,18 +468,24 @@ pub async fn callback(
     client: Client,
     body: web::Json<CallbackRequest>,
 ) -> Result<HttpResponse, SmartcardError> {
-    let oidc = provider(&state)?;
     let CallbackRequest {
         code,
         state: flow_state,
     } = body.into_inner();
-    if code.is_empty() || flow_state.is_empty() {
-        return Err(SmartcardError::InvalidRequest("Send both code and state."));
-    }
-    if code.len() > MAX_PARAMETER || flow_state.len() > MAX_PARAMETER {
-        return Err(SmartcardError::InvalidRequest("code or state is too long."));
-    }
-    rate_limit(&state, &client)?;
+    let checked = rate_limit(&state, &client).and_then(|()| {
+        let oidc = provider(&state)?;
+        if code.is_empty() || flow_state.is_empty() {
+            return Err(SmartcardError::InvalidRequest("Send both code and state."));
+        }
+        if code.len() > MAX_PARAMETER || flow_state.len() > MAX_PARAMETER {
+            return Err(SmartcardError::InvalidRequest("code or state is too long."));
+        }
+        Ok(oidc)
+    });
+    let oidc = match checked {
+        Ok(oidc) => oidc,
+        Err(e) => return Err(refuse(&state, &client, "callback", e).await),
+    };
 
     let state_hash = esr_domain::sha256_hex(flow_state.as_bytes());
     let used = state

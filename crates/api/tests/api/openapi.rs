@@ -245,3 +245,94 @@ async fn swagger_ui_is_served_from_vendored_assets() {
     }
     app.stop().await;
 }
+
+/// The smartcard and Manage Internet Access operations (issue 6): Swagger UI shows each of
+/// their error responses with an example of its own, not the shared `Problem` schema's 404.
+const OPERATIONS_WITH_ERROR_EXAMPLES: &[(&str, &str)] = &[
+    ("post", "/v1/auth/smartcard/start"),
+    ("post", "/v1/auth/smartcard/callback"),
+    ("get", "/v1/me/internet-access"),
+    ("post", "/v1/me/internet-access"),
+    ("put", "/v1/me/internet-access/password"),
+];
+
+/// The example values of a response's problem+json content (`example` or `examples`).
+fn problem_examples(response: &serde_json::Value) -> Vec<serde_json::Value> {
+    let content = &response["content"]["application/problem+json"];
+    let mut found: Vec<serde_json::Value> = content["examples"]
+        .as_object()
+        .map(|all| all.values().map(|e| e["value"].clone()).collect())
+        .unwrap_or_default();
+    if !content["example"].is_null() {
+        found.push(content["example"].clone());
+    }
+    found
+}
+
+#[test]
+fn smartcard_and_internet_access_errors_have_their_own_examples() {
+    let doc: serde_json::Value = serde_json::from_str(&esr_api::openapi::document_json()).unwrap();
+    let mut checked = 0;
+    for (method, path) in OPERATIONS_WITH_ERROR_EXAMPLES {
+        let op = &doc["paths"][path][method];
+        let responses = op["responses"]
+            .as_object()
+            .unwrap_or_else(|| panic!("{method} {path} is documented"));
+        for (status, response) in responses {
+            if !(status.starts_with('4') || status.starts_with('5')) {
+                continue;
+            }
+            let examples = problem_examples(response);
+            assert!(
+                !examples.is_empty(),
+                "{method} {path} {status} has an example: {response}"
+            );
+            for example in examples {
+                let code = example["code"].as_str().unwrap_or_default();
+                assert_eq!(
+                    example["status"].to_string(),
+                    *status,
+                    "{method} {path} {status}: example {example}"
+                );
+                assert!(!code.is_empty(), "{method} {path} {status}: {example}");
+                assert_eq!(
+                    example["type"],
+                    format!("/problems/{code}"),
+                    "{method} {path} {status}"
+                );
+                for field in ["title", "detail", "request_id"] {
+                    assert!(
+                        example[field].is_string(),
+                        "{method} {path} {status}: {field} in {example}"
+                    );
+                }
+                if code == "password-policy" {
+                    assert!(
+                        example["violations"]
+                            .as_array()
+                            .is_some_and(|v| v.len() >= 2),
+                        "every violation at once: {example}"
+                    );
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 20, "{checked} examples");
+    // The workplace session of the callback.
+    let ok = &doc["paths"]["/v1/auth/smartcard/callback"]["post"]["responses"]["200"]["content"]["application/json"]
+        ["example"];
+    let issued = ok["access_token_expires_at"].as_str().unwrap();
+    let ends = ok["session_expires_at"].as_str().unwrap();
+    let hours = (ends.parse::<chrono::DateTime<chrono::Utc>>().unwrap()
+        - issued.parse::<chrono::DateTime<chrono::Utc>>().unwrap())
+    .num_minutes() as f64
+        / 60.0
+        + ok["expires_in"].as_f64().unwrap() / 3600.0;
+    assert_eq!(hours, 8.0, "a workplace session of 8 hours: {ok}");
+    let access = ok["access_token"].as_str().unwrap();
+    assert_eq!(
+        crate::auth::jwt_part(access, 1)["amr"],
+        serde_json::json!(["smartcard"])
+    );
+}
