@@ -2,7 +2,7 @@
 // accessibility checks with axe-core.
 import { chromium } from "playwright-core";
 import { createRequire } from "node:module";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 
 const require = createRequire(import.meta.url);
@@ -38,9 +38,36 @@ export async function shot(page, name) {
   console.log("screenshot " + file);
 }
 
-/** Runs axe-core (WCAG 2.x A/AA rules) and fails on serious or critical violations. */
+/**
+ * A page in a fresh context under the pages' real Content-Security-Policy (no bypassCSP).
+ * `problems()` lists script errors and CSP violations seen so far; `finish()` checks there
+ * were none. Expected 4xx answers (shown to the user) are not problems.
+ */
+export async function openPage(browser, options = {}) {
+  const context = await browser.newContext(options);
+  const page = await context.newPage();
+  const seen = [];
+  page.on("pageerror", (e) => seen.push("script error: " + e.message));
+  page.on("console", (m) => {
+    if (/Content Security Policy/i.test(m.text())) seen.push("CSP: " + m.text());
+  });
+  return {
+    page,
+    context,
+    problems: () => seen.slice(),
+    finish: () => check(seen.length === 0, "no script errors or CSP violations" + (seen.length ? ": " + seen.join(" | ") : "")),
+  };
+}
+
+const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+
+/**
+ * Runs axe-core (WCAG 2.x A/AA rules) and fails on serious or critical violations. axe is
+ * evaluated through the automation protocol, which the page's CSP does not govern, so the
+ * pages are checked under their real policy.
+ */
 export async function accessible(page, label) {
-  await page.addScriptTag({ path: require.resolve("axe-core/axe.min.js") });
+  if (!(await page.evaluate(() => typeof window.axe === "object"))) await page.evaluate(axeSource);
   const result = await page.evaluate(async () =>
     // eslint-disable-next-line no-undef
     axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"] } }),
@@ -48,6 +75,22 @@ export async function accessible(page, label) {
   const serious = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
   for (const v of serious) console.log(`  ${v.impact}: ${v.id} ${v.help} (${v.nodes.length} nodes)`);
   check(serious.length === 0, `${label}: no serious accessibility violations (${result.violations.length} minor)`);
+}
+
+/** The id of the focused element (or its tag name when it has none). */
+export async function focused(page) {
+  return page.evaluate(() => document.activeElement.id || document.activeElement.tagName);
+}
+
+/** Polls the dev mailbox for the newest email to `to` with a `purpose` link; its URL. */
+export async function mailLink(to, purpose) {
+  for (let i = 0; i < 100; i++) {
+    const box = await api(`/v1/dev/mailbox?to=${encodeURIComponent(to)}&limit=1`);
+    const url = box.body?.[0]?.links?.find((l) => l.purpose === purpose)?.url;
+    if (url) return url;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return null;
 }
 
 export async function api(path, init) {

@@ -5,7 +5,8 @@
 //!
 //! These are not API routes, so they are not in the OpenAPI document.
 
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header;
+use actix_web::middleware::DefaultHeaders;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
@@ -50,11 +51,22 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ),
 ];
 
-/// Registers the pages (outside the documented API).
+/// Registers the pages (outside the documented API). Every answer under `/self-service/`,
+/// errors included, carries the security headers: they are added by the scope, not by the
+/// handlers.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/self-service").route(web::get().to(redirect_to_slash)))
-        .service(web::resource("/self-service/assets/{file}").route(web::get().to(asset)))
-        .service(web::resource("/self-service/{page:.*}").route(web::get().to(page)));
+        .service(
+            web::scope("/self-service")
+                .wrap(
+                    DefaultHeaders::new()
+                        .add((header::CONTENT_SECURITY_POLICY, CSP))
+                        .add((header::X_FRAME_OPTIONS, "DENY"))
+                        .add((header::CACHE_CONTROL, "no-store")),
+                )
+                .service(web::resource("/assets/{file}").route(web::get().to(asset)))
+                .service(web::resource("/{page:.*}").route(web::get().to(page))),
+        );
 }
 
 async fn redirect_to_slash() -> HttpResponse {
@@ -63,37 +75,24 @@ async fn redirect_to_slash() -> HttpResponse {
         .finish()
 }
 
-fn secured(mut res: HttpResponse) -> HttpResponse {
-    let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    res
+fn not_found() -> HttpResponse {
+    crate::problem::ProblemSpec::for_status(actix_web::http::StatusCode::NOT_FOUND).into_response()
 }
 
 async fn page(req: HttpRequest) -> HttpResponse {
     let name = req.match_info().get("page").unwrap_or_default();
     match PAGES.iter().find(|(n, _)| *n == name) {
-        Some((_, html)) => secured(
-            HttpResponse::Ok()
-                .content_type("text/html; charset=utf-8")
-                .body(*html),
-        ),
-        None => crate::problem::ProblemSpec::for_status(actix_web::http::StatusCode::NOT_FOUND)
-            .into_response(),
+        Some((_, html)) => HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .body(*html),
+        None => not_found(),
     }
 }
 
 async fn asset(req: HttpRequest) -> HttpResponse {
     let name = req.match_info().get("file").unwrap_or_default();
     match ASSETS.iter().find(|(n, _, _)| *n == name) {
-        Some((_, content_type, body)) => {
-            secured(HttpResponse::Ok().content_type(*content_type).body(*body))
-        }
-        None => crate::problem::ProblemSpec::for_status(actix_web::http::StatusCode::NOT_FOUND)
-            .into_response(),
+        Some((_, content_type, body)) => HttpResponse::Ok().content_type(*content_type).body(*body),
+        None => not_found(),
     }
 }

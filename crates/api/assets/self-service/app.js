@@ -33,6 +33,19 @@
 
   // --- Error summary linked to fields (GOV.UK / NHS pattern) ---------------------------
 
+  /** Adds (or removes) an id in an element's aria-describedby list. */
+  function describedBy(el, id, on) {
+    const ids = (el.getAttribute("aria-describedby") || "").split(/\s+/).filter((x) => x && x !== id);
+    if (on) ids.push(id);
+    if (ids.length) el.setAttribute("aria-describedby", ids.join(" "));
+    else el.removeAttribute("aria-describedby");
+  }
+
+  /** The element a field's error message describes: the date's fieldset, else the input. */
+  function describedElement(group, field) {
+    return group === "dob" ? $("dob-field").querySelector("fieldset") : $(field);
+  }
+
   function clearErrors() {
     const summary = $("error-summary");
     if (summary) {
@@ -40,7 +53,11 @@
       $("error-list").replaceChildren();
     }
     document.querySelectorAll(".field--error").forEach((f) => f.classList.remove("field--error"));
-    document.querySelectorAll(".error-message").forEach((m) => { m.hidden = true; m.textContent = ""; });
+    document.querySelectorAll(".error-message").forEach((m) => {
+      m.hidden = true;
+      m.replaceChildren();
+      document.querySelectorAll("[aria-describedby]").forEach((el) => describedBy(el, m.id, false));
+    });
     document.querySelectorAll("[aria-invalid]").forEach((i) => i.removeAttribute("aria-invalid"));
   }
 
@@ -61,8 +78,19 @@
         const message = $(group + "-error");
         if (wrapper) wrapper.classList.add("field--error");
         if (message) {
-          message.textContent = (message.textContent ? message.textContent + ". " : "") + e.message;
+          if (!message.hasChildNodes()) {
+            const prefix = document.createElement("span");
+            prefix.className = "visually-hidden";
+            prefix.textContent = "Error: ";
+            message.appendChild(prefix);
+          } else {
+            message.append(". ");
+          }
+          message.append(e.message);
           message.hidden = false;
+          // Read with the field: the error first, then the hint (as GOV.UK and NHS do).
+          const described = describedElement(group, e.field);
+          if (described) describedBy(described, message.id, true);
         }
         $(e.field).setAttribute("aria-invalid", "true");
       } else {
@@ -113,7 +141,7 @@
       }
       $("login-card").hidden = true;
       $("profile-card").hidden = false;
-      $("profile-card").querySelector("h1").focus?.();
+      $("profile-title").focus();
     };
     $("login-form").addEventListener("submit", async (ev) => {
       ev.preventDefault();
@@ -170,6 +198,41 @@
     });
   }
 
+  // --- Password rules with live feedback: a mark and words, never colour alone ----------
+
+  const RULE_STATES = {
+    ok: { mark: "\u2713", words: "Met: " },
+    bad: { mark: "\u2717", words: "Not met: " },
+  };
+
+  /** A rule's list item; the whole item is read when its state changes (aria-atomic). */
+  function ruleItem(code, text) {
+    const li = document.createElement("li");
+    li.dataset.code = code;
+    li.setAttribute("aria-atomic", "true");
+    const mark = document.createElement("span");
+    mark.className = "rule-mark";
+    mark.setAttribute("aria-hidden", "true");
+    const words = document.createElement("span");
+    words.className = "visually-hidden rule-state";
+    const description = document.createElement("span");
+    description.className = "rule-text";
+    description.textContent = text;
+    li.append(mark, words, description);
+    return li;
+  }
+
+  /** state: "ok", "bad" or null (not checked). Changes the page only when the state changes. */
+  function setRuleState(li, state) {
+    if ((li.dataset.state || null) === state) return;
+    if (state) li.dataset.state = state;
+    else delete li.dataset.state;
+    li.classList.toggle("ok", state === "ok");
+    li.classList.toggle("bad", state === "bad");
+    li.querySelector(".rule-mark").textContent = state ? RULE_STATES[state].mark : "";
+    li.querySelector(".rule-state").textContent = state ? RULE_STATES[state].words : "";
+  }
+
   // --- Links from emails: the token is in the URL fragment, never sent to a server ------
 
   function takeToken() {
@@ -202,28 +265,50 @@
     const ruleItems = {};
     if (policy.status === 200) {
       for (const r of policy.body.rules) {
-        const li = document.createElement("li");
-        li.textContent = r.description;
-        li.dataset.code = r.code;
+        const li = ruleItem(r.code, r.description);
         ruleItems[r.code] = li;
         rules.appendChild(li);
       }
     }
+    // A live region from now on: changes are announced, the initial list is not.
+    rules.setAttribute("aria-live", "polite");
+    // Violations no rule stands for (e.g. the passwords do not match): listed after the rules.
+    const extraItems = {};
     let timer = null;
+    let sequence = 0;
     const liveCheck = async () => {
+      const ticket = ++sequence;
       const pw = $("password").value;
-      if (!pw) {
-        Object.values(ruleItems).forEach((li) => li.classList.remove("ok", "bad"));
-        return;
+      let broken = new Map();
+      if (pw) {
+        const body = { new_password: pw, username: value("username") || null };
+        if ($("confirm").value) body.confirm_password = $("confirm").value;
+        const res = await api("/v1/password-policy/check", body);
+        // A slower, older answer must not overwrite a newer one.
+        if (res.status !== 200 || ticket !== sequence) return;
+        broken = new Map(res.body.violations.map((v) => [v.code, v.message]));
       }
-      const body = { new_password: pw, username: value("username") || null };
-      if ($("confirm").value) body.confirm_password = $("confirm").value;
-      const res = await api("/v1/password-policy/check", body);
-      if (res.status !== 200) return;
-      const broken = new Set(res.body.violations.map((v) => v.code));
       for (const [code, li] of Object.entries(ruleItems)) {
-        li.classList.toggle("bad", broken.has(code));
-        li.classList.toggle("ok", !broken.has(code) && code !== "password-reused");
+        // Reuse of a previous password can only be checked when the form is sent.
+        const state = !pw ? null : broken.has(code) ? "bad" : code === "password-reused" ? null : "ok";
+        setRuleState(li, state);
+      }
+      for (const [code, li] of Object.entries(extraItems)) {
+        if (!broken.has(code)) {
+          li.remove();
+          delete extraItems[code];
+        }
+      }
+      for (const [code, message] of broken) {
+        if (ruleItems[code]) continue;
+        if (!extraItems[code]) {
+          extraItems[code] = ruleItem(code, message);
+          extraItems[code].classList.add("extra");
+          setRuleState(extraItems[code], "bad");
+          rules.appendChild(extraItems[code]);
+        } else if (extraItems[code].querySelector(".rule-text").textContent !== message) {
+          extraItems[code].querySelector(".rule-text").textContent = message;
+        }
       }
     };
     for (const id of ["password", "confirm", "username"]) {
@@ -276,6 +361,11 @@
     const token = sessionStorage.getItem(WORK);
     if (!token) {
       $("signin-card").hidden = false;
+      // The hint about the dev identity provider only where it exists (dev mode): its
+      // discovery document is part of the public API and is 404 everywhere else.
+      api("/dev-idp/.well-known/openid-configuration").then((res) => {
+        $("dev-idp-hint").hidden = res.status !== 200;
+      });
       $("smartcard-signin").addEventListener("click", async () => {
         const redirect_uri = location.origin + location.pathname.replace(/internet-access$/, "smartcard-callback");
         const res = await api("/v1/auth/smartcard/start", { redirect_uri });

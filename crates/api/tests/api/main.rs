@@ -25,6 +25,7 @@ mod organisations;
 mod password_policy;
 mod readme_cookbook;
 mod recovery;
+mod self_service;
 mod smartcard;
 mod smtp_server;
 mod sweep;
