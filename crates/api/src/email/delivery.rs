@@ -309,8 +309,12 @@ fn match_one(
                 .username
                 .as_deref()
                 .is_none_or(|u| u == account.username.as_str());
-            // Recovery lists accounts that can log in from home; unlock concerns the one named.
-            let eligible = is_unlock || account.internet_access == InternetAccessStatus::Approved;
+            // Only accounts that can log in from home once they have the link: internet access
+            // approved (not pending, rejected or revoked) and not suspended or disabled by an
+            // administrator (SPEC §2: password login needs `active` + `approved`; a reset only
+            // lifts a lock). The same rule for Unlock Account, which names one account.
+            let eligible = account.internet_access == InternetAccessStatus::Approved
+                && matches!(account.status, AccountStatus::Active | AccountStatus::Locked);
             if wanted && eligible {
                 matches.push((person, account));
             }

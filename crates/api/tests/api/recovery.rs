@@ -58,6 +58,7 @@ crate::both_backends!(
     unlock_link_unlocks_without_changing_the_password,
     links_are_single_use_bound_and_expire,
     unmatched_requests_send_nothing_and_audit_only_a_digest,
+    accounts_that_cannot_log_in_from_home_get_no_links,
     bad_forms_are_problems,
 );
 
@@ -105,6 +106,28 @@ async fn the_whole_recovery_journey(app: &TestApp) {
     let token = token_for(email, "reset", JANE);
     let other_account_token = token_for(email, "reset", "998JSMITH01");
 
+    // She also asked for an unlock link for the same account; the reset must end it too.
+    let res = app
+        .post_json(
+            "/v1/unlock-requests",
+            &json!({"work_email": JANE_EMAIL, "date_of_birth": JANE_DOB, "username": JANE}),
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), 202);
+    let messages = app.wait_for_mail(JANE_EMAIL, 3).await;
+    assert_eq!(messages[0]["subject"], "Unlock your ESR account");
+    let unlock_token = token_for(&messages[0], "unlock", JANE);
+    let jane = || {
+        esr_persistence::accounts::find_by_username(
+            &mut app.db(),
+            &esr_domain::Username::parse(JANE).unwrap(),
+        )
+        .unwrap()
+        .unwrap()
+    };
+    assert!(jane().failed_login_count >= 5, "locked by failed logins");
+
     let res = app
         .post_json(
             "/v1/password-resets/validate",
@@ -121,6 +144,9 @@ async fn the_whole_recovery_journey(app: &TestApp) {
     let res = reset(app, &token, "999jsmith01", new).await;
     assert_eq!(res.status(), 204, "no automatic login");
     assert!(res.bytes().await.unwrap().is_empty());
+    let after = jane();
+    assert_eq!(after.failed_login_count, 0, "failed-login count cleared");
+    assert_eq!(after.status, esr_domain::AccountStatus::Active, "unlocked");
 
     assert_eq!(
         app.login(JANE, JANE_PASSWORD).await.status(),
@@ -149,6 +175,14 @@ async fn the_whole_recovery_journey(app: &TestApp) {
 
     let res = reset(app, &token, JANE, "Another fresh passphrase").await;
     assert_eq!(problem(res).await["code"], "invalid-link", "single use");
+    let res = app
+        .post_json("/v1/account-unlocks", &json!({"token": unlock_token}), None)
+        .await;
+    assert_eq!(
+        problem(res).await["code"],
+        "invalid-link",
+        "the account's unlock link died with the reset"
+    );
     // Only this account's links were invalidated.
     let res = app
         .post_json(
@@ -159,7 +193,7 @@ async fn the_whole_recovery_journey(app: &TestApp) {
         .await;
     assert_eq!(res.status(), 200);
 
-    let messages = app.wait_for_mail(JANE_EMAIL, 3).await;
+    let messages = app.wait_for_mail(JANE_EMAIL, 4).await;
     assert_eq!(messages[0]["subject"], "Your ESR password was changed");
 
     // The outbox keeps no links once sent, and the audit trail holds the journey, intact.
@@ -373,6 +407,79 @@ async fn unmatched_requests_send_nothing_and_audit_only_a_digest(app: &TestApp) 
         );
         assert!(e.details.contains("email_digest"));
     }
+}
+
+/// Only accounts that could log in from home get links: internet access approved, and not
+/// suspended or disabled by an administrator. Anything else is treated as no match.
+async fn accounts_that_cannot_log_in_from_home_get_no_links(app: &TestApp) {
+    // Oliver's internet access is only pending: neither form sends him anything.
+    let oliver = "oliver.brown@demo.nhs.uk";
+    assert_eq!(
+        request_recovery(app, oliver, "1988-02-14", None)
+            .await
+            .status(),
+        202
+    );
+    let res = app
+        .post_json(
+            "/v1/unlock-requests",
+            &json!({"work_email": oliver, "date_of_birth": "1988-02-14", "username": "998OBROWN01"}),
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), 202);
+
+    // Jane's 999 account is suspended: only her 998 account is listed.
+    app.db()
+        .batch_execute("UPDATE accounts SET status = 'suspended' WHERE username = '999JSMITH01'")
+        .unwrap();
+    request_recovery(app, JANE_EMAIL, JANE_DOB, None).await;
+    let email = app.wait_for_mail(JANE_EMAIL, 1).await.remove(0);
+    let text = email["text"].as_str().unwrap();
+    assert!(
+        text.contains("998JSMITH01") && !text.contains("999JSMITH01"),
+        "{text}"
+    );
+    // Once the other is disabled, nothing is left to send.
+    app.db()
+        .batch_execute("UPDATE accounts SET status = 'disabled' WHERE username = '998JSMITH01'")
+        .unwrap();
+    request_recovery(app, JANE_EMAIL, JANE_DOB, None).await;
+    let res = app
+        .post_json(
+            "/v1/unlock-requests",
+            &json!({"work_email": JANE_EMAIL, "date_of_birth": JANE_DOB, "username": JANE}),
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), 202);
+    wait_until_matched(app).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(app.mailbox(oliver).await.is_empty(), "nothing for Oliver");
+    assert_eq!(
+        app.mailbox(JANE_EMAIL).await.len(),
+        1,
+        "nothing more for Jane"
+    );
+
+    let events = esr_persistence::audit::recent(&mut app.db(), None, 50).unwrap();
+    let count = |t: &str| events.iter().filter(|e| e.event_type == t).count();
+    assert_eq!(count("recovery_request.unmatched"), 2, "Oliver, then Jane");
+    assert_eq!(count("unlock_request.unmatched"), 2, "Oliver, then Jane");
+    for e in events
+        .iter()
+        .filter(|e| e.event_type.ends_with(".unmatched"))
+    {
+        assert!(
+            e.account_id.is_none() && !e.details.contains("oliver") && !e.details.contains("jane"),
+            "{e:?}"
+        );
+    }
+    let issued: Vec<_> = events
+        .iter()
+        .filter(|e| e.event_type.ends_with("_link.issued"))
+        .collect();
+    assert_eq!(issued.len(), 1, "one link, for 998JSMITH01: {issued:?}");
 }
 
 async fn wait_until_matched(app: &TestApp) {
