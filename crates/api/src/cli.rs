@@ -329,7 +329,10 @@ fn serve(config: Config) -> anyhow::Result<()> {
         tracing::info!(port = app.port(), "listening");
         if dev {
             let base = base.as_str().trim_end_matches('/');
-            println!("ESR Access (dev mode) is listening.");
+            println!(
+                "ESR Access (dev mode) is listening on port {} (ESR_LISTEN_ADDR).",
+                app.port()
+            );
             println!("  API:        {base}/v1/");
             println!("  Swagger UI: {base}/swagger-ui/");
             println!("  OpenAPI:    {base}/api-docs/openapi.json");

@@ -227,6 +227,7 @@ pub struct Settings {
         long,
         env = "ESR_TRUSTED_PROXIES",
         value_delimiter = ',',
+        value_parser = parse_ip_or_net,
         global = true
     )]
     pub trusted_proxies: Vec<ipnet::IpNet>,
@@ -296,6 +297,11 @@ pub struct Settings {
     /// File holding the SMTP password.
     #[arg(long, env = "ESR_SMTP_PASSWORD_FILE", global = true)]
     pub smtp_password_file: Option<std::path::PathBuf>,
+
+    /// PEM file of extra root certificates trusted for the relay's TLS certificate (a relay
+    /// behind an organisation's own certificate authority), on top of the public roots.
+    #[arg(long, env = "ESR_SMTP_CA_FILE", global = true)]
+    pub smtp_ca_file: Option<std::path::PathBuf>,
 
     /// File holding the GOV.UK Notify API key (`name-serviceid-secret`).
     #[arg(long, env = "ESR_NOTIFY_API_KEY_FILE", global = true)]
@@ -702,6 +708,8 @@ pub enum EmailConfig {
         tls: SmtpTls,
         /// Credentials, if any.
         credentials: Option<(String, String)>,
+        /// Extra trusted root certificates (PEM), from `ESR_SMTP_CA_FILE`.
+        ca_pem: Option<Vec<u8>>,
         /// Sender.
         from: String,
         /// Per-send timeout.
@@ -935,11 +943,44 @@ impl Settings {
                         None
                     }
                 };
+                let ca_pem = match &self.smtp_ca_file {
+                    None => None,
+                    Some(_) if self.smtp_tls == SmtpTls::None => {
+                        problems.push("ESR_SMTP_CA_FILE needs ESR_SMTP_TLS=starttls or tls".into());
+                        None
+                    }
+                    Some(path) => match std::fs::read(path) {
+                        Ok(pem)
+                            if pem
+                                .windows(27)
+                                .any(|w| w == b"-----BEGIN CERTIFICATE-----")
+                                && lettre::transport::smtp::client::Certificate::from_pem(&pem)
+                                    .is_ok() =>
+                        {
+                            Some(pem)
+                        }
+                        Ok(_) => {
+                            problems.push(format!(
+                                "ESR_SMTP_CA_FILE: {} holds no PEM certificate",
+                                path.display()
+                            ));
+                            None
+                        }
+                        Err(e) => {
+                            problems.push(format!(
+                                "ESR_SMTP_CA_FILE: cannot read {}: {e}",
+                                path.display()
+                            ));
+                            None
+                        }
+                    },
+                };
                 Some(EmailConfig::Smtp {
                     host,
                     port: self.smtp_port,
                     tls: self.smtp_tls,
                     credentials,
+                    ca_pem,
                     from: self.email_from.clone(),
                     timeout,
                 })
@@ -1445,6 +1486,14 @@ impl Settings {
     }
 }
 
+/// An IP address (one host) or a CIDR network, e.g. `10.0.0.7` or `10.0.0.0/24`.
+fn parse_ip_or_net(text: &str) -> Result<ipnet::IpNet, String> {
+    let text = text.trim();
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("{text:?} is neither an IP address nor a CIDR network"))
+}
+
 /// Checks a setting's URL: http(s) with a host, and https in production. Records what is
 /// wrong in `problems`; returns whether the URL is usable at all (an http URL in production is
 /// reported but still usable, so every other problem is listed too).
@@ -1584,6 +1633,81 @@ mod tests {
         assert!(!config.auto_migrate && !config.seed_demo);
         assert_eq!(config.log_format, LogFormat::Json);
     }
+    #[test]
+    fn trusted_proxies_are_addresses_or_networks() {
+        let config = settings(&["--trusted-proxies", "172.28.0.10, 10.0.0.0/24,::1"])
+            .resolve()
+            .expect("dev config");
+        let nets: Vec<String> = config
+            .trusted_proxies
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(nets, ["172.28.0.10/32", "10.0.0.0/24", "::1/128"]);
+        let err = Settings::parse_from(["esr-api", "--trusted-proxies", "nginx"])
+            .expect_err("a name is refused")
+            .to_string();
+        assert!(err.contains("neither an IP address nor a CIDR network"), "{err}");
+    }
+
+    /// A self-signed certificate (CN and SAN `mail`), as an organisation's own relay has.
+    const RELAY_CA_PEM: &str = "\
+-----BEGIN CERTIFICATE-----\n\
+MIIBhTCCASygAwIBAgIUB92+RdY88rymNEE5K9RklCh32LgwCgYIKoZIzj0EAwIw\n\
+DzENMAsGA1UEAwwEbWFpbDAgFw0yNjEyMDcwMTM3MzBaGA8yMTI2MTExMzAxMzcz\n\
+MFowDzENMAsGA1UEAwwEbWFpbDBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABByL\n\
+C7FMLQp4bsq6nXNZ+N12NRyDN9i3QDsIaMGEWYxqCiRC6385W/9R2UoHVBPr7liJ\n\
+xN/0OPKU1LXSM3rFXH2jZDBiMB0GA1UdDgQWBBT8moee/7cU6kK63yhTWvEt0dt8\n\
+8zAfBgNVHSMEGDAWgBT8moee/7cU6kK63yhTWvEt0dt88zAPBgNVHRMBAf8EBTAD\n\
+AQH/MA8GA1UdEQQIMAaCBG1haWwwCgYIKoZIzj0EAwIDRwAwRAIgXCsIsju3nnKL\n\
+dP17dIxPlZ5J0aLUI6fRiKONxJfh+hYCIDw6Gmmxyg+xMRwyeiGc2oFdj3q6P6kN\n\
+JvfjhjJRzg+b\n\
+-----END CERTIFICATE-----\n\
+";
+
+    /// (A runtime: lettre's connection pool starts with the transport.)
+    #[actix_web::test]
+    async fn smtp_ca_file_is_read_checked_and_used() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("relay-ca.pem");
+        std::fs::write(&good, RELAY_CA_PEM).unwrap();
+        let junk = dir.path().join("junk.pem");
+        std::fs::write(&junk, "not a certificate").unwrap();
+        let smtp = |ca: &std::path::Path, tls: &str| {
+            settings(&[
+                "--email-transport",
+                "smtp",
+                "--smtp-host",
+                "mail",
+                "--smtp-tls",
+                tls,
+                "--smtp-ca-file",
+                ca.to_str().unwrap(),
+            ])
+            .resolve()
+        };
+        let config = smtp(&good, "starttls").expect("a PEM certificate is accepted");
+        match &config.email {
+            EmailConfig::Smtp { ca_pem, .. } => {
+                assert_eq!(ca_pem.as_deref(), Some(RELAY_CA_PEM.as_bytes()));
+            }
+            other => panic!("{other:?}"),
+        }
+        crate::email::transport::Transport::from_config(&config.email)
+            .expect("TLS parameters with the extra root build");
+        let implicit = smtp(&good, "tls").expect("implicit TLS too");
+        crate::email::transport::Transport::from_config(&implicit.email).expect("builds");
+
+        let text = smtp(&junk, "starttls").expect_err("refused").to_string();
+        assert!(text.contains("ESR_SMTP_CA_FILE") && text.contains("no PEM certificate"), "{text}");
+        let text = smtp(&dir.path().join("absent.pem"), "starttls")
+            .expect_err("refused")
+            .to_string();
+        assert!(text.contains("ESR_SMTP_CA_FILE: cannot read"), "{text}");
+        let text = smtp(&good, "none").expect_err("refused").to_string();
+        assert!(text.contains("ESR_SMTP_CA_FILE needs ESR_SMTP_TLS"), "{text}");
+    }
+
     #[test]
     fn production_needs_smartcard_settings_or_an_explicit_disable() {
         let base = [

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde::{Deserialize, Serialize};
 
@@ -84,6 +85,13 @@ impl From<&Link> for MailboxLink {
     }
 }
 
+/// TLS settings for `host` trusting the public roots and every certificate in `pem`.
+fn smtp_tls_parameters(host: &str, pem: &[u8]) -> Result<TlsParameters, lettre::transport::smtp::Error> {
+    TlsParameters::builder(host.to_owned())
+        .add_root_certificate(Certificate::from_pem(pem)?)
+        .build_rustls()
+}
+
 impl Transport {
     /// Builds the configured transport.
     pub fn from_config(config: &EmailConfig) -> Result<Self, String> {
@@ -98,15 +106,28 @@ impl Transport {
                 port,
                 tls,
                 credentials,
+                ca_pem,
                 from,
                 timeout,
             } => {
-                let builder = match tls {
-                    SmtpTls::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host),
-                    SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(host),
-                    SmtpTls::None => Ok(AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(
-                        host,
-                    )),
+                let builder = match (tls, ca_pem) {
+                    (SmtpTls::None, _) => Ok(
+                        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
+                    ),
+                    (SmtpTls::Starttls, None) => {
+                        AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host)
+                    }
+                    (SmtpTls::Tls, None) => AsyncSmtpTransport::<Tokio1Executor>::relay(host),
+                    // The public roots plus the organisation's own certificate authority.
+                    (tls, Some(pem)) => smtp_tls_parameters(host, pem).map(|params| {
+                        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host).tls(
+                            if *tls == SmtpTls::Tls {
+                                Tls::Wrapper(params)
+                            } else {
+                                Tls::Required(params)
+                            },
+                        )
+                    }),
                 }
                 .map_err(|e| format!("SMTP relay {host}: {e}"))?;
                 let mut builder = builder.port(*port).timeout(Some(*timeout));

@@ -101,10 +101,7 @@ fn refused_postgres_connection_names_the_real_cause_without_the_password() {
 #[test]
 fn unknown_postgres_database_is_named() {
     let Ok(admin) = std::env::var(crate::helpers::PG_ENV) else {
-        println!(
-            "skipped: PostgreSQL variant (set {} to run it)",
-            crate::helpers::PG_ENV
-        );
+        crate::scratch_pg::print_skipped("PostgreSQL variant");
         return;
     };
     let mut url = url::Url::parse(&admin).unwrap();
@@ -118,6 +115,37 @@ fn unknown_postgres_database_is_named() {
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(
         stderr.contains("esr_no_such_database") && stderr.contains("does not exist"),
+        "{stderr}"
+    );
+}
+
+/// A role the server does not know, with a password: the operator reads PostgreSQL's own
+/// words (the role is named), never the driver's generic "invalid connection url", and the
+/// password is not printed.
+#[test]
+fn refused_postgres_login_is_named_without_the_password() {
+    let Ok(admin) = std::env::var(crate::helpers::PG_ENV) else {
+        crate::scratch_pg::print_skipped("PostgreSQL variant");
+        return;
+    };
+    let mut url = url::Url::parse(&admin).unwrap();
+    url.set_username("esr_no_such_role").unwrap();
+    url.set_password(Some("hunter2-not-printed")).unwrap();
+    let out = esr_api()
+        .env("ESR_DATABASE_URL", url.as_str())
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("esr_no_such_role")
+            && (stderr.contains("does not exist") || stderr.contains("authentication failed")),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("hunter2-not-printed"), "{stderr}");
+    assert!(
+        !stderr.contains("Invalid connection url for multiconnection"),
         "{stderr}"
     );
 }
@@ -276,4 +304,48 @@ fn production_serves_with_a_key_file_and_never_stores_its_private_part() {
         stored[0].private_key_pem.is_none(),
         "the private key stays in the file"
     );
+}
+
+/// Every `ESR_*` setting the binary reads has a row of its own name in README's configuration
+/// table, and the table is one table (a blank line would end it and print the rest as text).
+#[test]
+fn readme_configuration_table_names_every_setting() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let config = std::fs::read_to_string(root.join("src/config.rs")).unwrap();
+    let readme = std::fs::read_to_string(root.join("../../README.md")).unwrap();
+    let settings: std::collections::BTreeSet<&str> = config
+        .split("env = \"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .filter(|name| name.starts_with("ESR_"))
+        .collect();
+    assert!(settings.len() > 50, "{settings:?}");
+    let lines: Vec<&str> = readme.lines().collect();
+    let first = lines
+        .iter()
+        .position(|l| l.starts_with("| `ESR_"))
+        .expect("README has a configuration table");
+    let table: Vec<&str> = lines[first..]
+        .iter()
+        .take_while(|l| l.starts_with('|'))
+        .copied()
+        .collect();
+    let later_rows = lines[first + table.len()..]
+        .iter()
+        .filter(|l| l.starts_with("| `ESR_"))
+        .count();
+    assert_eq!(later_rows, 0, "the configuration table is broken by a non-table line");
+    let named: String = table
+        .iter()
+        .map(|row| row.split('|').nth(1).unwrap_or_default())
+        .collect();
+    let missing: Vec<&&str> = settings
+        .iter()
+        .filter(|name| {
+            !named
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .any(|word| word == **name)
+        })
+        .collect();
+    assert!(missing.is_empty(), "not in README's table: {missing:?}");
 }

@@ -72,6 +72,7 @@ async fn smtp_relay_down_then_back_delivers_the_email() {
                 port,
                 tls: esr_api::config::SmtpTls::None,
                 credentials: None,
+                ca_pem: None,
                 from: "ESR Access <no-reply@esr-access.invalid>".into(),
                 timeout: Duration::from_secs(2),
             };

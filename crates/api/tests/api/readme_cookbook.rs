@@ -1,6 +1,7 @@
 //! Runs every `sh` block of the README's "For integrators" section, in order, in one bash
 //! session against a live server (the `esr-api` binary on `PATH`, pointed at the server's
-//! database), then checks that what the cookbook says it does happened.
+//! database), then checks that what the cookbook says it does happened. The same for the
+//! "Try it" walk-throughs: the My ESR app, the smartcard journey and the recovery by email.
 
 use std::path::Path;
 use std::process::Command;
@@ -11,7 +12,10 @@ use crate::admin::admin_key;
 use crate::both_backends;
 use crate::helpers::{TestApp, TestBackend};
 
-both_backends!(readme_integrator_cookbook_runs_green);
+both_backends!(
+    readme_integrator_cookbook_runs_green,
+    readme_try_it_walk_throughs_run_green
+);
 
 /// The `sh` blocks of one README section.
 fn section_blocks(readme: &str, heading: &str) -> Vec<String> {
@@ -151,6 +155,100 @@ async fn readme_integrator_cookbook_runs_green(app: &TestApp) {
         assert!(
             by_cookbook.contains(&expected),
             "{expected} in {by_cookbook:?}"
+        );
+    }
+}
+
+/// The blocks of "Try it", in order, in one bash session (as a reader pastes them): the My ESR
+/// app's journey, the smartcard journey at work, recovery by email, and the error examples.
+async fn readme_try_it_walk_throughs_run_green(app: &TestApp) {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
+            .unwrap();
+    let blocks = section_blocks(&readme, "## Try it");
+    assert!(blocks.len() >= 3, "the walk-throughs: {}", blocks.len());
+    for (i, needle) in [
+        "/v1/auth/refresh",
+        "/v1/auth/smartcard/callback",
+        "/v1/password-resets",
+    ]
+    .iter()
+    .enumerate()
+    {
+        assert!(blocks[i].contains(needle), "block {} is {needle}", i + 1);
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut script = String::from("set -euo pipefail\n");
+    for (i, block) in blocks.iter().enumerate() {
+        script.push_str(&format!("echo '--- block {}' >&2\n{block}\necho\n", i + 1));
+    }
+    // Bounded: the recovery block polls the mailbox until the email arrives.
+    let mut cmd = Command::new("timeout");
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("ESR_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.args(["120", "bash", "-c"])
+        .arg(script)
+        .current_dir(dir.path())
+        .env("B", &app.address);
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let report = format!("--- stderr\n{stderr}\n--- stdout\n{stdout}");
+    assert!(out.status.success(), "the walk-throughs failed:\n{report}");
+
+    // Each block's answers are the ones the README shows in its comments.
+    for expected in [
+        // My ESR app: ready, me, logout 204, then the spent token.
+        "\"status\":\"ready\"",
+        "\"username\":\"999JSMITH01\"",
+        "\"code\":\"invalid-token\"",
+        // Smartcard journey: not requested, approved, password1 refused with every rule.
+        "\"status\":\"not_requested\"",
+        "\"status\":\"approved\"",
+        "\"type\":\"/problems/password-policy\"",
+        "\"code\":\"password-too-short\"",
+        "\"code\":\"password-common\"",
+        // Recovery: the request's answer and the link's organisation.
+        "Your request to retrieve your username has been submitted.",
+        "\"organisation_code\":\"999\"",
+        // Errors.
+        "\"code\":\"invalid-credentials\"",
+        "HTTP/1.1 405",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "{expected} in the output:\n{report}"
+        );
+    }
+    // logout, Reset Password at work, password reset by link.
+    assert!(
+        stdout.matches("HTTP/1.1 204").count() >= 3,
+        "three 204 answers:\n{report}"
+    );
+    assert_eq!(
+        stdout.matches("\"code\":\"invalid-token\"").count(),
+        1,
+        "only the logged-out token is refused:\n{report}"
+    );
+
+    // It did what it says: both new passwords log in (the last login of each block, too).
+    assert!(
+        stdout.matches("\"access_token\"").count() >= 2,
+        "the smartcard and recovery blocks end logged in:\n{report}"
+    );
+    for username in ["999SJONES01", "999JSMITH01"] {
+        assert_eq!(
+            app.login(username, "Wandering heron at dusk")
+                .await
+                .status(),
+            200,
+            "{username}:\n{report}"
         );
     }
 }

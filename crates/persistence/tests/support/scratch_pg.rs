@@ -19,11 +19,11 @@ pub struct ScratchPg {
 }
 
 impl ScratchPg {
-    /// Creates one, or prints `skipped: {what} (set ESR_TEST_DATABASE_URL to run it)` and
-    /// returns `None` when the variable is unset. Panics when it is set but unusable.
+    /// Creates one, or prints `skipped: {test} {what} (set ESR_TEST_DATABASE_URL to run it)`
+    /// and returns `None` when the variable is unset. Panics when it is set but unusable.
     pub fn create(prefix: &str, what: &str) -> Option<Self> {
         let Ok(admin_url) = std::env::var(PG_ENV) else {
-            println!("skipped: {what} (set {PG_ENV} to run it)");
+            print_skipped(what);
             return None;
         };
         Some(
@@ -50,6 +50,19 @@ impl ScratchPg {
             name,
         })
     }
+}
+
+/// Says on standard error that a test's PostgreSQL run was skipped. Written to the stream
+/// itself, not through `eprintln!`, which the test harness captures and hides for passing
+/// tests: the line shows in every `cargo test` run, next to the test's `ok`.
+pub fn print_skipped(what: &str) {
+    use std::io::Write;
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("a test");
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "skipped: {test}: {what} (set {PG_ENV} to run it)"
+    );
 }
 
 impl Drop for ScratchPg {
