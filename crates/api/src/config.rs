@@ -951,9 +951,7 @@ impl Settings {
                     }
                     Some(path) => match std::fs::read(path) {
                         Ok(pem)
-                            if pem
-                                .windows(27)
-                                .any(|w| w == b"-----BEGIN CERTIFICATE-----")
+                            if pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----")
                                 && lettre::transport::smtp::client::Certificate::from_pem(&pem)
                                     .is_ok() =>
                         {
@@ -1647,7 +1645,10 @@ mod tests {
         let err = Settings::parse_from(["esr-api", "--trusted-proxies", "nginx"])
             .expect_err("a name is refused")
             .to_string();
-        assert!(err.contains("neither an IP address nor a CIDR network"), "{err}");
+        assert!(
+            err.contains("neither an IP address nor a CIDR network"),
+            "{err}"
+        );
     }
 
     /// A self-signed certificate (CN and SAN `mail`), as an organisation's own relay has.
@@ -1699,13 +1700,19 @@ JvfjhjJRzg+b\n\
         crate::email::transport::Transport::from_config(&implicit.email).expect("builds");
 
         let text = smtp(&junk, "starttls").expect_err("refused").to_string();
-        assert!(text.contains("ESR_SMTP_CA_FILE") && text.contains("no PEM certificate"), "{text}");
+        assert!(
+            text.contains("ESR_SMTP_CA_FILE") && text.contains("no PEM certificate"),
+            "{text}"
+        );
         let text = smtp(&dir.path().join("absent.pem"), "starttls")
             .expect_err("refused")
             .to_string();
         assert!(text.contains("ESR_SMTP_CA_FILE: cannot read"), "{text}");
         let text = smtp(&good, "none").expect_err("refused").to_string();
-        assert!(text.contains("ESR_SMTP_CA_FILE needs ESR_SMTP_TLS"), "{text}");
+        assert!(
+            text.contains("ESR_SMTP_CA_FILE needs ESR_SMTP_TLS"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -86,7 +86,10 @@ impl From<&Link> for MailboxLink {
 }
 
 /// TLS settings for `host` trusting the public roots and every certificate in `pem`.
-fn smtp_tls_parameters(host: &str, pem: &[u8]) -> Result<TlsParameters, lettre::transport::smtp::Error> {
+fn smtp_tls_parameters(
+    host: &str,
+    pem: &[u8],
+) -> Result<TlsParameters, lettre::transport::smtp::Error> {
     TlsParameters::builder(host.to_owned())
         .add_root_certificate(Certificate::from_pem(pem)?)
         .build_rustls()

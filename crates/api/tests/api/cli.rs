@@ -334,7 +334,10 @@ fn readme_configuration_table_names_every_setting() {
         .iter()
         .filter(|l| l.starts_with("| `ESR_"))
         .count();
-    assert_eq!(later_rows, 0, "the configuration table is broken by a non-table line");
+    assert_eq!(
+        later_rows, 0,
+        "the configuration table is broken by a non-table line"
+    );
     let named: String = table
         .iter()
         .map(|row| row.split('|').nth(1).unwrap_or_default())
