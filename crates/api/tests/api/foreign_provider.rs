@@ -21,6 +21,8 @@ both_backends_owned!(
     provider_key_rotation_is_picked_up,
     provider_down_or_slow_answers_503_within_the_timeout,
     client_secret_post_is_supported,
+    configured_subject_claim_acr_values_and_minimum_assurance_apply,
+    provider_keys_are_fetched_again_after_their_ttl,
 );
 
 const CLIENT_ID: &str = "esr-test-client";
@@ -606,5 +608,118 @@ async fn client_secret_post_is_supported(backend: TestBackend) {
         .await
         .unwrap();
     assert_eq!(published, json!({"keys": []}));
+    app.stop().await;
+}
+
+async fn configured_subject_claim_acr_values_and_minimum_assurance_apply(backend: TestBackend) {
+    let server = provider(&[&KEY_A]).await;
+    let Some(app) = app_for(
+        backend,
+        &server,
+        &[
+            "--oidc-subject-claim",
+            "sub",
+            "--oidc-acr-values",
+            "AAL2_OR_ABOVE",
+            "--oidc-min-assurance",
+            "2",
+        ],
+    )
+    .await
+    else {
+        return;
+    };
+    // The authorization request asks for the configured acr_values.
+    let (url, _) = crate::smartcard::start(&app).await;
+    let acr: Vec<String> = url::Url::parse(&url)
+        .unwrap()
+        .query_pairs()
+        .filter(|(k, _)| k == "acr_values")
+        .map(|(_, v)| v.into_owned())
+        .collect();
+    assert_eq!(acr, ["AAL2_OR_ABOVE"], "{url}");
+
+    // A level-2 sign-in is enough; the person is the one named by `sub`, not by `uid` (here
+    // another person's smartcard, Amir Patel's).
+    let at_level_2 = |c: &mut Value| {
+        c["acr"] = json!("AAL2_OR_ABOVE");
+        c["authentication_assurance_level"] = json!("2");
+        c["uid"] = json!("555000000002");
+    };
+    let res = sign_in_with(&app, &server, |nonce| {
+        let mut c = claims(&server, nonce);
+        at_level_2(&mut c);
+        signed(&KEY_A, &c)
+    })
+    .await;
+    assert_eq!(res.status(), 200, "level 2 accepted");
+    let tokens: Value = res.json().await.unwrap();
+    let page: Value = app
+        .get_auth(
+            "/v1/me/internet-access",
+            tokens["access_token"].as_str().unwrap(),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["username"], "999JSMITH01", "looked up by sub");
+
+    // Below the configured minimum, and a `sub` linked to nobody (with a known `uid`).
+    let res = sign_in_with(&app, &server, |nonce| {
+        let mut c = claims(&server, nonce);
+        c["acr"] = json!("AAL1_USERPASS");
+        c["authentication_assurance_level"] = json!("1");
+        signed(&KEY_A, &c)
+    })
+    .await;
+    refused(res, 403, "smartcard-assurance-too-low", "level 1").await;
+    let res = sign_in_with(&app, &server, |nonce| {
+        let mut c = claims(&server, nonce);
+        at_level_2(&mut c);
+        c["sub"] = json!("555999999999");
+        signed(&KEY_A, &c)
+    })
+    .await;
+    refused(res, 403, "no-esr-record", "sub linked to nobody").await;
+    app.stop().await;
+}
+
+async fn provider_keys_are_fetched_again_after_their_ttl(backend: TestBackend) {
+    let server = provider(&[&KEY_A]).await;
+    let Some(app) = app_for(backend, &server, &["--oidc-jwks-ttl-secs", "1"]).await else {
+        return;
+    };
+    let jwks_fetches = || async {
+        server
+            .received_requests()
+            .await
+            .unwrap()
+            .iter()
+            .filter(|r| r.url.path() == "/jwks")
+            .count()
+    };
+    let sign_in = || async {
+        let res = sign_in_with(&app, &server, |nonce| {
+            signed(&KEY_A, &claims(&server, nonce))
+        })
+        .await;
+        assert_eq!(res.status(), 200);
+    };
+    let began = Instant::now();
+    sign_in().await;
+    sign_in().await;
+    // (On a very slow machine the second sign-in may already be past the TTL.)
+    if began.elapsed() < Duration::from_millis(900) {
+        assert_eq!(jwks_fetches().await, 1, "cached within the TTL");
+    }
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    let before = jwks_fetches().await;
+    sign_in().await;
+    assert_eq!(
+        jwks_fetches().await,
+        before + 1,
+        "fetched again once the TTL passed"
+    );
     app.stop().await;
 }
