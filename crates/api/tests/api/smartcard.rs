@@ -20,6 +20,7 @@ both_backends!(
     manual_approval_leaves_the_request_pending,
     smartcard_sign_in_problems,
     same_name_people_signing_in_at_once_get_distinct_usernames,
+    dev_idp_token_refuses_a_missing_or_forged_client_assertion,
 );
 both_backends_owned!(dev_idp_routes_do_not_exist_in_production);
 
@@ -385,6 +386,17 @@ async fn smartcard_sign_in_problems(app: &TestApp) {
         assert_eq!(res.status(), 400, "{uri}");
         assert_eq!(problem(res).await["code"], "redirect-uri-not-allowed");
     }
+    let refusals = |reason: &'static str| {
+        let events = esr_persistence::audit::recent(&mut app.db(), None, 100).unwrap();
+        events
+            .into_iter()
+            .filter(|e| e.event_type == "smartcard.login_failed" && e.details.contains(reason))
+            .map(|e| e.details)
+            .collect::<Vec<_>>()
+    };
+    let refused = refusals("\"redirect_uri_not_allowed\"");
+    assert_eq!(refused.len(), 3, "every refusal audited: {refused:?}");
+    assert!(refused.iter().all(|d| d.contains("\"step\":\"start\"")));
 
     // A smartcard linked to no ESR record.
     let (code, state) = authorize(app, "555999999999").await;
@@ -415,6 +427,9 @@ async fn smartcard_sign_in_problems(app: &TestApp) {
     assert_eq!(problem(res).await["code"], "smartcard-state-invalid");
     let res = callback(app, "", "").await;
     assert_eq!(res.status(), 400);
+    let refused = refusals("\"invalid_request\"");
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert!(refused[0].contains("\"step\":\"callback\""));
     let res = app
         .post_json(
             "/v1/auth/smartcard/callback",
@@ -643,4 +658,101 @@ async fn assert_dev_idp_absent(app: &TestApp) {
         .await
         .unwrap();
     assert_eq!(res.status(), 404);
+}
+
+/// The PKCE verifier the service keeps for a flow (read from the database, as only the
+/// service and no attacker has it).
+fn verifier_of(app: &TestApp, state: &str) -> String {
+    use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
+    use esr_persistence::schema::oidc_flows;
+    oidc_flows::table
+        .filter(oidc_flows::state_hash.eq(esr_domain::sha256_hex(state.as_bytes())))
+        .select(oidc_flows::code_verifier)
+        .first::<String>(&mut app.db())
+        .unwrap()
+}
+
+async fn dev_idp_token_refuses_a_missing_or_forged_client_assertion(app: &TestApp) {
+    let published: Value = app
+        .get("/.well-known/oidc-client-jwks.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let kid = published["keys"][0]["kid"].as_str().unwrap().to_owned();
+    let token_url = format!("{}/dev-idp/token", app.address);
+    let now = Utc::now().timestamp();
+    // Right claims, our kid and algorithm, someone else's key.
+    let forged = {
+        use rsa::pkcs1::EncodeRsaPrivateKey;
+        let other = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
+        let der = other.to_pkcs1_der().unwrap();
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS512);
+        header.kid = Some(kid.clone());
+        jsonwebtoken::encode(
+            &header,
+            &json!({
+                "iss": "esr-access-dev",
+                "sub": "esr-access-dev",
+                "aud": token_url,
+                "jti": "forged-1",
+                "iat": now,
+                "exp": now + 300,
+            }),
+            &jsonwebtoken::EncodingKey::from_rsa_der(der.as_bytes()),
+        )
+        .unwrap()
+    };
+    let jwt_bearer = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+    let cases: Vec<(&str, Vec<(&str, &str)>)> = vec![
+        ("no client authentication at all", vec![]),
+        (
+            "jwt-bearer without the assertion",
+            vec![("client_assertion_type", jwt_bearer)],
+        ),
+        (
+            "an assertion signed with another key",
+            vec![
+                ("client_assertion_type", jwt_bearer),
+                ("client_assertion", forged.as_str()),
+            ],
+        ),
+        (
+            "a malformed assertion",
+            vec![
+                ("client_assertion_type", jwt_bearer),
+                ("client_assertion", "not.a.jwt"),
+            ],
+        ),
+    ];
+    for (case, client_auth) in cases {
+        // A genuine code with its genuine PKCE verifier: only the client authentication is wrong.
+        let (code, state) = authorize(app, "100001").await;
+        let verifier = verifier_of(app, &state);
+        let mut form = vec![
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", verifier.as_str()),
+            ("client_id", "esr-access-dev"),
+        ];
+        form.extend(client_auth);
+        let res = app
+            .client
+            .post(&token_url)
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401, "{case}");
+        assert_eq!(problem(res).await["code"], "invalid-client", "{case}");
+        // The code is spent: the service's own callback with it is refused too.
+        let res = callback(app, &code, &state).await;
+        assert_eq!(res.status(), 401, "{case}");
+        assert_eq!(
+            problem(res).await["code"],
+            "smartcard-code-rejected",
+            "{case}"
+        );
+    }
 }
