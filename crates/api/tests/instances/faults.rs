@@ -328,6 +328,22 @@ async fn slow_identity_provider_times_out_with_503_and_blocks_nothing_else() {
         .await;
     assert_eq!(res.status(), 503);
     assert!(idp.requests() >= 2);
+    // Each outage leaves a warning in the log (JSON lines) for the operator, with its cause.
+    let log = instance.log();
+    let warnings: Vec<Value> = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| {
+            l["level"] == "WARN"
+                && l["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("identity provider unavailable"))
+        })
+        .collect();
+    assert!(
+        warnings.len() >= 2 && warnings.iter().all(|w| w["error"].is_string()),
+        "a warning per outage: {warnings:?}\n{log}"
+    );
 }
 
 fn prlimit_fsize(instance: &Instance, soft: &str) {
