@@ -18,7 +18,7 @@ use tokio::sync::{Notify, watch};
 
 use super::templates::{self, LinkBase, RecoveryAccount, RecoveryPayload, UnlockPayload};
 use super::transport::{SendError, Transport};
-use crate::config::Config;
+use crate::config::{Config, EmailConfig};
 use crate::metrics::Metrics;
 
 /// Everything the worker needs.
@@ -180,6 +180,29 @@ impl Delivery {
         Ok(n)
     }
 
+    /// Sends with the configured per-send timeout as a deadline on the whole send. lettre's
+    /// SMTP timeout bounds connecting only (its async transport sets no read timeout), so a
+    /// relay that takes the content and never answers would otherwise hold the message, its
+    /// lease and a graceful shutdown forever. A send cut off here may still have reached the
+    /// relay: it is retried like any temporary failure (a duplicate bounded to this message).
+    async fn send_within_deadline(
+        &self,
+        rendered: &templates::Rendered,
+        reference: &str,
+    ) -> Result<(), SendError> {
+        let send = self.transport.send(rendered, reference);
+        let limit = match &self.config.email {
+            EmailConfig::Smtp { timeout, .. } | EmailConfig::Notify { timeout, .. } => *timeout,
+            EmailConfig::File { .. } => return send.await,
+        };
+        tokio::time::timeout(limit, send).await.unwrap_or_else(|_| {
+            Err(SendError::Temporary(format!(
+                "no answer within {} ms",
+                limit.as_millis()
+            )))
+        })
+    }
+
     async fn deliver(&self, message: OutboxMessage, links: &LinkBase) -> Result<(), WorkerError> {
         let outcome = match templates::render(
             &message.kind,
@@ -188,7 +211,7 @@ impl Delivery {
             &message.payload,
             links,
         ) {
-            Ok(rendered) => self.transport.send(&rendered, &message.id).await,
+            Ok(rendered) => self.send_within_deadline(&rendered, &message.id).await,
             Err(e) => Err(SendError::Permanent(e.to_string())),
         };
         let attempts = u32::try_from(message.attempts).unwrap_or(u32::MAX);
@@ -314,7 +337,10 @@ fn match_one(
             // administrator (SPEC §2: password login needs `active` + `approved`; a reset only
             // lifts a lock). The same rule for Unlock Account, which names one account.
             let eligible = account.internet_access == InternetAccessStatus::Approved
-                && matches!(account.status, AccountStatus::Active | AccountStatus::Locked);
+                && matches!(
+                    account.status,
+                    AccountStatus::Active | AccountStatus::Locked
+                );
             if wanted && eligible {
                 matches.push((person, account));
             }

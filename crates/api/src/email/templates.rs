@@ -130,6 +130,16 @@ enum Lang {
     Cy,
 }
 
+impl Lang {
+    /// The BCP 47 tag for `<html lang>`, so screen readers pronounce the email correctly.
+    fn tag(self) -> &'static str {
+        match self {
+            Self::En => "en",
+            Self::Cy => "cy",
+        }
+    }
+}
+
 /// Renders a queued message.
 pub fn render(
     kind: &str,
@@ -172,6 +182,7 @@ pub fn render(
 
 /// A document built paragraph by paragraph into both text and HTML.
 struct Doc {
+    lang: Lang,
     subject: String,
     text: String,
     html: String,
@@ -179,8 +190,9 @@ struct Doc {
 }
 
 impl Doc {
-    fn new(subject: impl Into<String>) -> Self {
+    fn new(lang: Lang, subject: impl Into<String>) -> Self {
         Self {
+            lang,
             subject: subject.into(),
             text: String::new(),
             html: String::new(),
@@ -221,7 +233,8 @@ impl Doc {
         Rendered {
             to: String::new(),
             html: format!(
-                "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title></head>\n<body style=\"font-family: Arial, sans-serif; font-size: 16px; line-height: 1.5\">\n{}</body></html>\n",
+                "<!DOCTYPE html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\"><title>{}</title></head>\n<body style=\"font-family: Arial, sans-serif; font-size: 16px; line-height: 1.5\">\n{}</body></html>\n",
+                self.lang.tag(),
                 esc(&self.subject),
                 self.html
             ),
@@ -273,10 +286,13 @@ fn hours(lang: Lang, n: u64) -> String {
 
 fn recovery(lang: Lang, p: &RecoveryPayload, links: &LinkBase) -> Rendered {
     let many = p.accounts.len() > 1;
-    let mut doc = Doc::new(match lang {
-        Lang::En => "Your ESR username and password reset",
-        Lang::Cy => "Eich enw defnyddiwr ESR ac ailosod eich cyfrinair",
-    });
+    let mut doc = Doc::new(
+        lang,
+        match lang {
+            Lang::En => "Your ESR username and password reset",
+            Lang::Cy => "Eich enw defnyddiwr ESR ac ailosod eich cyfrinair",
+        },
+    );
     doc.para(match (lang, many) {
         (Lang::En, false) => "The following user account is associated with your email address:",
         (Lang::En, true) => "The following user accounts are associated with your email address:",
@@ -317,10 +333,13 @@ fn recovery(lang: Lang, p: &RecoveryPayload, links: &LinkBase) -> Rendered {
 
 fn unlock(lang: Lang, p: &UnlockPayload, links: &LinkBase) -> Rendered {
     let ttl = hours(lang, links.link_ttl_hours);
-    let mut doc = Doc::new(match lang {
-        Lang::En => "Unlock your ESR account",
-        Lang::Cy => "Datgloi eich cyfrif ESR",
-    });
+    let mut doc = Doc::new(
+        lang,
+        match lang {
+            Lang::En => "Unlock your ESR account",
+            Lang::Cy => "Datgloi eich cyfrif ESR",
+        },
+    );
     if p.locked {
         doc.para(match lang {
             Lang::En => "You asked to unlock the following user account:",
@@ -387,10 +406,13 @@ fn when(lang: Lang, at: &str) -> String {
 }
 
 fn password_changed(lang: Lang, p: &NoticePayload, links: &LinkBase) -> Rendered {
-    let mut doc = Doc::new(match lang {
-        Lang::En => "Your ESR password was changed",
-        Lang::Cy => "Mae eich cyfrinair ESR wedi newid",
-    });
+    let mut doc = Doc::new(
+        lang,
+        match lang {
+            Lang::En => "Your ESR password was changed",
+            Lang::Cy => "Mae eich cyfrinair ESR wedi newid",
+        },
+    );
     let account = format!(
         "{} ({} {})",
         p.username, p.organisation_code, p.organisation_name
@@ -425,10 +447,13 @@ fn password_changed(lang: Lang, p: &NoticePayload, links: &LinkBase) -> Rendered
 }
 
 fn account_locked(lang: Lang, p: &NoticePayload, links: &LinkBase) -> Rendered {
-    let mut doc = Doc::new(match lang {
-        Lang::En => "Your ESR account has been locked",
-        Lang::Cy => "Mae eich cyfrif ESR wedi'i gloi",
-    });
+    let mut doc = Doc::new(
+        lang,
+        match lang {
+            Lang::En => "Your ESR account has been locked",
+            Lang::Cy => "Mae eich cyfrif ESR wedi'i gloi",
+        },
+    );
     let account = format!(
         "{} ({} {})",
         p.username, p.organisation_code, p.organisation_name
@@ -518,6 +543,7 @@ mod tests {
         );
         assert!(m.text.contains("241JSMITH01") && m.text.contains("999JSMITH01"));
         assert_eq!(m.links.iter().filter(|l| l.purpose == "reset").count(), 2);
+        assert!(m.html.contains("<html lang=\"en\">"), "{}", m.html);
     }
 
     #[test]
@@ -533,6 +559,7 @@ mod tests {
                 .contains("Bwrdd &lt;Iechyd&gt; &amp; &quot;Prifysgol&quot;")
         );
         assert!(!m.html.contains("<Iechyd>"));
+        assert!(m.html.contains("<html lang=\"cy\">"), "{}", m.html);
     }
 
     #[test]

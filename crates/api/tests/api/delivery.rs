@@ -206,7 +206,58 @@ async fn notify_receives_a_signed_request_with_the_outbox_reference() {
 crate::both_backends_owned!(
     refused_messages_end_dead_and_can_be_retried,
     shutdown_releases_unsent_claims,
+    pending_count_and_oldest_age_are_metrics,
 );
+
+/// The value of the sample `name` (with its labels) on `/metrics`.
+async fn metric(app: &TestApp, name: &str) -> f64 {
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("{name} in {metrics}"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// With no worker to send them, queued emails show on `/metrics` as pending, with the age of
+/// the oldest: what an operator alerts on when delivery stalls.
+async fn pending_count_and_oldest_age_are_metrics(backend: TestBackend) {
+    let Some(app) = spawn_app_with(backend, |c| c.outbox.worker = false).await else {
+        return;
+    };
+    let pending = r#"esr_outbox_messages{status="pending"}"#;
+    let oldest = "esr_outbox_oldest_pending_age_seconds";
+    assert_eq!(metric(&app, pending).await, 0.0);
+    assert_eq!(metric(&app, oldest).await, 0.0, "0 when none is pending");
+    let mut conn = app.db();
+    for minutes_ago in [5, 2, 0] {
+        outbox::enqueue(
+            &mut conn,
+            &NewMessage {
+                kind: "password_changed",
+                recipient: "staff@demo.nhs.uk",
+                language: "en",
+                account_id: None,
+                payload: &notice(),
+            },
+            chrono::Utc::now() - chrono::Duration::minutes(minutes_ago),
+        )
+        .unwrap();
+    }
+    assert_eq!(metric(&app, pending).await, 3.0);
+    let age = metric(&app, oldest).await;
+    assert!(
+        (300.0..360.0).contains(&age),
+        "the oldest is 5 minutes old: {age}"
+    );
+    assert_eq!(
+        metric(&app, r#"esr_outbox_messages{status="sent"}"#).await,
+        0.0
+    );
+    app.stop().await;
+}
 
 /// A permanent refusal makes the message dead at once (visible in metrics, retryable);
 /// temporary ones are retried up to the limit.

@@ -59,8 +59,40 @@ crate::both_backends!(
     links_are_single_use_bound_and_expire,
     unmatched_requests_send_nothing_and_audit_only_a_digest,
     accounts_that_cannot_log_in_from_home_get_no_links,
+    a_welsh_speaker_gets_the_email_in_welsh,
     bad_forms_are_problems,
 );
+
+/// Siân's preferred language (`people.language`, set by the ESR import or the admin API) is
+/// Welsh: her email is in Welsh, text and HTML, and the HTML says so (`<html lang="cy">`).
+async fn a_welsh_speaker_gets_the_email_in_welsh(app: &TestApp) {
+    let sian = "sian.jones@demo.nhs.uk";
+    // Her internet access is approved (the demo has her not yet asked).
+    app.db()
+        .batch_execute(
+            "UPDATE accounts SET internet_access = 'approved' WHERE username = '999SJONES01'",
+        )
+        .unwrap();
+    assert_eq!(
+        request_recovery(app, sian, "1992-07-21", None)
+            .await
+            .status(),
+        202
+    );
+    let email = app.wait_for_mail(sian, 1).await.remove(0);
+    assert_eq!(
+        email["subject"],
+        "Eich enw defnyddiwr ESR ac ailosod eich cyfrinair"
+    );
+    let text = email["text"].as_str().unwrap();
+    assert!(text.contains("Enw defnyddiwr: 999SJONES01"), "{text}");
+    let html = email["html"].as_str().unwrap();
+    assert!(html.contains("<html lang=\"cy\">"), "{html}");
+    assert!(
+        html.contains("999SJONES01") && !html.contains("Username:"),
+        "{html}"
+    );
+}
 
 async fn the_whole_recovery_journey(app: &TestApp) {
     // Jane is logged in on her phone, then someone locks her account.

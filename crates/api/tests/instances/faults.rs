@@ -467,3 +467,93 @@ async fn sigterm_drains_the_request_in_flight_and_exits_zero() {
     assert!(signalled.elapsed() < Duration::from_secs(20));
     assert!(!instance.log().contains("panicked"));
 }
+
+mod sigterm_with_a_send_stuck_at_the_relay_finishes_it_and_releases_the_rest {
+    #[tokio::test]
+    async fn sqlite() {
+        let (_dir, url) = super::sqlite_db();
+        super::sigterm_with_a_send_stuck_at_the_relay_finishes_it_and_releases_the_rest(&url).await;
+    }
+
+    #[tokio::test]
+    async fn postgres() {
+        let Some(db) = super::PgDb::fresh() else {
+            return;
+        };
+        super::sigterm_with_a_send_stuck_at_the_relay_finishes_it_and_releases_the_rest(db.url())
+            .await;
+    }
+}
+
+/// SIGTERM while the delivery worker holds a batch whose first send hangs at the relay: the
+/// process exits 0; the message in flight ends its attempt (here: the relay's timeout, recorded
+/// as a failed attempt to retry), and the rest of the batch is released at once — pending, no
+/// claim, no attempt counted — instead of waiting out a lease.
+async fn sigterm_with_a_send_stuck_at_the_relay_finishes_it_and_releases_the_rest(url: &str) {
+    let port = free_port();
+    let sink = Sink::start(port).await;
+    sink.set_stall(true);
+    let mut instance = InstanceBuilder::new("inst-drain", url)
+        .smtp(port)
+        .env("ESR_EMAIL_TIMEOUT_MS", "2000")
+        .env("ESR_OUTBOX_LEASE_SECS", "60")
+        .env("ESR_OUTBOX_BATCH", "20")
+        .env("ESR_SHUTDOWN_TIMEOUT_SECS", "10")
+        .spawn()
+        .await;
+    let mut conn = db_conn(url);
+    // In one transaction, so one claim takes all five.
+    conn.write_transaction(|c| {
+        for i in 0..5 {
+            outbox::enqueue(
+                c,
+                &outbox::NewMessage {
+                    kind: "password_changed",
+                    recipient: &format!("drain.{i}@demo.nhs.uk"),
+                    language: "en",
+                    account_id: None,
+                    payload: &json!({"username": "999JSMITH01", "organisation_code": "999", "organisation_name": "Demo NHS Trust", "at": "2026-11-25T10:00:00Z"}),
+                },
+                chrono::Utc::now(),
+            )?;
+        }
+        Ok::<(), esr_persistence::RepoError>(())
+    })
+    .unwrap();
+    wait_until(
+        "a send stuck at the relay",
+        Duration::from_secs(20),
+        || async { (!sink.cut_off().is_empty()).then_some(()) },
+    )
+    .await;
+    let claimed = outbox::list(&mut conn, Some("sending"), 100).unwrap();
+    assert_eq!(claimed.len(), 5, "the worker holds the whole batch");
+    assert!(claimed.iter().all(|m| m.attempts == 1));
+
+    instance.signal("TERM");
+    let exit = instance.wait_exit(Duration::from_secs(20)).await;
+    assert!(exit.success(), "exit status {exit}");
+
+    let in_flight = sink.cut_off()[0].to.clone();
+    let all = outbox::list(&mut conn, None, 100).unwrap();
+    assert_eq!(all.len(), 5);
+    for m in &all {
+        assert_eq!(m.status, "pending", "{m:?}");
+        assert!(
+            m.claimed_by.is_none() && m.lease_until.is_none(),
+            "no claim left: {m:?}"
+        );
+        if m.recipient == in_flight {
+            assert_eq!(m.attempts, 1, "the attempt in flight counts: {m:?}");
+            assert!(m.last_error.is_some(), "{m:?}");
+        } else {
+            assert_eq!(m.attempts, 0, "released unsent, no attempt: {m:?}");
+            assert!(m.last_error.is_none(), "{m:?}");
+        }
+    }
+    assert_eq!(sink.cut_off().len(), 1, "nothing else was started");
+    assert!(sink.accepted().is_empty());
+    let log = instance.log();
+    assert!(log.contains("delivery worker released its claims"), "{log}");
+    assert!(!log.contains("panicked"));
+}
