@@ -28,4 +28,5 @@ mod recovery;
 mod self_service;
 mod smartcard;
 mod smtp_server;
+mod smtp_tls;
 mod sweep;
