@@ -39,8 +39,79 @@ pub fn account_actor(username: &str) -> String {
     format!("account:{username}")
 }
 
-/// A one-way digest of personal data that did not match anything, so the audit trail can
-/// correlate attempts without storing what was typed.
-pub fn digest(value: &str) -> String {
-    esr_domain::sha256_hex(value.trim().to_lowercase().as_bytes())
+/// The key of the audit trail's digests of personal data that matched nothing (an email
+/// address, a username, a smartcard subject typed or presented). Keyed, so that someone who
+/// reads the audit trail cannot test guesses (a list of staff email addresses, say) against
+/// the digests; the same key on every instance, so attempts still correlate across them.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DigestKey([u8; 32]);
+
+impl std::fmt::Debug for DigestKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DigestKey(****)")
+    }
+}
+
+impl DigestKey {
+    /// The key derived from secret material (`ESR_AUDIT_KEY_FILE`'s contents, or the signing
+    /// key file's), domain-separated so it is never the material itself.
+    pub fn from_secret(material: &[u8]) -> Self {
+        use sha2::Digest as _;
+        let mut hasher = sha2::Sha256::new();
+        hasher.update(b"esr-access audit digest v1\0");
+        hasher.update(material);
+        Self(hasher.finalize().into())
+    }
+
+    /// HMAC-SHA-256 (hex) of the trimmed, lower-cased value.
+    pub fn digest(&self, value: &str) -> String {
+        use hmac::{KeyInit, Mac};
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&self.0)
+            .expect("HMAC takes a key of any length");
+        mac.update(value.trim().to_lowercase().as_bytes());
+        mac.finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DigestKey;
+
+    #[test]
+    fn digests_are_keyed_stable_and_case_insensitive() {
+        let key = DigestKey::from_secret(b"one secret");
+        let other = DigestKey::from_secret(b"another secret");
+        let email = "Jane.Smith@demo.nhs.uk ";
+        assert_eq!(key.digest(email), key.digest("jane.smith@demo.nhs.uk"));
+        assert_eq!(key.digest(email).len(), 64);
+        assert_ne!(key.digest(email), other.digest(email));
+        assert_ne!(
+            key.digest(email),
+            esr_domain::sha256_hex(b"jane.smith@demo.nhs.uk"),
+            "not the unkeyed hash anyone can recompute"
+        );
+        assert_eq!(format!("{key:?}"), "DigestKey(****)");
+    }
+
+    /// RFC 4231 test case 2, through the same HMAC construction.
+    #[test]
+    fn hmac_matches_rfc_4231() {
+        use hmac::{KeyInit, Mac};
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"Jefe").unwrap();
+        mac.update(b"what do ya want for nothing?");
+        let hex: String = mac
+            .finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(
+            hex,
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
 }

@@ -142,6 +142,12 @@ pub struct Settings {
     #[arg(long, env = "ESR_SIGNING_KEY_FILE", global = true)]
     pub signing_key_file: Option<std::path::PathBuf>,
 
+    /// File with at least 32 bytes of secret that keys the audit trail's digests of unmatched
+    /// emails, usernames and smartcard subjects (the same on every instance). Default: derived
+    /// from ESR_SIGNING_KEY_FILE (dev: a fixed development key).
+    #[arg(long, env = "ESR_AUDIT_KEY_FILE", global = true)]
+    pub audit_key_file: Option<std::path::PathBuf>,
+
     /// `aud` of access tokens.
     #[arg(
         long,
@@ -622,6 +628,8 @@ pub struct Config {
     pub breached_passwords: Option<BreachedPasswordsConfig>,
     /// Where the production signing key is (dev: none, generated and stored).
     pub signing_key_file: Option<std::path::PathBuf>,
+    /// Key of the audit trail's digests of personal data that matched nothing.
+    pub audit_digest_key: crate::audit::DigestKey,
     /// Token issuer (`iss`): the public base URL.
     pub token_issuer: String,
     /// Token audience (`aud`).
@@ -1318,6 +1326,32 @@ impl Settings {
             )),
             _ => {}
         }
+        let audit_digest_key = match (&self.audit_key_file, &self.signing_key_file) {
+            (Some(path), _) => match std::fs::read(path) {
+                Ok(secret) if secret.trim_ascii().len() >= 32 => {
+                    crate::audit::DigestKey::from_secret(secret.trim_ascii())
+                }
+                Ok(_) => {
+                    problems.push(format!(
+                        "ESR_AUDIT_KEY_FILE: {} must hold at least 32 bytes of secret",
+                        path.display()
+                    ));
+                    crate::audit::DigestKey::from_secret(b"")
+                }
+                Err(e) => {
+                    problems.push(format!(
+                        "ESR_AUDIT_KEY_FILE: cannot read {}: {e}",
+                        path.display()
+                    ));
+                    crate::audit::DigestKey::from_secret(b"")
+                }
+            },
+            // Unreadable signing key files are reported above.
+            (None, Some(path)) => {
+                crate::audit::DigestKey::from_secret(&std::fs::read(path).unwrap_or_default())
+            }
+            (None, None) => crate::audit::DigestKey::from_secret(b"esr-access development"),
+        };
         if !(1..=100).contains(&self.lockout_threshold) {
             problems.push("ESR_LOCKOUT_THRESHOLD must be between 1 and 100".into());
         }
@@ -1427,6 +1461,7 @@ impl Settings {
                     workers: self.workers.unwrap_or(cores),
                     shutdown_timeout: Duration::from_secs(self.shutdown_timeout_secs),
                     signing_key_file: self.signing_key_file,
+                    audit_digest_key,
                     token_issuer: public_base_url.as_str().trim_end_matches('/').to_owned(),
                     public_base_url,
                     token_audience: self.token_audience,
@@ -1631,6 +1666,45 @@ mod tests {
         assert!(!config.auto_migrate && !config.seed_demo);
         assert_eq!(config.log_format, LogFormat::Json);
     }
+    #[test]
+    fn audit_digest_key_comes_from_its_file_or_the_signing_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("audit.key");
+        std::fs::write(&secret, "0123456789abcdef0123456789abcdef\n").unwrap();
+        let short = dir.path().join("short.key");
+        std::fs::write(&short, "too short").unwrap();
+        let signing = dir.path().join("signing.pem");
+        std::fs::write(&signing, "-----BEGIN PRIVATE KEY-----\n...").unwrap();
+        let key = |args: &[&str]| settings(args).resolve().map(|c| c.audit_digest_key);
+
+        let from_file = key(&["--audit-key-file", secret.to_str().unwrap()]).unwrap();
+        assert_eq!(
+            from_file,
+            crate::audit::DigestKey::from_secret(b"0123456789abcdef0123456789abcdef")
+        );
+        let from_signing = key(&["--signing-key-file", signing.to_str().unwrap()]).unwrap();
+        let dev = key(&[]).unwrap();
+        assert!(from_file != from_signing && from_signing != dev && dev != from_file);
+        // The file wins over the signing key, so rotating the signing key keeps digests.
+        let both = key(&[
+            "--audit-key-file",
+            secret.to_str().unwrap(),
+            "--signing-key-file",
+            signing.to_str().unwrap(),
+        ])
+        .unwrap();
+        assert_eq!(both, from_file);
+
+        let text = key(&["--audit-key-file", short.to_str().unwrap()])
+            .expect_err("refused")
+            .to_string();
+        assert!(text.contains("at least 32 bytes"), "{text}");
+        let text = key(&["--audit-key-file", "/nonexistent/audit.key"])
+            .expect_err("refused")
+            .to_string();
+        assert!(text.contains("ESR_AUDIT_KEY_FILE: cannot read"), "{text}");
+    }
+
     #[test]
     fn trusted_proxies_are_addresses_or_networks() {
         let config = settings(&["--trusted-proxies", "172.28.0.10, 10.0.0.0/24,::1"])

@@ -346,7 +346,7 @@ fn match_one(
             }
         }
     }
-    let digest = crate::audit::digest(&r.work_email);
+    let digest = config.audit_digest_key.digest(&r.work_email);
     let Some((first_person, _)) = matches.first() else {
         audit_as(
             conn,

@@ -266,8 +266,7 @@ pub async fn login(
         .map_err(|e| SessionError::Internal(e.to_string()))?;
 
     let Some(account) = account else {
-        let details =
-            json!({"reason": "unknown_username", "username_digest": audit::digest(&typed)});
+        let details = json!({"reason": "unknown_username", "username_digest": state.config.audit_digest_key.digest(&typed)});
         let client2 = client.clone();
         state
             .db(move |c| {

@@ -610,7 +610,7 @@ fn sign_in(
         failed(
             conn,
             None,
-            json!({"step": "callback", "reason": "unknown_subject", "subject_digest": audit::digest(subject)}),
+            json!({"step": "callback", "reason": "unknown_subject", "subject_digest": config.audit_digest_key.digest(subject)}),
         )?;
         return Ok(Err(SmartcardError::NoEsrRecord));
     };

@@ -438,6 +438,12 @@ async fn unmatched_requests_send_nothing_and_audit_only_a_digest(app: &TestApp) 
             e.details
         );
         assert!(e.details.contains("email_digest"));
+        // Keyed (HMAC): not the plain SHA-256 that anyone with a list of addresses could
+        // recompute and compare.
+        for email in [nobody, JANE_EMAIL] {
+            let unkeyed = esr_domain::sha256_hex(email.as_bytes());
+            assert!(!e.details.contains(&unkeyed), "{}", e.details);
+        }
     }
 }
 
