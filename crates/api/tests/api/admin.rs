@@ -996,6 +996,23 @@ async fn send_recovery_email_sends_the_self_service_email(app: &TestApp) {
         code_of(res).await,
         (409, "internet-access-not-approved".into())
     );
+    // Nor for a suspended account (the worker would send nothing: say so now).
+    let res = post(
+        app,
+        "/v1/admin/accounts/999APATEL01/suspend",
+        &root,
+        json!({}),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let res = post(
+        app,
+        "/v1/admin/accounts/999APATEL01/send-recovery-email",
+        &root,
+        json!({}),
+    )
+    .await;
+    assert_eq!(code_of(res).await, (409, "account-not-usable".into()));
 }
 
 async fn people_are_created_listed_and_updated(app: &TestApp) {

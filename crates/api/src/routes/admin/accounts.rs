@@ -544,7 +544,7 @@ pub struct Queued {
     responses(
         (status = 202, description = "Queued: the delivery worker issues the link and sends the same email as Forgotten | Request Username/Password.", body = Queued),
         (status = 404, description = "`account-not-found`.", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`internet-access-not-approved`: the email is only for accounts that may log in from home.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`internet-access-not-approved` or `account-not-usable` (suspended or disabled): the email is only for accounts that may log in from home.", body = Problem, content_type = "application/problem+json"),
     ),
 )]
 #[post("/admin/accounts/{username}/send-recovery-email")]
@@ -566,6 +566,15 @@ pub async fn send_recovery_email(
                     return Ok(Err(AdminError::Conflict {
                         code: "internet-access-not-approved",
                         detail: "Internet access is not approved for this account, so it has no password login to recover; approve it first.".into(),
+                    }));
+                }
+                if matches!(
+                    account.status,
+                    AccountStatus::Suspended | AccountStatus::Disabled
+                ) {
+                    return Ok(Err(AdminError::Conflict {
+                        code: "account-not-usable",
+                        detail: "The account is suspended or disabled, so no recovery email is sent; reactivate it first.".into(),
                     }));
                 }
                 let person = people::find(c, &account.person_id)?
