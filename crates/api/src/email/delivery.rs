@@ -431,3 +431,45 @@ fn match_one(
     )?;
     Ok(1)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::backoff;
+
+    fn config(base: Duration, max: Duration) -> crate::config::Config {
+        let mut config = crate::config::Settings::parse_from(["esr-api"])
+            .expect("arguments")
+            .resolve()
+            .expect("dev config");
+        config.outbox.retry_base = base;
+        config.outbox.retry_max = max;
+        config
+    }
+
+    /// Doubling from the base, capped, each delay within ±20 % and spread out (so instances
+    /// that failed together do not all retry in the same instant).
+    #[test]
+    fn backoff_doubles_is_capped_and_jittered() {
+        let config = config(Duration::from_secs(5), Duration::from_secs(3600));
+        for (attempts, centre) in [(1, 5.0), (2, 10.0), (4, 40.0), (30, 3600.0)] {
+            let delays: Vec<f64> = (0..400)
+                .map(|_| backoff(&config, attempts).as_seconds_f64())
+                .collect();
+            let (low, high) = delays
+                .iter()
+                .fold((f64::MAX, f64::MIN), |(l, h), d| (l.min(*d), h.max(*d)));
+            assert!(
+                low >= centre * 0.8 - 0.001 && high <= centre * 1.2 + 0.001,
+                "attempt {attempts}: {low}..{high} outside ±20 % of {centre}"
+            );
+            // 400 uniform draws over ±20 % all land within a 10 % band with odds far
+            // below 1 in 10^100: a spread this narrow means the jitter is gone.
+            assert!(
+                high - low > centre * 0.2,
+                "attempt {attempts}: no jitter ({low}..{high})"
+            );
+        }
+    }
+}
