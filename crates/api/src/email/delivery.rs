@@ -195,12 +195,17 @@ impl Delivery {
             EmailConfig::Smtp { timeout, .. } | EmailConfig::Notify { timeout, .. } => *timeout,
             EmailConfig::File { .. } => return send.await,
         };
-        tokio::time::timeout(limit, send).await.unwrap_or_else(|_| {
-            Err(SendError::Temporary(format!(
-                "no answer within {} ms",
-                limit.as_millis()
-            )))
-        })
+        match tokio::time::timeout(limit, send).await {
+            Ok(result) => result,
+            Err(_) => {
+                // The abandoned connection must not serve the next message.
+                self.transport.discard_connections();
+                Err(SendError::Temporary(format!(
+                    "no answer within {} ms",
+                    limit.as_millis()
+                )))
+            }
+        }
     }
 
     async fn deliver(&self, message: OutboxMessage, links: &LinkBase) -> Result<(), WorkerError> {

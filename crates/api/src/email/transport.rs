@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::smtp::AsyncSmtpTransportBuilder;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -29,8 +30,10 @@ pub enum Transport {
     File(PathBuf),
     /// SMTP relay.
     Smtp {
-        /// lettre's pooled async transport.
-        transport: AsyncSmtpTransport<Tokio1Executor>,
+        /// lettre's pooled async transport (replaced by [`Transport::discard_connections`]).
+        transport: std::sync::Mutex<AsyncSmtpTransport<Tokio1Executor>>,
+        /// How to build it again.
+        builder: AsyncSmtpTransportBuilder,
         /// Sender.
         from: Mailbox,
     },
@@ -138,7 +141,8 @@ impl Transport {
                     builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
                 }
                 Self::Smtp {
-                    transport: builder.build(),
+                    transport: std::sync::Mutex::new(builder.clone().build()),
+                    builder,
                     from: from.parse().map_err(|e| format!("ESR_EMAIL_FROM: {e}"))?,
                 }
             }
@@ -156,11 +160,28 @@ impl Transport {
         })
     }
 
+    /// Drops the SMTP connections kept for reuse and starts a new pool. Called after a send
+    /// was cut off by the delivery deadline: lettre returns such a connection to its pool as
+    /// if it were healthy, though it may be stuck mid-dialogue (the next send on it would wait
+    /// for the same silent relay, or read a late reply meant for the abandoned message).
+    pub fn discard_connections(&self) {
+        if let Self::Smtp {
+            transport, builder, ..
+        } = self
+        {
+            *transport
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = builder.clone().build();
+        }
+    }
+
     /// Sends one message; `reference` is its outbox id.
     pub async fn send(&self, message: &Rendered, reference: &str) -> Result<(), SendError> {
         match self {
             Self::File(dir) => write_file(dir, message, reference).await,
-            Self::Smtp { transport, from } => {
+            Self::Smtp {
+                transport, from, ..
+            } => {
                 let to: Mailbox = message.to.parse().map_err(|e| {
                     SendError::Permanent(format!("recipient is not an address: {e}"))
                 })?;
@@ -173,6 +194,10 @@ impl Transport {
                         message.html.clone(),
                     ))
                     .map_err(|e| SendError::Permanent(format!("cannot build the message: {e}")))?;
+                let transport = transport
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .clone();
                 transport.send(email).await.map(drop).map_err(|e| {
                     if e.is_permanent() {
                         SendError::Permanent(e.to_string())

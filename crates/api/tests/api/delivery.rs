@@ -133,6 +133,46 @@ async fn smtp_relay_down_then_back_delivers_the_email() {
     }
 }
 
+/// A relay that takes one message's content and then never answers: that send is cut off at
+/// the per-send deadline and retried, and the connection it was stuck on is not reused (lettre
+/// would hand it back to its pool as healthy), so the next message still goes out.
+#[tokio::test]
+async fn a_relay_stalled_mid_send_does_not_hold_up_the_next_message() {
+    for backend in [TestBackend::Sqlite, TestBackend::Postgres] {
+        let port = smtp_server::free_port();
+        let server = smtp_server::start_stalling_once(port).await;
+        let Some(app) = spawn_app_with(backend, |c| {
+            c.email = esr_api::config::EmailConfig::Smtp {
+                host: "127.0.0.1".into(),
+                port,
+                tls: esr_api::config::SmtpTls::None,
+                credentials: None,
+                ca_pem: None,
+                from: "ESR Access <no-reply@esr-access.invalid>".into(),
+                timeout: Duration::from_secs(1),
+            };
+        })
+        .await
+        else {
+            continue;
+        };
+        enqueue(&app, 3);
+        let stats = wait_for_status(&app, "sent", 3).await;
+        assert_eq!((stats.sent, stats.dead), (3, 0), "{stats:?}");
+        assert_eq!(server.received.lock().unwrap().len(), 3);
+        let retried = outbox::list(&mut app.db(), Some("sent"), 10)
+            .unwrap()
+            .into_iter()
+            .filter(|m| m.attempts == 2)
+            .count();
+        assert_eq!(
+            retried, 1,
+            "only the stalled message needed a second attempt"
+        );
+        app.stop().await;
+    }
+}
+
 const NOTIFY_KEY: &str =
     "esr_test-26785a09-ab16-4eb0-8407-a37497a57506-3d844edf-8d35-48ac-975b-e847b4f122b0";
 

@@ -2,6 +2,7 @@
 //! or a relay like NHSmail's that requires STARTTLS (RFC 3207) and then AUTH PLAIN/LOGIN
 //! (RFC 4954) before it takes a message.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use base64ct::{Base64, Encoding};
@@ -74,9 +75,19 @@ pub async fn start(port: u16) -> SmtpServer {
     start_with(port, None).await
 }
 
+/// Like [`start`], but the first message's connection hangs after the content (no reply,
+/// ever), as a relay that stalls mid-dialogue; later connections work normally.
+pub async fn start_stalling_once(port: u16) -> SmtpServer {
+    serve(port, None, true).await
+}
+
 /// Starts accepting on `port`; with `secured`, as a relay that takes mail only over STARTTLS
 /// and after AUTH with the given credentials.
 pub async fn start_with(port: u16, secured: Option<Secured>) -> SmtpServer {
+    serve(port, secured, false).await
+}
+
+async fn serve(port: u16, secured: Option<Secured>, stall_once: bool) -> SmtpServer {
     let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
     let received = Arc::new(Mutex::new(Vec::new()));
     let sessions = Arc::new(Mutex::new(Vec::new()));
@@ -86,6 +97,7 @@ pub async fn start_with(port: u16, secured: Option<Secured>) -> SmtpServer {
         sessions: Arc::clone(&sessions),
         failed_handshakes: Arc::clone(&failed_handshakes),
         secured: secured.map(Arc::new),
+        stall_once: Arc::new(AtomicBool::new(stall_once)),
         acceptor: tls_acceptor(),
     };
     let task = tokio::spawn(async move {
@@ -125,6 +137,7 @@ pub async fn start_with(port: u16, secured: Option<Secured>) -> SmtpServer {
 
 #[derive(Clone)]
 struct Shared {
+    stall_once: Arc<AtomicBool>,
     received: Arc<Mutex<Vec<String>>>,
     sessions: Arc<Mutex<Vec<Session>>>,
     failed_handshakes: Arc<Mutex<u32>>,
@@ -237,10 +250,10 @@ async fn session<S: AsyncRead + AsyncWrite + Unpin>(
                     _ => b"535 5.7.8 authentication credentials invalid\r\n".to_vec(),
                 }
             }
-            "MAIL" if secured.is_some() && !tls => {
+            "MAIL" | "RCPT" | "DATA" if secured.is_some() && !tls => {
                 b"530 5.7.0 must issue STARTTLS first\r\n".to_vec()
             }
-            "MAIL" if secured.is_some() && auth.is_none() => {
+            "MAIL" | "RCPT" | "DATA" if secured.is_some() && auth.is_none() => {
                 b"530 5.7.0 authentication required\r\n".to_vec()
             }
             "HELO" | "MAIL" | "RCPT" | "RSET" | "NOOP" => b"250 OK\r\n".to_vec(),
@@ -256,11 +269,19 @@ async fn session<S: AsyncRead + AsyncWrite + Unpin>(
                 let mut data = String::new();
                 loop {
                     let l = read_reply_line(stream).await;
-                    if l == "." || l == "\u{0}EOF" {
+                    if l == "." {
                         break;
+                    }
+                    if l == "\u{0}EOF" {
+                        // Cut off mid-message: nothing was delivered.
+                        return Step::Done;
                     }
                     data.push_str(&l);
                     data.push('\n');
+                }
+                if shared.stall_once.swap(false, Ordering::SeqCst) {
+                    // Took the content and never answers (this connection only).
+                    std::future::pending::<()>().await;
                 }
                 shared.received.lock().unwrap().push(data);
                 shared.sessions.lock().unwrap().push(Session {
