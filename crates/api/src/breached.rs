@@ -120,13 +120,7 @@ fn describe(e: reqwest::Error) -> String {
 
 /// Upper-case hex SHA-1, the corpus's notation.
 pub fn sha1_hex_upper(text: &str) -> String {
-    use std::fmt::Write as _;
-    Sha1::digest(text.as_bytes())
-        .iter()
-        .fold(String::with_capacity(40), |mut out, b| {
-            let _ = write!(out, "{b:02X}");
-            out
-        })
+    esr_domain::hex_lower(&Sha1::digest(text.as_bytes())).to_ascii_uppercase()
 }
 
 #[cfg(test)]

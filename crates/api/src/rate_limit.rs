@@ -89,6 +89,9 @@ pub struct RateLimits {
     pub recovery_per_email: KeyedLimit,
     /// Reset and unlock link use (validate, reset, unlock) per client IP.
     pub links_per_ip: KeyedLimit,
+    /// Audit events of refused-by-rate-limit smartcard requests per client IP (one a minute:
+    /// a flood of refusals must not become a flood of audit writes; the metric counts all).
+    pub refusal_audits_per_ip: KeyedLimit,
 }
 
 #[cfg(test)]

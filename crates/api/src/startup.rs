@@ -87,6 +87,7 @@ impl Application {
             recovery_per_ip: KeyedLimit::per_minute(config.rate_recovery_per_ip),
             recovery_per_email: KeyedLimit::per_hour(config.rate_recovery_per_email),
             links_per_ip: KeyedLimit::per_minute(config.rate_recovery_per_ip),
+            refusal_audits_per_ip: KeyedLimit::per_minute(1),
         });
         let transport = Arc::new(
             Transport::from_config(&config.email)

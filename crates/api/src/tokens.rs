@@ -1362,7 +1362,7 @@ mod tests {
         let debug = format!("{key:?}");
         assert!(debug.contains(OPENSSL_KID), "{debug}");
         let seed = &key.secret.to_bytes();
-        let hex: String = seed.iter().map(|b| format!("{b:02x}")).collect();
+        let hex = esr_domain::hex_lower(seed);
         let pem_body = OPENSSL_PEM.lines().nth(1).expect("body");
         for secret in [
             hex.as_str(),

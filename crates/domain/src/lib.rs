@@ -81,7 +81,8 @@ pub use status::{
 };
 pub use token::{
     DEFAULT_TOKEN_TTL, MAX_WRONG_USERNAME_ATTEMPTS, OneTimeToken, PLAIN_TOKEN_LENGTH, PlainToken,
-    TOKEN_BYTES, TokenDigest, TokenError, TokenPurpose, TokenState, random_token, sha256_hex,
+    TOKEN_BYTES, TokenDigest, TokenError, TokenPurpose, TokenState, hex_lower, random_token,
+    sha256_hex,
 };
 pub use username::{
     Username, UsernameError, generate_username, generate_username_avoiding, username_stem,

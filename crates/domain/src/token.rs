@@ -94,9 +94,13 @@ impl fmt::Debug for PlainToken {
 
 /// SHA-256 of any bytes as 64 lower-case hex characters (token digests, audit chain links).
 pub fn sha256_hex(data: &[u8]) -> String {
-    let digest = Sha256::digest(data);
-    let mut hex = String::with_capacity(64);
-    for byte in digest.iter() {
+    hex_lower(&Sha256::digest(data))
+}
+
+/// Bytes as lower-case hex, two characters each (digests, MACs).
+pub fn hex_lower(bytes: &[u8]) -> String {
+    let mut hex = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
         hex.push(char::from(HEX[usize::from(byte >> 4)]));
         hex.push(char::from(HEX[usize::from(byte & 0x0f)]));
     }

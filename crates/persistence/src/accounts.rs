@@ -10,7 +10,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Nullable, Text, Timestamp};
 use esr_domain::{
     AccountStatus, InternetAccessStatus, OrganisationCode, PersonName, Username, UsernameError,
-    generate_username, username_stem,
+    generate_username_avoiding, username_stem,
 };
 
 use crate::connection::DbConnection;
@@ -173,8 +173,7 @@ pub fn find_or_create_for_person(
             return Ok(Ok(existing));
         }
         let taken = usernames_starting_with(conn, &stem)?;
-        let username = match generate_username(org, &first, &last, |c| taken.iter().any(|t| t == c))
-        {
+        let username = match generate_username_avoiding(org, &first, &last, &taken) {
             Ok(username) => username,
             Err(e) => return Ok(Err(e)),
         };

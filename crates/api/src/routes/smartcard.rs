@@ -233,11 +233,6 @@ fn rate_limit(state: &AppState, client: &Client) -> Result<(), SmartcardError> {
         })
 }
 
-/// At most one `rate_limited` audit event a minute per client IP: a flood of refused requests
-/// must not become a flood of audit writes (the metric counts every one).
-static RATE_LIMITED_AUDITS: std::sync::LazyLock<crate::rate_limit::KeyedLimit> =
-    std::sync::LazyLock::new(|| crate::rate_limit::KeyedLimit::per_minute(1));
-
 /// Audits a refusal made before the provider is asked (switched off, redirect URI not
 /// allowed, malformed input, rate limited) and returns the error to answer. Other errors
 /// pass through unaudited (their step audits them). The rate limit is checked before
@@ -253,7 +248,10 @@ async fn refuse(
         SmartcardError::RedirectUriNotAllowed => "redirect_uri_not_allowed",
         SmartcardError::InvalidRequest(_) => "invalid_request",
         SmartcardError::RateLimited(_) => {
-            if RATE_LIMITED_AUDITS
+            // At most one a minute per client IP (`refusal_audits_per_ip`).
+            if state
+                .limits
+                .refusal_audits_per_ip
                 .check(&format!("smartcard:{}", client.ip_text()))
                 .is_err()
             {

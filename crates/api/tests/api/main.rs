@@ -30,3 +30,5 @@ mod smartcard;
 mod smtp_server;
 mod smtp_tls;
 mod sweep;
+#[path = "../support/wait.rs"]
+mod wait;

@@ -10,6 +10,7 @@ use esr_persistence::outbox;
 use crate::helpers::{TestApp, TestBackend, spawn_app_with};
 use crate::recovery::request_recovery;
 use crate::smtp_server::{self, RELAY_CERT_PEM, Secured};
+use crate::wait::wait_until;
 
 const JANE_EMAIL: &str = "jane.smith@demo.nhs.uk";
 const USER: &str = "esr-relay";
@@ -29,14 +30,17 @@ fn relay(port: u16, ca_pem: Option<&str>, password: &str) -> EmailConfig {
 
 /// Waits for the first failed delivery attempt and returns the message's status and error.
 async fn first_failure(app: &TestApp) -> (String, String) {
-    for _ in 0..100 {
-        let messages = outbox::list(&mut app.db(), None, 10).unwrap();
-        if let Some(failed) = messages.iter().find(|m| m.last_error.is_some()) {
-            return (failed.status.clone(), failed.last_error.clone().unwrap());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("no failed attempt within 10 s");
+    wait_until(
+        "a failed delivery attempt",
+        Duration::from_secs(10),
+        || async {
+            outbox::list(&mut app.db(), None, 10)
+                .unwrap()
+                .into_iter()
+                .find_map(|m| Some((m.status, m.last_error?)))
+        },
+    )
+    .await
 }
 
 #[tokio::test]
@@ -63,15 +67,12 @@ async fn a_relay_requiring_starttls_and_auth_gets_the_email_with_its_own_ca_trus
             .await
             .status();
         assert_eq!(status, 202);
-        let mut delivered = false;
-        for _ in 0..100 {
-            if !server.received.lock().unwrap().is_empty() {
-                delivered = true;
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        assert!(delivered, "the relay received the email");
+        wait_until(
+            "the relay to receive the email",
+            Duration::from_secs(10),
+            || async { (!server.received.lock().unwrap().is_empty()).then_some(()) },
+        )
+        .await;
         let sessions = server.sessions.lock().unwrap().clone();
         assert_eq!(
             sessions,

@@ -1,6 +1,5 @@
 //! Child `esr-api` processes, throw-away PostgreSQL databases, bounded waits.
 
-use std::future::Future;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -9,6 +8,7 @@ use esr_persistence::{DatabaseUrl, DbConnection};
 use serde_json::{Value, json};
 
 use crate::scratch_pg::ScratchPg;
+pub use crate::wait::wait_until;
 
 /// Demo accounts (crates/api/src/seed.rs).
 pub const JANE: &str = "999JSMITH01";
@@ -62,25 +62,6 @@ pub fn db_conn(url: &str) -> DbConnection {
 pub fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap().port()
-}
-
-/// Polls `check` every 100 ms until it returns `Some`, for at most `limit`.
-pub async fn wait_until<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let start = Instant::now();
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(
-            start.elapsed() < limit,
-            "timed out after {limit:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 /// How to start one `esr-api serve`.

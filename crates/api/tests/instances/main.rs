@@ -18,3 +18,5 @@ mod proxy;
 mod scratch_pg;
 mod sink;
 mod two_instances;
+#[path = "../support/wait.rs"]
+mod wait;
