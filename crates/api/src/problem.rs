@@ -172,7 +172,8 @@ impl ProblemSpec {
         res
     }
 
-    fn into_body(self, request_id: String) -> Problem {
+    /// The body clients receive (with their request's id).
+    pub(crate) fn into_body(self, request_id: String) -> Problem {
         Problem {
             problem_type: format!("/problems/{}", self.code),
             title: self.title.to_owned(),

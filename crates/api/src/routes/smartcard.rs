@@ -701,3 +701,90 @@ pub async fn client_jwks(state: web::Data<AppState>) -> Result<HttpResponse, Sma
         ))
         .json(set))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use esr_domain::{AccountStatus, InternetAccessStatus};
+    use serde_json::Value;
+
+    use super::SmartcardError;
+    use crate::oidc::id_token::IdTokenRejection;
+    use crate::problem::{AsProblem, ProblemSpec};
+    use crate::rate_limit::Limited;
+    use crate::routes::internet_access::InternetAccessError;
+
+    /// Every problem example (an object with `code` and `status`) anywhere under `value`.
+    fn examples(value: &Value, found: &mut Vec<Value>) {
+        match value {
+            Value::Object(map) => {
+                if map.get("code").is_some_and(Value::is_string)
+                    && map.get("status").is_some_and(Value::is_number)
+                {
+                    found.push(value.clone());
+                }
+                map.values().for_each(|v| examples(v, found));
+            }
+            Value::Array(items) => items.iter().for_each(|v| examples(v, found)),
+            _ => {}
+        }
+    }
+
+    fn answer(spec: ProblemSpec) -> Value {
+        serde_json::to_value(spec.into_body("request-id".into())).expect("a problem body")
+    }
+
+    /// The hand-written examples Swagger UI shows for smartcard sign-in and Manage Internet
+    /// Access are what the service really answers: same status, type and title for each code,
+    /// and the real wording of the detail, so the documentation cannot drift from the code.
+    #[test]
+    fn documented_problem_examples_are_the_real_answers() {
+        let doc = serde_json::to_value(crate::openapi::document()).unwrap();
+        let mut documented = Vec::new();
+        examples(&doc["paths"], &mut documented);
+        let mut by_code: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+        for example in documented {
+            by_code
+                .entry(example["code"].as_str().unwrap().to_owned())
+                .or_default()
+                .push(example);
+        }
+        let real: Vec<ProblemSpec> = vec![
+            SmartcardError::Disabled.problem(),
+            SmartcardError::RedirectUriNotAllowed.problem(),
+            SmartcardError::InvalidState("expired").problem(),
+            SmartcardError::CodeRejected("invalid_grant".into()).problem(),
+            SmartcardError::InvalidIdToken(IdTokenRejection::BadSignature).problem(),
+            SmartcardError::AssuranceTooLow(1).problem(),
+            SmartcardError::NoEsrRecord.problem(),
+            SmartcardError::AccountUnusable(AccountStatus::Suspended).problem(),
+            SmartcardError::ProviderUnavailable("timed out".into()).problem(),
+            SmartcardError::RateLimited(Limited {
+                retry_after_secs: 30,
+            })
+            .problem(),
+            InternetAccessError::SmartcardRequired.problem(),
+            InternetAccessError::NotApproved(InternetAccessStatus::Pending).problem(),
+            InternetAccessError::NotApproved(InternetAccessStatus::NotRequested).problem(),
+        ];
+        for spec in real {
+            let real = answer(spec);
+            let code = real["code"].as_str().unwrap();
+            let shown = by_code
+                .get(code)
+                .unwrap_or_else(|| panic!("no documented example of {code}"));
+            for example in shown {
+                for field in ["status", "type", "title"] {
+                    assert_eq!(example[field], real[field], "{code}: {field}");
+                }
+            }
+            assert!(
+                shown.iter().any(|e| e["detail"] == real["detail"])
+                    || code == "internet-access-not-approved",
+                "{code}: no example has the real detail {}",
+                real["detail"]
+            );
+        }
+    }
+}
