@@ -67,15 +67,7 @@ async fn smtp_relay_down_then_back_delivers_the_email() {
     for backend in [TestBackend::Sqlite, TestBackend::Postgres] {
         let port = smtp_server::free_port();
         let Some(app) = spawn_app_with(backend, |c| {
-            c.email = esr_api::config::EmailConfig::Smtp {
-                host: "127.0.0.1".into(),
-                port,
-                tls: esr_api::config::SmtpTls::None,
-                credentials: None,
-                ca_pem: None,
-                from: "ESR Access <no-reply@esr-access.invalid>".into(),
-                timeout: Duration::from_secs(2),
-            };
+            c.email = smtp_server::plain_config(port, Duration::from_secs(2));
         })
         .await
         else {
@@ -142,15 +134,7 @@ async fn a_relay_stalled_mid_send_does_not_hold_up_the_next_message() {
         let port = smtp_server::free_port();
         let server = smtp_server::start_stalling_once(port).await;
         let Some(app) = spawn_app_with(backend, |c| {
-            c.email = esr_api::config::EmailConfig::Smtp {
-                host: "127.0.0.1".into(),
-                port,
-                tls: esr_api::config::SmtpTls::None,
-                credentials: None,
-                ca_pem: None,
-                from: "ESR Access <no-reply@esr-access.invalid>".into(),
-                timeout: Duration::from_secs(1),
-            };
+            c.email = smtp_server::plain_config(port, Duration::from_secs(1));
         })
         .await
         else {

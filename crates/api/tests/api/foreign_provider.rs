@@ -14,7 +14,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::both_backends_owned;
 use crate::helpers::{TestApp, TestBackend, problem, spawn_app_with_args};
-use crate::smartcard::REDIRECT;
+use crate::smartcard::{REDIRECT, internet_access_page, published_client_jwks};
 
 both_backends_owned!(
     foreign_id_tokens_are_verified_strictly,
@@ -171,15 +171,7 @@ async fn foreign_id_tokens_are_verified_strictly(backend: TestBackend) {
         .await;
     assert_eq!(res.status(), 200);
     let tokens: Value = res.json().await.unwrap();
-    let me: Value = app
-        .get_auth(
-            "/v1/me/internet-access",
-            tokens["access_token"].as_str().unwrap(),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let me: Value = internet_access_page(&app, tokens["access_token"].as_str().unwrap()).await;
     assert_eq!(me["username"], "999JSMITH01");
 
     // The token request: code, PKCE verifier, redirect URI, and a private_key_jwt assertion
@@ -203,12 +195,7 @@ async fn foreign_id_tokens_are_verified_strictly(backend: TestBackend) {
         form["client_assertion_type"],
         "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
     );
-    let published: Value = app
-        .get("/.well-known/oidc-client-jwks.json")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let published: Value = published_client_jwks(&app).await;
     let jwk = &published["keys"][0];
     let public = jsonwebtoken::DecodingKey::from_rsa_components(
         jwk["n"].as_str().unwrap(),
@@ -601,12 +588,7 @@ async fn client_secret_post_is_supported(backend: TestBackend) {
             .collect();
     assert_eq!(form["client_secret"], "s3cret-from-the-provider");
     assert!(!form.contains_key("client_assertion"));
-    let published: Value = app
-        .get("/.well-known/oidc-client-jwks.json")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let published: Value = published_client_jwks(&app).await;
     assert_eq!(published, json!({"keys": []}));
     app.stop().await;
 }
@@ -654,15 +636,7 @@ async fn configured_subject_claim_acr_values_and_minimum_assurance_apply(backend
     .await;
     assert_eq!(res.status(), 200, "level 2 accepted");
     let tokens: Value = res.json().await.unwrap();
-    let page: Value = app
-        .get_auth(
-            "/v1/me/internet-access",
-            tokens["access_token"].as_str().unwrap(),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let page: Value = internet_access_page(&app, tokens["access_token"].as_str().unwrap()).await;
     assert_eq!(page["username"], "999JSMITH01", "looked up by sub");
 
     // Below the configured minimum, and a `sub` linked to nobody (with a known `uid`).

@@ -25,6 +25,17 @@ pub async fn request_recovery(
     app.post_json("/v1/recovery-requests", &body, None).await
 }
 
+/// Asks for an unlock link (`POST /v1/unlock-requests`).
+pub async fn request_unlock(
+    app: &TestApp,
+    email: &str,
+    dob: &str,
+    username: &str,
+) -> reqwest::Response {
+    let body = json!({"work_email": email, "date_of_birth": dob, "username": username});
+    app.post_json("/v1/unlock-requests", &body, None).await
+}
+
 /// The token of the `purpose` link of `username` in a message.
 pub fn token_for(message: &Value, purpose: &str, username: &str) -> String {
     let text = message["text"].as_str().unwrap();
@@ -139,13 +150,7 @@ async fn the_whole_recovery_journey(app: &TestApp) {
     let other_account_token = token_for(email, "reset", "998JSMITH01");
 
     // She also asked for an unlock link for the same account; the reset must end it too.
-    let res = app
-        .post_json(
-            "/v1/unlock-requests",
-            &json!({"work_email": JANE_EMAIL, "date_of_birth": JANE_DOB, "username": JANE}),
-            None,
-        )
-        .await;
+    let res = request_unlock(app, JANE_EMAIL, JANE_DOB, JANE).await;
     assert_eq!(res.status(), 202);
     let messages = app.wait_for_mail(JANE_EMAIL, 3).await;
     assert_eq!(messages[0]["subject"], "Unlock your ESR account");
@@ -276,13 +281,7 @@ async fn unlock_link_unlocks_without_changing_the_password(app: &TestApp) {
     for _ in 0..5 {
         app.login(JANE, "a wrong password guess").await;
     }
-    let res = app
-        .post_json(
-            "/v1/unlock-requests",
-            &json!({"work_email": JANE_EMAIL, "date_of_birth": JANE_DOB, "username": JANE}),
-            None,
-        )
-        .await;
+    let res = request_unlock(app, JANE_EMAIL, JANE_DOB, JANE).await;
     assert_eq!(res.status(), 202);
     assert_eq!(
         res.json::<Value>().await.unwrap(),
@@ -318,12 +317,7 @@ async fn unlock_link_unlocks_without_changing_the_password(app: &TestApp) {
     assert_eq!(problem(res).await["code"], "invalid-link");
 
     // Asking to unlock an account that is not locked sends a reset link instead.
-    app.post_json(
-        "/v1/unlock-requests",
-        &json!({"work_email": JANE_EMAIL, "date_of_birth": JANE_DOB, "username": JANE}),
-        None,
-    )
-    .await;
+    request_unlock(app, JANE_EMAIL, JANE_DOB, JANE).await;
     let messages = app.wait_for_mail(JANE_EMAIL, 3).await;
     let text = messages[0]["text"].as_str().unwrap();
     assert!(
@@ -467,13 +461,7 @@ async fn accounts_that_cannot_log_in_from_home_get_no_links(app: &TestApp) {
             .status(),
         202
     );
-    let res = app
-        .post_json(
-            "/v1/unlock-requests",
-            &json!({"work_email": oliver, "date_of_birth": "1988-02-14", "username": "998OBROWN01"}),
-            None,
-        )
-        .await;
+    let res = request_unlock(app, oliver, "1988-02-14", "998OBROWN01").await;
     assert_eq!(res.status(), 202);
 
     // Jane's 999 account is suspended: only her 998 account is listed.
@@ -492,13 +480,7 @@ async fn accounts_that_cannot_log_in_from_home_get_no_links(app: &TestApp) {
         .batch_execute("UPDATE accounts SET status = 'disabled' WHERE username = '998JSMITH01'")
         .unwrap();
     request_recovery(app, JANE_EMAIL, JANE_DOB, None).await;
-    let res = app
-        .post_json(
-            "/v1/unlock-requests",
-            &json!({"work_email": JANE_EMAIL, "date_of_birth": JANE_DOB, "username": JANE}),
-            None,
-        )
-        .await;
+    let res = request_unlock(app, JANE_EMAIL, JANE_DOB, JANE).await;
     assert_eq!(res.status(), 202);
     wait_until_matched(app).await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
@@ -561,13 +543,7 @@ async fn bad_forms_are_problems(app: &TestApp) {
         problem(res).await["violations"][0]["field"],
         "date_of_birth"
     );
-    let res = app
-        .post_json(
-            "/v1/unlock-requests",
-            &json!({"work_email": JANE_EMAIL, "date_of_birth": JANE_DOB, "username": ""}),
-            None,
-        )
-        .await;
+    let res = request_unlock(app, JANE_EMAIL, JANE_DOB, "").await;
     assert_eq!(
         problem(res).await["violations"][0]["code"],
         "username-required"
@@ -607,15 +583,7 @@ async fn the_answer_is_identical_and_matching_happens_later() {
             shape(request_recovery(&app, "no.one@nowhere.nhs.uk", "1970-01-01", None).await).await;
         let wrong_dob =
             shape(request_recovery(&app, JANE_EMAIL, "1985-04-13", Some(JANE)).await).await;
-        let unlock = shape(
-            app.post_json(
-                "/v1/unlock-requests",
-                &json!({"work_email": JANE_EMAIL, "date_of_birth": JANE_DOB, "username": JANE}),
-                None,
-            )
-            .await,
-        )
-        .await;
+        let unlock = shape(request_unlock(&app, JANE_EMAIL, JANE_DOB, JANE).await).await;
         assert_eq!(matched.0, 202);
         assert_eq!(matched, unmatched);
         assert_eq!(matched, wrong_dob);

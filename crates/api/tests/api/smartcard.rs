@@ -132,12 +132,7 @@ async fn smartcard_journey_sets_the_password_used_from_home(app: &TestApp) {
 
     let me: Value = app.get_auth("/v1/me", &access).await.json().await.unwrap();
     assert_eq!(me["session"]["amr"], json!(["smartcard"]));
-    let page: Value = app
-        .get_auth("/v1/me/internet-access", &access)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let page: Value = internet_access_page(app, &access).await;
     assert_eq!(page["username"], "999SJONES01");
     assert_eq!(page["status"], "not_requested");
     assert_eq!(page["password_set"], false);
@@ -197,12 +192,7 @@ async fn smartcard_journey_sets_the_password_used_from_home(app: &TestApp) {
     let new = "Wandering heron at dusk";
     let res = set_password(app, &access, new, new).await;
     assert_eq!(res.status(), 204);
-    let page: Value = app
-        .get_auth("/v1/me/internet-access", &access)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let page: Value = internet_access_page(app, &access).await;
     assert_eq!(page["password_set"], true);
     assert!(page["password_changed_at"].is_string());
 
@@ -318,12 +308,7 @@ async fn manual_approval_leaves_the_request_pending(app: &TestApp) {
     .unwrap();
     let tokens = smartcard_tokens(app, "555000000099").await;
     let access = tokens["access_token"].as_str().unwrap();
-    let page: Value = app
-        .get_auth("/v1/me/internet-access", access)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let page: Value = internet_access_page(app, access).await;
     assert_eq!(
         page["username"], "998PSHAH01",
         "username made at the first sign-in"
@@ -356,15 +341,7 @@ async fn manual_approval_leaves_the_request_pending(app: &TestApp) {
 
     // Oliver Brown (200001) was already pending: signing in keeps his username and status.
     let tokens = smartcard_tokens(app, "200001").await;
-    let page: Value = app
-        .get_auth(
-            "/v1/me/internet-access",
-            tokens["access_token"].as_str().unwrap(),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let page: Value = internet_access_page(app, tokens["access_token"].as_str().unwrap()).await;
     assert_eq!(page["username"], "998OBROWN01");
     assert_eq!(page["status"], "pending");
 }
@@ -479,12 +456,7 @@ async fn smartcard_sign_in_problems(app: &TestApp) {
     assert_eq!(problem(res).await["code"], "smartcard-code-rejected");
 
     // Our client assertion key is published, and the dev provider's page lists the demo people.
-    let jwks: Value = app
-        .get("/.well-known/oidc-client-jwks.json")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let jwks: Value = published_client_jwks(app).await;
     assert_eq!(jwks["keys"].as_array().unwrap().len(), 1);
     assert_eq!(jwks["keys"][0]["kty"], "RSA");
     assert_eq!(jwks["keys"][0]["alg"], "RS512");
@@ -580,12 +552,7 @@ async fn dev_idp_routes_do_not_exist_in_production(backend: TestBackend) {
         .await;
     assert_eq!(res.status(), 503);
     assert_eq!(problem(res).await["code"], "smartcard-login-disabled");
-    let jwks: Value = app
-        .get("/.well-known/oidc-client-jwks.json")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let jwks: Value = published_client_jwks(&app).await;
     assert_eq!(jwks, json!({"keys": []}));
     app.stop().await;
 
@@ -621,12 +588,7 @@ async fn dev_idp_routes_do_not_exist_in_production(backend: TestBackend) {
         return;
     };
     assert_dev_idp_absent(&app).await;
-    let jwks: Value = app
-        .get("/.well-known/oidc-client-jwks.json")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let jwks: Value = published_client_jwks(&app).await;
     let published =
         esr_api::oidc::RsaKey::from_pem(&std::fs::read_to_string(&key_path).unwrap()).unwrap();
     assert_eq!(jwks["keys"][0]["kid"], published.kid());
@@ -672,13 +634,27 @@ fn verifier_of(app: &TestApp, state: &str) -> String {
         .unwrap()
 }
 
-async fn dev_idp_token_refuses_a_missing_or_forged_client_assertion(app: &TestApp) {
-    let published: Value = app
-        .get("/.well-known/oidc-client-jwks.json")
+/// `GET /v1/me/internet-access` with a bearer token: the Manage Internet Access page's data.
+pub async fn internet_access_page(app: &TestApp, access_token: &str) -> Value {
+    app.get_auth("/v1/me/internet-access", access_token)
         .await
         .json()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// Our published client keys (`/.well-known/oidc-client-jwks.json`), which identity providers
+/// verify our `private_key_jwt` assertions with.
+pub async fn published_client_jwks(app: &TestApp) -> Value {
+    app.get("/.well-known/oidc-client-jwks.json")
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
+async fn dev_idp_token_refuses_a_missing_or_forged_client_assertion(app: &TestApp) {
+    let published: Value = published_client_jwks(app).await;
     let kid = published["keys"][0]["kid"].as_str().unwrap().to_owned();
     let token_url = format!("{}/dev-idp/token", app.address);
     let now = Utc::now().timestamp();

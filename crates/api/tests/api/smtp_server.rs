@@ -70,6 +70,19 @@ pub fn free_port() -> u16 {
     listener.local_addr().unwrap().port()
 }
 
+/// The service's settings for a plain relay (no TLS, no authentication) on `port`.
+pub fn plain_config(port: u16, timeout: std::time::Duration) -> esr_api::config::EmailConfig {
+    esr_api::config::EmailConfig::Smtp {
+        host: "127.0.0.1".into(),
+        port,
+        tls: esr_api::config::SmtpTls::None,
+        credentials: None,
+        ca_pem: None,
+        from: "ESR Access <no-reply@esr-access.invalid>".into(),
+        timeout,
+    }
+}
+
 /// Starts accepting on `port`, plain, no authentication.
 pub async fn start(port: u16) -> SmtpServer {
     start_with(port, None).await

@@ -11,8 +11,8 @@ use esr_persistence::outbox;
 use serde_json::{Value, json};
 
 use crate::harness::{
-    Instance, InstanceBuilder, JANE, JANE_PASSWORD, PgDb, client, db_conn, free_port, problem,
-    wait_until,
+    Instance, InstanceBuilder, JANE, JANE_PASSWORD, PgDb, client, db_conn, enqueue_notices,
+    free_port, problem, wait_until,
 };
 use crate::idp::SlowIdp;
 use crate::proxy::Proxy;
@@ -502,30 +502,9 @@ async fn sigterm_with_a_send_stuck_at_the_relay_finishes_it_and_releases_the_res
         .spawn()
         .await;
     let mut conn = db_conn(url);
-    // In one transaction, so one claim takes all five.
-    conn.write_transaction(|c| {
-        for i in 0..5 {
-            outbox::enqueue(
-                c,
-                &outbox::NewMessage {
-                    kind: "password_changed",
-                    recipient: &format!("drain.{i}@demo.nhs.uk"),
-                    language: "en",
-                    account_id: None,
-                    payload: &json!({"username": "999JSMITH01", "organisation_code": "999", "organisation_name": "Demo NHS Trust", "at": "2026-11-25T10:00:00Z"}),
-                },
-                chrono::Utc::now(),
-            )?;
-        }
-        Ok::<(), esr_persistence::RepoError>(())
-    })
-    .unwrap();
-    wait_until(
-        "a send stuck at the relay",
-        Duration::from_secs(20),
-        || async { (!sink.cut_off().is_empty()).then_some(()) },
-    )
-    .await;
+    let recipients: Vec<String> = (0..5).map(|i| format!("drain.{i}@demo.nhs.uk")).collect();
+    enqueue_notices(&mut conn, &recipients);
+    sink.wait_until_stuck().await;
     let claimed = outbox::list(&mut conn, Some("sending"), 100).unwrap();
     assert_eq!(claimed.len(), 5, "the worker holds the whole batch");
     assert!(claimed.iter().all(|m| m.attempts == 1));

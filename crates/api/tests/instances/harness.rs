@@ -64,6 +64,28 @@ pub fn free_port() -> u16 {
     listener.local_addr().unwrap().port()
 }
 
+/// Queues a "your password was changed" notice to each recipient in one transaction, so the
+/// first worker to claim takes them all in one batch.
+pub fn enqueue_notices(conn: &mut DbConnection, recipients: &[String]) {
+    conn.write_transaction(|c| {
+        for to in recipients {
+            esr_persistence::outbox::enqueue(
+                c,
+                &esr_persistence::outbox::NewMessage {
+                    kind: "password_changed",
+                    recipient: to,
+                    language: "en",
+                    account_id: None,
+                    payload: &json!({"username": "999JSMITH01", "organisation_code": "999", "organisation_name": "Demo NHS Trust", "at": "2026-11-25T10:00:00Z"}),
+                },
+                chrono::Utc::now(),
+            )?;
+        }
+        Ok::<(), esr_persistence::RepoError>(())
+    })
+    .unwrap();
+}
+
 /// How to start one `esr-api serve`.
 pub struct InstanceBuilder {
     name: String,

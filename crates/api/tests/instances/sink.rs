@@ -68,6 +68,16 @@ impl Sink {
         self.shared.cut_off.lock().unwrap().clone()
     }
 
+    /// Waits (up to 20 s) until a send is stuck here: content taken, never acknowledged.
+    pub async fn wait_until_stuck(&self) {
+        crate::wait::wait_until(
+            "a send stuck at the relay",
+            std::time::Duration::from_secs(20),
+            || async { (!self.cut_off().is_empty()).then_some(()) },
+        )
+        .await;
+    }
+
     /// Acknowledged messages per recipient.
     pub fn accepted_per_recipient(&self) -> BTreeMap<String, usize> {
         let mut counts = BTreeMap::new();

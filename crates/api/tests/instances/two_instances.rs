@@ -7,13 +7,14 @@ use std::time::Duration;
 
 use chrono::{NaiveDate, Utc};
 use esr_domain::{AccountStatus, InternetAccessStatus, OrganisationCode, Username};
-use esr_persistence::outbox::{self, NewMessage};
+use esr_persistence::outbox;
 use esr_persistence::people::{self, NewPerson};
 use esr_persistence::{accounts, audit};
 use serde_json::{Value, json};
 
 use crate::harness::{
-    Instance, InstanceBuilder, JANE, JANE_PASSWORD, PgDb, free_port, problem, wait_until,
+    Instance, InstanceBuilder, JANE, JANE_PASSWORD, PgDb, enqueue_notices, free_port, problem,
+    wait_until,
 };
 use crate::sink::Sink;
 
@@ -251,31 +252,9 @@ async fn sigkill_mid_delivery_loses_nothing_and_the_survivor_delivers_after_the_
     // Ten emails queued at once: whichever worker claims first takes all of them.
     let mut conn = db.conn();
     let recipients: Vec<String> = (0..10).map(|i| format!("kill.{i}@demo.nhs.uk")).collect();
-    // In one transaction, so one claim takes all ten.
-    conn.write_transaction(|c| {
-        for to in &recipients {
-            outbox::enqueue(
-                c,
-                &NewMessage {
-                    kind: "password_changed",
-                    recipient: to,
-                    language: "en",
-                    account_id: None,
-                    payload: &json!({"username": "999JSMITH01", "organisation_code": "999", "organisation_name": "Demo NHS Trust", "at": "2026-11-25T10:00:00Z"}),
-                },
-                Utc::now(),
-            )?;
-        }
-        Ok::<(), esr_persistence::RepoError>(())
-    })
-    .unwrap();
+    enqueue_notices(&mut conn, &recipients);
     // The holder's first send is stuck at the relay.
-    wait_until(
-        "a send stuck at the relay",
-        Duration::from_secs(20),
-        || async { (!sink.cut_off().is_empty()).then_some(()) },
-    )
-    .await;
+    sink.wait_until_stuck().await;
     let claims = outbox::list(&mut conn, Some("sending"), 100).unwrap();
     let holder = claims[0].claimed_by.clone().unwrap();
     assert!(
