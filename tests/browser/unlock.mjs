@@ -1,6 +1,6 @@
 // Unlock Account, under the pages' real Content-Security-Policy: five wrong passwords lock an
 // account (through the API) → start page → "Unlock Account" → the form → confirmation → dev
-// mailbox → open the unlock link → unlocked → log in with the unchanged password. Also the
+// mailbox → open the unlock link → press "Unlock my account" → unlocked → log in with the unchanged password. Also the
 // "link not valid" states of unlock-account and reset-password.
 import { BASE, launch, check, shot, accessible, api, openPage, focused, mailLink } from "./lib.mjs";
 
@@ -48,8 +48,11 @@ try {
   check(link && link.includes("/self-service/unlock-account#token="), "the email has an unlock link with the token in the fragment");
 
   await page.goto(link);
-  await page.waitForSelector("#done:not([hidden])");
+  await page.waitForSelector("#form-card:not([hidden])");
   check(!page.url().includes("token="), "the token is removed from the address bar");
+  await accessible(page, "unlock-account: the button");
+  await page.click("#unlock-form button[type=submit]");
+  await page.waitForSelector("#done:not([hidden])");
   check((await page.textContent("#done h1")).includes("Your account has been unlocked"), "unlock-account: unlocked");
   await accessible(page, "unlock-account: unlocked");
   await shot(page, "unlock-done");
@@ -63,8 +66,10 @@ try {
   await page.waitForSelector("#profile-card:not([hidden])");
   check((await page.textContent("#profile")).includes(USERNAME), "logged in with the unchanged password");
 
-  // The used link is dead.
+  // The used link is dead: pressing the button says so.
   await page.goto(link);
+  await page.waitForSelector("#form-card:not([hidden])");
+  await page.click("#unlock-form button[type=submit]");
   await page.waitForSelector("#bad-link:not([hidden])");
   check(true, "a used unlock link shows 'This link is not valid'");
   await accessible(page, "unlock-account: link not valid");

@@ -1,4 +1,4 @@
-//! People import figures for issue 8: 2,000,000 synthetic people into SQLite and PostgreSQL.
+//! People import figures: 2,000,000 synthetic people into SQLite and PostgreSQL.
 //!
 //! Run: `cargo bench -p esr-api --bench import` (release profile). Not a test: it prints
 //! figures and a Markdown table for `docs/BENCHMARKS.md`, asserting nothing about time.

@@ -1,4 +1,4 @@
-//! Login, `GET /v1/me` and overload figures for issue 5, measured in one run on loopback.
+//! Login, `GET /v1/me` and overload figures, measured in one run on loopback.
 //!
 //! Run: `cargo bench -p esr-api --bench load` (release profile). Not a test: nothing here
 //! asserts on time; it prints figures and a Markdown table for `docs/BENCHMARKS.md`.

@@ -10,32 +10,16 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{FromRequest, HttpRequest, web};
 use chrono::Utc;
-use esr_domain::{ApiKeyAccess, ApiKeyName, ApiKeyScope, ApiKeySecret, OrganisationCode};
+use esr_domain::{ApiKeyAccess, ApiKeyScope, ApiKeySecret};
 use esr_persistence::api_keys;
 use futures_util::future::LocalBoxFuture;
 
 use crate::problem::{AsProblem, ProblemSpec};
 use crate::state::{AppState, StorageError};
 
-/// A request made with a live API key.
-#[derive(Debug, Clone)]
-pub struct AdminKey {
-    /// The key's id.
-    pub id: String,
-    /// The key's name (the audit actor is `api-key:{name}`).
-    pub name: ApiKeyName,
-    /// Which organisations it covers.
-    pub scope: ApiKeyScope,
-    /// Read only or read-write.
-    pub access: ApiKeyAccess,
-}
+pub use crate::app::administration::AdminKey;
 
 impl AdminKey {
-    /// The audit actor: `api-key:{name}`.
-    pub fn actor(&self) -> String {
-        format!("api-key:{}", self.name)
-    }
-
     /// Refuses a read-only key (`403 api-key-read-only`).
     pub fn require_write(&self) -> Result<(), AdminAuthError> {
         match self.access {
@@ -50,19 +34,6 @@ impl AdminKey {
         match self.scope {
             ApiKeyScope::All => Ok(()),
             ApiKeyScope::Organisation(_) => Err(AdminAuthError::ScopeTooNarrow),
-        }
-    }
-
-    /// Whether the key may see `organisation`'s data; when not, answer 404.
-    pub fn can_see(&self, organisation: &OrganisationCode) -> bool {
-        self.scope.covers(organisation)
-    }
-
-    /// The one organisation the key is limited to, if any (for list filters).
-    pub fn organisation(&self) -> Option<&OrganisationCode> {
-        match &self.scope {
-            ApiKeyScope::All => None,
-            ApiKeyScope::Organisation(code) => Some(code),
         }
     }
 }

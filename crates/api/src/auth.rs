@@ -128,7 +128,8 @@ impl AccessToken {
     pub fn with_session(self, session: Option<Session>) -> Result<Authenticated, AuthError> {
         match session {
             Some(session)
-                if session.is_active(self.verified_at) && session.account_id == self.claims.sub =>
+                if session.is_active(self.verified_at)
+                    && session.account_id.as_str() == self.claims.sub =>
             {
                 Ok(Authenticated {
                     claims: self.claims,
@@ -177,7 +178,7 @@ impl FromRequest for Authenticated {
         Box::pin(async move {
             let token = token.await?;
             let state = state.ok_or(AuthError::Missing)?;
-            let sid = token.claims.sid.clone();
+            let sid = esr_domain::SessionId::from_stored(token.claims.sid.clone());
             let session = state.db(move |c| sessions::find(c, &sid)).await?;
             token.with_session(session)
         })

@@ -173,10 +173,10 @@ fn generate_people(count: u64, org: &str, seed: u64, output: &std::path::Path) -
         }
     };
     let written = if output.as_os_str() == "-" {
-        crate::import::generate::write_people(std::io::stdout().lock(), count, &org, seed)
+        crate::app::import::generate::write_people(std::io::stdout().lock(), count, &org, seed)
     } else {
         std::fs::File::create(output).and_then(|f| {
-            crate::import::generate::write_people(
+            crate::app::import::generate::write_people(
                 std::io::BufWriter::with_capacity(1 << 20, f),
                 count,
                 &org,
@@ -199,8 +199,8 @@ struct CliObserver {
     print_errors: bool,
 }
 
-impl crate::import::ImportObserver for CliObserver {
-    fn line_error(&mut self, e: &crate::import::LineError) {
+impl crate::app::import::ImportObserver for CliObserver {
+    fn line_error(&mut self, e: &crate::app::import::LineError) {
         if self.print_errors {
             let field = e.field.unwrap_or("-");
             self.bar.suspend(|| {
@@ -209,7 +209,7 @@ impl crate::import::ImportObserver for CliObserver {
         }
     }
 
-    fn progress(&mut self, p: crate::import::Progress) {
+    fn progress(&mut self, p: crate::app::import::Progress) {
         self.bar.set_position(p.bytes);
         self.bar.set_message(format!("{} rows", p.rows));
     }
@@ -221,7 +221,7 @@ fn import(
     batch_rows: u64,
     json: bool,
 ) -> anyhow::Result<Outcome> {
-    use crate::import::{ImportLimits, Scope};
+    use crate::app::import::{ImportLimits, Scope};
     use anyhow::Context as _;
 
     let (input, length): (Box<dyn std::io::Read + Send>, Option<u64>) = if file.as_os_str() == "-" {
@@ -256,11 +256,18 @@ fn import(
         ..ImportLimits::default()
     };
     let started = std::time::Instant::now();
-    let report = crate::import::import_people(
+    let caller = crate::app::Caller::internal();
+    let importer = crate::app::import::Importer {
+        caller: &caller,
+        actor: &esr_persistence::audit::Actor::Cli,
+        digests: &config.audit_digest_key,
+    };
+    let report = crate::app::import::import_people(
         &mut conn,
         input,
         &Scope::All,
         limits,
+        importer,
         chrono::Utc::now(),
         &mut observer,
     )
@@ -269,7 +276,13 @@ fn import(
     let elapsed = started.elapsed();
     let rows = report.created + report.updated + report.unchanged + report.rejected;
     let rows_per_second = rows as f64 / elapsed.as_secs_f64().max(1e-9);
-    crate::import::record_audit(&mut conn, "system", None, &report, chrono::Utc::now())?;
+    crate::app::import::record_audit(
+        &mut conn,
+        &caller,
+        &esr_persistence::audit::Actor::System,
+        &report,
+        chrono::Utc::now(),
+    )?;
     if json {
         let mut value = serde_json::to_value(&report)?;
         value["elapsed_ms"] = serde_json::json!(elapsed.as_millis() as u64);
@@ -390,33 +403,17 @@ fn create_api_key(config: &Config, name: &str, scope: &str, access: &str) -> any
     if config.auto_migrate {
         esr_persistence::migrations::run_pending(&mut conn)?;
     }
-    let now = chrono::Utc::now();
-    let (secret, stored) = crate::routes::admin::api_keys::create_key(
-        &mut conn,
-        &name,
-        &scope,
+    let new = crate::app::api_keys::NewKey {
+        name,
+        scope,
         access,
-        |c, stored| {
-            esr_persistence::audit::append(
-                c,
-                &esr_persistence::audit::NewAuditEvent {
-                    event_type: "admin.api_key.created",
-                    account_id: None,
-                    actor: "cli",
-                    ip: None,
-                    user_agent: None,
-                    request_id: None,
-                    details: &serde_json::json!({
-                        "api_key": stored.name.as_str(),
-                        "scope": stored.scope.as_str(),
-                        "access": stored.access.as_str(),
-                    }),
-                },
-                now,
-            )
-            .map(drop)
-        },
-        now,
+    };
+    let (secret, stored) = crate::app::api_keys::create(
+        &mut conn,
+        &crate::app::Caller::internal(),
+        &esr_persistence::audit::Actor::Cli,
+        &new,
+        chrono::Utc::now(),
     )?;
     eprintln!(
         "Created API key {} (scope {}, access {}, prefix {}). It is shown once; store it now:",

@@ -1,5 +1,5 @@
-//! Who is calling: the client IP (the peer, unless the peer is a configured trusted proxy)
-//! and the user agent, for rate limits and the audit trail.
+//! Who is calling, as the HTTP request tells: the client IP (the peer, unless the peer is a
+//! configured trusted proxy), the user agent and the request id, extracted as a [`Caller`].
 
 use std::future::{Ready, ready};
 use std::net::IpAddr;
@@ -8,29 +8,12 @@ use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use ipnet::IpNet;
 
+use crate::app::Caller;
 use crate::request_context::RequestId;
 use crate::state::AppState;
 
 /// Longest user agent kept (the rest is cut, so a header flood cannot bloat the audit trail).
 const USER_AGENT_MAX: usize = 256;
-
-/// Facts about the caller of this request.
-#[derive(Debug, Clone)]
-pub struct Client {
-    /// The client's IP address.
-    pub ip: IpAddr,
-    /// The `User-Agent`, truncated.
-    pub user_agent: Option<String>,
-    /// The request id.
-    pub request_id: String,
-}
-
-impl Client {
-    /// The IP as text, for the audit trail.
-    pub fn ip_text(&self) -> String {
-        self.ip.to_string()
-    }
-}
 
 /// Resolves the client IP: the peer address, unless the peer is a trusted proxy; then the
 /// rightmost `X-Forwarded-For` entry that is not itself a trusted proxy. Entries left of that
@@ -60,7 +43,7 @@ pub fn client_ip(
     Some(last)
 }
 
-impl FromRequest for Client {
+impl FromRequest for Caller {
     type Error = actix_web::Error;
     type Future = Ready<Result<Self, Self::Error>>;
 

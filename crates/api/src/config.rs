@@ -344,6 +344,17 @@ pub struct Settings {
     )]
     pub link_ttl_minutes: u64,
 
+    /// Hours after a change of a person's work email or smartcard during which no recovery
+    /// email is sent and no password is set at work (0: no hold). Whoever changed the contact
+    /// detail cannot use it at once, and the notice to the old address has time to be read.
+    #[arg(
+        long,
+        env = "ESR_CONTACT_CHANGE_HOLD_HOURS",
+        default_value_t = 24,
+        global = true
+    )]
+    pub contact_change_hold_hours: u64,
+
     /// Run the delivery worker in this instance (matches recovery requests, sends email).
     /// Turn off to run API-only instances beside dedicated workers.
     #[arg(long, env = "ESR_DELIVERY_WORKER", default_value_t = true, action = clap::ArgAction::Set, global = true)]
@@ -660,6 +671,9 @@ pub struct Config {
     pub email: EmailConfig,
     /// Lifetime of reset and unlock links.
     pub link_ttl: Duration,
+    /// How long a change of work email or smartcard holds recovery and setting a password at
+    /// work (zero: no hold).
+    pub contact_change_hold: Duration,
     /// Delivery worker settings.
     pub outbox: OutboxConfig,
     /// Recovery/unlock requests per minute per IP.
@@ -1401,6 +1415,9 @@ impl Settings {
         if !(1..=7 * 24 * 60).contains(&self.link_ttl_minutes) {
             problems.push("ESR_LINK_TTL_MINUTES must be between 1 and 10080".into());
         }
+        if self.contact_change_hold_hours > 30 * 24 {
+            problems.push("ESR_CONTACT_CHANGE_HOLD_HOURS must be between 0 and 720".into());
+        }
         if self.outbox_poll_ms == 0
             || self.outbox_batch == 0
             || self.outbox_lease_secs == 0
@@ -1486,6 +1503,7 @@ impl Settings {
                     web_base_url,
                     email,
                     link_ttl: Duration::from_secs(self.link_ttl_minutes * 60),
+                    contact_change_hold: Duration::from_secs(self.contact_change_hold_hours * 3600),
                     outbox: OutboxConfig {
                         worker: self.delivery_worker,
                         poll: Duration::from_millis(self.outbox_poll_ms),

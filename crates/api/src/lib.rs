@@ -1,6 +1,7 @@
 //! ESR Access HTTP API: configuration, routes, OpenAPI document, middleware and CLI.
 
 pub mod admin_auth;
+pub mod app;
 pub mod audit;
 pub mod auth;
 pub mod breached;
@@ -9,12 +10,10 @@ pub mod client;
 pub mod config;
 pub mod email;
 pub mod hashing;
-pub mod import;
 pub mod keys;
 pub mod metrics;
 pub mod oidc;
 pub mod openapi;
-pub mod password_change;
 pub mod problem;
 pub mod rate_limit;
 pub mod request_context;

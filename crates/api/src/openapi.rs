@@ -266,3 +266,39 @@ pub fn allowed_methods(pattern: &str) -> Vec<&'static str> {
     .filter_map(|(op, name)| op.as_ref().map(|_| name))
     .collect()
 }
+
+/// Default service: 405 with `Allow` when the path exists with other methods, else 404.
+pub async fn no_route(req: actix_web::HttpRequest) -> actix_web::HttpResponse {
+    let path = req.path().to_owned();
+    let allowed = req
+        .resource_map()
+        .match_pattern(&path)
+        .map(|pattern| allowed_methods(&pattern));
+    match allowed {
+        Some(methods) => {
+            let allow = if methods.is_empty() {
+                "GET, HEAD".to_owned()
+            } else {
+                methods.join(", ")
+            };
+            let mut res = crate::problem::ProblemSpec::new(
+                actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method Not Allowed",
+                format!("{} is not allowed here; use {allow}.", req.method()),
+            )
+            .into_response();
+            if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&allow) {
+                res.headers_mut().insert(actix_web::http::header::ALLOW, v);
+            }
+            res
+        }
+        None => crate::problem::ProblemSpec::new(
+            actix_web::http::StatusCode::NOT_FOUND,
+            "not-found",
+            "Not Found",
+            "There is nothing at this address. The API is described at /api-docs/openapi.json.",
+        )
+        .into_response(),
+    }
+}

@@ -25,16 +25,9 @@ pub struct Limited {
     pub retry_after_secs: u64,
 }
 
-impl Limited {
-    /// The `429 too-many-requests` problem with `Retry-After`.
-    pub fn problem(&self) -> crate::problem::ProblemSpec {
-        crate::problem::ProblemSpec::new(
-            actix_web::http::StatusCode::TOO_MANY_REQUESTS,
-            "too-many-requests",
-            "Too Many Requests",
-            "Too many attempts. Please wait before trying again.",
-        )
-        .with_retry_after(self.retry_after_secs)
+impl std::fmt::Display for Limited {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "rate limited; retry after {} s", self.retry_after_secs)
     }
 }
 

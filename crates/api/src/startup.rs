@@ -21,9 +21,7 @@ use crate::email::transport::Transport;
 use crate::hashing::HashingPool;
 use crate::metrics::Metrics;
 use crate::openapi::OPENAPI_PATH;
-use crate::problem::{
-    json_config, json_objects_only, no_route, path_config, query_config, render_problems,
-};
+use crate::problem::{json_config, json_objects_only, path_config, query_config, render_problems};
 use crate::rate_limit::{KeyedLimit, RateLimits};
 use crate::request_context::request_context;
 use crate::state::AppState;
@@ -125,6 +123,7 @@ impl Application {
                 config: Arc::clone(&state.config),
                 metrics: state.metrics.clone(),
                 wake: delivery_wake,
+                match_requests: crate::app::recovery::match_queued_requests,
             }
             .spawn()
         });
@@ -182,11 +181,11 @@ fn smartcard_parts(
     config: &Config,
 ) -> anyhow::Result<(
     Option<Arc<crate::oidc::OidcClient>>,
-    Option<Arc<crate::routes::dev_idp::DevIdp>>,
+    Option<Arc<crate::oidc::dev_provider::DevIdp>>,
 )> {
     let dev = config.mode == crate::config::Mode::Dev;
     let dev_issuer = format!("{}/dev-idp", config.token_issuer);
-    let dev_idp = dev.then(|| Arc::new(crate::routes::dev_idp::DevIdp::new(dev_issuer.clone())));
+    let dev_idp = dev.then(|| Arc::new(crate::oidc::dev_provider::DevIdp::new(dev_issuer.clone())));
     let Some(oidc) = &config.smartcard else {
         return Ok((None, dev_idp));
     };
@@ -292,7 +291,7 @@ pub fn build_app(
         .into_app()
         .service(SwaggerUi::new("/swagger-ui/{_:.*}").url(OPENAPI_PATH, document))
         .configure(crate::self_service::configure)
-        .default_service(web::to(no_route))
+        .default_service(web::to(crate::openapi::no_route))
         .wrap(from_fn(json_objects_only))
         .wrap(from_fn(render_problems))
         .wrap(

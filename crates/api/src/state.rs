@@ -36,7 +36,7 @@ pub struct AppState {
     /// The smartcard identity provider's relying party; `None` when smartcard sign-in is off.
     pub oidc: Option<Arc<crate::oidc::OidcClient>>,
     /// The dev identity provider (dev mode only).
-    pub dev_idp: Option<Arc<crate::routes::dev_idp::DevIdp>>,
+    pub dev_idp: Option<Arc<crate::oidc::dev_provider::DevIdp>>,
     /// The breached-password range API; `None` when the check is off.
     pub breached: Option<Arc<crate::breached::BreachedPasswords>>,
 }
@@ -69,33 +69,6 @@ impl StorageError {
         }
     }
 }
-
-impl crate::problem::AsProblem for StorageError {
-    fn problem(&self) -> crate::problem::ProblemSpec {
-        use actix_web::http::StatusCode;
-        if self.is_unavailable() {
-            // The cause chain tells the operator why (connection refused, disk full, …).
-            let mut chain = self.to_string();
-            let mut source = std::error::Error::source(self);
-            while let Some(cause) = source {
-                chain.push_str(": ");
-                chain.push_str(&cause.to_string());
-                source = cause.source();
-            }
-            tracing::warn!(error.chain = %chain, "database unavailable");
-            crate::problem::ProblemSpec::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "database-unavailable",
-                "Service Unavailable",
-                "The service is busy or its database is unavailable; try again shortly.",
-            )
-            .with_retry_after(1)
-        } else {
-            crate::problem::internal_error(self)
-        }
-    }
-}
-crate::problem_response!(StorageError);
 
 impl AppState {
     /// A short read by key (microseconds on SQLite): on SQLite it runs on the calling thread

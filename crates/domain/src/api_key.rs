@@ -7,7 +7,7 @@ use base64ct::{Base64UrlUnpadded, Encoding};
 use rand_core::CryptoRng;
 use zeroize::Zeroizing;
 
-use crate::{Coded, OrganisationCode, sha256_hex};
+use crate::{Coded, OrganisationCode};
 
 /// What every key starts with, so scanners and people recognise one.
 pub const API_KEY_PREFIX: &str = "esr_";
@@ -50,8 +50,8 @@ impl ApiKeySecret {
     }
 
     /// The SHA-256 (hex) the key is stored and looked up by.
-    pub fn digest(&self) -> String {
-        sha256_hex(self.0.as_bytes())
+    pub fn digest(&self) -> crate::TokenDigest {
+        crate::TokenDigest::of(&self.0)
     }
 
     /// The visible prefix stored beside the digest, e.g. `esr_Q2Vnc0dG`.
@@ -222,7 +222,7 @@ mod tests {
         assert_eq!(text.len(), 4 + 43);
         let again = ApiKeySecret::parse(text).unwrap();
         assert_eq!(again.digest(), key.digest());
-        assert_eq!(key.digest().len(), 64);
+        assert_eq!(key.digest().as_str().len(), 64);
         assert_eq!(key.visible_prefix(), text[..12]);
         assert_ne!(
             ApiKeySecret::generate(&mut rng).digest(),

@@ -45,6 +45,7 @@ mod coded;
 mod date_of_birth;
 mod email;
 mod hashing;
+mod ids;
 mod login;
 mod organisation;
 mod password;
@@ -65,6 +66,7 @@ pub use email::{EmailError, MAX_EMAIL_LENGTH, WorkEmail};
 pub use hashing::{
     Argon2Params, HashError, PasswordHash, PasswordHasher, keep_hash_memory_on_this_thread,
 };
+pub use ids::{AccountId, PersonId, SessionId};
 pub use login::{LoginAttempt, LoginError, LoginOutcome, decide_login};
 pub use organisation::{OrganisationCode, OrganisationCodeError};
 pub use password::{
@@ -73,7 +75,7 @@ pub use password::{
 };
 pub use person::{
     EmployeeNumber, EmployeeNumberError, PersonName, PersonNameError, SmartcardSubject,
-    SmartcardSubjectError,
+    SmartcardSubjectError, hides_text,
 };
 pub use status::{
     AccountAction, AccountStatus, ApprovalMode, InactivityPolicy, InternetAccessAction,

@@ -4,11 +4,12 @@
 //! the stored hash, or against [`PasswordHasher::dummy_hash`](crate::PasswordHasher::dummy_hash)
 //! when there is no such account (then answer [`LoginError::InvalidCredentials`] without
 //! calling [`decide_login`]); call [`decide_login`]; apply the outcome: increment the failure
-//! count atomically when [`LoginOutcome::counts_failure`], lock when
-//! [`LockoutPolicy::should_lock`] says so for the count the database returned, reset the
-//! count when [`LoginOutcome::resets_failures`], and answer [`LoginOutcome::error`].
+//! count atomically when [`LoginOutcome::counts_failure`] and lock when
+//! [`LockoutPolicy::should_lock`] says so for the count the increment returned (never for a
+//! count read earlier: concurrent attempts would each see a stale one), reset the count when
+//! [`LoginOutcome::resets_failures`], and answer [`LoginOutcome::error`].
 
-use crate::{AccountStatus, Coded, InternetAccessStatus, LockoutPolicy};
+use crate::{AccountStatus, Coded, InternetAccessStatus};
 
 /// What the caller knows about a login attempt on an existing account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,8 +20,6 @@ pub struct LoginAttempt {
     pub internet_access: InternetAccessStatus,
     /// Whether the password verified against the stored hash.
     pub password_correct: bool,
-    /// Consecutive failed logins before this attempt, as read.
-    pub failed_attempts: u32,
 }
 
 /// The decision for one login attempt. Several outcomes share one public answer
@@ -29,12 +28,9 @@ pub struct LoginAttempt {
 pub enum LoginOutcome {
     /// Active, approved, correct password: issue tokens (and rehash if needed).
     Success,
-    /// Wrong password on an active account: count the failure. `lock_now` when this failure
-    /// reaches the threshold (then lock and send the "account locked" email).
-    WrongPassword {
-        /// This failure reaches the lockout threshold.
-        lock_now: bool,
-    },
+    /// Wrong password on an active account: count the failure (the count it reaches decides
+    /// the lock, see [`LockoutPolicy::should_lock`](crate::LockoutPolicy::should_lock)).
+    WrongPassword,
     /// The account is locked: refused whatever the password, not counted.
     AccountLocked,
     /// The account is disabled: refused whatever the password, not counted.
@@ -53,7 +49,7 @@ impl LoginOutcome {
     pub fn error(self) -> Option<LoginError> {
         match self {
             Self::Success => None,
-            Self::WrongPassword { .. }
+            Self::WrongPassword
             | Self::AccountLocked
             | Self::AccountDisabled
             | Self::SuspendedWrongPassword => Some(LoginError::InvalidCredentials),
@@ -64,7 +60,7 @@ impl LoginOutcome {
 
     /// Whether the consecutive-failure count must be incremented.
     pub fn counts_failure(self) -> bool {
-        matches!(self, Self::WrongPassword { .. })
+        matches!(self, Self::WrongPassword)
     }
 
     /// Whether the consecutive-failure count must be reset (the password was correct on an
@@ -74,11 +70,6 @@ impl LoginOutcome {
             self,
             Self::Success | Self::AccountSuspended | Self::InternetAccessNotApproved
         )
-    }
-
-    /// Whether the account must be locked now.
-    pub fn locks_account(self) -> bool {
-        matches!(self, Self::WrongPassword { lock_now: true })
     }
 }
 
@@ -127,15 +118,13 @@ impl Coded for LoginError {
 /// Decides a login attempt on an existing account (see the module docs for the caller's
 /// part). Status is revealed only after a correct password, and a locked or disabled account
 /// answers exactly like a wrong password.
-pub fn decide_login(attempt: LoginAttempt, policy: &LockoutPolicy) -> LoginOutcome {
+pub fn decide_login(attempt: LoginAttempt) -> LoginOutcome {
     match (attempt.account, attempt.password_correct) {
         (AccountStatus::Locked, _) => LoginOutcome::AccountLocked,
         (AccountStatus::Disabled, _) => LoginOutcome::AccountDisabled,
         (AccountStatus::Suspended, false) => LoginOutcome::SuspendedWrongPassword,
         (AccountStatus::Suspended, true) => LoginOutcome::AccountSuspended,
-        (AccountStatus::Active, false) => LoginOutcome::WrongPassword {
-            lock_now: policy.should_lock(attempt.failed_attempts.saturating_add(1)),
-        },
+        (AccountStatus::Active, false) => LoginOutcome::WrongPassword,
         (AccountStatus::Active, true) if attempt.internet_access.allows_login() => {
             LoginOutcome::Success
         }
@@ -146,6 +135,7 @@ pub fn decide_login(attempt: LoginAttempt, policy: &LockoutPolicy) -> LoginOutco
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::LockoutPolicy;
     use AccountStatus::*;
     use InternetAccessStatus::*;
 
@@ -153,22 +143,17 @@ mod tests {
         account: AccountStatus,
         internet_access: InternetAccessStatus,
         password_correct: bool,
-        failed_attempts: u32,
     ) -> LoginOutcome {
-        decide_login(
-            LoginAttempt {
-                account,
-                internet_access,
-                password_correct,
-                failed_attempts,
-            },
-            &LockoutPolicy::default(),
-        )
+        decide_login(LoginAttempt {
+            account,
+            internet_access,
+            password_correct,
+        })
     }
 
     #[test]
     fn success_needs_active_approved_and_correct_password() {
-        let outcome = attempt(Active, Approved, true, 3);
+        let outcome = attempt(Active, Approved, true);
         assert_eq!(outcome, LoginOutcome::Success);
         assert!(outcome.resets_failures());
         assert_eq!(outcome.error(), None);
@@ -176,16 +161,18 @@ mod tests {
 
     #[test]
     fn fifth_consecutive_failure_locks() {
-        for before in 0..4 {
-            let o = attempt(Active, Approved, false, before);
-            assert_eq!(o, LoginOutcome::WrongPassword { lock_now: false });
-            assert!(o.counts_failure());
+        let policy = LockoutPolicy::default();
+        let o = attempt(Active, Approved, false);
+        assert_eq!(o, LoginOutcome::WrongPassword);
+        assert!(o.counts_failure());
+        assert_eq!(o.error(), Some(LoginError::InvalidCredentials));
+        // The count the atomic increment returns decides the lock.
+        for after in 1..5 {
+            assert!(!policy.should_lock(after), "{after}");
         }
-        let fifth = attempt(Active, Approved, false, 4);
-        assert!(fifth.locks_account());
-        assert_eq!(fifth.error(), Some(LoginError::InvalidCredentials));
+        assert!(policy.should_lock(5));
         // Then the account is locked: even the right password gets the same answer.
-        let after = attempt(Locked, Approved, true, 5);
+        let after = attempt(Locked, Approved, true);
         assert_eq!(after, LoginOutcome::AccountLocked);
         assert!(!after.counts_failure());
         assert!(!after.resets_failures());
@@ -194,32 +181,33 @@ mod tests {
 
     #[test]
     fn failures_count_even_without_internet_access() {
-        let o = attempt(Active, Pending, false, 4);
-        assert_eq!(o, LoginOutcome::WrongPassword { lock_now: true });
+        let o = attempt(Active, Pending, false);
+        assert_eq!(o, LoginOutcome::WrongPassword);
+        assert!(o.counts_failure());
     }
 
     #[test]
     fn status_is_revealed_only_after_a_correct_password() {
         for access in [NotRequested, Pending, Rejected, Revoked] {
             assert_eq!(
-                attempt(Active, access, true, 0).error(),
+                attempt(Active, access, true).error(),
                 Some(LoginError::InternetAccessNotApproved)
             );
             assert_eq!(
-                attempt(Active, access, false, 0).error(),
+                attempt(Active, access, false).error(),
                 Some(LoginError::InvalidCredentials)
             );
         }
         assert_eq!(
-            attempt(Suspended, Approved, true, 0).error(),
+            attempt(Suspended, Approved, true).error(),
             Some(LoginError::AccountSuspended)
         );
-        let wrong = attempt(Suspended, Approved, false, 0);
+        let wrong = attempt(Suspended, Approved, false);
         assert_eq!(wrong.error(), Some(LoginError::InvalidCredentials));
         assert!(!wrong.counts_failure());
         for pw in [true, false] {
             assert_eq!(
-                attempt(Disabled, Approved, pw, 0).error(),
+                attempt(Disabled, Approved, pw).error(),
                 Some(LoginError::InvalidCredentials)
             );
         }
@@ -243,15 +231,7 @@ mod tests {
     #[test]
     fn configurable_threshold() {
         let policy = LockoutPolicy { threshold: 3 };
-        let o = decide_login(
-            LoginAttempt {
-                account: Active,
-                internet_access: Approved,
-                password_correct: false,
-                failed_attempts: 2,
-            },
-            &policy,
-        );
-        assert!(o.locks_account());
+        assert!(!policy.should_lock(2));
+        assert!(policy.should_lock(3));
     }
 }

@@ -9,7 +9,7 @@ const MAX_NAME_CHARS: usize = 100;
 const MAX_EMPLOYEE_NUMBER_LENGTH: usize = 30;
 
 /// A first name or surname: trimmed, NFC-normalised, 1 to 100 characters (code points),
-/// no control characters. Any script is accepted; usernames fold it to ASCII separately.
+/// no control characters and no [`hides_text`] characters. Any script is accepted; usernames fold it to ASCII separately.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct PersonName(String);
@@ -23,8 +23,9 @@ pub enum PersonNameError {
     /// More than 100 characters.
     #[error("name is too long")]
     TooLong,
-    /// Contains control characters (tabs, newlines, NUL…).
-    #[error("name contains control characters")]
+    /// Contains control characters (tabs, newlines, NUL…) or characters that reorder or hide
+    /// text (bidi overrides, zero-width spaces).
+    #[error("name contains control or invisible characters")]
     InvalidCharacters,
 }
 
@@ -42,7 +43,8 @@ impl Coded for PersonNameError {
             Self::Empty => "Enter a name".to_owned(),
             Self::TooLong => format!("Name must be {MAX_NAME_CHARS} characters or fewer"),
             Self::InvalidCharacters => {
-                "Name must not contain tabs, line breaks or other control characters".to_owned()
+                "Name must not contain tabs, line breaks, or invisible or text-direction characters"
+                    .to_owned()
             }
         }
     }
@@ -56,7 +58,7 @@ impl PersonName {
         if normalised.is_empty() {
             return Err(PersonNameError::Empty);
         }
-        if normalised.chars().any(char::is_control) {
+        if normalised.chars().any(|c| c.is_control() || hides_text(c)) {
             return Err(PersonNameError::InvalidCharacters);
         }
         if normalised.chars().count() > MAX_NAME_CHARS {
@@ -100,6 +102,26 @@ impl From<PersonName> for String {
     fn from(value: PersonName) -> Self {
         value.0
     }
+}
+
+/// Whether `c` can make displayed text say something other than what it holds: the
+/// bidirectional controls (U+202E turns `Jane\u{202E}gnp.exe` into `Janeexe.png` in an email
+/// or an admin screen), invisible spaces and joiners that are not needed by any script
+/// (zero-width space, word joiner, byte-order mark) and the line and paragraph separators.
+/// The zero-width (non-)joiners U+200C/U+200D are kept: Persian, Arabic and Indic names need
+/// them.
+pub fn hides_text(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}'
+            | '\u{200B}'
+            | '\u{200E}'
+            | '\u{200F}'
+            | '\u{2028}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{FEFF}'
+    )
 }
 
 /// An employee (assignment) number from the staff record: 1 to 30 of `A-Z a-z 0-9 -`,
@@ -368,12 +390,34 @@ mod tests {
         );
     }
 
+    #[test]
+    fn names_refuse_text_direction_and_invisible_characters() {
+        for bad in [
+            "Jane\u{202E}gnp.exe",
+            "\u{2066}Smith",
+            "Ja\u{200B}ne",
+            "Jane\u{FEFF}",
+            "Ja\u{2028}ne",
+            "\u{200F}Jane",
+        ] {
+            assert_eq!(
+                PersonName::parse(bad).unwrap_err(),
+                PersonNameError::InvalidCharacters,
+                "{bad:?}"
+            );
+        }
+        // Joiners some scripts need, and ordinary accents and apostrophes, stay.
+        for good in ["می\u{200C}خواهم", "Siân", "O'Brien", "Zoë-Ann"] {
+            assert!(PersonName::parse(good).is_ok(), "{good:?}");
+        }
+    }
+
     proptest! {
         #[test]
         fn name_parse_never_panics_and_round_trips(s in ".{0,120}") {
             if let Ok(n) = PersonName::parse(&s) {
                 prop_assert_eq!(PersonName::parse(n.as_str()).unwrap(), n.clone());
-                prop_assert!(!n.as_str().chars().any(char::is_control));
+                prop_assert!(!n.as_str().chars().any(|c| c.is_control() || hides_text(c)));
                 prop_assert!(n.as_str().chars().count() <= MAX_NAME_CHARS);
             }
         }

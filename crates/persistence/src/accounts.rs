@@ -5,12 +5,10 @@
 //! push the counter past the threshold or log in to an account locked in between.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use diesel::dsl::case_when;
 use diesel::prelude::*;
-use diesel::sql_types::{Nullable, Text, Timestamp};
 use esr_domain::{
-    AccountStatus, InternetAccessStatus, OrganisationCode, PersonName, Username, UsernameError,
-    generate_username_avoiding, username_stem,
+    AccountId, AccountStatus, InternetAccessStatus, OrganisationCode, PersonId, PersonName,
+    SessionId, Username, UsernameError, generate_username_avoiding, username_stem,
 };
 
 use crate::connection::DbConnection;
@@ -40,11 +38,11 @@ pub(crate) struct AccountRow {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Account {
     /// Random identifier (the `sub` of access tokens).
-    pub id: String,
+    pub id: AccountId,
     /// ESR username, canonical upper case.
     pub username: Username,
     /// The person holding it.
-    pub person_id: String,
+    pub person_id: PersonId,
     /// Employing organisation.
     pub organisation_code: OrganisationCode,
     /// Account status.
@@ -86,8 +84,8 @@ impl TryFrom<AccountRow> for Account {
                 .map_err(|_| corrupt("internet access", &r.internet_access))?,
             failed_login_count: u32::try_from(r.failed_login_count)
                 .map_err(|_| corrupt("failed count", &r.failed_login_count.to_string()))?,
-            id: r.id,
-            person_id: r.person_id,
+            id: AccountId::from_stored(r.id),
+            person_id: PersonId::from_stored(r.person_id),
             internet_access_changed_at: r.internet_access_changed_at.map(|t| t.and_utc()),
             password_hash: r.password_hash,
             password_changed_at: r.password_changed_at.map(|t| t.and_utc()),
@@ -105,7 +103,7 @@ pub struct NewAccount<'a> {
     /// The generated username.
     pub username: &'a Username,
     /// The person holding it.
-    pub person_id: &'a str,
+    pub person_id: &'a PersonId,
     /// Employing organisation.
     pub organisation_code: &'a OrganisationCode,
     /// Initial internet-access status.
@@ -123,7 +121,7 @@ pub fn insert(
         .values((
             accounts::id.eq(uuid::Uuid::new_v4().to_string()),
             accounts::username.eq(new.username.as_str()),
-            accounts::person_id.eq(new.person_id),
+            accounts::person_id.eq(new.person_id.as_str()),
             accounts::organisation_code.eq(new.organisation_code.as_str()),
             accounts::status.eq(AccountStatus::Active.as_str()),
             accounts::internet_access.eq(new.internet_access.as_str()),
@@ -205,14 +203,38 @@ pub fn find_or_create_for_person(
 }
 
 /// Finds an account by id.
-pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<Account>, RepoError> {
+pub fn find(conn: &mut DbConnection, id: &AccountId) -> Result<Option<Account>, RepoError> {
     accounts::table
-        .find(id)
+        .find(id.as_str())
         .select(AccountRow::as_select())
         .get_result(conn)
         .optional()?
         .map(Account::try_from)
         .transpose()
+}
+
+/// Finds an account and holds its row until the transaction ends (PostgreSQL
+/// `FOR UPDATE`; a SQLite write transaction holds the whole database already), so a decision
+/// taken on what it returns cannot be overtaken by a concurrent lock, suspension or password
+/// change. Call inside a write transaction.
+pub fn find_for_update(
+    conn: &mut DbConnection,
+    id: &AccountId,
+) -> Result<Option<Account>, RepoError> {
+    let row = match conn {
+        DbConnection::Postgresql(c) => accounts::table
+            .find(id.as_str())
+            .select(AccountRow::as_select())
+            .for_update()
+            .get_result(c)
+            .optional()?,
+        DbConnection::Sqlite(c) => accounts::table
+            .find(id.as_str())
+            .select(AccountRow::as_select())
+            .get_result(c)
+            .optional()?,
+    };
+    row.map(Account::try_from).transpose()
 }
 
 /// Finds an account by its (canonical) username.
@@ -230,9 +252,12 @@ pub fn find_by_username(
 }
 
 /// The accounts of a person.
-pub fn for_person(conn: &mut DbConnection, person_id: &str) -> Result<Vec<Account>, RepoError> {
+pub fn for_person(
+    conn: &mut DbConnection,
+    person_id: &PersonId,
+) -> Result<Vec<Account>, RepoError> {
     accounts::table
-        .filter(accounts::person_id.eq(person_id))
+        .filter(accounts::person_id.eq(person_id.as_str()))
         .order(accounts::username.asc())
         .select(AccountRow::as_select())
         .load(conn)?
@@ -278,11 +303,14 @@ impl AccountProfile {
 }
 
 /// Loads an account with its person and organisation name.
-pub fn profile(conn: &mut DbConnection, id: &str) -> Result<Option<AccountProfile>, RepoError> {
+pub fn profile(
+    conn: &mut DbConnection,
+    id: &AccountId,
+) -> Result<Option<AccountProfile>, RepoError> {
     let row = accounts::table
         .inner_join(people::table)
         .inner_join(organisations::table)
-        .filter(accounts::id.eq(id))
+        .filter(accounts::id.eq(id.as_str()))
         .select((
             AccountRow::as_select(),
             crate::people::PersonRow::as_select(),
@@ -298,7 +326,7 @@ pub fn profile(conn: &mut DbConnection, id: &str) -> Result<Option<AccountProfil
 /// profile on every request.
 pub fn session_profile(
     conn: &mut DbConnection,
-    session_id: &str,
+    session_id: &SessionId,
 ) -> Result<Option<(crate::sessions::Session, AccountProfile)>, RepoError> {
     use crate::schema::sessions;
     type Row = (
@@ -315,7 +343,7 @@ pub fn session_profile(
                 .inner_join(people::table)
                 .inner_join(organisations::table),
         )
-        .filter(sessions::id.eq(session_id))
+        .filter(sessions::id.eq(session_id.as_str()))
         .select((
             crate::sessions::SessionRow::as_select(),
             AccountRow::as_select(),
@@ -333,52 +361,51 @@ pub fn session_profile(
     .transpose()
 }
 
-/// Result of counting a failed login.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FailedLogin {
-    /// Consecutive failures after this one.
-    pub count: u32,
-    /// This failure locked the account.
-    pub locked_now: bool,
-}
-
-/// Counts a failed login in one atomic `UPDATE` on an *active* account, locking it when the
-/// count reaches `threshold`. `None` when the account was not active (already locked,
-/// suspended, …): nothing is counted, so the counter can never pass the threshold however
-/// many attempts race.
+/// Counts a failed login in one atomic `UPDATE` on an *active* account and returns the
+/// consecutive-failure count it reached. `None` when the account was not active (already
+/// locked, suspended, …): nothing is counted, so the counter can never pass the threshold
+/// however many attempts race. The row stays locked until the transaction ends, so the caller
+/// decides the lock ([`esr_domain::LockoutPolicy::should_lock`]) on an exact count and applies
+/// it with [`lock`] before any concurrent attempt is counted.
 pub fn record_failed_login(
     conn: &mut DbConnection,
-    id: &str,
-    threshold: u32,
+    id: &AccountId,
     now: DateTime<Utc>,
-) -> Result<Option<FailedLogin>, RepoError> {
-    let now = now.naive_utc();
-    let threshold = i32::try_from(threshold).unwrap_or(i32::MAX);
-    let reaches = (accounts::failed_login_count + 1).ge(threshold);
-    let row: Option<(i32, String)> = diesel::update(
+) -> Result<Option<u32>, RepoError> {
+    let count: Option<i32> = diesel::update(
         accounts::table
-            .filter(accounts::id.eq(id))
+            .filter(accounts::id.eq(id.as_str()))
             .filter(accounts::status.eq(AccountStatus::Active.as_str())),
     )
     .set((
         accounts::failed_login_count.eq(accounts::failed_login_count + 1),
-        accounts::status.eq(
-            case_when(reaches, AccountStatus::Locked.as_str().into_sql::<Text>())
-                .otherwise(accounts::status),
-        ),
-        accounts::locked_at.eq(
-            case_when(reaches, Some(now).into_sql::<Nullable<Timestamp>>())
-                .otherwise(accounts::locked_at),
-        ),
-        accounts::updated_at.eq(now),
+        accounts::updated_at.eq(now.naive_utc()),
     ))
-    .returning((accounts::failed_login_count, accounts::status))
+    .returning(accounts::failed_login_count)
     .get_result(conn)
     .optional()?;
-    Ok(row.map(|(count, status)| FailedLogin {
-        count: u32::try_from(count).unwrap_or(0),
-        locked_now: status == AccountStatus::Locked.as_str(),
-    }))
+    Ok(count.map(|c| u32::try_from(c).unwrap_or(0)))
+}
+
+/// Locks an active account. Returns whether it was active (and is now locked).
+pub fn lock(
+    conn: &mut DbConnection,
+    id: &AccountId,
+    now: DateTime<Utc>,
+) -> Result<bool, RepoError> {
+    let at = now.naive_utc();
+    let n = diesel::update(
+        accounts::table
+            .filter(accounts::id.eq(id.as_str()))
+            .filter(accounts::status.eq(AccountStatus::Active.as_str())),
+    )
+    .set((
+        accounts::status.eq(AccountStatus::Locked.as_str()),
+        accounts::locked_at.eq(Some(at)),
+        accounts::updated_at.eq(at),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
 }
 
 /// Records a successful login: clears the failure counter and stamps `last_login_at`, but
@@ -386,14 +413,14 @@ pub fn record_failed_login(
 /// that was verified (a reset or lock in between wins). Returns whether it applied.
 pub fn record_successful_login(
     conn: &mut DbConnection,
-    id: &str,
+    id: &AccountId,
     verified_hash: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, RepoError> {
     let now = now.naive_utc();
     let n = diesel::update(
         accounts::table
-            .filter(accounts::id.eq(id))
+            .filter(accounts::id.eq(id.as_str()))
             .filter(accounts::status.eq(AccountStatus::Active.as_str()))
             .filter(accounts::internet_access.eq(InternetAccessStatus::Approved.as_str()))
             .filter(accounts::password_hash.eq(verified_hash)),
@@ -412,12 +439,12 @@ pub fn record_successful_login(
 /// no longer count towards a lock.
 pub fn reset_failed_logins(
     conn: &mut DbConnection,
-    id: &str,
+    id: &AccountId,
     now: DateTime<Utc>,
 ) -> Result<(), RepoError> {
     diesel::update(
         accounts::table
-            .filter(accounts::id.eq(id))
+            .filter(accounts::id.eq(id.as_str()))
             .filter(accounts::failed_login_count.gt(0)),
     )
     .set((
@@ -432,13 +459,13 @@ pub fn reset_failed_logins(
 /// parameters), only if the hash is unchanged since it was verified.
 pub fn upgrade_password_hash(
     conn: &mut DbConnection,
-    id: &str,
+    id: &AccountId,
     verified_hash: &str,
     new_hash: &str,
 ) -> Result<bool, RepoError> {
     let n = diesel::update(
         accounts::table
-            .filter(accounts::id.eq(id))
+            .filter(accounts::id.eq(id.as_str()))
             .filter(accounts::password_hash.eq(verified_hash)),
     )
     .set(accounts::password_hash.eq(new_hash))
@@ -447,7 +474,7 @@ pub fn upgrade_password_hash(
         // Keep the history entry of the current password in step.
         diesel::update(
             password_history::table
-                .filter(password_history::account_id.eq(id))
+                .filter(password_history::account_id.eq(id.as_str()))
                 .filter(password_history::password_hash.eq(verified_hash)),
         )
         .set(password_history::password_hash.eq(new_hash))
@@ -457,55 +484,68 @@ pub fn upgrade_password_hash(
 }
 
 /// Sets a new password: stores the hash, appends it to the history, clears the failure
-/// counter. `unlock` also unlocks a locked account (password reset); a password change by
-/// the logged-in person leaves the status alone.
+/// counter. `unlock` also unlocks a locked account (a reset, or the password set at work); a
+/// change by the logged-in person leaves the status alone. The caller holds the account row
+/// ([`find_for_update`]) and has checked, on what that returned, that the change is still
+/// allowed: a lock or suspension that committed after an earlier read must win.
 pub fn set_password(
     conn: &mut DbConnection,
-    id: &str,
+    id: &AccountId,
     new_hash: &str,
     unlock: bool,
     now: DateTime<Utc>,
 ) -> Result<(), RepoError> {
-    let now = now.naive_utc();
-    diesel::update(accounts::table.filter(accounts::id.eq(id)))
+    let at = now.naive_utc();
+    diesel::update(accounts::table.filter(accounts::id.eq(id.as_str())))
         .set((
             accounts::password_hash.eq(Some(new_hash)),
-            accounts::password_changed_at.eq(Some(now)),
+            accounts::password_changed_at.eq(Some(at)),
             accounts::failed_login_count.eq(0),
-            accounts::updated_at.eq(now),
+            accounts::updated_at.eq(at),
         ))
         .execute(conn)?;
     if unlock {
-        diesel::update(
-            accounts::table
-                .filter(accounts::id.eq(id))
-                .filter(accounts::status.eq(AccountStatus::Locked.as_str())),
-        )
-        .set((
-            accounts::status.eq(AccountStatus::Active.as_str()),
-            accounts::locked_at.eq(None::<NaiveDateTime>),
-        ))
-        .execute(conn)?;
+        unlock_account_row(conn, id, at)?;
     }
     diesel::insert_into(password_history::table)
         .values((
-            password_history::account_id.eq(id),
+            password_history::account_id.eq(id.as_str()),
             password_history::password_hash.eq(new_hash),
-            password_history::created_at.eq(now),
+            password_history::created_at.eq(at),
         ))
         .execute(conn)?;
     Ok(())
+}
+
+fn unlock_account_row(
+    conn: &mut DbConnection,
+    id: &AccountId,
+    at: NaiveDateTime,
+) -> Result<bool, RepoError> {
+    let n = diesel::update(
+        accounts::table
+            .filter(accounts::id.eq(id.as_str()))
+            .filter(accounts::status.eq(AccountStatus::Locked.as_str())),
+    )
+    .set((
+        accounts::status.eq(AccountStatus::Active.as_str()),
+        accounts::locked_at.eq(None::<NaiveDateTime>),
+        accounts::failed_login_count.eq(0),
+        accounts::updated_at.eq(at),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
 }
 
 /// The most recent `limit` password hashes of an account, newest first (the current one
 /// included).
 pub fn password_history(
     conn: &mut DbConnection,
-    id: &str,
+    id: &AccountId,
     limit: usize,
 ) -> Result<Vec<String>, RepoError> {
     Ok(password_history::table
-        .filter(password_history::account_id.eq(id))
+        .filter(password_history::account_id.eq(id.as_str()))
         .order(password_history::id.desc())
         .limit(i64::try_from(limit).unwrap_or(i64::MAX))
         .select(password_history::password_hash)
@@ -516,7 +556,7 @@ pub fn password_history(
 /// `false` when the status was no longer `from` (a concurrent change won).
 pub fn transition_internet_access(
     conn: &mut DbConnection,
-    id: &str,
+    id: &AccountId,
     from: InternetAccessStatus,
     to: InternetAccessStatus,
     now: DateTime<Utc>,
@@ -524,7 +564,7 @@ pub fn transition_internet_access(
     let now = now.naive_utc();
     let n = diesel::update(
         accounts::table
-            .filter(accounts::id.eq(id))
+            .filter(accounts::id.eq(id.as_str()))
             .filter(accounts::internet_access.eq(from.as_str())),
     )
     .set((
@@ -539,12 +579,12 @@ pub fn transition_internet_access(
 /// Sets the internet-access status.
 pub fn set_internet_access(
     conn: &mut DbConnection,
-    id: &str,
+    id: &AccountId,
     status: InternetAccessStatus,
     now: DateTime<Utc>,
 ) -> Result<(), RepoError> {
     let now = now.naive_utc();
-    diesel::update(accounts::table.filter(accounts::id.eq(id)))
+    diesel::update(accounts::table.filter(accounts::id.eq(id.as_str())))
         .set((
             accounts::internet_access.eq(status.as_str()),
             accounts::internet_access_changed_at.eq(Some(now)),
@@ -555,21 +595,12 @@ pub fn set_internet_access(
 }
 
 /// Unlocks a locked account and clears its failure counter. Returns whether it was locked.
-pub fn unlock(conn: &mut DbConnection, id: &str, now: DateTime<Utc>) -> Result<bool, RepoError> {
-    let now = now.naive_utc();
-    let n = diesel::update(
-        accounts::table
-            .filter(accounts::id.eq(id))
-            .filter(accounts::status.eq(AccountStatus::Locked.as_str())),
-    )
-    .set((
-        accounts::status.eq(AccountStatus::Active.as_str()),
-        accounts::locked_at.eq(None::<NaiveDateTime>),
-        accounts::failed_login_count.eq(0),
-        accounts::updated_at.eq(now),
-    ))
-    .execute(conn)?;
-    Ok(n == 1)
+pub fn unlock(
+    conn: &mut DbConnection,
+    id: &AccountId,
+    now: DateTime<Utc>,
+) -> Result<bool, RepoError> {
+    unlock_account_row(conn, id, now.naive_utc())
 }
 
 /// Filters of the admin account list.
@@ -582,7 +613,7 @@ pub struct AccountFilter {
     /// Only accounts with this internet-access status.
     pub internet_access: Option<InternetAccessStatus>,
     /// Only this person's accounts.
-    pub person_id: Option<String>,
+    pub person_id: Option<PersonId>,
 }
 
 /// Lists accounts by username, `limit` at a time after `cursor` (a username).
@@ -607,7 +638,7 @@ pub fn list(
         q = q.filter(accounts::internet_access.eq(access.as_str()));
     }
     if let Some(person) = &filter.person_id {
-        q = q.filter(accounts::person_id.eq(person.clone()));
+        q = q.filter(accounts::person_id.eq(person.as_str().to_owned()));
     }
     if let Some(after) = cursor {
         q = q.filter(accounts::username.gt(after.as_str().to_owned()));
@@ -630,14 +661,14 @@ pub fn list(
 /// the status was no longer `from`. Leaving `locked` clears the lock and the failure counter.
 pub fn transition_status(
     conn: &mut DbConnection,
-    id: &str,
+    id: &AccountId,
     from: AccountStatus,
     to: AccountStatus,
     now: DateTime<Utc>,
 ) -> Result<bool, RepoError> {
     let at = now.naive_utc();
     let target = accounts::table
-        .filter(accounts::id.eq(id))
+        .filter(accounts::id.eq(id.as_str()))
         .filter(accounts::status.eq(from.as_str()));
     let n = if from == AccountStatus::Locked {
         diesel::update(target)

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use esr_domain::{ApiKeyAccess, ApiKeyName, ApiKeyScope};
+use esr_domain::{ApiKeyAccess, ApiKeyName, ApiKeyScope, TokenDigest};
 
 use crate::connection::DbConnection;
 use crate::error::RepoError;
@@ -70,7 +70,7 @@ pub struct NewApiKey<'a> {
     /// Visible prefix of the key.
     pub prefix: &'a str,
     /// SHA-256 (hex) of the key.
-    pub key_hash: &'a str,
+    pub key_hash: &'a TokenDigest,
     /// Scope.
     pub scope: &'a ApiKeyScope,
     /// Access.
@@ -90,7 +90,7 @@ pub fn insert(
                 k::id.eq(&id),
                 k::name.eq(new.name.as_str()),
                 k::prefix.eq(new.prefix),
-                k::key_hash.eq(new.key_hash),
+                k::key_hash.eq(new.key_hash.as_str()),
                 k::scope.eq(new.scope.as_str()),
                 k::access.eq(new.access.as_str()),
                 k::created_at.eq(now.naive_utc()),
@@ -122,10 +122,10 @@ pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<ApiKey>, RepoErr
 /// The live (not revoked) key with this SHA-256.
 pub fn find_live_by_hash(
     conn: &mut DbConnection,
-    key_hash: &str,
+    key_hash: &TokenDigest,
 ) -> Result<Option<ApiKey>, RepoError> {
     k::table
-        .filter(k::key_hash.eq(key_hash))
+        .filter(k::key_hash.eq(key_hash.as_str()))
         .filter(k::revoked_at.is_null())
         .select(ApiKeyRow::as_select())
         .get_result(conn)

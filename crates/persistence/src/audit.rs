@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
 use diesel::prelude::*;
+use esr_domain::{AccountId, SessionId, TokenPurpose, Username};
 
 use crate::connection::DbConnection;
 use crate::error::RepoError;
@@ -12,15 +13,260 @@ use crate::schema::{audit_events, audit_head};
 /// The hash before the first row.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
+/// The kind of a security event: the `event_type` column, and the catalogue of what the
+/// audit trail can hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventType {
+    /// A password login opened a session. (`login.succeeded`)
+    LoginSucceeded,
+    /// A password login was refused (details say why). (`login.failed`)
+    LoginFailed,
+    /// A session was ended by its holder. (`logout`)
+    Logout,
+    /// A spent refresh token was presented again; its session was ended. (`refresh_token.reused`)
+    RefreshTokenReused,
+    /// An account (username) was created. (`account.created`)
+    AccountCreated,
+    /// Consecutive failures locked the account. (`account.locked`)
+    AccountLocked,
+    /// An unlock link unlocked the account. (`account.unlocked`)
+    AccountUnlocked,
+    /// The account was disabled. (`account.disabled`)
+    AccountDisabled,
+    /// The password was changed at home (current password given). (`password.changed`)
+    PasswordChanged,
+    /// A password change gave a wrong current password. (`password.change_failed`)
+    PasswordChangeFailed,
+    /// The password was reset with an emailed link. (`password.reset`)
+    PasswordReset,
+    /// The password was set at work with a smartcard. (`password.set`)
+    PasswordSet,
+    /// The stored hash was upgraded to the current parameters. (`password.rehashed`)
+    PasswordRehashed,
+    /// A reset link was used with another account's username. (`password_reset.username_mismatch`)
+    PasswordResetUsernameMismatch,
+    /// Internet access was requested at work. (`internet_access.requested`)
+    InternetAccessRequested,
+    /// Internet access lapsed after the organisation's inactivity limit. (`internet_access.lapsed`)
+    InternetAccessLapsed,
+    /// A smartcard sign-in was started. (`smartcard.started`)
+    SmartcardStarted,
+    /// A smartcard sign-in opened a workplace session. (`smartcard.login_succeeded`)
+    SmartcardLoginSucceeded,
+    /// A smartcard sign-in was refused (details say why). (`smartcard.login_failed`)
+    SmartcardLoginFailed,
+    /// A Forgotten request matched no account. (`recovery_request.unmatched`)
+    RecoveryRequestUnmatched,
+    /// An Unlock Account request matched no account. (`unlock_request.unmatched`)
+    UnlockRequestUnmatched,
+    /// A matching Forgotten request was not emailed (mailbox limit). (`recovery_request.suppressed`)
+    RecoveryRequestSuppressed,
+    /// A matching Unlock Account request was not emailed (mailbox limit). (`unlock_request.suppressed`)
+    UnlockRequestSuppressed,
+    /// A password-reset link was issued. (`password_reset_link.issued`)
+    PasswordResetLinkIssued,
+    /// An unlock link was issued. (`account_unlock_link.issued`)
+    AccountUnlockLinkIssued,
+    /// An email left through the transport. (`email.sent`)
+    EmailSent,
+    /// An email was given up after its attempts. (`email.dead`)
+    EmailDead,
+    /// An HR feed was imported. (`people.imported`)
+    PeopleImported,
+    /// An administrator unlocked the account. (`admin.account.unlocked`)
+    AdminAccountUnlocked,
+    /// An administrator suspended the account. (`admin.account.suspended`)
+    AdminAccountSuspended,
+    /// An administrator reactivated the account. (`admin.account.reactivated`)
+    AdminAccountReactivated,
+    /// An administrator approved internet access. (`admin.internet_access.approved`)
+    AdminInternetAccessApproved,
+    /// An administrator rejected internet access. (`admin.internet_access.rejected`)
+    AdminInternetAccessRejected,
+    /// An administrator revoked internet access. (`admin.internet_access.revoked`)
+    AdminInternetAccessRevoked,
+    /// An administrator sent the recovery email. (`admin.recovery_email.requested`)
+    AdminRecoveryEmailRequested,
+    /// An administrator created a person. (`admin.person.created`)
+    AdminPersonCreated,
+    /// An administrator changed a person. (`admin.person.updated`)
+    AdminPersonUpdated,
+    /// An administrator created an organisation. (`admin.organisation.created`)
+    AdminOrganisationCreated,
+    /// An administrator changed an organisation. (`admin.organisation.updated`)
+    AdminOrganisationUpdated,
+    /// An API key was created. (`admin.api_key.created`)
+    AdminApiKeyCreated,
+    /// An API key was revoked. (`admin.api_key.revoked`)
+    AdminApiKeyRevoked,
+    /// An administrator retried a dead email. (`admin.outbox.retried`)
+    AdminOutboxRetried,
+    /// A person's work email changed (admin API or import). (`person.work_email_changed`)
+    WorkEmailChanged,
+    /// The smartcard linked to a person changed. (`person.smartcard_changed`)
+    SmartcardSubjectChanged,
+}
+
+impl EventType {
+    /// Every event type, in catalogue order.
+    pub const ALL: &'static [Self] = &[
+        Self::LoginSucceeded,
+        Self::LoginFailed,
+        Self::Logout,
+        Self::RefreshTokenReused,
+        Self::AccountCreated,
+        Self::AccountLocked,
+        Self::AccountUnlocked,
+        Self::AccountDisabled,
+        Self::PasswordChanged,
+        Self::PasswordChangeFailed,
+        Self::PasswordReset,
+        Self::PasswordSet,
+        Self::PasswordRehashed,
+        Self::PasswordResetUsernameMismatch,
+        Self::InternetAccessRequested,
+        Self::InternetAccessLapsed,
+        Self::SmartcardStarted,
+        Self::SmartcardLoginSucceeded,
+        Self::SmartcardLoginFailed,
+        Self::RecoveryRequestUnmatched,
+        Self::UnlockRequestUnmatched,
+        Self::RecoveryRequestSuppressed,
+        Self::UnlockRequestSuppressed,
+        Self::PasswordResetLinkIssued,
+        Self::AccountUnlockLinkIssued,
+        Self::EmailSent,
+        Self::EmailDead,
+        Self::PeopleImported,
+        Self::AdminAccountUnlocked,
+        Self::AdminAccountSuspended,
+        Self::AdminAccountReactivated,
+        Self::AdminInternetAccessApproved,
+        Self::AdminInternetAccessRejected,
+        Self::AdminInternetAccessRevoked,
+        Self::AdminRecoveryEmailRequested,
+        Self::AdminPersonCreated,
+        Self::AdminPersonUpdated,
+        Self::AdminOrganisationCreated,
+        Self::AdminOrganisationUpdated,
+        Self::AdminApiKeyCreated,
+        Self::AdminApiKeyRevoked,
+        Self::AdminOutboxRetried,
+        Self::WorkEmailChanged,
+        Self::SmartcardSubjectChanged,
+    ];
+
+    /// The dotted name stored and shown, e.g. `login.failed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::LoginSucceeded => "login.succeeded",
+            Self::LoginFailed => "login.failed",
+            Self::Logout => "logout",
+            Self::RefreshTokenReused => "refresh_token.reused",
+            Self::AccountCreated => "account.created",
+            Self::AccountLocked => "account.locked",
+            Self::AccountUnlocked => "account.unlocked",
+            Self::AccountDisabled => "account.disabled",
+            Self::PasswordChanged => "password.changed",
+            Self::PasswordChangeFailed => "password.change_failed",
+            Self::PasswordReset => "password.reset",
+            Self::PasswordSet => "password.set",
+            Self::PasswordRehashed => "password.rehashed",
+            Self::PasswordResetUsernameMismatch => "password_reset.username_mismatch",
+            Self::InternetAccessRequested => "internet_access.requested",
+            Self::InternetAccessLapsed => "internet_access.lapsed",
+            Self::SmartcardStarted => "smartcard.started",
+            Self::SmartcardLoginSucceeded => "smartcard.login_succeeded",
+            Self::SmartcardLoginFailed => "smartcard.login_failed",
+            Self::RecoveryRequestUnmatched => "recovery_request.unmatched",
+            Self::UnlockRequestUnmatched => "unlock_request.unmatched",
+            Self::RecoveryRequestSuppressed => "recovery_request.suppressed",
+            Self::UnlockRequestSuppressed => "unlock_request.suppressed",
+            Self::PasswordResetLinkIssued => "password_reset_link.issued",
+            Self::AccountUnlockLinkIssued => "account_unlock_link.issued",
+            Self::EmailSent => "email.sent",
+            Self::EmailDead => "email.dead",
+            Self::PeopleImported => "people.imported",
+            Self::AdminAccountUnlocked => "admin.account.unlocked",
+            Self::AdminAccountSuspended => "admin.account.suspended",
+            Self::AdminAccountReactivated => "admin.account.reactivated",
+            Self::AdminInternetAccessApproved => "admin.internet_access.approved",
+            Self::AdminInternetAccessRejected => "admin.internet_access.rejected",
+            Self::AdminInternetAccessRevoked => "admin.internet_access.revoked",
+            Self::AdminRecoveryEmailRequested => "admin.recovery_email.requested",
+            Self::AdminPersonCreated => "admin.person.created",
+            Self::AdminPersonUpdated => "admin.person.updated",
+            Self::AdminOrganisationCreated => "admin.organisation.created",
+            Self::AdminOrganisationUpdated => "admin.organisation.updated",
+            Self::AdminApiKeyCreated => "admin.api_key.created",
+            Self::AdminApiKeyRevoked => "admin.api_key.revoked",
+            Self::AdminOutboxRetried => "admin.outbox.retried",
+            Self::WorkEmailChanged => "person.work_email_changed",
+            Self::SmartcardSubjectChanged => "person.smartcard_changed",
+        }
+    }
+
+    /// The event of a dotted name, for filters typed by a caller.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|t| t.as_str() == text)
+    }
+
+    /// The link-issued event of a token purpose.
+    pub fn link_issued(purpose: TokenPurpose) -> Self {
+        match purpose {
+            TokenPurpose::PasswordReset => Self::PasswordResetLinkIssued,
+            TokenPurpose::AccountUnlock => Self::AccountUnlockLinkIssued,
+        }
+    }
+}
+
+impl std::fmt::Display for EventType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Who acted: the `actor` column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// The holder of an account (signed in, or using one of its links).
+    Account(Username),
+    /// The holder of a session, named by the session (logout).
+    Session(SessionId),
+    /// An administrator or integrator, by API key name.
+    ApiKey(String),
+    /// The command-line tool on the server.
+    Cli,
+    /// The service itself (a lock, an email sent, a lapse).
+    System,
+    /// Someone not (yet) known: a form from home, a link before its username is checked.
+    Anonymous,
+}
+
+impl Actor {
+    /// The stored text: `account:{username}`, `session:{id}`, `api-key:{name}`, `cli`,
+    /// `system` or `anonymous`.
+    pub fn to_text(&self) -> String {
+        match self {
+            Self::Account(username) => format!("account:{username}"),
+            Self::Session(id) => format!("session:{id}"),
+            Self::ApiKey(name) => format!("api-key:{name}"),
+            Self::Cli => "cli".into(),
+            Self::System => "system".into(),
+            Self::Anonymous => "anonymous".into(),
+        }
+    }
+}
+
 /// A security event to record.
 #[derive(Debug, Clone)]
 pub struct NewAuditEvent<'a> {
-    /// Dotted type, e.g. `login.failed`.
-    pub event_type: &'a str,
+    /// What happened.
+    pub event_type: EventType,
     /// The account concerned, if any.
-    pub account_id: Option<&'a str>,
-    /// Who acted: `account:{username}`, `api-key:{name}`, `system`, `anonymous`.
-    pub actor: &'a str,
+    pub account_id: Option<&'a AccountId>,
+    /// Who acted.
+    pub actor: &'a Actor,
     /// Client IP.
     pub ip: Option<&'a str>,
     /// Client user agent.
@@ -101,10 +347,11 @@ pub fn append(
             .returning((audit_head::seq, audit_head::hash))
             .get_result(conn)?;
     let details = event.details.to_string();
+    let actor = event.actor.to_text();
     let content = EventContent {
-        event_type: event.event_type,
-        account_id: event.account_id,
-        actor: event.actor,
+        event_type: event.event_type.as_str(),
+        account_id: event.account_id.map(AccountId::as_str),
+        actor: &actor,
         ip: event.ip,
         user_agent: event.user_agent,
         request_id: event.request_id,
@@ -115,9 +362,9 @@ pub fn append(
         .values((
             audit_events::seq.eq(seq),
             audit_events::at.eq(at),
-            audit_events::event_type.eq(event.event_type),
-            audit_events::account_id.eq(event.account_id),
-            audit_events::actor.eq(event.actor),
+            audit_events::event_type.eq(event.event_type.as_str()),
+            audit_events::account_id.eq(event.account_id.map(AccountId::as_str)),
+            audit_events::actor.eq(&actor),
             audit_events::ip.eq(event.ip),
             audit_events::user_agent.eq(event.user_agent),
             audit_events::request_id.eq(event.request_id),
@@ -135,7 +382,7 @@ pub fn append(
 /// Events of an account (or all), newest first, for tests and the admin API.
 pub fn recent(
     conn: &mut DbConnection,
-    account_id: Option<&str>,
+    account_id: Option<&AccountId>,
     limit: i64,
 ) -> Result<Vec<AuditEvent>, RepoError> {
     let mut query = audit_events::table
@@ -144,7 +391,7 @@ pub fn recent(
         .select(AuditEvent::as_select())
         .into_boxed();
     if let Some(id) = account_id {
-        query = query.filter(audit_events::account_id.eq(id.to_owned()));
+        query = query.filter(audit_events::account_id.eq(id.as_str().to_owned()));
     }
     Ok(query.load(conn)?)
 }
@@ -251,9 +498,9 @@ pub fn verify_chain(conn: &mut DbConnection) -> Result<ChainReport, RepoError> {
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
     /// Only events of this account.
-    pub account_id: Option<String>,
-    /// Only events of this type (e.g. `login.failed`).
-    pub event_type: Option<String>,
+    pub account_id: Option<AccountId>,
+    /// Only events of this type.
+    pub event_type: Option<EventType>,
     /// Only events at or after this time.
     pub since: Option<DateTime<Utc>>,
     /// Only events before this time.
@@ -277,10 +524,10 @@ pub fn list(
         .select(AuditEvent::as_select())
         .into_boxed();
     if let Some(id) = &filter.account_id {
-        q = q.filter(audit_events::account_id.eq(id.clone()));
+        q = q.filter(audit_events::account_id.eq(id.as_str().to_owned()));
     }
-    if let Some(t) = &filter.event_type {
-        q = q.filter(audit_events::event_type.eq(t.clone()));
+    if let Some(t) = filter.event_type {
+        q = q.filter(audit_events::event_type.eq(t.as_str()));
     }
     if let Some(since) = filter.since {
         q = q.filter(audit_events::at.ge(since.naive_utc()));

@@ -7,6 +7,7 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
+use esr_domain::TokenDigest;
 
 use crate::connection::DbConnection;
 use crate::error::RepoError;
@@ -16,9 +17,9 @@ use crate::schema::oidc_flows;
 #[derive(Debug, Clone)]
 pub struct NewFlow<'a> {
     /// SHA-256 (hex) of the `state` parameter.
-    pub state_hash: &'a str,
+    pub state_hash: &'a TokenDigest,
     /// SHA-256 (hex) of the `nonce` parameter.
-    pub nonce_hash: &'a str,
+    pub nonce_hash: &'a TokenDigest,
     /// The PKCE code verifier (sent to the token endpoint at the callback).
     pub code_verifier: &'a str,
     /// The redirect URI the provider was given (sent again with the code).
@@ -35,8 +36,8 @@ pub fn create(
 ) -> Result<(), RepoError> {
     diesel::insert_into(oidc_flows::table)
         .values((
-            oidc_flows::state_hash.eq(new.state_hash),
-            oidc_flows::nonce_hash.eq(new.nonce_hash),
+            oidc_flows::state_hash.eq(new.state_hash.as_str()),
+            oidc_flows::nonce_hash.eq(new.nonce_hash.as_str()),
             oidc_flows::code_verifier.eq(new.code_verifier),
             oidc_flows::redirect_uri.eq(new.redirect_uri),
             oidc_flows::created_at.eq(now.naive_utc()),
@@ -82,13 +83,13 @@ pub enum FlowUse {
 /// race), and classifies failures.
 pub fn use_flow(
     conn: &mut DbConnection,
-    state_hash: &str,
+    state_hash: &TokenDigest,
     now: DateTime<Utc>,
 ) -> Result<FlowUse, RepoError> {
     let at = now.naive_utc();
     let used: Option<(String, String, String)> = diesel::update(
         oidc_flows::table
-            .filter(oidc_flows::state_hash.eq(state_hash))
+            .filter(oidc_flows::state_hash.eq(state_hash.as_str()))
             .filter(oidc_flows::used_at.is_null())
             .filter(oidc_flows::expires_at.gt(at)),
     )
@@ -108,7 +109,7 @@ pub fn use_flow(
         }));
     }
     let existing: Option<Option<NaiveDateTime>> = oidc_flows::table
-        .find(state_hash)
+        .find(state_hash.as_str())
         .select(oidc_flows::used_at)
         .get_result(conn)
         .optional()?;

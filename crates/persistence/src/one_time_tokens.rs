@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use esr_domain::{MAX_WRONG_USERNAME_ATTEMPTS, TokenPurpose, TokenState};
+use esr_domain::{AccountId, MAX_WRONG_USERNAME_ATTEMPTS, TokenDigest, TokenPurpose, TokenState};
 
 use crate::connection::DbConnection;
 use crate::error::RepoError;
@@ -13,7 +13,7 @@ use crate::schema::one_time_tokens as t;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredToken {
     /// The account it belongs to.
-    pub account_id: String,
+    pub account_id: AccountId,
     /// Its state (purpose, expiry, used, invalidated, wrong usernames).
     pub state: TokenState,
 }
@@ -33,8 +33,8 @@ struct Row {
 /// unused tokens of the same purpose (only the newest link works).
 pub fn issue(
     conn: &mut DbConnection,
-    token_hash: &str,
-    account_id: &str,
+    token_hash: &TokenDigest,
+    account_id: &AccountId,
     purpose: TokenPurpose,
     expires_at: DateTime<Utc>,
     now: DateTime<Utc>,
@@ -42,7 +42,7 @@ pub fn issue(
     let at = now.naive_utc();
     diesel::update(
         t::table
-            .filter(t::account_id.eq(account_id))
+            .filter(t::account_id.eq(account_id.as_str()))
             .filter(t::purpose.eq(purpose.as_str()))
             .filter(t::used_at.is_null())
             .filter(t::invalidated_at.is_null()),
@@ -51,8 +51,8 @@ pub fn issue(
     .execute(conn)?;
     diesel::insert_into(t::table)
         .values((
-            t::token_hash.eq(token_hash),
-            t::account_id.eq(account_id),
+            t::token_hash.eq(token_hash.as_str()),
+            t::account_id.eq(account_id.as_str()),
             t::purpose.eq(purpose.as_str()),
             t::created_at.eq(at),
             t::expires_at.eq(expires_at.naive_utc()),
@@ -63,15 +63,18 @@ pub fn issue(
 }
 
 /// Looks a token up by its hash.
-pub fn find(conn: &mut DbConnection, token_hash: &str) -> Result<Option<StoredToken>, RepoError> {
+pub fn find(
+    conn: &mut DbConnection,
+    token_hash: &TokenDigest,
+) -> Result<Option<StoredToken>, RepoError> {
     let row: Option<Row> = t::table
-        .find(token_hash)
+        .find(token_hash.as_str())
         .select(Row::as_select())
         .get_result(conn)
         .optional()?;
     row.map(|r| {
         Ok(StoredToken {
-            account_id: r.account_id,
+            account_id: AccountId::from_stored(r.account_id),
             state: TokenState {
                 purpose: TokenPurpose::parse(&r.purpose)
                     .map_err(|_| RepoError::Corrupt(format!("token purpose {:?}", r.purpose)))?,
@@ -89,7 +92,7 @@ pub fn find(conn: &mut DbConnection, token_hash: &str) -> Result<Option<StoredTo
 /// burned and not expired.
 pub fn consume(
     conn: &mut DbConnection,
-    token_hash: &str,
+    token_hash: &TokenDigest,
     purpose: TokenPurpose,
     now: DateTime<Utc>,
 ) -> Result<bool, RepoError> {
@@ -97,7 +100,7 @@ pub fn consume(
     let burned = i32::try_from(MAX_WRONG_USERNAME_ATTEMPTS).unwrap_or(i32::MAX);
     let n = diesel::update(
         t::table
-            .filter(t::token_hash.eq(token_hash))
+            .filter(t::token_hash.eq(token_hash.as_str()))
             .filter(t::purpose.eq(purpose.as_str()))
             .filter(t::used_at.is_null())
             .filter(t::invalidated_at.is_null())
@@ -113,11 +116,11 @@ pub fn consume(
 /// fifth burns the token, which then fails every check).
 pub fn record_wrong_username(
     conn: &mut DbConnection,
-    token_hash: &str,
+    token_hash: &TokenDigest,
 ) -> Result<Option<u32>, RepoError> {
     let count: Option<i32> = diesel::update(
         t::table
-            .filter(t::token_hash.eq(token_hash))
+            .filter(t::token_hash.eq(token_hash.as_str()))
             .filter(t::used_at.is_null())
             .filter(t::invalidated_at.is_null()),
     )
@@ -132,12 +135,12 @@ pub fn record_wrong_username(
 /// reset or change, no older link works.
 pub fn invalidate_all(
     conn: &mut DbConnection,
-    account_id: &str,
+    account_id: &AccountId,
     now: DateTime<Utc>,
 ) -> Result<usize, RepoError> {
     Ok(diesel::update(
         t::table
-            .filter(t::account_id.eq(account_id))
+            .filter(t::account_id.eq(account_id.as_str()))
             .filter(t::used_at.is_null())
             .filter(t::invalidated_at.is_null()),
     )

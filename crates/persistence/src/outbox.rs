@@ -8,6 +8,7 @@
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use diesel::dsl::{count_star, min};
 use diesel::prelude::*;
+use esr_domain::AccountId;
 
 use crate::connection::DbConnection;
 use crate::error::RepoError;
@@ -25,17 +26,69 @@ pub mod status {
     pub const DEAD: &str = "dead";
 }
 
+/// What an email says: the template it is rendered from (the `kind` column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EmailKind {
+    /// Username(s) and reset links, from Forgotten | Request Username/Password.
+    Recovery,
+    /// Unlock link (or, when not locked, a reset link), from Unlock Account.
+    Unlock,
+    /// "Your ESR password was changed".
+    PasswordChanged,
+    /// "Your ESR account has been locked".
+    AccountLocked,
+    /// "The work email of your ESR account was changed", to the old and the new address.
+    WorkEmailChanged,
+    /// "The smartcard linked to your ESR account was changed".
+    SmartcardChanged,
+}
+
+impl EmailKind {
+    /// Every kind.
+    pub const ALL: [Self; 6] = [
+        Self::Recovery,
+        Self::Unlock,
+        Self::PasswordChanged,
+        Self::AccountLocked,
+        Self::WorkEmailChanged,
+        Self::SmartcardChanged,
+    ];
+
+    /// The stored text (also the template name).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Recovery => "recovery",
+            Self::Unlock => "unlock",
+            Self::PasswordChanged => "password_changed",
+            Self::AccountLocked => "account_locked",
+            Self::WorkEmailChanged => "work_email_changed",
+            Self::SmartcardChanged => "smartcard_changed",
+        }
+    }
+
+    /// Reads the stored text.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+}
+
+impl std::fmt::Display for EmailKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// An email to queue.
 #[derive(Debug, Clone)]
 pub struct NewMessage<'a> {
-    /// Template name, e.g. `recovery`.
-    pub kind: &'a str,
+    /// What it says.
+    pub kind: EmailKind,
     /// Destination address.
     pub recipient: &'a str,
     /// `en` or `cy`.
     pub language: &'a str,
     /// The account it concerns, if any.
-    pub account_id: Option<&'a str>,
+    pub account_id: Option<&'a AccountId>,
     /// Template data (may hold single-use links: scrubbed once sent).
     pub payload: &'a serde_json::Value,
 }
@@ -85,10 +138,10 @@ pub fn enqueue(
     diesel::insert_into(o::table)
         .values((
             o::id.eq(&id),
-            o::kind.eq(new.kind),
+            o::kind.eq(new.kind.as_str()),
             o::recipient.eq(new.recipient),
             o::language.eq(new.language),
-            o::account_id.eq(new.account_id),
+            o::account_id.eq(new.account_id.map(AccountId::as_str)),
             o::payload.eq(new.payload.to_string()),
             o::status.eq(status::PENDING),
             o::attempts.eq(0),

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use esr_domain::OrganisationCode;
+use esr_domain::{OrganisationCode, PersonId};
 
 use crate::connection::DbConnection;
 use crate::error::RepoError;
@@ -22,13 +22,14 @@ pub(crate) struct PersonRow {
     language: String,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
+    contact_changed_at: Option<NaiveDateTime>,
 }
 
 /// A member of staff in one employing organisation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Person {
     /// Random identifier.
-    pub id: String,
+    pub id: PersonId,
     /// Employing organisation.
     pub organisation_code: OrganisationCode,
     /// Employee number within the organisation.
@@ -49,6 +50,22 @@ pub struct Person {
     pub created_at: DateTime<Utc>,
     /// Last changed (UTC).
     pub updated_at: DateTime<Utc>,
+    /// When the work email or smartcard subject last changed after creation, if ever.
+    pub contact_changed_at: Option<DateTime<Utc>>,
+}
+
+impl Person {
+    /// Until when a recent change of work email or smartcard holds recovery and setting a
+    /// password at work, if it still does at `now`.
+    pub fn contact_hold_until(
+        &self,
+        hold: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
+        self.contact_changed_at
+            .map(|changed| changed + hold)
+            .filter(|until| *until > now)
+    }
 }
 
 impl TryFrom<PersonRow> for Person {
@@ -56,7 +73,7 @@ impl TryFrom<PersonRow> for Person {
 
     fn try_from(r: PersonRow) -> Result<Self, RepoError> {
         Ok(Self {
-            id: r.id,
+            id: PersonId::from_stored(r.id),
             organisation_code: OrganisationCode::parse(&r.organisation_code).map_err(|_| {
                 RepoError::Corrupt(format!("person organisation {:?}", r.organisation_code))
             })?,
@@ -69,6 +86,7 @@ impl TryFrom<PersonRow> for Person {
             language: r.language,
             created_at: r.created_at.and_utc(),
             updated_at: r.updated_at.and_utc(),
+            contact_changed_at: r.contact_changed_at.map(|t| t.and_utc()),
         })
     }
 }
@@ -122,9 +140,9 @@ pub fn insert(
 }
 
 /// Finds a person by id.
-pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<Person>, RepoError> {
+pub fn find(conn: &mut DbConnection, id: &PersonId) -> Result<Option<Person>, RepoError> {
     people::table
-        .find(id)
+        .find(id.as_str())
         .select(PersonRow::as_select())
         .get_result(conn)
         .optional()?
@@ -257,7 +275,7 @@ pub fn list(
         .collect::<Result<Vec<_>, _>>()?;
     let next_cursor = if items.len() > limit as usize {
         items.truncate(limit as usize);
-        items.last().map(|p| p.id.clone())
+        items.last().map(|p| p.id.as_str().to_owned())
     } else {
         None
     };
@@ -285,14 +303,14 @@ pub struct PersonChanges<'a> {
 /// Applies `changes` to a person; returns them as they now are (`None`: no such id).
 pub fn update(
     conn: &mut DbConnection,
-    id: &str,
+    id: &PersonId,
     changes: &PersonChanges<'_>,
     now: DateTime<Utc>,
 ) -> Result<Option<Person>, RepoError> {
     let Some(current) = find(conn, id)? else {
         return Ok(None);
     };
-    diesel::update(people::table.find(id))
+    diesel::update(people::table.find(id.as_str()))
         .set((
             people::first_name.eq(changes.first_name.unwrap_or(&current.first_name)),
             people::last_name.eq(changes.last_name.unwrap_or(&current.last_name)),
@@ -305,5 +323,16 @@ pub fn update(
             people::updated_at.eq(now.naive_utc()),
         ))
         .execute(conn)?;
+    let email_changed = changes
+        .work_email
+        .is_some_and(|email| email != current.work_email);
+    let subject_changed = changes
+        .smartcard_subject
+        .is_some_and(|subject| subject != current.smartcard_subject.as_deref());
+    if email_changed || subject_changed {
+        diesel::update(people::table.find(id.as_str()))
+            .set(people::contact_changed_at.eq(Some(now.naive_utc())))
+            .execute(conn)?;
+    }
     find(conn, id)
 }

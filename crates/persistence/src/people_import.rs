@@ -18,6 +18,8 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 
+use esr_domain::PersonId;
+
 use crate::connection::DbConnection;
 use crate::error::RepoError;
 use crate::schema::people;
@@ -115,6 +117,27 @@ pub struct BatchOutcome {
     pub unchanged: u64,
     /// Refused rows, by line, in line order.
     pub rejected: Vec<(u64, RowRejection)>,
+    /// Updated people whose work email or smartcard subject changed, with the old values.
+    pub contact_changes: Vec<ContactChange>,
+}
+
+/// What an import does, inside a batch's transaction, with the contact changes of the batch.
+pub type OnContactChanges<'a> =
+    dyn FnMut(&mut DbConnection, &[ContactChange]) -> Result<(), RepoError> + 'a;
+
+/// A stored person whose work email or smartcard subject the feed changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactChange {
+    /// The person.
+    pub person_id: PersonId,
+    /// The work email before the change.
+    pub old_email: String,
+    /// The smartcard subject before the change.
+    pub old_subject: Option<String>,
+    /// Whether the work email changed (else only the subject did).
+    pub email_changed: bool,
+    /// Whether the smartcard subject changed.
+    pub subject_changed: bool,
 }
 
 /// An import in progress on one connection (which it borrows for its whole duration, since
@@ -166,17 +189,25 @@ impl<'c> ImportSession<'c> {
     }
 
     /// Applies one batch in one write transaction: nothing of it is stored if it fails.
-    /// Rows must be in line order.
+    /// Rows must be in line order. `on_contact_changes` runs in the same transaction, after
+    /// the writes, with the people whose work email or smartcard subject changed (and whose
+    /// `contact_changed_at` is now `now`), so their consequences commit with the change.
     pub fn apply_batch(
         &mut self,
         rows: Vec<ImportRow>,
         now: DateTime<Utc>,
+        on_contact_changes: &mut OnContactChanges<'_>,
     ) -> Result<BatchOutcome, RepoError> {
         if rows.is_empty() {
             return Ok(BatchOutcome::default());
         }
-        self.conn
-            .write_transaction(|conn| apply_batch(conn, rows, now))
+        self.conn.write_transaction(|conn| {
+            let outcome = apply_batch(conn, rows, now)?;
+            if !outcome.contact_changes.is_empty() {
+                on_contact_changes(conn, &outcome.contact_changes)?;
+            }
+            Ok(outcome)
+        })
     }
 }
 
@@ -202,7 +233,8 @@ impl Drop for ImportSession<'_> {
 
 type Key = (String, String);
 
-/// The stored fields an import compares, keyed by (organisation, employee number).
+/// The stored fields an import compares, keyed by (organisation, employee number), and the
+/// person's id.
 type StoredFields = (
     String,
     String,
@@ -211,6 +243,7 @@ type StoredFields = (
     NaiveDate,
     String,
     Option<String>,
+    String,
 );
 
 /// Keeps the first row of each (organisation, employee number) in the batch and refuses the
@@ -353,6 +386,7 @@ fn apply_batch(
                     people::date_of_birth,
                     people::work_email,
                     people::smartcard_subject,
+                    people::id,
                 ))
                 .load(c)
         })?;
@@ -368,11 +402,22 @@ fn apply_batch(
                 to_write.push(row);
             }
             Some(s) => {
+                let email_changed = s.5 != row.work_email;
+                let subject_changed = s.6 != row.smartcard_subject;
                 let same = s.2 == row.first_name
                     && s.3 == row.last_name
                     && s.4 == row.date_of_birth
-                    && s.5 == row.work_email
-                    && s.6 == row.smartcard_subject;
+                    && !email_changed
+                    && !subject_changed;
+                if email_changed || subject_changed {
+                    outcome.contact_changes.push(ContactChange {
+                        person_id: PersonId::from_stored(s.7.clone()),
+                        old_email: s.5.clone(),
+                        old_subject: s.6.clone(),
+                        email_changed,
+                        subject_changed,
+                    });
+                }
                 if same {
                     outcome.unchanged += 1;
                 } else {
@@ -416,6 +461,16 @@ fn apply_batch(
             ))
             .execute(c))?;
     }
+    let changed: Vec<&str> = outcome
+        .contact_changes
+        .iter()
+        .map(|c| c.person_id.as_str())
+        .collect();
+    for chunk in changed.chunks(ROWS_PER_STATEMENT) {
+        diesel::update(people::table.filter(people::id.eq_any(chunk)))
+            .set(people::contact_changed_at.eq(Some(now)))
+            .execute(conn)?;
+    }
     outcome.rejected.sort_by_key(|(line, _)| *line);
     Ok(outcome)
 }
@@ -428,9 +483,10 @@ mod postgres {
 
     use chrono::{DateTime, NaiveDate, Utc};
     use diesel::prelude::*;
-    use diesel::sql_types::{Array, BigInt, Bool, Timestamp};
+    use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamp};
+    use esr_domain::PersonId;
 
-    use super::{BatchOutcome, ImportRow, RowRejection, import_batch};
+    use super::{BatchOutcome, ContactChange, ImportRow, RowRejection, import_batch};
     use crate::error::RepoError;
 
     #[derive(Insertable)]
@@ -460,6 +516,20 @@ mod postgres {
     struct Line {
         #[diesel(sql_type = BigInt)]
         line: i64,
+    }
+
+    #[derive(QueryableByName)]
+    struct Contact {
+        #[diesel(sql_type = Text)]
+        id: String,
+        #[diesel(sql_type = Text)]
+        work_email: String,
+        #[diesel(sql_type = Nullable<Text>)]
+        smartcard_subject: Option<String>,
+        #[diesel(sql_type = Bool)]
+        email_changed: bool,
+        #[diesel(sql_type = Bool)]
+        subject_changed: bool,
     }
 
     #[derive(QueryableByName)]
@@ -580,7 +650,28 @@ mod postgres {
         )
         .execute(conn)?;
 
-        // 5. One upsert writes new and changed people and leaves identical ones alone; a
+        // 5. The people whose contact details this batch changes, before it changes them.
+        outcome.contact_changes = diesel::sql_query(
+            "SELECT p.id, p.work_email, p.smartcard_subject,
+                    p.work_email <> b.work_email AS email_changed,
+                    p.smartcard_subject IS DISTINCT FROM b.smartcard_subject AS subject_changed
+               FROM import_batch b
+               JOIN people p USING (organisation_code, employee_number)
+              WHERE p.work_email <> b.work_email
+                 OR p.smartcard_subject IS DISTINCT FROM b.smartcard_subject",
+        )
+        .load::<Contact>(conn)?
+        .into_iter()
+        .map(|c| ContactChange {
+            person_id: PersonId::from_stored(c.id),
+            old_email: c.work_email,
+            old_subject: c.smartcard_subject,
+            email_changed: c.email_changed,
+            subject_changed: c.subject_changed,
+        })
+        .collect();
+
+        // 6. One upsert writes new and changed people and leaves identical ones alone; a
         //    row whose `xmax` is 0 was inserted, any other returned row was updated.
         let written = diesel::sql_query(
             "INSERT INTO people AS p (id, organisation_code, employee_number, first_name,
@@ -596,7 +687,13 @@ mod postgres {
                     date_of_birth = EXCLUDED.date_of_birth,
                     work_email = EXCLUDED.work_email,
                     smartcard_subject = EXCLUDED.smartcard_subject,
-                    updated_at = EXCLUDED.updated_at
+                    updated_at = EXCLUDED.updated_at,
+                    contact_changed_at = CASE
+                        WHEN (p.work_email, p.smartcard_subject)
+                             IS DISTINCT FROM (EXCLUDED.work_email, EXCLUDED.smartcard_subject)
+                        THEN EXCLUDED.updated_at
+                        ELSE p.contact_changed_at
+                    END
               WHERE (p.first_name, p.last_name, p.date_of_birth, p.work_email, p.smartcard_subject)
                     IS DISTINCT FROM
                     (EXCLUDED.first_name, EXCLUDED.last_name, EXCLUDED.date_of_birth,

@@ -25,6 +25,13 @@ impl RequestKind {
             Self::Unlock => "unlock",
         }
     }
+
+    /// Reads the column value.
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Recovery, Self::Unlock]
+            .into_iter()
+            .find(|k| k.as_str() == text)
+    }
 }
 
 /// A queued request.

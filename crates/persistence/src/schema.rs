@@ -28,6 +28,7 @@ diesel::table! {
         language -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        contact_changed_at -> Nullable<Timestamp>,
     }
 }
 

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
+use esr_domain::{AccountId, SessionId, TokenDigest};
 
 use crate::connection::DbConnection;
 use crate::error::RepoError;
@@ -35,6 +36,83 @@ impl SessionKind {
     }
 }
 
+/// Why a session ended before its time: stored with the revocation, so the audit trail and the
+/// person's session list can say what ended it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RevokeReason {
+    /// The person logged out.
+    Logout,
+    /// The password was changed at home (the session that changed it continues).
+    PasswordChanged,
+    /// The password was reset with an emailed link.
+    PasswordReset,
+    /// The password was set at work with a smartcard.
+    PasswordSet,
+    /// Too many wrong passwords locked the account.
+    AccountLocked,
+    /// An administrator suspended the account.
+    AccountSuspended,
+    /// The account was disabled.
+    AccountDisabled,
+    /// An administrator rejected the request for internet access.
+    InternetAccessRejected,
+    /// An administrator revoked internet access.
+    InternetAccessRevoked,
+    /// No login for longer than the organisation's inactivity limit.
+    InternetAccessLapsed,
+    /// A refresh found the account no longer allowed to continue.
+    AccountNotActive,
+    /// A spent refresh token was presented again: a copy is in someone else's hands.
+    RefreshTokenReuse,
+    /// The smartcard linked to the person changed.
+    SmartcardChanged,
+}
+
+impl RevokeReason {
+    const ALL: [Self; 13] = [
+        Self::Logout,
+        Self::PasswordChanged,
+        Self::PasswordReset,
+        Self::PasswordSet,
+        Self::AccountLocked,
+        Self::AccountSuspended,
+        Self::AccountDisabled,
+        Self::InternetAccessRejected,
+        Self::InternetAccessRevoked,
+        Self::InternetAccessLapsed,
+        Self::AccountNotActive,
+        Self::RefreshTokenReuse,
+        Self::SmartcardChanged,
+    ];
+
+    /// The stored text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Logout => "logout",
+            Self::PasswordChanged => "password_changed",
+            Self::PasswordReset => "password_reset",
+            Self::PasswordSet => "password_set",
+            Self::AccountLocked => "account_locked",
+            Self::AccountSuspended => "account_suspended",
+            Self::AccountDisabled => "account_disabled",
+            Self::InternetAccessRejected => "internet_access_rejected",
+            Self::InternetAccessRevoked => "internet_access_revoked",
+            Self::InternetAccessLapsed => "internet_access_lapsed",
+            Self::AccountNotActive => "account_not_active",
+            Self::RefreshTokenReuse => "refresh_token_reuse",
+            Self::SmartcardChanged => "smartcard_changed",
+        }
+    }
+
+    /// Reads the stored text.
+    pub fn parse(text: &str) -> Result<Self, RepoError> {
+        Self::ALL
+            .into_iter()
+            .find(|r| r.as_str() == text)
+            .ok_or_else(|| RepoError::Corrupt(format!("session revoke reason {text:?}")))
+    }
+}
+
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = sessions)]
 pub(crate) struct SessionRow {
@@ -52,9 +130,9 @@ pub(crate) struct SessionRow {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
     /// Random id (the `sid` claim).
-    pub id: String,
+    pub id: SessionId,
     /// The account.
-    pub account_id: String,
+    pub account_id: AccountId,
     /// How it was authenticated.
     pub kind: SessionKind,
     /// Started.
@@ -66,7 +144,7 @@ pub struct Session {
     /// Revoked at, if revoked.
     pub revoked_at: Option<DateTime<Utc>>,
     /// Why it was revoked.
-    pub revoked_reason: Option<String>,
+    pub revoked_reason: Option<RevokeReason>,
 }
 
 impl Session {
@@ -82,13 +160,17 @@ impl TryFrom<SessionRow> for Session {
     fn try_from(r: SessionRow) -> Result<Self, RepoError> {
         Ok(Self {
             kind: SessionKind::parse(&r.amr)?,
-            id: r.id,
-            account_id: r.account_id,
+            id: SessionId::from_stored(r.id),
+            account_id: AccountId::from_stored(r.account_id),
             created_at: r.created_at.and_utc(),
             last_used_at: r.last_used_at.and_utc(),
             expires_at: r.expires_at.and_utc(),
             revoked_at: r.revoked_at.map(|t| t.and_utc()),
-            revoked_reason: r.revoked_reason,
+            revoked_reason: r
+                .revoked_reason
+                .as_deref()
+                .map(RevokeReason::parse)
+                .transpose()?,
         })
     }
 }
@@ -97,9 +179,9 @@ impl TryFrom<SessionRow> for Session {
 #[derive(Debug, Clone)]
 pub struct NewSession<'a> {
     /// Random id.
-    pub id: &'a str,
+    pub id: &'a SessionId,
     /// The account.
-    pub account_id: &'a str,
+    pub account_id: &'a AccountId,
     /// How it was authenticated.
     pub kind: SessionKind,
     /// Absolute end.
@@ -119,8 +201,8 @@ pub fn create(
     let now = now.naive_utc();
     diesel::insert_into(sessions::table)
         .values((
-            sessions::id.eq(new.id),
-            sessions::account_id.eq(new.account_id),
+            sessions::id.eq(new.id.as_str()),
+            sessions::account_id.eq(new.account_id.as_str()),
             sessions::amr.eq(new.kind.as_str()),
             sessions::created_at.eq(now),
             sessions::last_used_at.eq(now),
@@ -133,9 +215,9 @@ pub fn create(
 }
 
 /// Finds a session by id (active or not).
-pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<Session>, RepoError> {
+pub fn find(conn: &mut DbConnection, id: &SessionId) -> Result<Option<Session>, RepoError> {
     sessions::table
-        .find(id)
+        .find(id.as_str())
         .select(SessionRow::as_select())
         .get_result(conn)
         .optional()?
@@ -143,25 +225,48 @@ pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<Session>, RepoEr
         .transpose()
 }
 
+/// Finds a session and holds its row until the transaction ends (PostgreSQL `FOR UPDATE`;
+/// a SQLite write transaction holds the whole database already): a write that depends on the
+/// session being live re-checks it here, and a concurrent revocation waits for it or wins.
+pub fn find_for_update(
+    conn: &mut DbConnection,
+    id: &SessionId,
+) -> Result<Option<Session>, RepoError> {
+    let row = match conn {
+        DbConnection::Postgresql(c) => sessions::table
+            .find(id.as_str())
+            .select(SessionRow::as_select())
+            .for_update()
+            .get_result(c)
+            .optional()?,
+        DbConnection::Sqlite(c) => sessions::table
+            .find(id.as_str())
+            .select(SessionRow::as_select())
+            .get_result(c)
+            .optional()?,
+    };
+    row.map(Session::try_from).transpose()
+}
+
 /// Revokes one session and spends its refresh tokens. Returns whether it was active.
 pub fn revoke(
     conn: &mut DbConnection,
-    id: &str,
-    reason: &str,
+    id: &SessionId,
+    reason: RevokeReason,
     now: DateTime<Utc>,
 ) -> Result<bool, RepoError> {
     let now = now.naive_utc();
     let n = diesel::update(
         sessions::table
-            .filter(sessions::id.eq(id))
+            .filter(sessions::id.eq(id.as_str()))
             .filter(sessions::revoked_at.is_null()),
     )
     .set((
         sessions::revoked_at.eq(Some(now)),
-        sessions::revoked_reason.eq(Some(reason)),
+        sessions::revoked_reason.eq(Some(reason.as_str())),
     ))
     .execute(conn)?;
-    spend_all_tokens(conn, &[id.to_owned()], now)?;
+    spend_all_tokens(conn, &[id.as_str().to_owned()], now)?;
     Ok(n == 1)
 }
 
@@ -169,19 +274,46 @@ pub fn revoke(
 /// password change), spending their refresh tokens. Returns how many were revoked.
 pub fn revoke_all_for_account(
     conn: &mut DbConnection,
-    account_id: &str,
-    keep: Option<&str>,
-    reason: &str,
+    account_id: &AccountId,
+    keep: Option<&SessionId>,
+    reason: RevokeReason,
+    now: DateTime<Utc>,
+) -> Result<usize, RepoError> {
+    revoke_matching(conn, account_id, keep, None, reason, now)
+}
+
+/// Revokes every active session of one kind of an account except `keep` (a change of
+/// smartcard ends workplace sessions only). Returns how many were revoked.
+pub fn revoke_kind_for_account(
+    conn: &mut DbConnection,
+    account_id: &AccountId,
+    kind: SessionKind,
+    keep: Option<&SessionId>,
+    reason: RevokeReason,
+    now: DateTime<Utc>,
+) -> Result<usize, RepoError> {
+    revoke_matching(conn, account_id, keep, Some(kind), reason, now)
+}
+
+fn revoke_matching(
+    conn: &mut DbConnection,
+    account_id: &AccountId,
+    keep: Option<&SessionId>,
+    kind: Option<SessionKind>,
+    reason: RevokeReason,
     now: DateTime<Utc>,
 ) -> Result<usize, RepoError> {
     let now = now.naive_utc();
     let mut query = sessions::table
-        .filter(sessions::account_id.eq(account_id))
+        .filter(sessions::account_id.eq(account_id.as_str()))
         .filter(sessions::revoked_at.is_null())
         .select(sessions::id)
         .into_boxed();
     if let Some(keep) = keep {
-        query = query.filter(sessions::id.ne(keep.to_owned()));
+        query = query.filter(sessions::id.ne(keep.as_str().to_owned()));
+    }
+    if let Some(kind) = kind {
+        query = query.filter(sessions::amr.eq(kind.as_str()));
     }
     let ids: Vec<String> = query.load(conn)?;
     if ids.is_empty() {
@@ -190,7 +322,7 @@ pub fn revoke_all_for_account(
     diesel::update(sessions::table.filter(sessions::id.eq_any(&ids)))
         .set((
             sessions::revoked_at.eq(Some(now)),
-            sessions::revoked_reason.eq(Some(reason)),
+            sessions::revoked_reason.eq(Some(reason.as_str())),
         ))
         .execute(conn)?;
     spend_all_tokens(conn, &ids, now)?;
@@ -215,17 +347,17 @@ fn spend_all_tokens(
 /// Stores a refresh token (its SHA-256 only).
 pub fn add_refresh_token(
     conn: &mut DbConnection,
-    token_hash: &str,
-    session_id: &str,
-    parent_hash: Option<&str>,
+    token_hash: &TokenDigest,
+    session_id: &SessionId,
+    parent_hash: Option<&TokenDigest>,
     expires_at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<(), RepoError> {
     diesel::insert_into(refresh_tokens::table)
         .values((
-            refresh_tokens::token_hash.eq(token_hash),
-            refresh_tokens::session_id.eq(session_id),
-            refresh_tokens::parent_hash.eq(parent_hash),
+            refresh_tokens::token_hash.eq(token_hash.as_str()),
+            refresh_tokens::session_id.eq(session_id.as_str()),
+            refresh_tokens::parent_hash.eq(parent_hash.map(TokenDigest::as_str)),
             refresh_tokens::created_at.eq(now.naive_utc()),
             refresh_tokens::expires_at.eq(expires_at.naive_utc()),
         ))
@@ -244,7 +376,7 @@ pub enum RefreshSpend {
     /// Already spent: a copy is in someone else's hands. The caller revokes the session.
     Reused {
         /// The session it belongs to.
-        session_id: String,
+        session_id: SessionId,
     },
     /// Past its expiry.
     Expired,
@@ -256,13 +388,13 @@ pub enum RefreshSpend {
 /// both succeed), and classifies failures.
 pub fn spend_refresh_token(
     conn: &mut DbConnection,
-    token_hash: &str,
+    token_hash: &TokenDigest,
     now: DateTime<Utc>,
 ) -> Result<RefreshSpend, RepoError> {
     let at = now.naive_utc();
     let spent: Option<String> = diesel::update(
         refresh_tokens::table
-            .filter(refresh_tokens::token_hash.eq(token_hash))
+            .filter(refresh_tokens::token_hash.eq(token_hash.as_str()))
             .filter(refresh_tokens::used_at.is_null())
             .filter(refresh_tokens::expires_at.gt(at)),
     )
@@ -271,26 +403,29 @@ pub fn spend_refresh_token(
     .get_result(conn)
     .optional()?;
     if let Some(session_id) = spent {
+        let session_id = SessionId::from_stored(session_id);
         let session = find(conn, &session_id)?.ok_or_else(|| {
             RepoError::Corrupt(format!("refresh token of missing session {session_id}"))
         })?;
         return Ok(RefreshSpend::Spent { session });
     }
     let existing: Option<(String, Option<NaiveDateTime>)> = refresh_tokens::table
-        .find(token_hash)
+        .find(token_hash.as_str())
         .select((refresh_tokens::session_id, refresh_tokens::used_at))
         .get_result(conn)
         .optional()?;
     Ok(match existing {
-        Some((session_id, Some(_))) => RefreshSpend::Reused { session_id },
+        Some((session_id, Some(_))) => RefreshSpend::Reused {
+            session_id: SessionId::from_stored(session_id),
+        },
         Some((_, None)) => RefreshSpend::Expired,
         None => RefreshSpend::Unknown,
     })
 }
 
 /// Marks a session as used now.
-pub fn touch(conn: &mut DbConnection, id: &str, now: DateTime<Utc>) -> Result<(), RepoError> {
-    diesel::update(sessions::table.filter(sessions::id.eq(id)))
+pub fn touch(conn: &mut DbConnection, id: &SessionId, now: DateTime<Utc>) -> Result<(), RepoError> {
+    diesel::update(sessions::table.filter(sessions::id.eq(id.as_str())))
         .set(sessions::last_used_at.eq(now.naive_utc()))
         .execute(conn)?;
     Ok(())

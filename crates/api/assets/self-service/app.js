@@ -340,22 +340,30 @@
     });
   }
 
-  async function initUnlockLink() {
+  // Opening the link only shows a button: the unlock needs the person's press, so a mail
+  // scanner that follows links and runs their scripts unlocks nothing.
+  function initUnlockLink() {
     const token = takeToken();
     if (!token) return badLink("The link is incomplete. Please copy the whole link from the email.");
-    const res = await api("/v1/account-unlocks", { token });
-    if (res.status === 204) {
-      $("checking").hidden = true;
-      $("done").hidden = false;
-      $("done").querySelector("a").focus();
-    } else {
-      badLink((res.body && res.body.detail) || "This link cannot be used.");
-    }
+    $("checking").hidden = true;
+    $("form-card").hidden = false;
+    $("unlock-form").addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const res = await api("/v1/account-unlocks", { token });
+      if (res.status === 204) {
+        $("form-card").hidden = true;
+        $("done").hidden = false;
+        $("done").querySelector("a").focus();
+      } else {
+        badLink((res.body && res.body.detail) || "This link cannot be used.");
+      }
+    });
   }
 
   // --- Manage Internet Access (at work, signed in with the smartcard) ------------------
 
   const WORK = "esr.workplace";
+  const BINDING = "esr.smartcard-binding";
 
   async function initInternetAccess() {
     const token = sessionStorage.getItem(WORK);
@@ -369,7 +377,11 @@
       $("smartcard-signin").addEventListener("click", async () => {
         const redirect_uri = location.origin + location.pathname.replace(/internet-access$/, "smartcard-callback");
         const res = await api("/v1/auth/smartcard/start", { redirect_uri });
-        if (res.status === 200) location.assign(res.body.authorization_url);
+        if (res.status === 200) {
+          // Only this browser can finish the sign-in: the callback page sends the binding back.
+          sessionStorage.setItem(BINDING, res.body.browser_binding);
+          location.assign(res.body.authorization_url);
+        }
         else showErrors(problemErrors(res.body, {}, null));
       });
       return;
@@ -433,13 +445,27 @@
     });
   }
 
+  const PROVIDER_ERRORS = {
+    access_denied: "The smartcard sign-in was cancelled or refused.",
+    login_required: "The NHS identity service needs you to sign in with your smartcard again.",
+    interaction_required: "The NHS identity service needs you to sign in with your smartcard again.",
+    temporarily_unavailable: "The NHS identity service is busy. Please try again in a few minutes.",
+    server_error: "The NHS identity service could not complete the sign-in. Please try again in a few minutes.",
+    other: "The NHS identity service did not return a sign-in.",
+  };
+
   async function initSmartcardCallback() {
     const params = new URLSearchParams(location.search);
     const code = params.get("code"), state = params.get("state");
     // The code is single use: keep it out of the address bar and history.
     history.replaceState(null, "", location.pathname);
-    if (!code || !state) return badLink((params.get("error_description") || "The identity provider did not return a sign-in."));
-    const res = await api("/v1/auth/smartcard/callback", { code, state });
+    // The provider's own error_description is never shown: anyone can put words in a query
+    // string, and this page is on our domain. Each OAuth error code has our own wording.
+    if (!code || !state) return badLink(PROVIDER_ERRORS[params.get("error")] || PROVIDER_ERRORS.other);
+    const browser_binding = sessionStorage.getItem(BINDING) || "";
+    sessionStorage.removeItem(BINDING);
+    if (!browser_binding) return badLink("This sign-in was not started in this browser. Please sign in with your smartcard again.");
+    const res = await api("/v1/auth/smartcard/callback", { code, state, browser_binding });
     if (res.status !== 200) return badLink((res.body && res.body.detail) || "Sign-in failed.");
     sessionStorage.setItem(WORK, res.body.access_token);
     location.replace(location.pathname.replace(/smartcard-callback$/, "internet-access"));

@@ -6,17 +6,14 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use esr_domain::{AccountStatus, InternetAccessStatus, OneTimeToken, TokenPurpose};
-use esr_persistence::audit::{self, NewAuditEvent};
-use esr_persistence::outbox::{self, NewMessage, OutboxMessage};
-use esr_persistence::recovery_requests::{self, RecoveryRequest};
-use esr_persistence::{
-    DbConnection, DbPool, RepoError, accounts, one_time_tokens, organisations, people,
-};
+use esr_domain::AccountId;
+use esr_persistence::audit::{self, Actor, EventType, NewAuditEvent};
+use esr_persistence::outbox::{self, OutboxMessage};
+use esr_persistence::{DbConnection, DbPool, RepoError};
 use serde_json::json;
 use tokio::sync::{Notify, watch};
 
-use super::templates::{self, LinkBase, RecoveryAccount, RecoveryPayload, UnlockPayload};
+use super::templates::{self, LinkBase};
 use super::transport::{SendError, Transport};
 use crate::config::{Config, EmailConfig};
 use crate::metrics::Metrics;
@@ -35,7 +32,15 @@ pub struct Delivery {
     pub metrics: Metrics,
     /// Woken when something is queued, so it need not wait for the next poll.
     pub wake: Arc<Notify>,
+    /// Matches a batch of queued recovery and unlock requests, in the caller's transaction.
+    pub match_requests: MatchRequests,
 }
+
+/// Takes a batch of queued recovery and unlock requests, queues their emails and returns how
+/// many requests it took and how many emails it queued: the recovery use case, handed to the
+/// worker by whoever starts it.
+pub type MatchRequests =
+    fn(&mut DbConnection, &Config, DateTime<Utc>) -> Result<(usize, usize), RepoError>;
 
 /// A running worker.
 #[derive(Debug)]
@@ -126,18 +131,9 @@ impl Delivery {
 
     async fn match_requests(&self) -> Result<usize, WorkerError> {
         let config = Arc::clone(&self.config);
-        let batch = i64::from(config.outbox.batch);
+        let match_requests = self.match_requests;
         let (processed, queued) = self
-            .db(move |c| {
-                c.write_transaction(|c| {
-                    let requests = recovery_requests::take(c, batch)?;
-                    let mut queued = 0;
-                    for request in &requests {
-                        queued += match_one(c, &config, request, Utc::now())?;
-                    }
-                    Ok((requests.len(), queued))
-                })
-            })
+            .db(move |c| c.write_transaction(|c| match_requests(c, &config, Utc::now())))
             .await?;
         if queued > 0 {
             self.wake.notify_one();
@@ -230,7 +226,7 @@ impl Delivery {
                         if outbox::mark_sent(c, &id, &worker, now)? {
                             system_event(
                                 c,
-                                "email.sent",
+                                EventType::EmailSent,
                                 message.account_id.as_deref(),
                                 &json!({"outbox_id": id, "kind": message.kind}),
                                 now,
@@ -257,7 +253,7 @@ impl Delivery {
                 self.db(move |c| {
                     c.write_transaction(|c| {
                         if outbox::mark_failed(c, &id, &worker, &error, None)? {
-                            system_event(c, "email.dead", message.account_id.as_deref(), &json!({"outbox_id": id, "kind": message.kind, "attempts": attempts}), now)?;
+                            system_event(c, EventType::EmailDead, message.account_id.as_deref(), &json!({"outbox_id": id, "kind": message.kind, "attempts": attempts}), now)?;
                         }
                         Ok(())
                     })
@@ -281,17 +277,18 @@ fn backoff(config: &Config, attempts: u32) -> chrono::Duration {
 
 fn system_event(
     conn: &mut DbConnection,
-    event_type: &str,
+    event_type: EventType,
     account_id: Option<&str>,
     details: &serde_json::Value,
     now: DateTime<Utc>,
 ) -> Result<(), RepoError> {
+    let account_id = account_id.map(AccountId::from_stored);
     audit::append(
         conn,
         &NewAuditEvent {
             event_type,
-            account_id,
-            actor: "system",
+            account_id: account_id.as_ref(),
+            actor: &Actor::System,
             ip: None,
             user_agent: None,
             request_id: None,
@@ -300,141 +297,6 @@ fn system_event(
         now,
     )
     .map(drop)
-}
-
-/// Matches one request and queues at most one email. Returns how many were queued (0 or 1).
-fn match_one(
-    conn: &mut DbConnection,
-    config: &Config,
-    r: &RecoveryRequest,
-    now: DateTime<Utc>,
-) -> Result<usize, RepoError> {
-    let audit_as = |conn: &mut DbConnection,
-                    event: &str,
-                    account: Option<&str>,
-                    details: serde_json::Value| {
-        audit::append(
-            conn,
-            &NewAuditEvent {
-                event_type: event,
-                account_id: account,
-                actor: "anonymous",
-                ip: r.ip.as_deref(),
-                user_agent: r.user_agent.as_deref(),
-                request_id: r.request_id.as_deref(),
-                details: &details,
-            },
-            now,
-        )
-        .map(drop)
-    };
-    let is_unlock = r.kind == "unlock";
-    let people = people::find_by_email_and_dob(conn, &r.work_email, r.date_of_birth)?;
-    let mut matches = Vec::new();
-    for person in &people {
-        for account in accounts::for_person(conn, &person.id)? {
-            let wanted = r
-                .username
-                .as_deref()
-                .is_none_or(|u| u == account.username.as_str());
-            // Only accounts that can log in from home once they have the link: internet access
-            // approved (not pending, rejected or revoked) and not suspended or disabled by an
-            // administrator (SPEC §2: password login needs `active` + `approved`; a reset only
-            // lifts a lock). The same rule for Unlock Account, which names one account.
-            let eligible = account.internet_access == InternetAccessStatus::Approved
-                && matches!(
-                    account.status,
-                    AccountStatus::Active | AccountStatus::Locked
-                );
-            if wanted && eligible {
-                matches.push((person, account));
-            }
-        }
-    }
-    let digest = config.audit_digest_key.digest(&r.work_email);
-    let Some((first_person, _)) = matches.first() else {
-        audit_as(
-            conn,
-            &format!("{}_request.unmatched", r.kind),
-            None,
-            json!({"email_digest": digest, "username_given": r.username.is_some()}),
-        )?;
-        return Ok(0);
-    };
-    let recipient = first_person.work_email.clone();
-    let language = first_person.language.clone();
-    if config.emails_per_address_per_hour > 0
-        && outbox::queued_to_since(conn, &recipient, now - chrono::Duration::hours(1))?
-            >= i64::from(config.emails_per_address_per_hour)
-    {
-        audit_as(
-            conn,
-            &format!("{}_request.suppressed", r.kind),
-            None,
-            json!({"email_digest": digest, "reason": "mailbox_rate_limit"}),
-        )?;
-        return Ok(0);
-    }
-    let ttl = chrono::Duration::from_std(config.link_ttl).unwrap_or(chrono::Duration::hours(4));
-    let mut rng = rand::rng();
-    let mut listed = Vec::new();
-    for (_, account) in &matches {
-        let purpose = if is_unlock && account.status == AccountStatus::Locked {
-            TokenPurpose::AccountUnlock
-        } else {
-            TokenPurpose::PasswordReset
-        };
-        let (plain, hash) = OneTimeToken::generate(&mut rng);
-        one_time_tokens::issue(conn, hash.as_str(), &account.id, purpose, now + ttl, now)?;
-        let organisation_name = organisations::find(conn, &account.organisation_code)?
-            .map(|o| o.name)
-            .unwrap_or_default();
-        audit_as(
-            conn,
-            &format!("{}_link.issued", purpose.as_str()),
-            Some(&account.id),
-            json!({"via": r.kind}),
-        )?;
-        listed.push((
-            RecoveryAccount {
-                organisation_code: account.organisation_code.as_str().to_owned(),
-                organisation_name,
-                username: account.username.as_str().to_owned(),
-                token: plain.expose_secret().to_owned(),
-            },
-            account.status == AccountStatus::Locked,
-        ));
-    }
-    let (kind, payload, account_id) = if is_unlock {
-        let (account, locked) = listed.swap_remove(0);
-        (
-            super::kind::UNLOCK,
-            serde_json::to_value(UnlockPayload { account, locked }),
-            matches.first().map(|(_, a)| a.id.clone()),
-        )
-    } else {
-        let single = (matches.len() == 1).then(|| matches[0].1.id.clone());
-        (
-            super::kind::RECOVERY,
-            serde_json::to_value(RecoveryPayload {
-                accounts: listed.into_iter().map(|(a, _)| a).collect(),
-            }),
-            single,
-        )
-    };
-    let payload = payload.map_err(|e| RepoError::Corrupt(e.to_string()))?;
-    outbox::enqueue(
-        conn,
-        &NewMessage {
-            kind,
-            recipient: &recipient,
-            language: &language,
-            account_id: account_id.as_deref(),
-            payload: &payload,
-        },
-        now,
-    )?;
-    Ok(1)
 }
 
 #[cfg(test)]

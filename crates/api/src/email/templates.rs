@@ -4,6 +4,7 @@
 //!
 //! The Welsh wording is a working draft for review by NHS Wales' translation service.
 
+use esr_persistence::outbox::EmailKind;
 use serde::Deserialize;
 use serde::Serialize;
 use url::Url;
@@ -153,28 +154,38 @@ pub fn render(
         kind: kind.to_owned(),
         source,
     };
-    let mut doc = match kind {
-        super::kind::RECOVERY => recovery(
+    let known = EmailKind::parse(kind).ok_or_else(|| RenderError::UnknownKind(kind.to_owned()))?;
+    let mut doc = match known {
+        EmailKind::Recovery => recovery(
             lang,
             &serde_json::from_str(payload).map_err(parse_err)?,
             links,
         ),
-        super::kind::UNLOCK => unlock(
+        EmailKind::Unlock => unlock(
             lang,
             &serde_json::from_str(payload).map_err(parse_err)?,
             links,
         ),
-        super::kind::PASSWORD_CHANGED => password_changed(
+        EmailKind::PasswordChanged => password_changed(
             lang,
             &serde_json::from_str(payload).map_err(parse_err)?,
             links,
         ),
-        super::kind::ACCOUNT_LOCKED => account_locked(
+        EmailKind::AccountLocked => account_locked(
             lang,
             &serde_json::from_str(payload).map_err(parse_err)?,
             links,
         ),
-        other => return Err(RenderError::UnknownKind(other.to_owned())),
+        EmailKind::WorkEmailChanged => work_email_changed(
+            lang,
+            &serde_json::from_str(payload).map_err(parse_err)?,
+            links,
+        ),
+        EmailKind::SmartcardChanged => smartcard_changed(
+            lang,
+            &serde_json::from_str(payload).map_err(parse_err)?,
+            links,
+        ),
     };
     doc.to = to.to_owned();
     Ok(doc)
@@ -482,6 +493,88 @@ fn account_locked(lang: Lang, p: &NoticePayload, links: &LinkBase) -> Rendered {
                 &links.login(),
             );
             doc.para("Os na wnaethoch chi geisio mewngofnodi, efallai bod rhywun arall wedi ceisio: cysylltwch â Gweinyddwr y System.");
+        }
+    }
+    doc.finish()
+}
+
+fn work_email_changed(lang: Lang, p: &NoticePayload, links: &LinkBase) -> Rendered {
+    let mut doc = Doc::new(
+        lang,
+        match lang {
+            Lang::En => "The work email of your ESR account was changed",
+            Lang::Cy => "Mae cyfeiriad e-bost gwaith eich cyfrif ESR wedi newid",
+        },
+    );
+    let account = format!(
+        "{} ({} {})",
+        p.username, p.organisation_code, p.organisation_name
+    );
+    match lang {
+        Lang::En => {
+            doc.para(&format!(
+                "The work email address of your ESR account {account} was changed on {}. This message goes to the old and the new address.",
+                when(lang, &p.at)
+            ));
+            doc.para(
+                "Any username or password reset email sent before the change no longer works.",
+            );
+            doc.link(
+                "If you did not expect this change, contact the System Administrator straight away, and do not use any link sent to an address that is not yours:",
+                "login",
+                &links.login(),
+            );
+        }
+        Lang::Cy => {
+            doc.para(&format!(
+                "Newidiwyd cyfeiriad e-bost gwaith eich cyfrif ESR {account} ar {}. Mae'r neges hon yn mynd i'r hen gyfeiriad a'r cyfeiriad newydd.",
+                when(lang, &p.at)
+            ));
+            doc.para("Nid yw unrhyw e-bost enw defnyddiwr neu ailosod cyfrinair a anfonwyd cyn y newid yn gweithio mwyach.");
+            doc.link(
+                "Os nad oeddech yn disgwyl y newid hwn, cysylltwch â Gweinyddwr y System ar unwaith, a pheidiwch â defnyddio unrhyw ddolen a anfonwyd i gyfeiriad nad yw'n eiddo i chi:",
+                "login",
+                &links.login(),
+            );
+        }
+    }
+    doc.finish()
+}
+
+fn smartcard_changed(lang: Lang, p: &NoticePayload, links: &LinkBase) -> Rendered {
+    let mut doc = Doc::new(
+        lang,
+        match lang {
+            Lang::En => "The smartcard linked to your ESR account was changed",
+            Lang::Cy => "Mae'r cerdyn clyfar sy'n gysylltiedig â'ch cyfrif ESR wedi newid",
+        },
+    );
+    let account = format!(
+        "{} ({} {})",
+        p.username, p.organisation_code, p.organisation_name
+    );
+    match lang {
+        Lang::En => {
+            doc.para(&format!(
+                "The NHS smartcard linked to your ESR account {account} was changed on {}. Sign-ins at work with the previous smartcard have been ended.",
+                when(lang, &p.at)
+            ));
+            doc.link(
+                "If you did not expect this change, contact the System Administrator straight away:",
+                "login",
+                &links.login(),
+            );
+        }
+        Lang::Cy => {
+            doc.para(&format!(
+                "Newidiwyd y cerdyn clyfar GIG sy'n gysylltiedig â'ch cyfrif ESR {account} ar {}. Mae mewngofnodi yn y gwaith gyda'r cerdyn clyfar blaenorol wedi dod i ben.",
+                when(lang, &p.at)
+            ));
+            doc.link(
+                "Os nad oeddech yn disgwyl y newid hwn, cysylltwch â Gweinyddwr y System ar unwaith:",
+                "login",
+                &links.login(),
+            );
         }
     }
     doc.finish()

@@ -2,6 +2,7 @@
 //! of NHS CIS2, and the RSA keys involved.
 
 pub mod client;
+pub mod dev_provider;
 pub mod id_token;
 pub mod rsa_key;
 

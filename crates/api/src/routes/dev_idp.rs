@@ -10,10 +10,6 @@
 //! client key, then answers an ID token signed with its own RSA key (generated on first use,
 //! kept in memory: codes and keys do not survive a restart, which dev mode does not need).
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
-
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, ContentType};
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
@@ -21,20 +17,16 @@ use chrono::Utc;
 use jsonwebtoken::{Algorithm, Validation};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use tokio::sync::OnceCell;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::config::ClientAuth;
+use crate::oidc::dev_provider::{CodeUse, DevIdp, PendingCode};
 use crate::oidc::id_token::pkce_challenge;
-use crate::oidc::{OidcClient, RsaJwkSet, RsaKey};
+use crate::oidc::{OidcClient, RsaJwkSet};
 use crate::problem::{AsProblem, Problem, ProblemSpec, internal_error};
 use crate::state::{AppState, StorageError};
 
-/// How long an authorization code may wait for its exchange.
-const CODE_TTL: Duration = Duration::from_secs(120);
-/// Most codes waiting at once (older ones are dropped first when expired).
-const MAX_PENDING_CODES: usize = 10_000;
 /// Lifetime of issued ID tokens.
 const ID_TOKEN_TTL_SECS: i64 = 300;
 
@@ -47,59 +39,6 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
             .service(authorize)
             .service(token),
     );
-}
-
-struct PendingCode {
-    client_id: String,
-    redirect_uri: String,
-    code_challenge: String,
-    nonce: String,
-    uid: String,
-    expires: Instant,
-}
-
-/// The dev identity provider's state: its key and the codes waiting to be exchanged.
-pub struct DevIdp {
-    issuer: String,
-    key: OnceCell<Arc<RsaKey>>,
-    codes: Mutex<HashMap<String, PendingCode>>,
-}
-
-impl std::fmt::Debug for DevIdp {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DevIdp")
-            .field("issuer", &self.issuer)
-            .finish_non_exhaustive()
-    }
-}
-
-impl DevIdp {
-    /// A provider whose issuer is `issuer` (`{public_base_url}/dev-idp`).
-    pub fn new(issuer: String) -> Self {
-        Self {
-            issuer,
-            key: OnceCell::new(),
-            codes: Mutex::new(HashMap::new()),
-        }
-    }
-
-    async fn key(&self) -> Result<Arc<RsaKey>, DevIdpError> {
-        self.key
-            .get_or_try_init(|| async {
-                tracing::info!("generating the dev identity provider's key");
-                tokio::task::spawn_blocking(RsaKey::generate)
-                    .await
-                    .map_err(|e| DevIdpError::Internal(e.to_string()))?
-                    .map(Arc::new)
-                    .map_err(|e| DevIdpError::Internal(e.to_string()))
-            })
-            .await
-            .cloned()
-    }
-
-    fn endpoint(&self, path: &str) -> String {
-        format!("{}/{path}", self.issuer)
-    }
 }
 
 /// Errors of the dev identity provider (OAuth error names, as problem codes).
@@ -228,7 +167,7 @@ pub async fn discovery(
         ClientAuth::ClientSecretPost(_) => "client_secret_post",
     };
     Ok(web::Json(DevIdpMetadata {
-        issuer: idp.issuer.clone(),
+        issuer: idp.issuer().to_owned(),
         authorization_endpoint: idp.endpoint("authorize"),
         token_endpoint: idp.endpoint("token"),
         jwks_uri: idp.endpoint("jwks.json"),
@@ -273,7 +212,7 @@ fn signing_alg(oidc: &OidcClient) -> Algorithm {
 #[get("/jwks.json")]
 pub async fn jwks(state: web::Data<AppState>) -> Result<web::Json<RsaJwkSet>, DevIdpError> {
     let (idp, oidc) = parts(&state)?;
-    let key = idp.key().await?;
+    let key = idp.key().await.map_err(DevIdpError::Internal)?;
     Ok(web::Json(RsaJwkSet {
         keys: vec![key.jwk(signing_alg(oidc))],
     }))
@@ -337,34 +276,7 @@ pub async fn authorize(
 ) -> Result<HttpResponse, DevIdpError> {
     let (idp, oidc) = parts(&state)?;
     let q = query.into_inner();
-    if required(&q.client_id, "client_id")? != oidc.config().client_id {
-        return Err(DevIdpError::InvalidRequest("unknown client_id".into()));
-    }
-    let redirect = url::Url::parse(required(&q.redirect_uri, "redirect_uri")?)
-        .ok()
-        .filter(|uri| oidc.config().redirect_uris.contains(uri))
-        .ok_or_else(|| DevIdpError::InvalidRequest("redirect_uri is not registered".into()))?;
-    if required(&q.response_type, "response_type")? != "code" {
-        return Err(DevIdpError::InvalidRequest(
-            "response_type must be code".into(),
-        ));
-    }
-    if !required(&q.scope, "scope")?
-        .split(' ')
-        .any(|s| s == "openid")
-    {
-        return Err(DevIdpError::InvalidRequest(
-            "scope must include openid".into(),
-        ));
-    }
-    if required(&q.code_challenge_method, "code_challenge_method")? != "S256" {
-        return Err(DevIdpError::InvalidRequest(
-            "code_challenge_method must be S256".into(),
-        ));
-    }
-    let challenge = required(&q.code_challenge, "code_challenge")?.to_owned();
-    let flow_state = required(&q.state, "state")?.to_owned();
-    let nonce = required(&q.nonce, "nonce")?.to_owned();
+    let request = AuthorizeRequest::check(&q, oidc.config())?;
     let Some(hint) = q
         .login_hint
         .as_deref()
@@ -375,36 +287,63 @@ pub async fn authorize(
     };
     let uid = subject_for(&state, hint.to_owned()).await?;
 
-    let code = esr_domain::random_token(&mut rand::rng(), 32);
-    {
-        let mut codes = idp.codes.lock().unwrap_or_else(PoisonError::into_inner);
-        let now = Instant::now();
-        codes.retain(|_, c| c.expires > now);
-        if codes.len() >= MAX_PENDING_CODES {
-            return Err(DevIdpError::InvalidRequest(
-                "too many sign-ins in progress".into(),
-            ));
-        }
-        codes.insert(
-            esr_domain::sha256_hex(code.as_bytes()),
-            PendingCode {
-                client_id: oidc.config().client_id.clone(),
-                redirect_uri: redirect.to_string(),
-                code_challenge: challenge,
-                nonce,
-                uid,
-                expires: now + CODE_TTL,
-            },
-        );
-    }
-    let mut location = redirect;
+    let code = idp
+        .issue_code(PendingCode {
+            client_id: oidc.config().client_id.clone(),
+            redirect_uri: request.redirect_uri.to_string(),
+            code_challenge: request.code_challenge,
+            nonce: request.nonce,
+            uid,
+        })
+        .ok_or_else(|| DevIdpError::InvalidRequest("too many sign-ins in progress".into()))?;
+    let mut location = request.redirect_uri;
     location
         .query_pairs_mut()
         .append_pair("code", &code)
-        .append_pair("state", &flow_state);
+        .append_pair("state", &request.state);
     Ok(HttpResponse::Found()
         .insert_header((header::LOCATION, location.to_string()))
         .finish())
+}
+
+/// The parts of an authorisation request the provider keeps, once each parameter has been
+/// checked against the registered client the way a real provider would.
+struct AuthorizeRequest {
+    redirect_uri: url::Url,
+    code_challenge: String,
+    state: String,
+    nonce: String,
+}
+
+impl AuthorizeRequest {
+    fn check(q: &AuthorizeQuery, client: &crate::config::OidcConfig) -> Result<Self, DevIdpError> {
+        let invalid = |why: &str| Err(DevIdpError::InvalidRequest(why.into()));
+        if required(&q.client_id, "client_id")? != client.client_id {
+            return invalid("unknown client_id");
+        }
+        let redirect_uri = url::Url::parse(required(&q.redirect_uri, "redirect_uri")?)
+            .ok()
+            .filter(|uri| client.redirect_uris.contains(uri))
+            .ok_or_else(|| DevIdpError::InvalidRequest("redirect_uri is not registered".into()))?;
+        if required(&q.response_type, "response_type")? != "code" {
+            return invalid("response_type must be code");
+        }
+        if !required(&q.scope, "scope")?
+            .split(' ')
+            .any(|s| s == "openid")
+        {
+            return invalid("scope must include openid");
+        }
+        if required(&q.code_challenge_method, "code_challenge_method")? != "S256" {
+            return invalid("code_challenge_method must be S256");
+        }
+        Ok(Self {
+            redirect_uri,
+            code_challenge: required(&q.code_challenge, "code_challenge")?.to_owned(),
+            state: required(&q.state, "state")?.to_owned(),
+            nonce: required(&q.nonce, "nonce")?.to_owned(),
+        })
+    }
 }
 
 /// The smartcard subject `login_hint` names: a demo person's, by employee number; else the
@@ -547,17 +486,15 @@ pub async fn token(
     }
     let code = required(&form.code, "code")?;
     // Taken out whatever happens next: a code works once.
-    let pending = idp
-        .codes
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .remove(&esr_domain::sha256_hex(code.as_bytes()))
-        .ok_or(DevIdpError::InvalidGrant(
-            "the code is unknown or already used",
-        ))?;
-    if pending.expires <= Instant::now() {
-        return Err(DevIdpError::InvalidGrant("the code has expired"));
-    }
+    let pending = match idp.take_code(code) {
+        CodeUse::Taken(pending) => pending,
+        CodeUse::Expired => return Err(DevIdpError::InvalidGrant("the code has expired")),
+        CodeUse::Unknown => {
+            return Err(DevIdpError::InvalidGrant(
+                "the code is unknown or already used",
+            ));
+        }
+    };
     if form.redirect_uri.as_deref() != Some(pending.redirect_uri.as_str()) {
         return Err(DevIdpError::InvalidGrant("redirect_uri does not match"));
     }
@@ -569,10 +506,10 @@ pub async fn token(
     }
     authenticate_client(idp, oidc, &form, &pending.client_id).await?;
 
-    let key = idp.key().await?;
+    let key = idp.key().await.map_err(DevIdpError::Internal)?;
     let now = Utc::now().timestamp();
     let claims = json!({
-        "iss": idp.issuer,
+        "iss": idp.issuer(),
         "sub": pending.uid,
         "aud": pending.client_id,
         "azp": pending.client_id,

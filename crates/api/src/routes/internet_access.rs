@@ -6,22 +6,16 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, get, post, put, web};
 use chrono::{DateTime, Utc};
 use esr_domain::{InternetAccessStatus, Password};
-use esr_persistence::accounts::{self, AccountProfile};
-use esr_persistence::sessions::{self, SessionKind};
-use esr_persistence::{DbConnection, RepoError, organisations};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::audit::{self, account_actor};
-use crate::auth::Authenticated;
-use crate::client::Client;
-use crate::password_change::{
-    NewPasswordForm, PrepareError, Verdict, busy_problem, check_new_password, policy_problem,
-};
-use crate::problem::{AsProblem, Problem, ProblemSpec, internal_error};
-use crate::state::{AppState, StorageError};
+use crate::app::Caller;
+use crate::app::internet_access::{self, AccessError, AccessPage};
+use crate::app::passwords::{self, SetAtWorkError};
+use crate::auth::{AuthError, Authenticated};
+use crate::problem::{AsProblem, Problem, ProblemSpec, policy_problem};
+use crate::state::AppState;
 
 /// Registers the internet-access routes (under `/v1`).
 pub fn configure(cfg: &mut ServiceConfig<'_>) {
@@ -79,57 +73,40 @@ pub struct SetPasswordRequest {
     pub confirm_password: Password,
 }
 
-/// Errors of the internet-access routes.
-#[derive(Debug, thiserror::Error)]
-pub enum InternetAccessError {
-    /// The account behind the session is gone.
-    #[error("account not found")]
-    AccountGone,
-    /// A password session tried what needs the smartcard.
-    #[error("smartcard session required")]
-    SmartcardRequired,
-    /// Setting a password needs approved internet access.
-    #[error("internet access is {}", .0.as_str())]
-    NotApproved(InternetAccessStatus),
-    /// The new password breaks the policy.
-    #[error("password policy")]
-    Policy(Vec<esr_domain::Violation>),
-    /// Hashing at capacity.
-    #[error("overloaded")]
-    Overloaded,
-    /// Storage failed.
-    #[error(transparent)]
-    Storage(#[from] StorageError),
-    /// Something that should not fail did.
-    #[error("internal error: {0}")]
-    Internal(String),
+fn account_gone() -> ProblemSpec {
+    ProblemSpec::new(
+        StatusCode::UNAUTHORIZED,
+        "invalid-token",
+        "Unauthorized",
+        "The account of this session no longer exists.",
+    )
 }
 
-impl From<PrepareError> for InternetAccessError {
-    fn from(e: PrepareError) -> Self {
-        match e {
-            PrepareError::AccountGone => Self::AccountGone,
-            PrepareError::Storage(e) => Self::Storage(e),
-            PrepareError::Internal(e) => Self::Internal(e),
+fn smartcard_required() -> ProblemSpec {
+    ProblemSpec::new(
+        StatusCode::FORBIDDEN,
+        "smartcard-required",
+        "Smartcard sign-in required",
+        "Manage Internet Access is only available at work: sign in to ESR with your smartcard.",
+    )
+}
+
+impl AsProblem for AccessError {
+    fn problem(&self) -> ProblemSpec {
+        match self {
+            Self::AccountGone => account_gone(),
+            Self::SmartcardRequired => smartcard_required(),
+            Self::Failure(f) => f.problem(),
         }
     }
 }
+crate::problem_response!(AccessError);
 
-impl AsProblem for InternetAccessError {
+impl AsProblem for SetAtWorkError {
     fn problem(&self) -> ProblemSpec {
         match self {
-            Self::AccountGone => ProblemSpec::new(
-                StatusCode::UNAUTHORIZED,
-                "invalid-token",
-                "Unauthorized",
-                "The account of this session no longer exists.",
-            ),
-            Self::SmartcardRequired => ProblemSpec::new(
-                StatusCode::FORBIDDEN,
-                "smartcard-required",
-                "Smartcard sign-in required",
-                "Manage Internet Access is only available at work: sign in to ESR with your smartcard.",
-            ),
+            Self::SessionEnded => AuthError::SessionEnded.problem(),
+            Self::SmartcardRequired => smartcard_required(),
             Self::NotApproved(status) => ProblemSpec::new(
                 StatusCode::FORBIDDEN,
                 "internet-access-not-approved",
@@ -144,45 +121,42 @@ impl AsProblem for InternetAccessError {
                 },
             ),
             Self::Policy(violations) => policy_problem(violations),
-            Self::Overloaded => busy_problem(),
-            Self::Storage(e) => e.problem(),
-            Self::Internal(_) => internal_error(self),
+            Self::ContactChangeHold(until) => ProblemSpec::new(
+                StatusCode::FORBIDDEN,
+                "contact-change-hold",
+                "Recently changed details",
+                CONTACT_CHANGE_HOLD,
+            )
+            .with_retry_after(seconds_until(*until)),
+            Self::Failure(f) => f.problem(),
         }
     }
 }
-crate::problem_response!(InternetAccessError);
+crate::problem_response!(SetAtWorkError);
 
-fn require_smartcard(auth: &Authenticated) -> Result<(), InternetAccessError> {
-    if auth.session.kind == SessionKind::Smartcard {
-        Ok(())
-    } else {
-        Err(InternetAccessError::SmartcardRequired)
-    }
+const CONTACT_CHANGE_HOLD: &str = "Your work email or smartcard details were changed recently. For your security you can set your password once the waiting time after the change has passed (see Retry-After). If you did not expect the change, contact your System Administrator.";
+
+fn seconds_until(until: chrono::DateTime<chrono::Utc>) -> u64 {
+    u64::try_from((until - chrono::Utc::now()).num_seconds())
+        .unwrap_or(0)
+        .max(1)
 }
 
-/// Loads the page data.
-fn load(conn: &mut DbConnection, account_id: &str) -> Result<Option<InternetAccess>, RepoError> {
-    let Some(profile) = accounts::profile(conn, account_id)? else {
-        return Ok(None);
-    };
-    let approval = organisations::find(conn, &profile.account.organisation_code)?
-        .map(|o| o.internet_access_approval)
-        .ok_or_else(|| RepoError::Corrupt("account of a missing organisation".into()))?;
-    Ok(Some(body(profile, approval)))
-}
-
-fn body(p: AccountProfile, approval: esr_domain::ApprovalMode) -> InternetAccess {
-    InternetAccess {
-        username: p.account.username.as_str().to_owned(),
-        status: p.account.internet_access.as_str().to_owned(),
-        status_changed_at: p.account.internet_access_changed_at,
-        password_set: p.account.password_hash.is_some(),
-        password_changed_at: p.account.password_changed_at,
-        organisation: OrganisationAccess {
-            code: p.account.organisation_code.as_str().to_owned(),
-            name: p.organisation_name,
-            approval: approval.as_str().to_owned(),
-        },
+impl From<AccessPage> for InternetAccess {
+    fn from(page: AccessPage) -> Self {
+        let p = page.profile;
+        Self {
+            username: p.account.username.as_str().to_owned(),
+            status: p.account.internet_access.as_str().to_owned(),
+            status_changed_at: p.account.internet_access_changed_at,
+            password_set: p.account.password_hash.is_some(),
+            password_changed_at: p.account.password_changed_at,
+            organisation: OrganisationAccess {
+                code: p.account.organisation_code.as_str().to_owned(),
+                name: p.organisation_name,
+                approval: page.approval.as_str().to_owned(),
+            },
+        }
     }
 }
 
@@ -204,13 +178,9 @@ fn body(p: AccountProfile, approval: esr_domain::ApprovalMode) -> InternetAccess
 pub async fn get_internet_access(
     state: web::Data<AppState>,
     auth: Authenticated,
-) -> Result<web::Json<InternetAccess>, InternetAccessError> {
-    let account_id = auth.session.account_id.clone();
-    state
-        .db(move |c| load(c, &account_id))
-        .await?
-        .map(web::Json)
-        .ok_or(InternetAccessError::AccountGone)
+) -> Result<web::Json<InternetAccess>, AccessError> {
+    let page = internet_access::page(&state, &auth.session).await?;
+    Ok(web::Json(page.into()))
 }
 
 /// Request Internet Access (workplace session). Organisations with `automatic` approval
@@ -232,47 +202,11 @@ pub async fn get_internet_access(
 #[post("/me/internet-access")]
 pub async fn request_internet_access(
     state: web::Data<AppState>,
-    client: Client,
+    caller: Caller,
     auth: Authenticated,
-) -> Result<web::Json<InternetAccess>, InternetAccessError> {
-    require_smartcard(&auth)?;
-    let account_id = auth.session.account_id.clone();
-    let page = state
-        .db(move |c| {
-            c.write_transaction(|c| {
-                let now = Utc::now();
-                let Some(account) = accounts::find(c, &account_id)? else {
-                    return Ok(None);
-                };
-                let mode = organisations::find(c, &account.organisation_code)?
-                    .map(|o| o.internet_access_approval)
-                    .ok_or_else(|| RepoError::Corrupt("account of a missing organisation".into()))?;
-                // Already pending or approved: nothing to do (idempotent).
-                if let Ok(next) = account.internet_access.request(mode)
-                    && accounts::transition_internet_access(
-                        c,
-                        &account.id,
-                        account.internet_access,
-                        next,
-                        now,
-                    )?
-                {
-                    audit::record(
-                        c,
-                        &client,
-                        "internet_access.requested",
-                        Some(&account.id),
-                        &account_actor(account.username.as_str()),
-                        &json!({"from": account.internet_access.as_str(), "to": next.as_str(), "approval": mode.as_str()}),
-                        now,
-                    )?;
-                }
-                load(c, &account.id)
-            })
-        })
-        .await?
-        .ok_or(InternetAccessError::AccountGone)?;
-    Ok(web::Json(page))
+) -> Result<web::Json<InternetAccess>, AccessError> {
+    let page = internet_access::request(&state, &caller, &auth.session, Utc::now()).await?;
+    Ok(web::Json(page.into()))
 }
 
 /// Reset Password at work: set the password used from home and in the My ESR app (new +
@@ -297,7 +231,7 @@ pub async fn request_internet_access(
             ("invalid-token" = (summary = "Invalid or expired access token", value = json!({"type": "/problems/invalid-token", "title": "Unauthorized", "status": 401, "detail": "The access token is invalid or expired, or its session has ended. Refresh it or log in again.", "code": "invalid-token", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))),
             ("unauthenticated" = (summary = "No access token", value = json!({"type": "/problems/unauthenticated", "title": "Unauthorized", "status": 401, "detail": "Send an access token: Authorization: Bearer <token> (from POST /v1/auth/login).", "code": "unauthenticated", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))),
         )),
-        (status = 403, description = "`smartcard-required` (a password session), or `internet-access-not-approved`.", body = Problem, content_type = "application/problem+json", examples(
+        (status = 403, description = "`smartcard-required` (a password session), `internet-access-not-approved`, or `contact-change-hold` (the work email or smartcard changed within `ESR_CONTACT_CHANGE_HOLD_HOURS`; `Retry-After` says when it ends).", body = Problem, content_type = "application/problem+json", examples(
             ("smartcard-required" = (summary = "A password session (from home or the My ESR app)", value = json!({"type": "/problems/smartcard-required", "title": "Smartcard sign-in required", "status": 403, "detail": "Manage Internet Access is only available at work: sign in to ESR with your smartcard.", "code": "smartcard-required", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))),
             ("internet-access-not-approved" = (summary = "Internet access not (yet) approved", value = json!({"type": "/problems/internet-access-not-approved", "title": "Internet access not approved", "status": 403, "detail": "Your request for internet access is waiting for approval by your organisation. You can set your password once it is approved.", "code": "internet-access-not-approved", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))),
         )),
@@ -312,83 +246,22 @@ pub async fn request_internet_access(
 #[put("/me/internet-access/password")]
 pub async fn set_password(
     state: web::Data<AppState>,
-    client: Client,
+    caller: Caller,
     auth: Authenticated,
     body: web::Json<SetPasswordRequest>,
-) -> Result<HttpResponse, InternetAccessError> {
-    require_smartcard(&auth)?;
+) -> Result<HttpResponse, SetAtWorkError> {
     let SetPasswordRequest {
         new_password,
         confirm_password,
     } = body.into_inner();
-    let account_id = auth.session.account_id.clone();
-    let current = state
-        .db(move |c| accounts::find(c, &account_id))
-        .await?
-        .ok_or(InternetAccessError::AccountGone)?;
-    if !current.internet_access.allows_login() {
-        return Err(InternetAccessError::NotApproved(current.internet_access));
-    }
-    let slot = state.hashing.try_reserve().map_err(|_| {
-        state.metrics.security_event("hashing.rejected");
-        InternetAccessError::Overloaded
-    })?;
-    let (profile, verdict) = check_new_password(
+    passwords::set_at_work(
         &state,
-        slot,
-        auth.session.account_id.clone(),
-        NewPasswordForm {
-            current: None,
-            new: new_password,
-            confirm: confirm_password,
-        },
+        &caller,
+        &auth.session,
+        new_password,
+        confirm_password,
+        Utc::now(),
     )
     .await?;
-    let new_hash = match verdict {
-        Verdict::Hashed(hash) => hash,
-        Verdict::Policy(violations) => return Err(InternetAccessError::Policy(violations)),
-        Verdict::WrongCurrent => {
-            return Err(InternetAccessError::Internal(
-                "no current password was asked for".into(),
-            ));
-        }
-    };
-    let account = profile.account;
-    let session_id = auth.session.id.clone();
-    state
-        .db(move |c| {
-            c.write_transaction(|c| {
-                let now = Utc::now();
-                accounts::set_password(c, &account.id, &new_hash, true, now)?;
-                // Outstanding reset and unlock links are for the old password: void them.
-                esr_persistence::one_time_tokens::invalidate_all(c, &account.id, now)?;
-                crate::email::queue_account_notice(
-                    c,
-                    &account.id,
-                    crate::email::kind::PASSWORD_CHANGED,
-                    now,
-                )?;
-                let ended = sessions::revoke_all_for_account(
-                    c,
-                    &account.id,
-                    Some(&session_id),
-                    "password_set",
-                    now,
-                )?;
-                audit::record(
-                    c,
-                    &client,
-                    "password.set",
-                    Some(&account.id),
-                    &account_actor(account.username.as_str()),
-                    &json!({"via": "smartcard", "other_sessions_ended": ended, "unlocked": account.status == esr_domain::AccountStatus::Locked}),
-                    now,
-                )?;
-                Ok::<_, RepoError>(())
-            })
-        })
-        .await?;
-    state.metrics.security_event("password.set");
-    state.delivery_wake.notify_one();
     Ok(HttpResponse::NoContent().finish())
 }

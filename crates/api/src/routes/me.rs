@@ -4,21 +4,15 @@ use actix_web::http::StatusCode;
 use actix_web::{get, post, web};
 use chrono::{DateTime, Utc};
 use esr_domain::Password;
-use esr_persistence::RepoError;
 use esr_persistence::accounts::{self, AccountProfile};
-use esr_persistence::sessions;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::audit::{self, account_actor};
+use crate::app::Caller;
+use crate::app::passwords::{self, ChangeError, NewPasswordForm};
 use crate::auth::{AccessToken, AuthError, Authenticated};
-use crate::client::Client;
-use crate::password_change::{
-    NewPasswordForm, PrepareError, Verdict, busy_problem, check_new_password, policy_problem,
-};
-use crate::problem::{AsProblem, Problem, ProblemSpec, internal_error};
+use crate::problem::{AsProblem, Problem, ProblemSpec, policy_problem};
 use crate::state::{AppState, StorageError};
 
 /// Registers the `/me` routes (under `/v1`).
@@ -86,30 +80,18 @@ pub struct Me {
     pub session: SessionInfo,
 }
 
-/// Errors of the `/me` routes.
+/// Errors of reading the profile.
 #[derive(Debug, thiserror::Error)]
 pub enum MeError {
     /// The account behind the session is gone (should not happen).
     #[error("account not found")]
     AccountGone,
-    /// The current password is wrong.
-    #[error("current password incorrect")]
-    WrongCurrentPassword,
-    /// The new password breaks the policy.
-    #[error("password policy")]
-    Policy(Vec<esr_domain::Violation>),
-    /// Hashing at capacity.
-    #[error("overloaded")]
-    Overloaded,
     /// Not authenticated (no valid token, or its session ended).
     #[error(transparent)]
     Auth(#[from] AuthError),
     /// Storage failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
-    /// Something that should not fail did.
-    #[error("internal error: {0}")]
-    Internal(String),
 }
 
 impl AsProblem for MeError {
@@ -121,6 +103,17 @@ impl AsProblem for MeError {
                 "Unauthorized",
                 "The account of this session no longer exists.",
             ),
+            Self::Auth(e) => e.problem(),
+            Self::Storage(e) => e.problem(),
+        }
+    }
+}
+crate::problem_response!(MeError);
+
+impl AsProblem for ChangeError {
+    fn problem(&self) -> ProblemSpec {
+        match self {
+            Self::SessionEnded => AuthError::SessionEnded.problem(),
             Self::WrongCurrentPassword => ProblemSpec::new(
                 StatusCode::BAD_REQUEST,
                 "current-password-incorrect",
@@ -133,24 +126,11 @@ impl AsProblem for MeError {
                 message: "The current password is not correct".into(),
             }]),
             Self::Policy(violations) => policy_problem(violations),
-            Self::Overloaded => busy_problem(),
-            Self::Auth(e) => e.problem(),
-            Self::Storage(e) => e.problem(),
-            Self::Internal(_) => internal_error(self),
+            Self::Failure(f) => f.problem(),
         }
     }
 }
-crate::problem_response!(MeError);
-
-impl From<PrepareError> for MeError {
-    fn from(e: PrepareError) -> Self {
-        match e {
-            PrepareError::AccountGone => Self::AccountGone,
-            PrepareError::Storage(e) => Self::Storage(e),
-            PrepareError::Internal(e) => Self::Internal(e),
-        }
-    }
-}
+crate::problem_response!(ChangeError);
 
 /// The signed-in member of staff: username, organisation, names, account and internet-access
 /// status, and this session. What the My ESR app shows on its home page.
@@ -168,7 +148,7 @@ pub async fn get_me(
     token: AccessToken,
 ) -> Result<web::Json<Me>, MeError> {
     // One query reads the session (revocation, expiry) with the profile: the hot path of the app.
-    let sid = token.claims.sid.clone();
+    let sid = esr_domain::SessionId::from_stored(token.claims.sid.clone());
     let found = state
         .db_read(move |c| accounts::session_profile(c, &sid))
         .await?;
@@ -242,126 +222,24 @@ pub struct PasswordChanged {
 #[post("/me/password")]
 pub async fn change_password(
     state: web::Data<AppState>,
-    client: Client,
+    caller: Caller,
     auth: Authenticated,
     body: web::Json<ChangePasswordRequest>,
-) -> Result<web::Json<PasswordChanged>, MeError> {
+) -> Result<web::Json<PasswordChanged>, ChangeError> {
     let ChangePasswordRequest {
         current_password,
         new_password,
         confirm_password,
     } = body.into_inner();
-    let slot = state.hashing.try_reserve().map_err(|_| {
-        state.metrics.security_event("hashing.rejected");
-        MeError::Overloaded
-    })?;
-    let (profile, verdict) = check_new_password(
-        &state,
-        slot,
-        auth.session.account_id.clone(),
-        NewPasswordForm {
-            current: Some(current_password),
-            new: new_password,
-            confirm: confirm_password,
-        },
-    )
-    .await?;
-
-    let account = profile.account;
-    let session_id = auth.session.id.clone();
-    let config = state.config.clone();
-    let now = Utc::now();
-    match verdict {
-        Verdict::WrongCurrent => {
-            state
-                .db(move |c| {
-                    c.write_transaction(|c| {
-                        let actor = account_actor(account.username.as_str());
-                        let failed = accounts::record_failed_login(
-                            c,
-                            &account.id,
-                            config.lockout.threshold,
-                            now,
-                        )?;
-                        audit::record(
-                            c,
-                            &client,
-                            "password.change_failed",
-                            Some(&account.id),
-                            &actor,
-                            &json!({"reason": "current_password_incorrect"}),
-                            now,
-                        )?;
-                        if failed.is_some_and(|f| f.locked_now) {
-                            sessions::revoke_all_for_account(
-                                c,
-                                &account.id,
-                                None,
-                                "account_locked",
-                                now,
-                            )?;
-                            audit::record(
-                                c,
-                                &client,
-                                "account.locked",
-                                Some(&account.id),
-                                "system",
-                                &json!({"failed_logins": config.lockout.threshold}),
-                                now,
-                            )?;
-                            crate::email::queue_account_notice(
-                                c,
-                                &account.id,
-                                crate::email::kind::ACCOUNT_LOCKED,
-                                now,
-                            )?;
-                        }
-                        Ok::<_, RepoError>(())
-                    })
-                })
-                .await?;
-            state.delivery_wake.notify_one();
-            Err(MeError::WrongCurrentPassword)
-        }
-        Verdict::Policy(violations) => Err(MeError::Policy(violations)),
-        Verdict::Hashed(new_hash) => {
-            let ended = state
-                .db(move |c| {
-                    c.write_transaction(|c| {
-                        accounts::set_password(c, &account.id, &new_hash, false, now)?;
-                        esr_persistence::one_time_tokens::invalidate_all(c, &account.id, now)?;
-                        crate::email::queue_account_notice(
-                            c,
-                            &account.id,
-                            crate::email::kind::PASSWORD_CHANGED,
-                            now,
-                        )?;
-                        let ended = sessions::revoke_all_for_account(
-                            c,
-                            &account.id,
-                            Some(&session_id),
-                            "password_changed",
-                            now,
-                        )?;
-                        audit::record(
-                            c,
-                            &client,
-                            "password.changed",
-                            Some(&account.id),
-                            &account_actor(account.username.as_str()),
-                            &json!({"via": "me", "other_sessions_ended": ended}),
-                            now,
-                        )?;
-                        Ok::<_, RepoError>(ended)
-                    })
-                })
-                .await?;
-            state.metrics.security_event("password.changed");
-            state.delivery_wake.notify_one();
-            Ok(web::Json(PasswordChanged {
-                password_changed_at: now,
-                other_sessions_ended: ended,
-            }))
-        }
-    }
+    let form = NewPasswordForm {
+        current: Some(current_password),
+        new: new_password,
+        confirm: confirm_password,
+    };
+    let changed =
+        passwords::change_at_home(&state, &caller, &auth.session, form, Utc::now()).await?;
+    Ok(web::Json(PasswordChanged {
+        password_changed_at: changed.at,
+        other_sessions_ended: changed.other_sessions_ended,
+    }))
 }

@@ -13,7 +13,6 @@ pub mod me;
 pub mod operations;
 pub mod organisations;
 pub mod password_policy;
-pub mod people_import;
 pub mod recovery;
 pub mod smartcard;
 

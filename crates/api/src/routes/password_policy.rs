@@ -1,11 +1,12 @@
 //! The password policy, for forms: the rules to show, and a live check of a candidate.
 
 use actix_web::{get, post, web};
-use esr_domain::{Coded, Password, PolicyContext};
+use esr_domain::{Password, PolicyContext};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use crate::problem::violation_body;
 use crate::problem::{Problem, Violation};
 use crate::state::AppState;
 
@@ -134,17 +135,4 @@ pub async fn check_password(
         acceptable: violations.is_empty(),
         violations,
     })
-}
-
-/// A policy violation as it appears in responses and problem `violations[]`.
-pub fn violation_body(v: &esr_domain::Violation) -> Violation {
-    let field = match v {
-        esr_domain::Violation::ConfirmationMismatch => "confirm_password",
-        _ => "new_password",
-    };
-    Violation {
-        code: v.code().to_owned(),
-        field: Some(field.to_owned()),
-        message: v.message(),
-    }
 }

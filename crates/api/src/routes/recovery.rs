@@ -8,24 +8,18 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, post, web};
 use chrono::{DateTime, Utc};
-use esr_domain::{
-    Coded, DateOfBirth, Password, PlainToken, TokenError, TokenPurpose, Username, WorkEmail,
-};
-use esr_persistence::recovery_requests::{self, NewRecoveryRequest, RequestKind};
-use esr_persistence::{RepoError, accounts, one_time_tokens, sessions};
+use esr_domain::{Coded, DateOfBirth, Password, TokenError, Username, WorkEmail};
+use esr_persistence::recovery_requests::RequestKind;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::audit::{self, account_actor};
-use crate::client::Client;
-use crate::password_change::{
-    NewPasswordForm, PrepareError, Verdict, busy_problem, check_new_password, policy_problem,
-};
-use crate::problem::{AsProblem, Problem, ProblemSpec, Violation, internal_error};
+use crate::app::passwords::{self, ResetError};
+use crate::app::recovery::{self, LinkError, RecoveryForm, SubmitError, UseLinkError};
+use crate::app::{Caller, Failure};
+use crate::problem::{AsProblem, Problem, ProblemSpec, Violation, policy_problem};
 use crate::rate_limit::Limited;
-use crate::state::{AppState, StorageError};
+use crate::state::AppState;
 
 /// Registers the recovery routes (under `/v1`).
 pub fn configure(cfg: &mut ServiceConfig<'_>) {
@@ -98,15 +92,40 @@ pub enum RecoveryError {
     /// The new password breaks the policy.
     #[error("password policy")]
     Policy(Vec<esr_domain::Violation>),
-    /// Hashing at capacity.
-    #[error("overloaded")]
-    Overloaded,
-    /// Storage failed.
+    /// Storage, capacity or the unexpected.
     #[error(transparent)]
-    Storage(#[from] StorageError),
-    /// Something that should not fail did.
-    #[error("internal error: {0}")]
-    Internal(String),
+    Failure(#[from] Failure),
+}
+
+impl From<SubmitError> for RecoveryError {
+    fn from(e: SubmitError) -> Self {
+        match e {
+            SubmitError::RateLimited(l) => Self::RateLimited(l),
+            SubmitError::Failure(f) => Self::Failure(f),
+        }
+    }
+}
+
+impl From<UseLinkError> for RecoveryError {
+    fn from(e: UseLinkError) -> Self {
+        match e {
+            UseLinkError::RateLimited(l) => Self::RateLimited(l),
+            UseLinkError::Link(LinkError::Invalid(e)) => Self::InvalidLink(e),
+            UseLinkError::Link(LinkError::Failure(f)) => Self::Failure(f),
+        }
+    }
+}
+
+impl From<ResetError> for RecoveryError {
+    fn from(e: ResetError) -> Self {
+        match e {
+            ResetError::RateLimited(l) => Self::RateLimited(l),
+            ResetError::InvalidLink(e) => Self::InvalidLink(e),
+            ResetError::UsernameMismatch => Self::UsernameMismatch,
+            ResetError::Policy(v) => Self::Policy(v),
+            ResetError::Failure(f) => Self::Failure(f),
+        }
+    }
 }
 
 impl AsProblem for RecoveryError {
@@ -144,9 +163,7 @@ impl AsProblem for RecoveryError {
                 message: TokenError::UsernameMismatch.message(),
             }]),
             Self::Policy(violations) => policy_problem(violations),
-            Self::Overloaded => busy_problem(),
-            Self::Storage(e) => e.problem(),
-            Self::Internal(_) => internal_error(self),
+            Self::Failure(f) => f.problem(),
         }
     }
 }
@@ -189,44 +206,10 @@ fn parse_form(
 
 async fn submit(
     state: &AppState,
-    client: Client,
-    kind: RequestKind,
-    email: WorkEmail,
-    dob: DateOfBirth,
-    username: Option<Username>,
+    caller: &Caller,
+    form: RecoveryForm,
 ) -> Result<HttpResponse, RecoveryError> {
-    state
-        .limits
-        .recovery_per_ip
-        .check(&client.ip_text())
-        .and_then(|()| state.limits.recovery_per_email.check(email.as_str()))
-        .map_err(|l| {
-            state.metrics.security_event("recovery.rate_limited");
-            RecoveryError::RateLimited(l)
-        })?;
-    state
-        .db(move |c| {
-            let ip = client.ip_text();
-            recovery_requests::enqueue(
-                c,
-                &NewRecoveryRequest {
-                    kind,
-                    work_email: email.as_str(),
-                    date_of_birth: dob.date(),
-                    username: username.as_ref().map(Username::as_str),
-                    ip: Some(&ip),
-                    user_agent: client.user_agent.as_deref(),
-                    request_id: Some(&client.request_id),
-                },
-                Utc::now(),
-            )
-        })
-        .await?;
-    state.delivery_wake.notify_one();
-    state.metrics.security_event(match kind {
-        RequestKind::Recovery => "recovery.requested",
-        RequestKind::Unlock => "unlock.requested",
-    });
+    recovery::submit_request(state, caller, form, Utc::now()).await?;
     Ok(HttpResponse::Accepted().json(Submitted {
         message: CONFIRMATION,
     }))
@@ -248,16 +231,22 @@ async fn submit(
 #[post("/recovery-requests")]
 pub async fn request_recovery(
     state: web::Data<AppState>,
-    client: Client,
+    caller: Caller,
     body: web::Json<RecoveryRequestBody>,
 ) -> Result<HttpResponse, RecoveryError> {
-    let (email, dob, username) = parse_form(
+    let (email, date_of_birth, username) = parse_form(
         &body.work_email,
         &body.date_of_birth,
         body.username.as_deref(),
         Utc::now().date_naive(),
     )?;
-    submit(&state, client, RequestKind::Recovery, email, dob, username).await
+    let form = RecoveryForm {
+        kind: RequestKind::Recovery,
+        email,
+        date_of_birth,
+        username,
+    };
+    submit(&state, &caller, form).await
 }
 
 /// Unlock Account: the same form with the username; the email carries an unlock link
@@ -275,10 +264,10 @@ pub async fn request_recovery(
 #[post("/unlock-requests")]
 pub async fn request_unlock(
     state: web::Data<AppState>,
-    client: Client,
+    caller: Caller,
     body: web::Json<UnlockRequestBody>,
 ) -> Result<HttpResponse, RecoveryError> {
-    let (email, dob, username) = parse_form(
+    let (email, date_of_birth, username) = parse_form(
         &body.work_email,
         &body.date_of_birth,
         Some(&body.username),
@@ -291,7 +280,13 @@ pub async fn request_unlock(
             message: "Enter your ESR username (Example: 999JSMITH01)".into(),
         }]));
     }
-    submit(&state, client, RequestKind::Unlock, email, dob, username).await
+    let form = RecoveryForm {
+        kind: RequestKind::Unlock,
+        email,
+        date_of_birth,
+        username,
+    };
+    submit(&state, &caller, form).await
 }
 
 /// A link token from an email (the part after `#token=`).
@@ -315,24 +310,6 @@ pub struct ResetLinkInfo {
     pub expires_at: DateTime<Utc>,
 }
 
-async fn usable_token(
-    state: &AppState,
-    raw: &str,
-    purpose: TokenPurpose,
-) -> Result<(PlainToken, one_time_tokens::StoredToken), RecoveryError> {
-    let token = PlainToken::parse(raw).map_err(RecoveryError::InvalidLink)?;
-    let hash = token.digest();
-    let stored = state
-        .db(move |c| one_time_tokens::find(c, hash.as_str()))
-        .await?
-        .ok_or(RecoveryError::InvalidLink(TokenError::Malformed))?;
-    stored
-        .state
-        .check_usable(purpose, Utc::now())
-        .map_err(RecoveryError::InvalidLink)?;
-    Ok((token, stored))
-}
-
 /// Check a password-reset link before showing the Update Password form. Every unusable link
 /// (unknown, used, expired, replaced, burned) gets the same `invalid-link` answer.
 #[utoipa::path(
@@ -346,32 +323,15 @@ async fn usable_token(
 #[post("/password-resets/validate")]
 pub async fn validate_reset(
     state: web::Data<AppState>,
-    client: Client,
+    caller: Caller,
     body: web::Json<LinkToken>,
 ) -> Result<web::Json<ResetLinkInfo>, RecoveryError> {
-    rate_limit_links(&state, &client)?;
-    let (_, stored) = usable_token(&state, &body.token, TokenPurpose::PasswordReset).await?;
-    let account_id = stored.account_id.clone();
-    let profile = state
-        .db(move |c| accounts::profile(c, &account_id))
-        .await?
-        .ok_or(RecoveryError::InvalidLink(TokenError::Malformed))?;
+    let info = recovery::validate_reset_link(&state, &caller, &body.token, Utc::now()).await?;
     Ok(web::Json(ResetLinkInfo {
-        organisation_code: profile.account.organisation_code.as_str().to_owned(),
-        organisation_name: profile.organisation_name,
-        expires_at: stored.state.expires_at,
+        organisation_code: info.organisation_code,
+        organisation_name: info.organisation_name,
+        expires_at: info.expires_at,
     }))
-}
-
-fn rate_limit_links(state: &AppState, client: &Client) -> Result<(), RecoveryError> {
-    state
-        .limits
-        .links_per_ip
-        .check(&client.ip_text())
-        .map_err(|l| {
-            state.metrics.security_event("link.rate_limited");
-            RecoveryError::RateLimited(l)
-        })
 }
 
 /// The Update Password form opened from the email link.
@@ -411,7 +371,7 @@ pub struct ResetPasswordBody {
 #[post("/password-resets")]
 pub async fn reset_password(
     state: web::Data<AppState>,
-    client: Client,
+    caller: Caller,
     body: web::Json<ResetPasswordBody>,
 ) -> Result<HttpResponse, RecoveryError> {
     let ResetPasswordBody {
@@ -420,113 +380,17 @@ pub async fn reset_password(
         new_password,
         confirm_password,
     } = body.into_inner();
-    rate_limit_links(&state, &client)?;
-    let (token, stored) = usable_token(&state, &token, TokenPurpose::PasswordReset).await?;
-    let hash = token.digest().as_str().to_owned();
-    let account_id = stored.account_id.clone();
-    let profile = state
-        .db(move |c| accounts::profile(c, &account_id))
-        .await?
-        .ok_or(RecoveryError::InvalidLink(TokenError::Malformed))?;
-
-    let typed = Username::parse(&username).ok();
-    if typed.as_ref() != Some(&profile.account.username) {
-        let h = hash.clone();
-        let account_id = profile.account.id.clone();
-        let attempts = state
-            .db(move |c| {
-                c.write_transaction(|c| {
-                    let n = one_time_tokens::record_wrong_username(c, &h)?;
-                    audit::record(
-                        c,
-                        &client,
-                        "password_reset.username_mismatch",
-                        Some(&account_id),
-                        "anonymous",
-                        &json!({"attempts": n}),
-                        Utc::now(),
-                    )?;
-                    Ok::<_, RepoError>(n)
-                })
-            })
-            .await?;
-        state
-            .metrics
-            .security_event("password_reset.username_mismatch");
-        return Err(match attempts {
-            Some(n) if n >= esr_domain::MAX_WRONG_USERNAME_ATTEMPTS => {
-                RecoveryError::InvalidLink(TokenError::Burned)
-            }
-            _ => RecoveryError::UsernameMismatch,
-        });
-    }
-
-    let slot = state.hashing.try_reserve().map_err(|_| {
-        state.metrics.security_event("hashing.rejected");
-        RecoveryError::Overloaded
-    })?;
-    let (_, verdict) = check_new_password(
+    let username = Username::parse(&username).ok();
+    passwords::reset_by_link(
         &state,
-        slot,
-        profile.account.id.clone(),
-        NewPasswordForm {
-            current: None,
-            new: new_password,
-            confirm: confirm_password,
-        },
+        &caller,
+        &token,
+        username,
+        new_password,
+        confirm_password,
+        Utc::now(),
     )
-    .await
-    .map_err(|e| match e {
-        PrepareError::AccountGone => RecoveryError::InvalidLink(TokenError::Malformed),
-        PrepareError::Storage(e) => RecoveryError::Storage(e),
-        PrepareError::Internal(e) => RecoveryError::Internal(e),
-    })?;
-    let new_hash = match verdict {
-        Verdict::Hashed(h) => h,
-        Verdict::Policy(v) => return Err(RecoveryError::Policy(v)),
-        Verdict::WrongCurrent => {
-            return Err(RecoveryError::Internal(
-                "no current password was given".into(),
-            ));
-        }
-    };
-    let account = profile.account;
-    let consumed = state
-        .db(move |c| {
-            c.write_transaction(|c| {
-                let now = Utc::now();
-                // Single use, decided here: a concurrent reset with the same link loses.
-                if !one_time_tokens::consume(c, &hash, TokenPurpose::PasswordReset, now)? {
-                    return Ok(false);
-                }
-                accounts::set_password(c, &account.id, &new_hash, true, now)?;
-                let ended =
-                    sessions::revoke_all_for_account(c, &account.id, None, "password_reset", now)?;
-                one_time_tokens::invalidate_all(c, &account.id, now)?;
-                audit::record(
-                    c,
-                    &client,
-                    "password.reset",
-                    Some(&account.id),
-                    &account_actor(account.username.as_str()),
-                    &json!({"via": "email_link", "sessions_ended": ended}),
-                    now,
-                )?;
-                crate::email::queue_account_notice(
-                    c,
-                    &account.id,
-                    crate::email::kind::PASSWORD_CHANGED,
-                    now,
-                )?;
-                Ok::<_, RepoError>(true)
-            })
-        })
-        .await?;
-    if !consumed {
-        return Err(RecoveryError::InvalidLink(TokenError::Used));
-    }
-    state.delivery_wake.notify_one();
-    state.metrics.security_event("password.reset");
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -543,36 +407,9 @@ pub async fn reset_password(
 #[post("/account-unlocks")]
 pub async fn unlock_account(
     state: web::Data<AppState>,
-    client: Client,
+    caller: Caller,
     body: web::Json<LinkToken>,
 ) -> Result<HttpResponse, RecoveryError> {
-    rate_limit_links(&state, &client)?;
-    let (token, stored) = usable_token(&state, &body.token, TokenPurpose::AccountUnlock).await?;
-    let hash = token.digest().as_str().to_owned();
-    let consumed = state
-        .db(move |c| {
-            c.write_transaction(|c| {
-                let now = Utc::now();
-                if !one_time_tokens::consume(c, &hash, TokenPurpose::AccountUnlock, now)? {
-                    return Ok(false);
-                }
-                let was_locked = accounts::unlock(c, &stored.account_id, now)?;
-                audit::record(
-                    c,
-                    &client,
-                    "account.unlocked",
-                    Some(&stored.account_id),
-                    "anonymous",
-                    &json!({"via": "email_link", "was_locked": was_locked}),
-                    now,
-                )?;
-                Ok::<_, RepoError>(true)
-            })
-        })
-        .await?;
-    if !consumed {
-        return Err(RecoveryError::InvalidLink(TokenError::Used));
-    }
-    state.metrics.security_event("account.unlocked");
+    recovery::unlock_by_link(&state, &caller, &body.token, Utc::now()).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -10,23 +10,17 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
-use esr_domain::{AccountStatus, Coded, InternetAccessStatus, UsernameError};
-use esr_persistence::oidc_flows::{self, FlowUse, NewFlow};
-use esr_persistence::sessions::SessionKind;
-use esr_persistence::{DbConnection, RepoError, accounts, people};
+use esr_domain::{AccountStatus, Coded};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::audit::{self, account_actor};
-use crate::client::Client;
-use crate::oidc::id_token::pkce_challenge;
-use crate::oidc::{IdTokenRejection, OidcClient, ProviderError, RsaJwkSet};
-use crate::problem::{AsProblem, Problem, ProblemSpec, internal_error};
-use crate::rate_limit::Limited;
-use crate::routes::auth::{IssuedSession, TokenResponse, create_session, respond_with_tokens};
-use crate::state::{AppState, StorageError};
+use crate::app::smartcard::{self, SmartcardError};
+use crate::app::{Caller, Failure};
+use crate::oidc::RsaJwkSet;
+use crate::problem::{AsProblem, Problem, ProblemSpec};
+use crate::routes::auth::TokenResponse;
+use crate::state::AppState;
 
 /// Registers the smartcard routes (under `/v1`).
 pub fn configure(cfg: &mut ServiceConfig<'_>) {
@@ -52,6 +46,7 @@ pub struct StartRequest {
 #[schema(example = json!({
     "authorization_url": "https://am.nhsidentity.spineservices.nhs.uk/openam/oauth2/realms/root/realms/NHSIdentity/realms/Healthcare/authorize?response_type=code&client_id=esr-access&redirect_uri=https%3A%2F%2Fportal.esr.example.nhs.uk%2Fsmartcard%2Fcallback&scope=openid+profile&state=tV3c0n5W0Zb9kq7bq3Jr2g8Yh7fGf1Zk0PpLx2m4QeA&nonce=...&code_challenge=...&code_challenge_method=S256&acr_values=AAL3_ANY",
     "state": "tV3c0n5W0Zb9kq7bq3Jr2g8Yh7fGf1Zk0PpLx2m4QeA",
+    "browser_binding": "q0Rk8sVh2Lw5Yx1Nc7Tj4Pb9Ga6Ed3Mf0Uz2Io8KyXs",
     "expires_at": "2026-11-25T09:10:00Z"
 }))]
 pub struct StartResponse {
@@ -60,6 +55,11 @@ pub struct StartResponse {
     pub authorization_url: String,
     /// The `state` the provider will return with the code; the front end may check it.
     pub state: String,
+    /// Keep this in the browser that starts the sign-in (session storage, never a URL) and
+    /// send it back with the code: a code and state replayed from any other browser are
+    /// refused, so nobody can sign someone else's browser in as themselves.
+    #[schema(format = Password)]
+    pub browser_binding: String,
     /// The sign-in must be completed (callback) before this time.
     pub expires_at: DateTime<Utc>,
 }
@@ -67,66 +67,16 @@ pub struct StartResponse {
 /// What the provider returned to the front end's callback page.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"code": "5a1b0c3d-authorization-code", "state": "tV3c0n5W0Zb9kq7bq3Jr2g8Yh7fGf1Zk0PpLx2m4QeA"}))]
+#[schema(example = json!({"code": "5a1b0c3d-authorization-code", "state": "tV3c0n5W0Zb9kq7bq3Jr2g8Yh7fGf1Zk0PpLx2m4QeA", "browser_binding": "q0Rk8sVh2Lw5Yx1Nc7Tj4Pb9Ga6Ed3Mf0Uz2Io8KyXs"}))]
 pub struct CallbackRequest {
     /// The authorization code (single use).
     #[schema(format = Password)]
     pub code: String,
     /// The `state` from the same redirect.
     pub state: String,
-}
-
-/// Errors of the smartcard routes.
-#[derive(Debug, thiserror::Error)]
-pub enum SmartcardError {
-    /// Smartcard sign-in is switched off on this service.
-    #[error("smartcard sign-in disabled")]
-    Disabled,
-    /// The redirect URI is not on the allow-list.
-    #[error("redirect URI not allowed")]
-    RedirectUriNotAllowed,
-    /// Empty or absurdly long input.
-    #[error("invalid request: {0}")]
-    InvalidRequest(&'static str),
-    /// Unknown, expired or already used state.
-    #[error("invalid state ({0})")]
-    InvalidState(&'static str),
-    /// The token endpoint refused the code.
-    #[error("code rejected: {0}")]
-    CodeRejected(String),
-    /// The ID token failed verification.
-    #[error("invalid ID token: {0}")]
-    InvalidIdToken(IdTokenRejection),
-    /// The assurance level is too low.
-    #[error("assurance level {0} too low")]
-    AssuranceTooLow(u8),
-    /// No person has this smartcard identity.
-    #[error("no ESR record linked to this smartcard")]
-    NoEsrRecord,
-    /// The account is suspended or disabled.
-    #[error("account {}", .0.as_str())]
-    AccountUnusable(AccountStatus),
-    /// The person's names yield no username.
-    #[error("no username: {0}")]
-    NoUsername(UsernameError),
-    /// The provider is unreachable, slow or broken.
-    #[error("identity provider unavailable: {0}")]
-    ProviderUnavailable(String),
-    /// Too many attempts from this client.
-    #[error("rate limited")]
-    RateLimited(Limited),
-    /// Storage failed.
-    #[error(transparent)]
-    Storage(#[from] StorageError),
-    /// Something that should not fail did.
-    #[error("internal error: {0}")]
-    Internal(String),
-}
-
-impl From<RepoError> for SmartcardError {
-    fn from(e: RepoError) -> Self {
-        Self::Storage(StorageError::Repo(e))
-    }
+    /// The `browser_binding` that `start` gave this browser.
+    #[schema(format = Password)]
+    pub browser_binding: String,
 }
 
 const SIGN_IN_AGAIN: &str = "Please sign in with your smartcard again.";
@@ -162,7 +112,7 @@ impl AsProblem for SmartcardError {
             ),
             Self::InvalidState(_) => unauthorized(
                 "smartcard-state-invalid",
-                "This smartcard sign-in has expired or was already used.",
+                "This smartcard sign-in has expired, was already used or was started in another browser.",
             ),
             Self::CodeRejected(_) => unauthorized(
                 "smartcard-code-rejected",
@@ -211,100 +161,15 @@ impl AsProblem for SmartcardError {
             )
             .with_retry_after(30),
             Self::RateLimited(limited) => limited.problem(),
-            Self::Storage(e) => e.problem(),
-            Self::Internal(_) => internal_error(self),
+            Self::Failure(f) => f.problem(),
         }
     }
 }
 crate::problem_response!(SmartcardError);
 
-fn provider(state: &AppState) -> Result<&OidcClient, SmartcardError> {
-    state.oidc.as_deref().ok_or(SmartcardError::Disabled)
-}
-
-fn rate_limit(state: &AppState, client: &Client) -> Result<(), SmartcardError> {
-    state
-        .limits
-        .login_per_ip
-        .check(&format!("smartcard:{}", client.ip_text()))
-        .map_err(|limited| {
-            state.metrics.security_event("smartcard.rate_limited");
-            SmartcardError::RateLimited(limited)
-        })
-}
-
-/// Audits a refusal made before the provider is asked (switched off, redirect URI not
-/// allowed, malformed input, rate limited) and returns the error to answer. Other errors
-/// pass through unaudited (their step audits them). The rate limit is checked before
-/// anything else is, so these writes are bounded by it.
-async fn refuse(
-    state: &AppState,
-    client: &Client,
-    step: &'static str,
-    error: SmartcardError,
-) -> SmartcardError {
-    let reason = match &error {
-        SmartcardError::Disabled => "disabled",
-        SmartcardError::RedirectUriNotAllowed => "redirect_uri_not_allowed",
-        SmartcardError::InvalidRequest(_) => "invalid_request",
-        SmartcardError::RateLimited(_) => {
-            // At most one a minute per client IP (`refusal_audits_per_ip`).
-            if state
-                .limits
-                .refusal_audits_per_ip
-                .check(&format!("smartcard:{}", client.ip_text()))
-                .is_err()
-            {
-                return error;
-            }
-            "rate_limited"
-        }
-        _ => return error,
-    };
-    fail(
-        state,
-        client,
-        None,
-        json!({"step": step, "reason": reason}),
-        error,
-    )
-    .await
-}
-
-/// Records a failed smartcard step (its own transaction) and returns the error to answer.
-async fn fail(
-    state: &AppState,
-    client: &Client,
-    account_id: Option<String>,
-    details: serde_json::Value,
-    error: SmartcardError,
-) -> SmartcardError {
-    let client = client.clone();
-    let recorded = state
-        .db(move |c| {
-            c.write_transaction(|c| {
-                audit::record(
-                    c,
-                    &client,
-                    "smartcard.login_failed",
-                    account_id.as_deref(),
-                    "anonymous",
-                    &details,
-                    Utc::now(),
-                )
-            })
-        })
-        .await;
-    if let Err(e) = recorded {
-        tracing::error!(error = %e, "cannot audit a failed smartcard sign-in");
-    }
-    state.metrics.security_event("smartcard.login_failed");
-    error
-}
-
 /// Start a smartcard sign-in (NHS CIS2). Returns the provider's authorization URL for the
-/// browser; `state`, `nonce` and the PKCE verifier are kept server-side for 10 minutes and
-/// work once. `acr_values` asks for a smartcard-strength sign-in (`AAL3_ANY` by default).
+/// browser, and a `browser_binding` for the callback; `state`, `nonce` and the PKCE verifier
+/// are kept server-side for 10 minutes and work once, and only from the browser that started. `acr_values` asks for a smartcard-strength sign-in (`AAL3_ANY` by default).
 #[utoipa::path(
     operation_id = "smartcard_start",
     tag = "smartcard",
@@ -328,96 +193,18 @@ async fn fail(
 #[post("/auth/smartcard/start")]
 pub async fn start(
     state: web::Data<AppState>,
-    client: Client,
+    caller: Caller,
     body: web::Json<StartRequest>,
 ) -> Result<web::Json<StartResponse>, SmartcardError> {
-    let checked = rate_limit(&state, &client).and_then(|()| {
-        let oidc = provider(&state)?;
-        let requested = body.into_inner().redirect_uri;
-        url::Url::parse(requested.trim())
-            .ok()
-            .filter(|uri| oidc.config().redirect_uris.contains(uri))
-            .map(|allowed| (oidc, allowed))
-            .ok_or(SmartcardError::RedirectUriNotAllowed)
-    });
-    let (oidc, allowed) = match checked {
-        Ok(checked) => checked,
-        Err(e) => return Err(refuse(&state, &client, "start", e).await),
-    };
-
-    let mut rng = rand::rng();
-    let flow_state = esr_domain::random_token(&mut rng, 32);
-    let nonce = esr_domain::random_token(&mut rng, 32);
-    // 43 base64url characters: within RFC 7636's 43–128 unreserved characters.
-    let verifier = esr_domain::random_token(&mut rng, 32);
-    let authorization_url = match oidc
-        .authorization_url(
-            &flow_state,
-            &nonce,
-            &pkce_challenge(&verifier),
-            allowed.as_str(),
-        )
-        .await
-    {
-        Ok(url) => url,
-        Err(e) => {
-            tracing::warn!(error = %e, "smartcard start: identity provider unavailable");
-            let details = json!({"step": "start", "reason": "provider_unavailable"});
-            return Err(fail(
-                &state,
-                &client,
-                None,
-                details,
-                SmartcardError::ProviderUnavailable(e.to_string()),
-            )
-            .await);
-        }
-    };
-    let now = Utc::now();
-    let expires_at = now
-        + chrono::Duration::from_std(oidc.config().flow_ttl)
-            .unwrap_or(chrono::Duration::minutes(10));
-    let state_hash = esr_domain::sha256_hex(flow_state.as_bytes());
-    let nonce_hash = esr_domain::sha256_hex(nonce.as_bytes());
-    let redirect_uri = allowed.to_string();
-    state
-        .db(move |c| {
-            c.write_transaction(|c| {
-                // Flows long past their expiry are of no use, not even to recognise a replay.
-                oidc_flows::delete_expired(c, now - chrono::Duration::days(1))?;
-                oidc_flows::create(
-                    c,
-                    &NewFlow {
-                        state_hash: &state_hash,
-                        nonce_hash: &nonce_hash,
-                        code_verifier: &verifier,
-                        redirect_uri: &redirect_uri,
-                        expires_at,
-                    },
-                    now,
-                )?;
-                audit::record(
-                    c,
-                    &client,
-                    "smartcard.started",
-                    None,
-                    "anonymous",
-                    &json!({"redirect_uri": redirect_uri}),
-                    now,
-                )
-            })
-        })
-        .await?;
-    state.metrics.security_event("smartcard.started");
+    let redirect_uri = body.into_inner().redirect_uri;
+    let started = smartcard::start(&state, &caller, &redirect_uri, Utc::now()).await?;
     Ok(web::Json(StartResponse {
-        authorization_url: authorization_url.to_string(),
-        state: flow_state,
-        expires_at,
+        authorization_url: started.authorization_url,
+        state: started.state,
+        browser_binding: started.browser_binding,
+        expires_at: started.expires_at,
     }))
 }
-
-/// Longest code or state looked at.
-const MAX_PARAMETER: usize = 2048;
 
 /// Finish a smartcard sign-in: exchanges the code at the provider's token endpoint
 /// (`private_key_jwt` or client secret, PKCE verifier), verifies the ID token (signature with
@@ -439,9 +226,9 @@ const MAX_PARAMETER: usize = 2048;
             "refresh_token_expires_at": "2026-11-25T17:00:00Z",
             "session_expires_at": "2026-11-25T17:00:00Z"
         })),
-        (status = 400, description = "Malformed request (`invalid-request-body`): a missing, empty, unknown or too long field.", body = Problem, content_type = "application/problem+json", example = json!({"type": "/problems/invalid-request-body", "title": "Invalid request body", "status": 400, "detail": "Send both code and state.", "code": "invalid-request-body", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"})),
-        (status = 401, description = "`smartcard-state-invalid` (unknown, expired or already used state), `smartcard-code-rejected` (the provider refused the code), or `smartcard-token-invalid` (the ID token failed verification). Start again.", body = Problem, content_type = "application/problem+json", examples(
-            ("smartcard-state-invalid" = (summary = "Unknown, expired or reused state", value = json!({"type": "/problems/smartcard-state-invalid", "title": "Smartcard sign-in failed", "status": 401, "detail": "This smartcard sign-in has expired or was already used. Please sign in with your smartcard again.", "code": "smartcard-state-invalid", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))),
+        (status = 400, description = "Malformed request (`invalid-request-body`): a missing, empty, unknown or too long field.", body = Problem, content_type = "application/problem+json", example = json!({"type": "/problems/invalid-request-body", "title": "Invalid request body", "status": 400, "detail": "Send code, state and browser_binding.", "code": "invalid-request-body", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"})),
+        (status = 401, description = "`smartcard-state-invalid` (unknown, expired or already used state, or a sign-in started in another browser), `smartcard-code-rejected` (the provider refused the code), or `smartcard-token-invalid` (the ID token failed verification). Start again.", body = Problem, content_type = "application/problem+json", examples(
+            ("smartcard-state-invalid" = (summary = "Unknown, expired or reused state", value = json!({"type": "/problems/smartcard-state-invalid", "title": "Smartcard sign-in failed", "status": 401, "detail": "This smartcard sign-in has expired, was already used or was started in another browser. Please sign in with your smartcard again.", "code": "smartcard-state-invalid", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))),
             ("smartcard-code-rejected" = (summary = "The provider refused the code", value = json!({"type": "/problems/smartcard-code-rejected", "title": "Smartcard sign-in failed", "status": 401, "detail": "The NHS identity service did not accept this sign-in. Please sign in with your smartcard again.", "code": "smartcard-code-rejected", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))),
             ("smartcard-token-invalid" = (summary = "The ID token failed verification", value = json!({"type": "/problems/smartcard-token-invalid", "title": "Smartcard sign-in failed", "status": 401, "detail": "The answer of the NHS identity service could not be verified. Please sign in with your smartcard again.", "code": "smartcard-token-invalid", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))),
         )),
@@ -463,214 +250,24 @@ const MAX_PARAMETER: usize = 2048;
 #[post("/auth/smartcard/callback")]
 pub async fn callback(
     state: web::Data<AppState>,
-    client: Client,
+    caller: Caller,
     body: web::Json<CallbackRequest>,
-) -> Result<HttpResponse, SmartcardError> {
+) -> Result<web::Json<TokenResponse>, SmartcardError> {
     let CallbackRequest {
         code,
         state: flow_state,
+        browser_binding,
     } = body.into_inner();
-    let checked = rate_limit(&state, &client).and_then(|()| {
-        let oidc = provider(&state)?;
-        if code.is_empty() || flow_state.is_empty() {
-            return Err(SmartcardError::InvalidRequest("Send both code and state."));
-        }
-        if code.len() > MAX_PARAMETER || flow_state.len() > MAX_PARAMETER {
-            return Err(SmartcardError::InvalidRequest("code or state is too long."));
-        }
-        Ok(oidc)
-    });
-    let oidc = match checked {
-        Ok(oidc) => oidc,
-        Err(e) => return Err(refuse(&state, &client, "callback", e).await),
-    };
-
-    let state_hash = esr_domain::sha256_hex(flow_state.as_bytes());
-    let used = state
-        .db(move |c| c.write_transaction(|c| oidc_flows::use_flow(c, &state_hash, Utc::now())))
-        .await?;
-    let flow = match used {
-        FlowUse::Used(flow) => flow,
-        refused => {
-            let reason = match refused {
-                FlowUse::AlreadyUsed => "state_reused",
-                FlowUse::Expired => "state_expired",
-                _ => "state_unknown",
-            };
-            if reason == "state_reused" {
-                state.metrics.security_event("smartcard.state_reused");
-            }
-            let details = json!({"step": "callback", "reason": reason});
-            return Err(fail(
-                &state,
-                &client,
-                None,
-                details,
-                SmartcardError::InvalidState(reason),
-            )
-            .await);
-        }
-    };
-
-    let verified = match oidc
-        .exchange_code(&code, &flow.code_verifier, &flow.redirect_uri)
-        .await
-    {
-        Ok(id_token) => oidc.verify(&id_token, &flow.nonce_hash).await,
-        Err(e) => Err(e),
-    };
-    let verified = match verified {
-        Ok(verified) => verified,
-        Err(e) => {
-            let (reason, error) = match e {
-                ProviderError::Unavailable(cause) => {
-                    tracing::warn!(error = %cause, "smartcard callback: identity provider unavailable");
-                    (
-                        "provider_unavailable".to_owned(),
-                        SmartcardError::ProviderUnavailable(cause),
-                    )
-                }
-                ProviderError::CodeRejected(cause) => {
-                    tracing::info!(error = %cause, "smartcard callback: code rejected");
-                    (
-                        "code_rejected".to_owned(),
-                        SmartcardError::CodeRejected(cause),
-                    )
-                }
-                ProviderError::InvalidToken(IdTokenRejection::AssuranceTooLow { level }) => {
-                    tracing::info!(level, "smartcard callback: assurance too low");
-                    (
-                        "assurance_too_low".to_owned(),
-                        SmartcardError::AssuranceTooLow(level),
-                    )
-                }
-                ProviderError::InvalidToken(rejection) => {
-                    tracing::info!(
-                        reason = rejection.reason(),
-                        "smartcard callback: ID token refused"
-                    );
-                    (
-                        format!("id_token_{}", rejection.reason()),
-                        SmartcardError::InvalidIdToken(rejection),
-                    )
-                }
-                ProviderError::ClientKey(cause) => {
-                    ("client_key".to_owned(), SmartcardError::Internal(cause))
-                }
-            };
-            let details = json!({"step": "callback", "reason": reason});
-            return Err(fail(&state, &client, None, details, error).await);
-        }
-    };
-
-    let config = state.config.clone();
-    let client2 = client.clone();
-    let subject = verified.subject.clone();
-    let outcome = state
-        .db(move |c| {
-            c.write_transaction(|c| sign_in(c, &config, &client2, &subject, verified.assurance))
-        })
-        .await?;
-    match outcome {
-        Ok(issued) => {
-            state.metrics.security_event("smartcard.login_succeeded");
-            respond_with_tokens(&state, issued).map_err(|e| SmartcardError::Internal(e.to_string()))
-        }
-        Err(e) => {
-            state.metrics.security_event("smartcard.login_failed");
-            Err(e)
-        }
-    }
-}
-
-/// Links the verified smartcard identity to a person and account and opens the workplace
-/// session, auditing the outcome, in one transaction.
-fn sign_in(
-    conn: &mut DbConnection,
-    config: &crate::config::Config,
-    client: &Client,
-    subject: &str,
-    assurance: u8,
-) -> Result<Result<IssuedSession, SmartcardError>, RepoError> {
-    let now = Utc::now();
-    let failed = |conn: &mut DbConnection, account_id: Option<&str>, details| {
-        audit::record(
-            conn,
-            client,
-            "smartcard.login_failed",
-            account_id,
-            "anonymous",
-            &details,
-            now,
-        )
-    };
-    let Some(person) = people::find_by_smartcard_subject(conn, subject)? else {
-        failed(
-            conn,
-            None,
-            json!({"step": "callback", "reason": "unknown_subject", "subject_digest": config.audit_digest_key.digest(subject)}),
-        )?;
-        return Ok(Err(SmartcardError::NoEsrRecord));
-    };
-    let existed = accounts::for_person(conn, &person.id)?
-        .into_iter()
-        .any(|a| a.organisation_code == person.organisation_code);
-    let account = match accounts::find_or_create_for_person(
-        conn,
-        &person,
-        InternetAccessStatus::NotRequested,
-        now,
-    )? {
-        Ok(account) => account,
-        Err(e) => {
-            failed(
-                conn,
-                None,
-                json!({"step": "callback", "reason": "no_username", "person_id": person.id}),
-            )?;
-            return Ok(Err(SmartcardError::NoUsername(e)));
-        }
-    };
-    if !existed {
-        audit::record(
-            conn,
-            client,
-            "account.created",
-            Some(&account.id),
-            "system",
-            &json!({"via": "smartcard", "username": account.username.as_str()}),
-            now,
-        )?;
-    }
-    if matches!(
-        account.status,
-        AccountStatus::Suspended | AccountStatus::Disabled
-    ) {
-        failed(
-            conn,
-            Some(&account.id),
-            json!({"step": "callback", "reason": format!("account_{}", account.status.as_str())}),
-        )?;
-        return Ok(Err(SmartcardError::AccountUnusable(account.status)));
-    }
-    let issued = create_session(
-        conn,
-        config,
-        client,
-        &account.id,
-        SessionKind::Smartcard,
-        now,
-    )?;
-    audit::record(
-        conn,
-        client,
-        "smartcard.login_succeeded",
-        Some(&account.id),
-        &account_actor(account.username.as_str()),
-        &json!({"amr": "smartcard", "session_id": issued.session_id(), "assurance_level": assurance}),
-        now,
-    )?;
-    Ok(Ok(issued))
+    let tokens = smartcard::complete(
+        &state,
+        &caller,
+        &code,
+        &flow_state,
+        &browser_binding,
+        Utc::now(),
+    )
+    .await?;
+    Ok(web::Json(tokens.into()))
 }
 
 /// The public keys of this service's `private_key_jwt` client authentication (JWK Set): give
@@ -690,7 +287,7 @@ pub async fn client_jwks(state: web::Data<AppState>) -> Result<HttpResponse, Sma
         Some(oidc) => oidc
             .client_jwks()
             .await
-            .map_err(|e| SmartcardError::Internal(e.to_string()))?,
+            .map_err(|e| SmartcardError::Failure(Failure::unexpected(e)))?,
         None => RsaJwkSet { keys: Vec::new() },
     };
     Ok(HttpResponse::Ok()
@@ -709,11 +306,12 @@ mod tests {
     use esr_domain::{AccountStatus, InternetAccessStatus};
     use serde_json::Value;
 
-    use super::SmartcardError;
+    use crate::app::internet_access::AccessError;
+    use crate::app::passwords::SetAtWorkError;
+    use crate::app::smartcard::SmartcardError;
     use crate::oidc::id_token::IdTokenRejection;
     use crate::problem::{AsProblem, ProblemSpec};
     use crate::rate_limit::Limited;
-    use crate::routes::internet_access::InternetAccessError;
 
     /// Every problem example (an object with `code` and `status`) anywhere under `value`.
     fn examples(value: &Value, found: &mut Vec<Value>) {
@@ -764,9 +362,9 @@ mod tests {
                 retry_after_secs: 30,
             })
             .problem(),
-            InternetAccessError::SmartcardRequired.problem(),
-            InternetAccessError::NotApproved(InternetAccessStatus::Pending).problem(),
-            InternetAccessError::NotApproved(InternetAccessStatus::NotRequested).problem(),
+            AccessError::SmartcardRequired.problem(),
+            SetAtWorkError::NotApproved(InternetAccessStatus::Pending).problem(),
+            SetAtWorkError::NotApproved(InternetAccessStatus::NotRequested).problem(),
         ];
         for spec in real {
             let real = answer(spec);

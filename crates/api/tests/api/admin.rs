@@ -5,7 +5,6 @@
 use std::process::Command;
 
 use diesel::connection::SimpleConnection;
-use esr_api::routes::admin::api_keys::create_key;
 use esr_domain::{ApiKeyAccess, ApiKeyName, ApiKeyScope};
 use serde_json::{Value, json};
 
@@ -39,12 +38,16 @@ both_backends!(
 
 /// Creates a key through the same code as `esr-api create-api-key`; returns the plain key.
 pub fn admin_key(app: &TestApp, name: &str, scope: &str, access: &str) -> String {
-    let (secret, _) = create_key(
+    let new = esr_api::app::api_keys::NewKey {
+        name: ApiKeyName::parse(name).unwrap(),
+        scope: ApiKeyScope::parse(scope).unwrap(),
+        access: ApiKeyAccess::parse(access).unwrap(),
+    };
+    let (secret, _) = esr_api::app::api_keys::create(
         &mut app.db(),
-        &ApiKeyName::parse(name).unwrap(),
-        &ApiKeyScope::parse(scope).unwrap(),
-        ApiKeyAccess::parse(access).unwrap(),
-        |_, _| Ok(()),
+        &esr_api::app::Caller::internal(),
+        &esr_persistence::audit::Actor::Cli,
+        &new,
         chrono::Utc::now(),
     )
     .unwrap();
@@ -222,9 +225,13 @@ async fn keys_authenticate_list_and_revoke(app: &TestApp) {
     assert_eq!(events.len(), 1, "revoking twice audits once");
     assert_eq!(events[0]["actor"], "api-key:root");
     assert_eq!(events[0]["details"]["api_key"], "service-desk");
+    // The root key came from the command line (actor `cli`); the desk key from root.
     let events = audit_of(app, &root, "type=admin.api_key.created").await;
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert_eq!(events[0]["actor"], "cli");
+    assert_eq!(events[1]["actor"], "api-key:root");
     assert_eq!(
-        events[0]["details"],
+        events[1]["details"],
         json!({"api_key": "service-desk", "scope": "998", "access": "read"})
     );
 }
@@ -1147,6 +1154,26 @@ async fn bad_people_input_is_refused_whole(app: &TestApp) {
     )
     .await;
     assert_eq!(problem(res).await["violations"][0]["field"], "work_email");
+    // Characters that make a name display as something else, in an email or a screen.
+    for spoof in [
+        "Jane\u{202E}gnp.exe",
+        "\u{2066}Jane",
+        "Ja\u{200B}ne",
+        "Jane\u{0007}",
+    ] {
+        let res = patch(app, &path, &root, json!({"first_name": spoof})).await;
+        let body = problem(res).await;
+        assert_eq!(body["violations"][0]["code"], "invalid-name", "{spoof:?}");
+    }
+    let res = post(
+        app,
+        "/v1/admin/organisations",
+        &root,
+        json!({
+        "code": "778", "name": "Evil \u{202E}tsurT SHN", "internet_access_approval": "manual"}),
+    )
+    .await;
+    assert_eq!(code_of(res).await.0, 400, "organisation names too");
     let res = patch(app, &path, &root, json!({"password": "Let me in please"})).await;
     assert_eq!(
         code_of(res).await,

@@ -91,3 +91,8 @@ async fn swagger_ui_renders_every_tag_and_try_it_out_works() {
 async fn manage_internet_access_through_the_dev_identity_provider_in_a_real_browser() {
     run_script("internet-access.mjs").await;
 }
+
+#[tokio::test]
+async fn pages_send_nothing_without_script_unlock_needs_a_press_and_callback_wording_is_ours() {
+    run_script("hostile-pages.mjs").await;
+}

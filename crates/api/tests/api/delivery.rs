@@ -24,7 +24,7 @@ fn enqueue(app: &TestApp, n: usize) -> Vec<String> {
             outbox::enqueue(
                 &mut conn,
                 &NewMessage {
-                    kind: "password_changed",
+                    kind: outbox::EmailKind::PasswordChanged,
                     recipient: &format!("staff{i}@demo.nhs.uk"),
                     language: "en",
                     account_id: None,
@@ -260,7 +260,7 @@ async fn pending_count_and_oldest_age_are_metrics(backend: TestBackend) {
         outbox::enqueue(
             &mut conn,
             &NewMessage {
-                kind: "password_changed",
+                kind: outbox::EmailKind::PasswordChanged,
                 recipient: "staff@demo.nhs.uk",
                 language: "en",
                 account_id: None,

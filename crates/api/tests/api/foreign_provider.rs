@@ -72,8 +72,8 @@ async fn app_for(backend: TestBackend, server: &MockServer, extra: &[&str]) -> O
     spawn_app_with_args(backend, &args).await
 }
 
-/// Starts a flow; returns its state and the nonce the provider would put in the ID token.
-async fn start(app: &TestApp) -> (String, String) {
+/// Starts a flow; returns it and the nonce the provider would put in the ID token.
+async fn start(app: &TestApp) -> (crate::smartcard::Flow, String) {
     let (url, state) = crate::smartcard::start(app).await;
     let nonce = url::Url::parse(&url)
         .unwrap()
@@ -137,7 +137,7 @@ async fn sign_in_with(
     .await;
     app.post_json(
         "/v1/auth/smartcard/callback",
-        &json!({"code": "code-from-the-provider", "state": state}),
+        &state.callback_body("code-from-the-provider"),
         None,
     )
     .await
@@ -165,7 +165,7 @@ async fn foreign_id_tokens_are_verified_strictly(backend: TestBackend) {
     let res = app
         .post_json(
             "/v1/auth/smartcard/callback",
-            &json!({"code": "the-code", "state": state}),
+            &state.callback_body("the-code"),
             None,
         )
         .await;
@@ -214,7 +214,7 @@ async fn foreign_id_tokens_are_verified_strictly(backend: TestBackend) {
     let res = app
         .post_json(
             "/v1/auth/smartcard/callback",
-            &json!({"code": "the-code", "state": state}),
+            &state.callback_body("the-code"),
             None,
         )
         .await;
@@ -401,7 +401,7 @@ async fn foreign_id_tokens_are_verified_strictly(backend: TestBackend) {
     let res = app
         .post_json(
             "/v1/auth/smartcard/callback",
-            &json!({"code": "the-code", "state": state}),
+            &state.callback_body("the-code"),
             None,
         )
         .await;
@@ -411,7 +411,7 @@ async fn foreign_id_tokens_are_verified_strictly(backend: TestBackend) {
     let res = app
         .post_json(
             "/v1/auth/smartcard/callback",
-            &json!({"code": "x", "state": state}),
+            &state.callback_body("x"),
             None,
         )
         .await;
@@ -525,7 +525,7 @@ async fn provider_down_or_slow_answers_503_within_the_timeout(backend: TestBacke
     let res = app
         .post_json(
             "/v1/auth/smartcard/callback",
-            &json!({"code": "x", "state": state}),
+            &state.callback_body("x"),
             None,
         )
         .await;

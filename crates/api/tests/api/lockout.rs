@@ -141,8 +141,79 @@ crate::both_backends_with!(
     wide_open,
     fifty_parallel_wrong_attempts_lock_at_exactly_five,
     success_resets_the_counter,
-    unknown_wrong_and_locked_look_identical
+    unknown_wrong_and_locked_look_identical,
+    a_password_change_racing_the_lock_never_lands_after_it
 );
+
+/// Five wrong current passwords lock the account and end every session; a correct change sent
+/// on the same session at the same moment must either land before the lock or not at all,
+/// never on the session the lock has just ended. Raced over several rounds: the change
+/// re-checks session, status and hash inside its write transaction.
+async fn a_password_change_racing_the_lock_never_lands_after_it(app: &TestApp) {
+    let key = crate::consequences::write_key(app);
+    let mut current = JANE_PASSWORD.to_owned();
+    for round in 0..6 {
+        let tokens = app.tokens(JANE, &current).await;
+        let access = tokens["access_token"].as_str().unwrap().to_owned();
+        let new = format!("Round {round} kingfisher meadow");
+        let change = |current: String, new: String| {
+            let client = app.client.clone();
+            let url = format!("{}/v1/me/password", app.address);
+            let access = access.clone();
+            async move {
+                let body = serde_json::json!({"current_password": current, "new_password": new, "confirm_password": new});
+                let res = client
+                    .post(url)
+                    .bearer_auth(access)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap();
+                res.status().as_u16()
+            }
+        };
+        let mut attempts: Vec<_> = (0..5)
+            .map(|i| change(format!("wrong current {i}"), new.clone()))
+            .collect();
+        attempts.insert(round % 6, change(current.clone(), new.clone()));
+        let statuses = futures_util::future::join_all(attempts).await;
+
+        let account = jane(app);
+        let changed = account.password_changed_at;
+        let session_ended: Option<chrono::DateTime<chrono::Utc>> = {
+            use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
+            use esr_persistence::schema::sessions;
+            let claims = crate::auth::jwt_part(&access, 1);
+            sessions::table
+                .filter(sessions::id.eq(claims["sid"].as_str().unwrap()))
+                .select(sessions::revoked_at)
+                .first::<Option<chrono::NaiveDateTime>>(&mut app.db())
+                .unwrap()
+                .map(|t| t.and_utc())
+        };
+        let landed = statuses.contains(&200);
+        if landed {
+            current = new;
+        }
+        if let (true, Some(changed), Some(ended)) = (landed, changed, session_ended) {
+            assert!(
+                changed <= ended,
+                "round {round}: the change landed at {changed} on a session ended at {ended} ({statuses:?})"
+            );
+        }
+        // Start the next round unlocked.
+        if account.status == esr_domain::AccountStatus::Locked {
+            let res = app
+                .post_json(
+                    &format!("/v1/admin/accounts/{JANE}/unlock"),
+                    &serde_json::json!({}),
+                    Some(&key),
+                )
+                .await;
+            assert_eq!(res.status(), 200);
+        }
+    }
+}
 
 #[tokio::test]
 async fn per_username_and_per_ip_rate_limits_answer_429() {
@@ -274,7 +345,7 @@ async fn outdated_hash_parameters_are_upgraded_on_login() {
     let account = jane(&app);
     use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
     use esr_persistence::schema::accounts as a;
-    diesel::update(a::table.filter(a::id.eq(&account.id)))
+    diesel::update(a::table.filter(a::id.eq(account.id.as_str())))
         .set(a::password_hash.eq(old_hash.as_str()))
         .execute(&mut app.db())
         .unwrap();

@@ -13,6 +13,7 @@ mod auth;
 mod breached;
 mod browser;
 mod cli;
+mod consequences;
 mod delivery;
 mod errors;
 mod foreign_provider;
@@ -30,5 +31,6 @@ mod smartcard;
 mod smtp_server;
 mod smtp_tls;
 mod sweep;
+mod takeover;
 #[path = "../support/wait.rs"]
 mod wait;

@@ -246,7 +246,7 @@ async fn swagger_ui_is_served_from_vendored_assets() {
     app.stop().await;
 }
 
-/// The smartcard and Manage Internet Access operations (issue 6): Swagger UI shows each of
+/// The smartcard and Manage Internet Access operations: Swagger UI shows each of
 /// their error responses with an example of its own, not the shared `Problem` schema's 404.
 const OPERATIONS_WITH_ERROR_EXAMPLES: &[(&str, &str)] = &[
     ("post", "/v1/auth/smartcard/start"),

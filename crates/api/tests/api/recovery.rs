@@ -701,7 +701,7 @@ fn issue_token(app: &TestApp, username: &str, purpose: esr_domain::TokenPurpose)
     let now = chrono::Utc::now();
     esr_persistence::one_time_tokens::issue(
         &mut conn,
-        hash.as_str(),
+        &hash,
         &account.id,
         purpose,
         now + chrono::Duration::hours(4),
@@ -819,12 +819,10 @@ async fn per_ip_limits_answer_429_and_change_nothing(backend: TestBackend) {
         (&reset_token, esr_domain::TokenPurpose::PasswordReset),
         (&unlock_token, esr_domain::TokenPurpose::AccountUnlock),
     ] {
-        let stored = esr_persistence::one_time_tokens::find(
-            &mut conn,
-            esr_domain::TokenDigest::of(token).as_str(),
-        )
-        .unwrap()
-        .unwrap();
+        let stored =
+            esr_persistence::one_time_tokens::find(&mut conn, &esr_domain::TokenDigest::of(token))
+                .unwrap()
+                .unwrap();
         assert!(
             stored
                 .state

@@ -21,6 +21,7 @@ both_backends!(
     smartcard_sign_in_problems,
     same_name_people_signing_in_at_once_get_distinct_usernames,
     dev_idp_token_refuses_a_missing_or_forged_client_assertion,
+    a_sign_in_finishes_only_in_the_browser_that_started_it,
 );
 both_backends_owned!(dev_idp_routes_do_not_exist_in_production);
 
@@ -35,8 +36,28 @@ fn query(url: &str) -> std::collections::HashMap<String, String> {
         .collect()
 }
 
-/// `POST /v1/auth/smartcard/start`; returns the authorization URL and state.
-pub async fn start(app: &TestApp) -> (String, String) {
+/// A started sign-in: the `state` the provider sends back and the binding the starting
+/// browser keeps.
+#[derive(Debug, Clone)]
+pub struct Flow {
+    pub state: String,
+    pub binding: String,
+}
+
+impl Flow {
+    /// The digest the service keys the stored flow by (state and binding together).
+    pub fn key_digest(&self) -> String {
+        esr_domain::sha256_hex(format!("{}.{}", self.state, self.binding).as_bytes())
+    }
+
+    /// The callback's body for `code`, as the starting browser sends it.
+    pub fn callback_body(&self, code: &str) -> Value {
+        json!({"code": code, "state": self.state, "browser_binding": self.binding})
+    }
+}
+
+/// `POST /v1/auth/smartcard/start`; returns the authorization URL and the flow.
+pub async fn start(app: &TestApp) -> (String, Flow) {
     let res = app
         .post_json(
             "/v1/auth/smartcard/start",
@@ -48,14 +69,17 @@ pub async fn start(app: &TestApp) -> (String, String) {
     let body: Value = res.json().await.unwrap();
     (
         body["authorization_url"].as_str().unwrap().to_owned(),
-        body["state"].as_str().unwrap().to_owned(),
+        Flow {
+            state: body["state"].as_str().unwrap().to_owned(),
+            binding: body["browser_binding"].as_str().unwrap().to_owned(),
+        },
     )
 }
 
-/// Start, then "sign in" at the dev provider as `login_hint`; returns the code and state of
-/// the redirect.
-async fn authorize(app: &TestApp, login_hint: &str) -> (String, String) {
-    let (url, state) = start(app).await;
+/// Start, then "sign in" at the dev provider as `login_hint`; returns the code of the
+/// redirect and the flow.
+async fn authorize(app: &TestApp, login_hint: &str) -> (String, Flow) {
+    let (url, flow) = start(app).await;
     let res = app
         .client
         .get(format!("{url}&login_hint={login_hint}"))
@@ -66,14 +90,14 @@ async fn authorize(app: &TestApp, login_hint: &str) -> (String, String) {
     let location = res.headers()["location"].to_str().unwrap().to_owned();
     assert!(location.starts_with(REDIRECT), "{location}");
     let back = query(&location);
-    assert_eq!(back["state"], state, "state comes back unchanged");
-    (back["code"].clone(), state)
+    assert_eq!(back["state"], flow.state, "state comes back unchanged");
+    (back["code"].clone(), flow)
 }
 
-async fn callback(app: &TestApp, code: &str, state: &str) -> reqwest::Response {
+async fn callback(app: &TestApp, code: &str, flow: &Flow) -> reqwest::Response {
     app.post_json(
         "/v1/auth/smartcard/callback",
-        &json!({"code": code, "state": state}),
+        &flow.callback_body(code),
         None,
     )
     .await
@@ -94,6 +118,37 @@ async fn set_password(app: &TestApp, token: &str, new: &str, confirm: &str) -> r
         token,
     )
     .await
+}
+
+/// Login cross-site request forgery: an attacker starts a sign-in, signs in with their own
+/// card and plants the code and state on a victim's browser, which would then manage the
+/// attacker's account. Without the starting browser's binding the callback is refused, and
+/// the refusal does not spend the flow of the browser that did start it.
+async fn a_sign_in_finishes_only_in_the_browser_that_started_it(app: &TestApp) {
+    let (code, flow) = authorize(app, "100003").await;
+    for (planted, case) in [
+        (json!({"code": code, "state": flow.state}), "no binding"),
+        (
+            json!({"code": code, "state": flow.state, "browser_binding": ""}),
+            "empty binding",
+        ),
+        (
+            json!({"code": code, "state": flow.state, "browser_binding": "another-browsers-binding"}),
+            "another browser's binding",
+        ),
+    ] {
+        let res = app
+            .post_json("/v1/auth/smartcard/callback", &planted, None)
+            .await;
+        assert!(
+            [400, 401].contains(&res.status().as_u16()),
+            "{case}: {}",
+            res.status()
+        );
+        assert!(problem(res).await["code"].is_string(), "{case}");
+    }
+    let res = callback(app, &code, &flow).await;
+    assert_eq!(res.status(), 200, "the starting browser still finishes");
 }
 
 async fn smartcard_journey_sets_the_password_used_from_home(app: &TestApp) {
@@ -275,7 +330,13 @@ async fn smartcard_journey_sets_the_password_used_from_home(app: &TestApp) {
         "the second request changed nothing"
     );
     for event in &events {
-        for secret in [code.as_str(), state.as_str(), new, access.as_str()] {
+        for secret in [
+            code.as_str(),
+            state.state.as_str(),
+            state.binding.as_str(),
+            new,
+            access.as_str(),
+        ] {
             assert!(
                 !event.details.contains(secret),
                 "{}: {}",
@@ -399,10 +460,18 @@ async fn smartcard_sign_in_problems(app: &TestApp) {
     );
 
     // Unknown state, empty fields, unknown fields.
-    let res = callback(app, "some-code", "not-a-state-we-issued").await;
+    let made_up = Flow {
+        state: "not-a-state-we-issued".into(),
+        binding: "nor-a-binding".into(),
+    };
+    let res = callback(app, "some-code", &made_up).await;
     assert_eq!(res.status(), 401);
     assert_eq!(problem(res).await["code"], "smartcard-state-invalid");
-    let res = callback(app, "", "").await;
+    let empty = Flow {
+        state: String::new(),
+        binding: String::new(),
+    };
+    let res = callback(app, "", &empty).await;
     assert_eq!(res.status(), 400);
     let refused = refusals("\"invalid_request\"");
     assert_eq!(refused.len(), 1, "{refused:?}");
@@ -422,7 +491,7 @@ async fn smartcard_sign_in_problems(app: &TestApp) {
         use diesel::{ExpressionMethods, RunQueryDsl};
         use esr_persistence::schema::oidc_flows;
         diesel::update(oidc_flows::table)
-            .filter(oidc_flows::state_hash.eq(esr_domain::sha256_hex(state.as_bytes())))
+            .filter(oidc_flows::state_hash.eq(state.key_digest()))
             .set(oidc_flows::expires_at.eq((Utc::now() - chrono::Duration::minutes(1)).naive_utc()))
             .execute(&mut app.db())
             .unwrap();
@@ -501,7 +570,7 @@ async fn same_name_people_signing_in_at_once_get_distinct_usernames(app: &TestAp
         calls.spawn(async move {
             let res = client
                 .post(url)
-                .json(&json!({"code": code, "state": state}))
+                .json(&state.callback_body(&code))
                 .send()
                 .await
                 .unwrap();
@@ -624,11 +693,11 @@ async fn assert_dev_idp_absent(app: &TestApp) {
 
 /// The PKCE verifier the service keeps for a flow (read from the database, as only the
 /// service and no attacker has it).
-fn verifier_of(app: &TestApp, state: &str) -> String {
+fn verifier_of(app: &TestApp, flow: &Flow) -> String {
     use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
     use esr_persistence::schema::oidc_flows;
     oidc_flows::table
-        .filter(oidc_flows::state_hash.eq(esr_domain::sha256_hex(state.as_bytes())))
+        .filter(oidc_flows::state_hash.eq(flow.key_digest()))
         .select(oidc_flows::code_verifier)
         .first::<String>(&mut app.db())
         .unwrap()

@@ -72,7 +72,7 @@ pub fn enqueue_notices(conn: &mut DbConnection, recipients: &[String]) {
             esr_persistence::outbox::enqueue(
                 c,
                 &esr_persistence::outbox::NewMessage {
-                    kind: "password_changed",
+                    kind: esr_persistence::outbox::EmailKind::PasswordChanged,
                     recipient: to,
                     language: "en",
                     account_id: None,

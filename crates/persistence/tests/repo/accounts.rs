@@ -82,7 +82,10 @@ fn race(pool: &DbPool, people: &[&Person]) -> Vec<(String, String)> {
                         .map_err(|e: RepoError| format!("{e}: {e:?}"))
                         .expect("no error under contention")
                         .expect("a username");
-                    (account.id, account.username.as_str().to_owned())
+                    (
+                        account.id.into_string(),
+                        account.username.as_str().to_owned(),
+                    )
                 })
             })
             .collect();

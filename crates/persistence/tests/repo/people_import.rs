@@ -65,6 +65,7 @@ fn batches_join_by_nested_loops_only_inside_their_transaction(db: &TestDb) {
             .apply_batch(
                 vec![row(2, "100", "S100"), row(3, "101", "S101")],
                 Utc::now(),
+                &mut |_, _| Ok(()),
             )
             .expect("first batch");
         assert_eq!(first.created, 2);
@@ -73,6 +74,7 @@ fn batches_join_by_nested_loops_only_inside_their_transaction(db: &TestDb) {
             .apply_batch(
                 vec![row(4, "100", "S102"), row(5, "102", "S101")],
                 Utc::now(),
+                &mut |_, _| Ok(()),
             )
             .expect("second batch");
         assert_eq!(second.created, 0);

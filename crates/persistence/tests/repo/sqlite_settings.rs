@@ -54,7 +54,7 @@ fn an_import_checkpoints_less_often_and_restores_the_interval(db: &TestDb) {
         let mut session =
             esr_persistence::people_import::ImportSession::begin(&mut conn).expect("begin");
         let outcome = session
-            .apply_batch(Vec::new(), chrono::Utc::now())
+            .apply_batch(Vec::new(), chrono::Utc::now(), &mut |_, _| Ok(()))
             .expect("an empty batch");
         assert_eq!(outcome.created, 0);
     }

@@ -6,16 +6,14 @@ use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use esr_domain::{AccountStatus, InternetAccessStatus, Username};
 use esr_persistence::accounts::{self, Account, AccountFilter};
-use esr_persistence::recovery_requests::{self, NewRecoveryRequest, RequestKind};
-use esr_persistence::{DbConnection, RepoError, people, sessions};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::{AdminError, audit, bad_cursor, page_limit};
+use super::{AdminError, bad_cursor, page_limit};
 use crate::admin_auth::{AdminKey, WriteKey};
-use crate::client::Client;
+use crate::app::Caller;
+use crate::app::administration::{self, AccountAction, AdminActionError, visible_account};
 use crate::problem::Problem;
 use crate::state::AppState;
 
@@ -86,10 +84,10 @@ pub struct AdminAccount {
 impl From<Account> for AdminAccount {
     fn from(a: Account) -> Self {
         Self {
-            id: a.id,
+            id: a.id.into_string(),
             username: a.username.as_str().to_owned(),
             organisation_code: a.organisation_code.as_str().to_owned(),
-            person_id: a.person_id,
+            person_id: a.person_id.into_string(),
             status: a.status.as_str().to_owned(),
             internet_access: a.internet_access.as_str().to_owned(),
             internet_access_changed_at: a.internet_access_changed_at,
@@ -140,6 +138,31 @@ fn not_found() -> AdminError {
     AdminError::NotFound {
         code: "account-not-found",
         what: "Account",
+    }
+}
+
+impl From<AdminActionError> for AdminError {
+    fn from(e: AdminActionError) -> Self {
+        match e {
+            AdminActionError::NotFound => not_found(),
+            AdminActionError::Refused(refused) => refused.into(),
+            AdminActionError::AccessNotApproved => Self::Conflict {
+                code: "internet-access-not-approved",
+                detail: "Internet access is not approved for this account, so it has no password login to recover; approve it first.".into(),
+            },
+            AdminActionError::AccountNotUsable => Self::Conflict {
+                code: "account-not-usable",
+                detail: "The account is suspended or disabled, so no recovery email is sent; reactivate it first.".into(),
+            },
+            AdminActionError::ContactChangeHold(until) => Self::Conflict {
+                code: "contact-change-hold",
+                detail: format!(
+                    "The work email or smartcard of this person changed recently, so no recovery email is sent until {}. The old and the new address have been told of the change.",
+                    until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                ),
+            },
+            AdminActionError::Failure(f) => Self::Failure(f),
+        }
     }
 }
 
@@ -208,18 +231,6 @@ pub async fn list_accounts(
     }))
 }
 
-/// Finds the account the key may see, by username from the path.
-fn visible(
-    conn: &mut DbConnection,
-    key: &AdminKey,
-    username: &str,
-) -> Result<Option<Account>, RepoError> {
-    let Ok(username) = Username::parse(username) else {
-        return Ok(None);
-    };
-    Ok(accounts::find_by_username(conn, &username)?.filter(|a| key.can_see(&a.organisation_code)))
-}
-
 /// Get an account by username.
 #[utoipa::path(
     tag = "admin",
@@ -238,104 +249,23 @@ pub async fn get_account(
 ) -> Result<web::Json<AdminAccount>, AdminError> {
     let username = username.into_inner();
     state
-        .db(move |c| visible(c, &key, &username))
+        .db(move |c| visible_account(c, &key, &username))
         .await?
         .map(|a| web::Json(a.into()))
         .ok_or_else(not_found)
 }
 
-/// One administrator action on an account: the change, in one transaction with its audit
-/// event. `change` returns the domain refusal when the current state does not allow it.
-async fn act<F>(
+/// Applies an administrator's decision and answers with the account as it now is.
+async fn act(
     state: &AppState,
     key: WriteKey,
-    client: Client,
+    caller: Caller,
     username: String,
-    event_type: &'static str,
-    change: F,
-) -> Result<web::Json<AdminAccount>, AdminError>
-where
-    F: FnOnce(
-            &mut DbConnection,
-            &Account,
-            DateTime<Utc>,
-        ) -> Result<Result<(), AdminError>, RepoError>
-        + Send
-        + 'static,
-{
-    let key = key.0;
-    let outcome = state
-        .db(move |c| {
-            c.write_transaction(|c| {
-                let Some(account) = visible(c, &key, &username)? else {
-                    return Ok(Err(not_found()));
-                };
-                let now = Utc::now();
-                if let Err(e) = change(c, &account, now)? {
-                    return Ok(Err(e));
-                }
-                let after = accounts::find(c, &account.id)?
-                    .ok_or_else(|| RepoError::Corrupt("account vanished".into()))?;
-                audit(
-                    c,
-                    &client,
-                    &key,
-                    event_type,
-                    Some(&account.id),
-                    &json!({
-                        "username": account.username.as_str(),
-                        "status": after.status.as_str(),
-                        "internet_access": after.internet_access.as_str(),
-                    }),
-                    now,
-                )?;
-                Ok(Ok(after))
-            })
-        })
-        .await??;
-    Ok(web::Json(outcome.into()))
-}
-
-/// A status change checked by the domain, applied by one conditional `UPDATE`.
-fn change_status(
-    c: &mut DbConnection,
-    account: &Account,
-    step: fn(AccountStatus) -> Result<AccountStatus, esr_domain::TransitionError>,
-    now: DateTime<Utc>,
-) -> Result<Result<AccountStatus, AdminError>, RepoError> {
-    let to = match step(account.status) {
-        Ok(to) => to,
-        Err(e) => return Ok(Err(e.into())),
-    };
-    if accounts::transition_status(c, &account.id, account.status, to, now)? {
-        Ok(Ok(to))
-    } else {
-        Ok(Err(AdminError::Conflict {
-            code: "account-status-conflict",
-            detail: "The account changed meanwhile; read it again.".into(),
-        }))
-    }
-}
-
-/// An internet-access change checked by the domain, applied by one conditional `UPDATE`.
-fn change_access(
-    c: &mut DbConnection,
-    account: &Account,
-    step: fn(InternetAccessStatus) -> Result<InternetAccessStatus, esr_domain::TransitionError>,
-    now: DateTime<Utc>,
-) -> Result<Result<InternetAccessStatus, AdminError>, RepoError> {
-    let to = match step(account.internet_access) {
-        Ok(to) => to,
-        Err(e) => return Ok(Err(e.into())),
-    };
-    if accounts::transition_internet_access(c, &account.id, account.internet_access, to, now)? {
-        Ok(Ok(to))
-    } else {
-        Ok(Err(AdminError::Conflict {
-            code: "internet-access-status-conflict",
-            detail: "The account changed meanwhile; read it again.".into(),
-        }))
-    }
+    action: AccountAction,
+) -> Result<web::Json<AdminAccount>, AdminError> {
+    let account =
+        administration::decide(state, &caller, &key, username, action, Utc::now()).await?;
+    Ok(web::Json(account.into()))
 }
 
 /// Unlock a locked account (clears the failed-login count; the password is unchanged).
@@ -354,16 +284,15 @@ fn change_access(
 pub async fn unlock_account(
     state: web::Data<AppState>,
     key: WriteKey,
-    client: Client,
+    caller: Caller,
     username: web::Path<String>,
 ) -> Result<web::Json<AdminAccount>, AdminError> {
     act(
         &state,
         key,
-        client,
+        caller,
         username.into_inner(),
-        "admin.account.unlocked",
-        |c, a, now| Ok(change_status(c, a, AccountStatus::unlock, now)?.map(drop)),
+        AccountAction::Unlock,
     )
     .await
 }
@@ -384,22 +313,15 @@ pub async fn unlock_account(
 pub async fn suspend_account(
     state: web::Data<AppState>,
     key: WriteKey,
-    client: Client,
+    caller: Caller,
     username: web::Path<String>,
 ) -> Result<web::Json<AdminAccount>, AdminError> {
     act(
         &state,
         key,
-        client,
+        caller,
         username.into_inner(),
-        "admin.account.suspended",
-        |c, a, now| {
-            if let Err(e) = change_status(c, a, AccountStatus::suspend, now)? {
-                return Ok(Err(e));
-            }
-            sessions::revoke_all_for_account(c, &a.id, None, "account_suspended", now)?;
-            Ok(Ok(()))
-        },
+        AccountAction::Suspend,
     )
     .await
 }
@@ -419,16 +341,15 @@ pub async fn suspend_account(
 pub async fn reactivate_account(
     state: web::Data<AppState>,
     key: WriteKey,
-    client: Client,
+    caller: Caller,
     username: web::Path<String>,
 ) -> Result<web::Json<AdminAccount>, AdminError> {
     act(
         &state,
         key,
-        client,
+        caller,
         username.into_inner(),
-        "admin.account.reactivated",
-        |c, a, now| Ok(change_status(c, a, AccountStatus::reactivate, now)?.map(drop)),
+        AccountAction::Reactivate,
     )
     .await
 }
@@ -448,16 +369,15 @@ pub async fn reactivate_account(
 pub async fn approve_internet_access(
     state: web::Data<AppState>,
     key: WriteKey,
-    client: Client,
+    caller: Caller,
     username: web::Path<String>,
 ) -> Result<web::Json<AdminAccount>, AdminError> {
     act(
         &state,
         key,
-        client,
+        caller,
         username.into_inner(),
-        "admin.internet_access.approved",
-        |c, a, now| Ok(change_access(c, a, InternetAccessStatus::approve, now)?.map(drop)),
+        AccountAction::ApproveAccess,
     )
     .await
 }
@@ -477,16 +397,15 @@ pub async fn approve_internet_access(
 pub async fn reject_internet_access(
     state: web::Data<AppState>,
     key: WriteKey,
-    client: Client,
+    caller: Caller,
     username: web::Path<String>,
 ) -> Result<web::Json<AdminAccount>, AdminError> {
     act(
         &state,
         key,
-        client,
+        caller,
         username.into_inner(),
-        "admin.internet_access.rejected",
-        |c, a, now| Ok(change_access(c, a, InternetAccessStatus::reject, now)?.map(drop)),
+        AccountAction::RejectAccess,
     )
     .await
 }
@@ -507,22 +426,15 @@ pub async fn reject_internet_access(
 pub async fn revoke_internet_access(
     state: web::Data<AppState>,
     key: WriteKey,
-    client: Client,
+    caller: Caller,
     username: web::Path<String>,
 ) -> Result<web::Json<AdminAccount>, AdminError> {
     act(
         &state,
         key,
-        client,
+        caller,
         username.into_inner(),
-        "admin.internet_access.revoked",
-        |c, a, now| {
-            if let Err(e) = change_access(c, a, InternetAccessStatus::revoke, now)? {
-                return Ok(Err(e));
-            }
-            sessions::revoke_all_for_account(c, &a.id, None, "internet_access_revoked", now)?;
-            Ok(Ok(()))
-        },
+        AccountAction::RevokeAccess,
     )
     .await
 }
@@ -544,73 +456,18 @@ pub struct Queued {
     responses(
         (status = 202, description = "Queued: the delivery worker issues the link and sends the same email as Forgotten | Request Username/Password.", body = Queued),
         (status = 404, description = "`account-not-found`.", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`internet-access-not-approved` or `account-not-usable` (suspended or disabled): the email is only for accounts that may log in from home.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`internet-access-not-approved` or `account-not-usable` (suspended or disabled): the email is only for accounts that may log in from home. `contact-change-hold`: the work email or smartcard changed within `ESR_CONTACT_CHANGE_HOLD_HOURS`.", body = Problem, content_type = "application/problem+json"),
     ),
 )]
 #[post("/admin/accounts/{username}/send-recovery-email")]
 pub async fn send_recovery_email(
     state: web::Data<AppState>,
     key: WriteKey,
-    client: Client,
+    caller: Caller,
     username: web::Path<String>,
 ) -> Result<HttpResponse, AdminError> {
-    let username = username.into_inner();
-    let key = key.0;
-    let queued = state
-        .db(move |c| {
-            c.write_transaction(|c| {
-                let Some(account) = visible(c, &key, &username)? else {
-                    return Ok(Err(not_found()));
-                };
-                if account.internet_access != InternetAccessStatus::Approved {
-                    return Ok(Err(AdminError::Conflict {
-                        code: "internet-access-not-approved",
-                        detail: "Internet access is not approved for this account, so it has no password login to recover; approve it first.".into(),
-                    }));
-                }
-                if matches!(
-                    account.status,
-                    AccountStatus::Suspended | AccountStatus::Disabled
-                ) {
-                    return Ok(Err(AdminError::Conflict {
-                        code: "account-not-usable",
-                        detail: "The account is suspended or disabled, so no recovery email is sent; reactivate it first.".into(),
-                    }));
-                }
-                let person = people::find(c, &account.person_id)?
-                    .ok_or_else(|| RepoError::Corrupt("account without person".into()))?;
-                let now = Utc::now();
-                // The self-service request itself: the worker matches it to this one account
-                // and sends exactly the email the Forgotten form would.
-                let ip = client.ip_text();
-                recovery_requests::enqueue(
-                    c,
-                    &NewRecoveryRequest {
-                        kind: RequestKind::Recovery,
-                        work_email: &person.work_email,
-                        date_of_birth: person.date_of_birth,
-                        username: Some(account.username.as_str()),
-                        ip: Some(&ip),
-                        user_agent: client.user_agent.as_deref(),
-                        request_id: Some(&client.request_id),
-                    },
-                    now,
-                )?;
-                audit(
-                    c,
-                    &client,
-                    &key,
-                    "admin.recovery_email.requested",
-                    Some(&account.id),
-                    &json!({"username": account.username.as_str()}),
-                    now,
-                )?;
-                Ok(Ok(()))
-            })
-        })
+    administration::send_recovery_email(&state, &caller, &key, username.into_inner(), Utc::now())
         .await?;
-    queued?;
-    state.delivery_wake.notify_one();
     Ok(HttpResponse::Accepted().json(Queued {
         message: "The recovery email to the account holder's work email has been queued.".into(),
     }))

@@ -3,17 +3,16 @@
 
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
-use esr_domain::{ApiKeyAccess, ApiKeyName, ApiKeyScope, ApiKeySecret};
-use esr_persistence::api_keys::{self, ApiKey, NewApiKey};
-use esr_persistence::organisations;
+use esr_domain::{ApiKeyAccess, ApiKeyName, ApiKeyScope};
+use esr_persistence::api_keys::{self, ApiKey};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::{AdminError, PageQuery, audit, bad_cursor, page_limit, violation, violation_of};
+use super::{AdminError, PageQuery, bad_cursor, page_limit, violation, violation_of};
 use crate::admin_auth::WriteKey;
-use crate::client::Client;
+use crate::app::Caller;
+use crate::app::api_keys::{self as use_cases, CreateKeyError, NewKey};
 use crate::problem::Problem;
 use crate::state::AppState;
 
@@ -116,56 +115,6 @@ pub struct CreatedApiKey {
     pub api_key: ApiKeyBody,
 }
 
-/// Why a key could not be created (shared with `esr-api create-api-key`).
-#[derive(Debug, thiserror::Error)]
-pub enum CreateKeyError {
-    /// The name is taken.
-    #[error("an API key named {0} exists already")]
-    NameTaken(String),
-    /// The scope names an organisation that does not exist.
-    #[error("no organisation has the code {0}")]
-    UnknownOrganisation(String),
-    /// Storage failed.
-    #[error(transparent)]
-    Repo(#[from] esr_persistence::RepoError),
-}
-
-/// Creates a key in one transaction with its audit event; returns the plain key (once).
-pub fn create_key(
-    conn: &mut esr_persistence::DbConnection,
-    name: &ApiKeyName,
-    scope: &ApiKeyScope,
-    access: ApiKeyAccess,
-    audit_event: impl FnOnce(
-        &mut esr_persistence::DbConnection,
-        &ApiKey,
-    ) -> Result<(), esr_persistence::RepoError>,
-    now: DateTime<Utc>,
-) -> Result<(ApiKeySecret, ApiKey), CreateKeyError> {
-    let secret = ApiKeySecret::generate(&mut rand::rng());
-    conn.write_transaction(|c| {
-        if let ApiKeyScope::Organisation(code) = scope
-            && organisations::find(c, code)?.is_none()
-        {
-            return Err(CreateKeyError::UnknownOrganisation(code.to_string()));
-        }
-        let stored = api_keys::insert(
-            c,
-            &NewApiKey {
-                name,
-                prefix: &secret.visible_prefix(),
-                key_hash: &secret.digest(),
-                scope,
-                access,
-            },
-            now,
-        )?
-        .ok_or_else(|| CreateKeyError::NameTaken(name.to_string()))?;
-        audit_event(c, &stored)?;
-        Ok((secret, stored))
-    })
-}
-
 /// List API keys (read-write key for all organisations).
 #[utoipa::path(
     tag = "admin",
@@ -212,11 +161,24 @@ pub async fn list_api_keys(
 pub async fn create_api_key(
     state: web::Data<AppState>,
     key: WriteKey,
-    client: Client,
+    caller: Caller,
     body: Result<web::Json<CreateApiKeyRequest>, actix_web::Error>,
 ) -> Result<HttpResponse, AdminError> {
     key.require_all_organisations()?;
-    let body = super::json_body(body)?;
+    let new = parse_new_key(&super::json_body(body)?)?;
+    let actor = key.actor();
+    let created = state
+        .db(move |c| Ok(use_cases::create(c, &caller, &actor, &new, Utc::now())))
+        .await?;
+    let (secret, stored) = created.map_err(create_key_problem)?;
+    Ok(HttpResponse::Created().json(CreatedApiKey {
+        key: secret.expose_secret().to_owned(),
+        api_key: stored.into(),
+    }))
+}
+
+/// The request's name, scope and access, or every field that is wrong.
+fn parse_new_key(body: &CreateApiKeyRequest) -> Result<NewKey, AdminError> {
     let mut violations = Vec::new();
     let name = ApiKeyName::parse(&body.name)
         .map_err(|e| violations.push(violation("name", &e)))
@@ -226,7 +188,7 @@ pub async fn create_api_key(
             violations.push(violation_of(
                 "scope",
                 "invalid-api-key-scope",
-                &format!("{e}"),
+                &e.to_string(),
             ))
         })
         .ok();
@@ -235,53 +197,32 @@ pub async fn create_api_key(
             violations.push(violation_of(
                 "access",
                 "invalid-api-key-access",
-                &format!("{e}"),
+                &e.to_string(),
             ))
         })
         .ok();
-    let (Some(name), Some(scope), Some(access)) = (name, scope, access) else {
-        return Err(AdminError::Invalid(violations));
-    };
-    let key = key.0;
-    let created = state
-        .db(move |c| {
-            Ok(create_key(
-                c,
-                &name,
-                &scope,
-                access,
-                |c, stored| {
-                    audit(
-                        c,
-                        &client,
-                        &key,
-                        "admin.api_key.created",
-                        None,
-                        &json!({"api_key": stored.name.as_str(), "scope": stored.scope.as_str(), "access": stored.access.as_str()}),
-                        Utc::now(),
-                    )
-                },
-                Utc::now(),
-            ))
-        })
-        .await?;
-    match created {
-        Ok((secret, stored)) => Ok(HttpResponse::Created().json(CreatedApiKey {
-            key: secret.expose_secret().to_owned(),
-            api_key: stored.into(),
-        })),
-        Err(CreateKeyError::NameTaken(name)) => Err(AdminError::Conflict {
+    match (name, scope, access) {
+        (Some(name), Some(scope), Some(access)) => Ok(NewKey {
+            name,
+            scope,
+            access,
+        }),
+        _ => Err(AdminError::Invalid(violations)),
+    }
+}
+
+fn create_key_problem(error: CreateKeyError) -> AdminError {
+    match error {
+        CreateKeyError::NameTaken(name) => AdminError::Conflict {
             code: "api-key-name-taken",
             detail: format!("An API key named {name} exists already; choose another name."),
-        }),
-        Err(CreateKeyError::UnknownOrganisation(code)) => {
-            Err(AdminError::Invalid(vec![violation_of(
-                "scope",
-                "organisation-not-found",
-                &format!("No organisation has the code {code}."),
-            )]))
-        }
-        Err(CreateKeyError::Repo(e)) => Err(e.into()),
+        },
+        CreateKeyError::UnknownOrganisation(code) => AdminError::Invalid(vec![violation_of(
+            "scope",
+            "organisation-not-found",
+            &format!("No organisation has the code {code}."),
+        )]),
+        CreateKeyError::Failure(f) => f.into(),
     }
 }
 
@@ -300,33 +241,14 @@ pub async fn create_api_key(
 pub async fn revoke_api_key(
     state: web::Data<AppState>,
     key: WriteKey,
-    client: Client,
+    caller: Caller,
     id: web::Path<String>,
 ) -> Result<web::Json<ApiKeyBody>, AdminError> {
     key.require_all_organisations()?;
     let id = id.into_inner();
-    let key = key.0;
+    let actor = key.actor();
     let found = state
-        .db(move |c| {
-            c.write_transaction(|c| {
-                let Some(target) = api_keys::find(c, &id)? else {
-                    return Ok(None);
-                };
-                let now = Utc::now();
-                if api_keys::revoke(c, &id, now)? {
-                    audit(
-                        c,
-                        &client,
-                        &key,
-                        "admin.api_key.revoked",
-                        None,
-                        &json!({"api_key": target.name.as_str()}),
-                        now,
-                    )?;
-                }
-                api_keys::find(c, &id)
-            })
-        })
+        .db(move |c| use_cases::revoke(c, &caller, &actor, &id, Utc::now()))
         .await?;
     found
         .map(|k| web::Json(k.into()))

@@ -4,9 +4,10 @@
 use actix_web::{get, post, web};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use esr_domain::Username;
-use esr_persistence::audit::{self, AuditEvent, AuditFilter};
+use esr_persistence::RepoError;
+use esr_persistence::audit::AuditEvent;
+use esr_persistence::audit::EventType;
 use esr_persistence::outbox::{self, OutboxMessage};
-use esr_persistence::{RepoError, accounts};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
@@ -14,7 +15,8 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::{AdminError, bad_cursor, page_limit};
 use crate::admin_auth::{AdminKey, WriteKey};
-use crate::client::Client;
+use crate::app::Caller;
+use crate::app::administration::{self, AuditSearch};
 use crate::problem::Problem;
 use crate::state::AppState;
 
@@ -149,59 +151,46 @@ pub async fn list_audit_events(
     key: AdminKey,
     query: web::Query<AuditQuery>,
 ) -> Result<web::Json<AuditEventPage>, AdminError> {
-    let q = query.into_inner();
-    let limit = page_limit(q.limit)?;
-    let since = time("since", q.since.as_deref())?;
-    let until = time("until", q.until.as_deref())?;
-    let after = q
-        .cursor
-        .map(|c| c.parse::<i64>().map_err(|_| bad_cursor()))
-        .transpose()?;
-    if let Some(t) = &q.event_type
-        && (t.is_empty() || t.len() > 100)
-    {
-        return Err(AdminError::InvalidParameter(
-            "type is 1 to 100 characters".into(),
-        ));
-    }
-    let account = q
-        .account
-        .map(|u| {
-            Username::parse(&u)
-                .map_err(|_| AdminError::InvalidParameter("account must be an ESR username".into()))
-        })
-        .transpose()?;
-    let organisation = key.organisation().cloned();
-    let page = state
-        .db(move |c| {
-            let account_id = match &account {
-                Some(username) => {
-                    match accounts::find_by_username(c, username)?.filter(|a| {
-                        organisation
-                            .as_ref()
-                            .is_none_or(|o| o == &a.organisation_code)
-                    }) {
-                        Some(a) => Some(a.id),
-                        // Unknown, or another organisation's: nothing to show.
-                        None => return Ok((Vec::new(), None)),
-                    }
-                }
-                None => None,
-            };
-            let filter = AuditFilter {
-                account_id,
-                event_type: q.event_type,
-                since,
-                until,
-                organisation,
-            };
-            audit::list(c, &filter, after, limit)
-        })
+    let search = query.into_inner().parse()?;
+    let (items, next) = state
+        .db(move |c| administration::audit_page(c, &key, &search))
         .await?;
     Ok(web::Json(AuditEventPage {
-        items: page.0.into_iter().map(AuditEventBody::from).collect(),
-        next_cursor: page.1.map(|s| s.to_string()),
+        items: items.into_iter().map(AuditEventBody::from).collect(),
+        next_cursor: next.map(|s| s.to_string()),
     }))
+}
+
+impl AuditQuery {
+    /// The query's filters as typed values, or the first bad parameter.
+    fn parse(self) -> Result<AuditSearch, AdminError> {
+        if let Some(t) = &self.event_type
+            && (t.is_empty() || t.len() > 100)
+        {
+            return Err(AdminError::InvalidParameter(
+                "type is 1 to 100 characters".into(),
+            ));
+        }
+        let account = self
+            .account
+            .map(|u| {
+                Username::parse(&u).map_err(|_| {
+                    AdminError::InvalidParameter("account must be an ESR username".into())
+                })
+            })
+            .transpose()?;
+        Ok(AuditSearch {
+            account,
+            event_type: self.event_type,
+            since: time("since", self.since.as_deref())?,
+            until: time("until", self.until.as_deref())?,
+            after: self
+                .cursor
+                .map(|c| c.parse::<i64>().map_err(|_| bad_cursor()))
+                .transpose()?,
+            limit: page_limit(self.limit)?,
+        })
+    }
 }
 
 /// A queued email as administrators see it: never its content (it may hold a reset link).
@@ -351,7 +340,7 @@ pub async fn list_outbox(
 pub async fn retry_outbox_message(
     state: web::Data<AppState>,
     key: WriteKey,
-    client: Client,
+    caller: Caller,
     id: web::Path<String>,
 ) -> Result<web::Json<OutboxMessageBody>, AdminError> {
     key.require_all_organisations()?;
@@ -378,10 +367,14 @@ pub async fn retry_outbox_message(
                 }
                 super::audit(
                     c,
-                    &client,
+                    &caller,
                     &key,
-                    "admin.outbox.retried",
-                    message.account_id.as_deref(),
+                    EventType::AdminOutboxRetried,
+                    message
+                        .account_id
+                        .clone()
+                        .map(esr_domain::AccountId::from_stored)
+                        .as_ref(),
                     &json!({"message_id": message.id, "kind": message.kind}),
                     now,
                 )?;

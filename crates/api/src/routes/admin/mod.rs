@@ -7,13 +7,14 @@ use actix_web::http::StatusCode;
 use actix_web::web;
 use chrono::{DateTime, Utc};
 use esr_domain::Coded;
+use esr_persistence::audit::EventType;
 use esr_persistence::{DbConnection, RepoError};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::admin_auth::{AdminAuthError, AdminKey};
-use crate::client::Client;
+use crate::app::{Caller, Failure};
 use crate::problem::{AsProblem, ProblemSpec, Violation};
 use crate::state::StorageError;
 
@@ -22,6 +23,7 @@ pub mod api_keys;
 pub mod audit_events;
 pub mod organisations;
 pub mod people;
+pub mod people_import;
 
 /// Registers the admin routes (under `/v1`).
 pub fn configure(cfg: &mut ServiceConfig<'_>) {
@@ -30,7 +32,7 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
     audit_events::configure(cfg);
     organisations::configure(cfg);
     // Before people's `/admin/people/{id}` routes.
-    crate::routes::people_import::configure(cfg);
+    people_import::configure(cfg);
     people::configure(cfg);
 }
 
@@ -65,14 +67,20 @@ pub enum AdminError {
     /// The JSON body could not be read (malformed, wrong shape, too large, wrong type).
     #[error("unreadable request body")]
     Body(ProblemSpec),
-    /// Storage failed.
+    /// Storage, capacity or the unexpected.
     #[error(transparent)]
-    Storage(#[from] StorageError),
+    Failure(#[from] Failure),
 }
 
 impl From<RepoError> for AdminError {
     fn from(e: RepoError) -> Self {
-        Self::Storage(StorageError::Repo(e))
+        Self::Failure(e.into())
+    }
+}
+
+impl From<StorageError> for AdminError {
+    fn from(e: StorageError) -> Self {
+        Self::Failure(e.into())
     }
 }
 
@@ -112,7 +120,7 @@ impl AsProblem for AdminError {
                 ProblemSpec::new(StatusCode::CONFLICT, code, "Conflict", detail.clone())
             }
             Self::Body(spec) => spec.clone(),
-            Self::Storage(e) => e.problem(),
+            Self::Failure(f) => f.problem(),
         }
     }
 }
@@ -192,16 +200,16 @@ pub fn bad_cursor() -> AdminError {
 /// transaction.
 pub fn audit(
     conn: &mut DbConnection,
-    client: &Client,
+    caller: &Caller,
     key: &AdminKey,
-    event_type: &str,
-    account_id: Option<&str>,
+    event_type: EventType,
+    account_id: Option<&esr_domain::AccountId>,
     details: &serde_json::Value,
     now: DateTime<Utc>,
 ) -> Result<(), RepoError> {
-    crate::audit::record(
+    crate::app::audit::record(
         conn,
-        client,
+        caller,
         event_type,
         account_id,
         &key.actor(),

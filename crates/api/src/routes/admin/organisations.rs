@@ -8,13 +8,13 @@ use esr_persistence::organisations::{
     self, Organisation, OrganisationChanges, OrganisationSettings,
 };
 use serde::{Deserialize, Deserializer, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::{AdminError, PageQuery, audit, bad_cursor, page_limit, violation, violation_of};
+use super::{AdminError, PageQuery, bad_cursor, page_limit, violation, violation_of};
 use crate::admin_auth::{AdminKey, WriteKey};
-use crate::client::Client;
+use crate::app::Caller;
+use crate::app::organisations as use_cases;
 use crate::problem::{Problem, Violation};
 use crate::routes::organisations::InternetAccessApproval;
 use crate::state::AppState;
@@ -147,11 +147,12 @@ fn mode(a: InternetAccessApproval) -> ApprovalMode {
 
 fn check_name(name: &str, violations: &mut Vec<Violation>) -> String {
     let name = name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+    let hidden = |c: char| c.is_control() || esr_domain::hides_text(c);
+    if name.is_empty() || name.chars().count() > 200 || name.chars().any(hidden) {
         violations.push(violation_of(
             "name",
             "invalid-organisation-name",
-            "The name is 1 to 200 characters, without control characters.",
+            "The name is 1 to 200 characters, without control, invisible or text-direction characters.",
         ));
     }
     name
@@ -251,7 +252,7 @@ pub async fn list_organisations(
 pub async fn create_organisation(
     state: web::Data<AppState>,
     key: WriteKey,
-    client: Client,
+    caller: Caller,
     body: Result<web::Json<CreateOrganisationRequest>, actix_web::Error>,
 ) -> Result<HttpResponse, AdminError> {
     key.require_all_organisations()?;
@@ -274,41 +275,16 @@ pub async fn create_organisation(
     let Some(code) = code.filter(|_| violations.is_empty()) else {
         return Err(AdminError::Invalid(violations));
     };
-    let key = key.0;
-    let approval = mode(body.internet_access_approval);
+    let actor = key.actor();
     let created = state
         .db(move |c| {
-            c.write_transaction(|c| {
-                let now = Utc::now();
-                let created = organisations::create(
-                    c,
-                    &code,
-                    &OrganisationSettings {
-                        name: &name,
-                        internet_access_approval: approval,
-                        inactivity_limit_days: body.inactivity_limit_days,
-                        password_expiry_days: body.password_expiry_days,
-                    },
-                    now,
-                )?;
-                if let Some(o) = &created {
-                    audit(
-                        c,
-                        &client,
-                        &key,
-                        "admin.organisation.created",
-                        None,
-                        &json!({
-                            "organisation": o.code.as_str(),
-                            "internet_access_approval": o.internet_access_approval.as_str(),
-                            "inactivity_limit_days": o.inactivity_limit_days,
-                            "password_expiry_days": o.password_expiry_days,
-                        }),
-                        now,
-                    )?;
-                }
-                Ok(created)
-            })
+            let settings = OrganisationSettings {
+                name: &name,
+                internet_access_approval: mode(body.internet_access_approval),
+                inactivity_limit_days: body.inactivity_limit_days,
+                password_expiry_days: body.password_expiry_days,
+            };
+            use_cases::create(c, &caller, &actor, &code, &settings, Utc::now())
         })
         .await?;
     match created {
@@ -364,7 +340,7 @@ pub async fn get_organisation(
 pub async fn update_organisation(
     state: web::Data<AppState>,
     key: WriteKey,
-    client: Client,
+    caller: Caller,
     code: web::Path<String>,
     body: Result<web::Json<UpdateOrganisationRequest>, actix_web::Error>,
 ) -> Result<web::Json<AdminOrganisation>, AdminError> {
@@ -388,37 +364,16 @@ pub async fn update_organisation(
     if !violations.is_empty() {
         return Err(AdminError::Invalid(violations));
     }
-    let key = key.0;
+    let actor = key.actor();
     let updated = state
         .db(move |c| {
-            c.write_transaction(|c| {
-                let now = Utc::now();
-                let changes = OrganisationChanges {
-                    name: name.as_deref(),
-                    internet_access_approval: body.internet_access_approval.map(mode),
-                    inactivity_limit_days: body.inactivity_limit_days,
-                    password_expiry_days: body.password_expiry_days,
-                };
-                let updated = organisations::update(c, &code, &changes, now)?;
-                if let Some(o) = &updated {
-                    audit(
-                        c,
-                        &client,
-                        &key,
-                        "admin.organisation.updated",
-                        None,
-                        &json!({
-                            "organisation": o.code.as_str(),
-                            "name_changed": changes.name.is_some(),
-                            "internet_access_approval": o.internet_access_approval.as_str(),
-                            "inactivity_limit_days": o.inactivity_limit_days,
-                            "password_expiry_days": o.password_expiry_days,
-                        }),
-                        now,
-                    )?;
-                }
-                Ok(updated)
-            })
+            let changes = OrganisationChanges {
+                name: name.as_deref(),
+                internet_access_approval: body.internet_access_approval.map(mode),
+                inactivity_limit_days: body.inactivity_limit_days,
+                password_expiry_days: body.password_expiry_days,
+            };
+            use_cases::update(c, &caller, &actor, &code, &changes, Utc::now())
         })
         .await?;
     updated.map(|o| web::Json(o.into())).ok_or_else(not_found)

@@ -3,18 +3,19 @@
 
 use actix_web::{HttpResponse, get, patch, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
-use esr_domain::{DateOfBirth, EmployeeNumber, OrganisationCode, PersonName, WorkEmail};
-use esr_persistence::people::{self, NewPerson, Person, PersonChanges, PersonFilter};
-use esr_persistence::{DbConnection, RepoError, organisations};
+use esr_domain::{DateOfBirth, EmployeeNumber, OrganisationCode, PersonId, PersonName, WorkEmail};
+use esr_persistence::people::{self, Person, PersonFilter};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::organisations::present;
-use super::{AdminError, audit, bad_cursor, page_limit, violation, violation_of};
+use super::{AdminError, bad_cursor, page_limit, violation, violation_of};
 use crate::admin_auth::{AdminKey, WriteKey};
-use crate::client::Client;
+use crate::app::Caller;
+use crate::app::people::{
+    self as use_cases, NewPersonRecord, PersonError, PersonUpdate, visible_person,
+};
 use crate::problem::{Problem, Violation};
 use crate::state::AppState;
 
@@ -69,7 +70,7 @@ pub struct AdminPerson {
 impl From<Person> for AdminPerson {
     fn from(p: Person) -> Self {
         Self {
-            id: p.id,
+            id: p.id.into_string(),
             organisation_code: p.organisation_code.as_str().to_owned(),
             employee_number: p.employee_number,
             first_name: p.first_name,
@@ -182,6 +183,28 @@ fn not_found() -> AdminError {
     }
 }
 
+fn organisation_not_found() -> Violation {
+    violation_of(
+        "organisation_code",
+        "organisation-not-found",
+        "No organisation has this code.",
+    )
+}
+
+impl From<PersonError> for AdminError {
+    fn from(e: PersonError) -> Self {
+        match e {
+            PersonError::NotFound => not_found(),
+            PersonError::OrganisationNotFound => Self::Invalid(vec![organisation_not_found()]),
+            PersonError::Conflict => Self::Conflict {
+                code: "person-conflict",
+                detail: "Another person has this employee number in this organisation, or this smartcard subject.".into(),
+            },
+            PersonError::Failure(f) => Self::Failure(f),
+        }
+    }
+}
+
 fn check_subject(s: &str, violations: &mut Vec<Violation>) -> String {
     let s = s.trim().to_owned();
     let ok = (1..=64).contains(&s.len())
@@ -214,25 +237,6 @@ fn parse<T, E: esr_domain::Coded>(
     violations: &mut Vec<Violation>,
 ) -> Option<T> {
     r.map_err(|e| violations.push(violation(field, &e))).ok()
-}
-
-/// A unique-constraint refusal as the conflict it means.
-fn unique_conflict(e: RepoError) -> Result<AdminError, RepoError> {
-    if e.is_unique_violation() {
-        Ok(AdminError::Conflict {
-            code: "person-conflict",
-            detail: "Another person has this employee number in this organisation, or this smartcard subject.".into(),
-        })
-    } else {
-        Err(e)
-    }
-}
-
-fn visible(conn: &mut DbConnection, key: &AdminKey, id: &str) -> Result<Option<Person>, RepoError> {
-    if uuid::Uuid::parse_str(id).is_err() {
-        return Ok(None);
-    }
-    Ok(people::find(conn, id)?.filter(|p| key.can_see(&p.organisation_code)))
 }
 
 /// List people, filtered by organisation, employee number and email.
@@ -319,11 +323,47 @@ pub async fn list_people(
 pub async fn create_person(
     state: web::Data<AppState>,
     key: WriteKey,
-    client: Client,
+    caller: Caller,
     body: Result<web::Json<CreatePersonRequest>, actix_web::Error>,
 ) -> Result<HttpResponse, AdminError> {
     let b = super::json_body(body)?;
-    let today = Utc::now().date_naive();
+    let record = match parse_new_person(&b, Utc::now().date_naive()) {
+        Ok(record) => record,
+        Err((organisation, mut violations)) => {
+            // Every problem at once: an unknown organisation beside the other fields.
+            if let Some(code) = organisation
+                && !organisation_visible(&state, &key, code).await?
+            {
+                violations.push(organisation_not_found());
+            }
+            return Err(AdminError::Invalid(violations));
+        }
+    };
+    let created = use_cases::create(&state, &caller, &key, record, Utc::now()).await?;
+    Ok(HttpResponse::Created().json(AdminPerson::from(created)))
+}
+
+/// Whether the organisation exists and the key covers it.
+async fn organisation_visible(
+    state: &AppState,
+    key: &AdminKey,
+    code: OrganisationCode,
+) -> Result<bool, AdminError> {
+    if !key.can_see(&code) {
+        return Ok(false);
+    }
+    Ok(state
+        .db(move |c| esr_persistence::organisations::find(c, &code))
+        .await?
+        .is_some())
+}
+
+/// Every field of a new person, or every violation at once with the organisation code when
+/// it was well formed (its existence is the use case's to check).
+fn parse_new_person(
+    b: &CreatePersonRequest,
+    today: NaiveDate,
+) -> Result<NewPersonRecord, (Option<OrganisationCode>, Vec<Violation>)> {
     let mut v = Vec::new();
     let org = parse(
         "organisation_code",
@@ -348,81 +388,26 @@ pub async fn create_person(
         .as_deref()
         .map(|s| check_subject(s, &mut v));
     let language = check_language(b.language.as_deref().unwrap_or("en"), &mut v);
-    // An organisation the key does not cover is as unknown as one that does not exist.
-    let org = match org.filter(|o| key.can_see(o)) {
-        Some(code) => {
-            let lookup = code.clone();
-            state
-                .db(move |c| organisations::find(c, &lookup))
-                .await?
-                .map(|_| code)
-        }
-        None => None,
-    };
-    if org.is_none()
-        && v.iter()
-            .all(|x| x.field.as_deref() != Some("organisation_code"))
-    {
-        v.push(violation_of(
-            "organisation_code",
-            "organisation-not-found",
-            "No organisation has this code.",
-        ));
+    match (org, number, first, last, dob, email) {
+        (
+            Some(organisation),
+            Some(employee_number),
+            Some(first_name),
+            Some(last_name),
+            Some(date_of_birth),
+            Some(work_email),
+        ) if v.is_empty() => Ok(NewPersonRecord {
+            organisation,
+            employee_number,
+            first_name,
+            last_name,
+            date_of_birth,
+            work_email,
+            smartcard_subject: subject,
+            language,
+        }),
+        (org, ..) => Err((org, v)),
     }
-    let (Some(org), Some(number), Some(first), Some(last), Some(dob), Some(email)) =
-        (org, number, first, last, dob, email)
-    else {
-        return Err(AdminError::Invalid(v));
-    };
-    if !v.is_empty() {
-        return Err(AdminError::Invalid(v));
-    }
-    let key = key.0;
-    let created = state
-        .db(move |c| {
-            c.write_transaction(|c| {
-                if organisations::find(c, &org)?.is_none() {
-                    return Ok(Err(AdminError::Invalid(vec![violation_of(
-                        "organisation_code",
-                        "organisation-not-found",
-                        "No organisation has this code.",
-                    )])));
-                }
-                let now = Utc::now();
-                let inserted = c.write_transaction(|c| {
-                    people::insert(
-                        c,
-                        &NewPerson {
-                            organisation_code: &org,
-                            employee_number: number.as_str(),
-                            first_name: first.as_str(),
-                            last_name: last.as_str(),
-                            date_of_birth: dob.date(),
-                            work_email: email.as_str(),
-                            smartcard_subject: subject.as_deref(),
-                            language: &language,
-                        },
-                        now,
-                    )
-                });
-                let person = match inserted {
-                    Ok(p) => p,
-                    Err(e) => return unique_conflict(e).map(Err),
-                };
-                audit(
-                    c,
-                    &client,
-                    &key,
-                    "admin.person.created",
-                    None,
-                    &json!({"person_id": person.id, "organisation": person.organisation_code.as_str()}),
-                    now,
-                )?;
-                Ok(Ok(person))
-            })
-        })
-        .await??;
-    Ok(HttpResponse::Created().json(AdminPerson::from(created)))
 }
 
 /// Get a person.
@@ -441,9 +426,9 @@ pub async fn get_person(
     key: AdminKey,
     id: web::Path<String>,
 ) -> Result<web::Json<AdminPerson>, AdminError> {
-    let id = id.into_inner();
+    let id = PersonId::parse(&id.into_inner()).ok_or_else(not_found)?;
     state
-        .db(move |c| visible(c, &key, &id))
+        .db(move |c| visible_person(c, &key, &id))
         .await?
         .map(|p| web::Json(p.into()))
         .ok_or_else(not_found)
@@ -466,81 +451,45 @@ pub async fn get_person(
 pub async fn update_person(
     state: web::Data<AppState>,
     key: WriteKey,
-    client: Client,
+    caller: Caller,
     id: web::Path<String>,
     body: Result<web::Json<UpdatePersonRequest>, actix_web::Error>,
 ) -> Result<web::Json<AdminPerson>, AdminError> {
-    let id = id.into_inner();
     let b = super::json_body(body)?;
-    let today = Utc::now().date_naive();
-    let mut v = Vec::new();
-    let first = b
-        .first_name
-        .as_deref()
-        .and_then(|s| parse("first_name", PersonName::parse(s), &mut v));
-    let last = b
-        .last_name
-        .as_deref()
-        .and_then(|s| parse("last_name", PersonName::parse(s), &mut v));
-    let dob = b
-        .date_of_birth
-        .as_deref()
-        .and_then(|s| parse("date_of_birth", DateOfBirth::parse(s, today), &mut v));
-    let email = b
-        .work_email
-        .as_deref()
-        .and_then(|s| parse("work_email", WorkEmail::parse(s), &mut v));
-    let subject = b
-        .smartcard_subject
-        .map(|s| s.map(|s| check_subject(&s, &mut v)));
-    let language = b.language.as_deref().map(|s| check_language(s, &mut v));
-    if !v.is_empty() {
-        return Err(AdminError::Invalid(v));
-    }
-    let key = key.0;
-    let updated = state
-        .db(move |c| {
-            c.write_transaction(|c| {
-                if visible(c, &key, &id)?.is_none() {
-                    return Ok(Err(not_found()));
-                }
-                let now = Utc::now();
-                let changes = PersonChanges {
-                    first_name: first.as_ref().map(PersonName::as_str),
-                    last_name: last.as_ref().map(PersonName::as_str),
-                    work_email: email.as_ref().map(WorkEmail::as_str),
-                    date_of_birth: dob.as_ref().map(DateOfBirth::date),
-                    smartcard_subject: subject.as_ref().map(|s| s.as_deref()),
-                    language: language.as_deref(),
-                };
-                let person = match c.write_transaction(|c| people::update(c, &id, &changes, now)) {
-                    Ok(Some(p)) => p,
-                    Ok(None) => return Ok(Err(not_found())),
-                    Err(e) => return unique_conflict(e).map(Err),
-                };
-                let changed: Vec<&str> = [
-                    ("first_name", changes.first_name.is_some()),
-                    ("last_name", changes.last_name.is_some()),
-                    ("work_email", changes.work_email.is_some()),
-                    ("date_of_birth", changes.date_of_birth.is_some()),
-                    ("smartcard_subject", changes.smartcard_subject.is_some()),
-                    ("language", changes.language.is_some()),
-                ]
-                .into_iter()
-                .filter_map(|(f, yes)| yes.then_some(f))
-                .collect();
-                audit(
-                    c,
-                    &client,
-                    &key,
-                    "admin.person.updated",
-                    None,
-                    &json!({"person_id": person.id, "fields": changed}),
-                    now,
-                )?;
-                Ok(Ok(person))
-            })
-        })
-        .await??;
+    let id = PersonId::parse(&id.into_inner()).ok_or_else(not_found)?;
+    let update = parse_update(b, Utc::now().date_naive())?;
+    let updated = use_cases::update(&state, &caller, &key, id, update, Utc::now()).await?;
     Ok(web::Json(updated.into()))
+}
+
+/// The fields an update sets, or every violation at once.
+fn parse_update(b: UpdatePersonRequest, today: NaiveDate) -> Result<PersonUpdate, AdminError> {
+    let mut v = Vec::new();
+    let update = PersonUpdate {
+        first_name: b
+            .first_name
+            .as_deref()
+            .and_then(|s| parse("first_name", PersonName::parse(s), &mut v)),
+        last_name: b
+            .last_name
+            .as_deref()
+            .and_then(|s| parse("last_name", PersonName::parse(s), &mut v)),
+        date_of_birth: b
+            .date_of_birth
+            .as_deref()
+            .and_then(|s| parse("date_of_birth", DateOfBirth::parse(s, today), &mut v)),
+        work_email: b
+            .work_email
+            .as_deref()
+            .and_then(|s| parse("work_email", WorkEmail::parse(s), &mut v)),
+        smartcard_subject: b
+            .smartcard_subject
+            .map(|s| s.map(|s| check_subject(&s, &mut v))),
+        language: b.language.as_deref().map(|s| check_language(s, &mut v)),
+    };
+    if v.is_empty() {
+        Ok(update)
+    } else {
+        Err(AdminError::Invalid(v))
+    }
 }

@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use esr_domain::{
     Coded, DateOfBirth, EmployeeNumber, OrganisationCode, PersonName, SmartcardSubject, WorkEmail,
 };
-use esr_persistence::people_import::{ImportRow, ImportSession, RowRejection};
+use esr_persistence::people_import::{ContactChange, ImportRow, ImportSession, RowRejection};
 use esr_persistence::{DbConnection, RepoError, organisations};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -153,6 +153,44 @@ struct Parsed {
     bytes: u64,
 }
 
+/// Who runs an import: the consequences of the contact changes it makes are recorded as theirs.
+#[derive(Debug, Clone, Copy)]
+pub struct Importer<'a> {
+    /// The client (the admin API's caller, or the CLI).
+    pub caller: &'a crate::app::Caller,
+    /// The audit actor.
+    pub actor: &'a esr_persistence::audit::Actor,
+    /// The key of the audit's digests of old and new contact details.
+    pub digests: &'a crate::audit::DigestKey,
+}
+
+impl Importer<'_> {
+    /// Applies the consequences of each changed work email or smartcard subject (links
+    /// cancelled, notices, workplace sessions ended), in the batch's transaction.
+    fn apply(
+        &self,
+        conn: &mut DbConnection,
+        changes: &[ContactChange],
+        now: DateTime<Utc>,
+    ) -> Result<(), RepoError> {
+        use crate::app::consequences;
+        for change in changes {
+            let person = esr_persistence::people::find(conn, &change.person_id)?
+                .ok_or_else(|| RepoError::Corrupt("an imported person vanished".into()))?;
+            let (caller, actor, digests) = (self.caller, self.actor, self.digests);
+            if change.email_changed {
+                let old = &change.old_email;
+                consequences::work_email_changed(conn, caller, actor, digests, &person, old, now)?;
+            }
+            if change.subject_changed {
+                let old = change.old_subject.as_deref();
+                consequences::smartcard_changed(conn, caller, actor, digests, &person, old, now)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Runs an import on `conn` (borrowed for the whole run).
 ///
 /// Two threads: this one writes batch *n* while a scoped reader thread parses and validates
@@ -163,6 +201,7 @@ pub fn import_people(
     input: impl Read + Send,
     scope: &Scope,
     limits: ImportLimits,
+    importer: Importer<'_>,
     now: DateTime<Utc>,
     observer: &mut dyn ImportObserver,
 ) -> Result<ImportReport, ImportError> {
@@ -190,7 +229,7 @@ pub fn import_people(
             run.rows = parsed.lines;
             run.report.rejected += parsed.rejected;
             run.pending_errors.extend(parsed.errors);
-            run.flush(&mut session, parsed.rows, now, observer)?;
+            run.flush(&mut session, parsed.rows, importer, now, observer)?;
             observer.progress(Progress {
                 bytes: parsed.bytes,
                 rows: parsed.lines,
@@ -284,11 +323,14 @@ impl Run {
         &mut self,
         session: &mut ImportSession<'_>,
         batch: Vec<ImportRow>,
+        importer: Importer<'_>,
         now: DateTime<Utc>,
         observer: &mut dyn ImportObserver,
     ) -> Result<(), ImportError> {
+        let mut consequences =
+            |c: &mut DbConnection, changes: &[ContactChange]| importer.apply(c, changes, now);
         let outcome = session
-            .apply_batch(batch, now)
+            .apply_batch(batch, now, &mut consequences)
             .map_err(|e| ImportError::Storage(self.rows, e))?;
         self.report.created += outcome.created;
         self.report.updated += outcome.updated;
@@ -526,8 +568,8 @@ fn storage_error((line, why): (u64, RowRejection)) -> LineError {
 /// Audits a finished import (`people.imported`): who ran it and the totals, no personal data.
 pub fn record_audit(
     conn: &mut DbConnection,
-    actor: &str,
-    client: Option<&crate::client::Client>,
+    caller: &crate::app::Caller,
+    actor: &esr_persistence::audit::Actor,
     report: &ImportReport,
     now: DateTime<Utc>,
 ) -> Result<(), RepoError> {
@@ -537,23 +579,15 @@ pub fn record_audit(
         "unchanged": report.unchanged,
         "rejected": report.rejected,
     });
-    conn.write_transaction(|c| match client {
-        Some(client) => {
-            crate::audit::record(c, client, "people.imported", None, actor, &details, now)
-        }
-        None => esr_persistence::audit::append(
+    conn.write_transaction(|c| {
+        crate::app::audit::record(
             c,
-            &esr_persistence::audit::NewAuditEvent {
-                event_type: "people.imported",
-                account_id: None,
-                actor,
-                ip: None,
-                user_agent: None,
-                request_id: None,
-                details: &details,
-            },
+            caller,
+            esr_persistence::audit::EventType::PeopleImported,
+            None,
+            actor,
+            &details,
             now,
         )
-        .map(drop),
     })
 }

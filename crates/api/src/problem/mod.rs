@@ -16,6 +16,9 @@ use utoipa::ToSchema;
 
 use crate::request_context::RequestId;
 
+mod common;
+pub use common::{busy_problem, policy_problem, violation_body};
+
 /// Media type of problem responses.
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -442,40 +445,4 @@ pub fn path_config() -> actix_web::web::PathConfig {
 pub fn query_config() -> actix_web::web::QueryConfig {
     actix_web::web::QueryConfig::default()
         .error_handler(|err, _req| RequestError::InvalidQuery(err.to_string()).into())
-}
-
-/// Default service: 405 with `Allow` when the path exists with other methods, else 404.
-pub async fn no_route(req: actix_web::HttpRequest) -> HttpResponse {
-    let path = req.path().to_owned();
-    let allowed = req
-        .resource_map()
-        .match_pattern(&path)
-        .map(|pattern| crate::openapi::allowed_methods(&pattern));
-    match allowed {
-        Some(methods) => {
-            let allow = if methods.is_empty() {
-                "GET, HEAD".to_owned()
-            } else {
-                methods.join(", ")
-            };
-            let mut res = ProblemSpec::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method-not-allowed",
-                "Method Not Allowed",
-                format!("{} is not allowed here; use {allow}.", req.method()),
-            )
-            .into_response();
-            if let Ok(v) = HeaderValue::from_str(&allow) {
-                res.headers_mut().insert(header::ALLOW, v);
-            }
-            res
-        }
-        None => ProblemSpec::new(
-            StatusCode::NOT_FOUND,
-            "not-found",
-            "Not Found",
-            "There is nothing at this address. The API is described at /api-docs/openapi.json.",
-        )
-        .into_response(),
-    }
 }

@@ -2,7 +2,7 @@
 //!
 //! The body is never held whole: chunks go from the request (`web::Payload`) through a
 //! bounded channel to a blocking task that reads them as a `Read` and imports batch by batch
-//! ([`crate::import`]). The channel's bound is the back-pressure: a slow database slows the
+//! ([`crate::app::import`]). The channel's bound is the back-pressure: a slow database slows the
 //! upload instead of buffering it.
 
 use std::io::{self, Read};
@@ -14,8 +14,8 @@ use futures_util::StreamExt;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::admin_auth::WriteKey;
-use crate::client::Client;
-use crate::import::{ImportError, ImportLimits, ImportReport, Quiet, Scope};
+use crate::app::Caller;
+use crate::app::import::{ImportError, ImportLimits, ImportReport, Quiet, Scope};
 use crate::problem::{AsProblem, Problem, ProblemSpec};
 use crate::state::{AppState, StorageError};
 
@@ -168,31 +168,55 @@ fn is_csv(req: &HttpRequest) -> bool {
 pub(crate) async fn run_import(
     state: &AppState,
     req: &HttpRequest,
-    client: Client,
-    actor: String,
+    caller: Caller,
+    actor: esr_persistence::audit::Actor,
     scope: Scope,
-    mut payload: web::Payload,
+    payload: web::Payload,
 ) -> Result<ImportReport, ImportHttpError> {
     if !is_csv(req) {
         return Err(ImportHttpError::UnsupportedMediaType);
     }
     let limit = state.config.import_body_limit;
-    let declared = req
-        .headers()
-        .get(actix_web::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > limit) {
+    if declared_length(req).is_some_and(|len| len > limit) {
         return Err(ImportHttpError::TooLarge {
             limit,
             partly_imported: false,
         });
     }
-
     let (tx, rx) = tokio::sync::mpsc::channel::<io::Result<Bytes>>(CHANNEL_CHUNKS);
+    let job = start_import(state, caller, actor, scope, rx);
+    let too_large = pump_body(payload, tx, limit).await;
+    match job.await.map_err(|_| StorageError::Shutdown)? {
+        Ok(report) => Ok(report),
+        Err(ImportError::Read(_)) if too_large => Err(ImportHttpError::TooLarge {
+            limit,
+            partly_imported: true,
+        }),
+        Err(e) => Err(ImportHttpError::Import(e)),
+    }
+}
+
+fn declared_length(req: &HttpRequest) -> Option<u64> {
+    req.headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+}
+
+/// Runs the import on a blocking thread, reading the body from `rx` as it arrives, and
+/// records its audit row when it ends.
+fn start_import(
+    state: &AppState,
+    caller: Caller,
+    actor: esr_persistence::audit::Actor,
+    scope: Scope,
+    rx: tokio::sync::mpsc::Receiver<io::Result<Bytes>>,
+) -> impl Future<Output = Result<Result<ImportReport, ImportError>, actix_web::error::BlockingError>>
+{
     let pool = state.pool.clone();
+    let config = state.config.clone();
     let span = tracing::Span::current();
-    let job = actix_web::web::block(move || {
+    actix_web::web::block(move || {
         span.in_scope(|| {
             let mut conn = pool.get().map_err(|e| ImportError::Storage(0, e))?;
             let now = chrono::Utc::now();
@@ -200,20 +224,34 @@ pub(crate) async fn run_import(
                 rx,
                 current: Bytes::new(),
             };
-            let report = crate::import::import_people(
+            let importer = crate::app::import::Importer {
+                caller: &caller,
+                actor: &actor,
+                digests: &config.audit_digest_key,
+            };
+            let report = crate::app::import::import_people(
                 &mut conn,
                 reader,
                 &scope,
                 ImportLimits::default(),
+                importer,
                 now,
                 &mut Quiet,
             )?;
-            crate::import::record_audit(&mut conn, &actor, Some(&client), &report, now)
+            crate::app::import::record_audit(&mut conn, &caller, &actor, &report, now)
                 .map_err(|e| ImportError::Storage(0, e))?;
             Ok::<_, ImportError>(report)
         })
-    });
+    })
+}
 
+/// Passes the request body to the importer chunk by chunk until it ends, fails, passes
+/// `limit` bytes or the importer stops reading; says whether the limit was passed.
+async fn pump_body(
+    mut payload: web::Payload,
+    tx: tokio::sync::mpsc::Sender<io::Result<Bytes>>,
+    limit: u64,
+) -> bool {
     let mut received: u64 = 0;
     let mut too_large = false;
     while let Some(chunk) = payload.next().await {
@@ -236,17 +274,7 @@ pub(crate) async fn run_import(
             break;
         }
     }
-    drop(tx);
-
-    let result = job.await.map_err(|_| StorageError::Shutdown)?;
-    match result {
-        Ok(report) => Ok(report),
-        Err(ImportError::Read(_)) if too_large => Err(ImportHttpError::TooLarge {
-            limit,
-            partly_imported: true,
-        }),
-        Err(e) => Err(ImportHttpError::Import(e)),
-    }
+    too_large
 }
 
 /// Import people from CSV (streamed; idempotent upsert on organisation + employee number).
@@ -293,13 +321,13 @@ pub async fn import_people(
     state: web::Data<AppState>,
     req: HttpRequest,
     key: WriteKey,
-    client: Client,
+    caller: Caller,
     payload: web::Payload,
 ) -> Result<web::Json<ImportReport>, ImportHttpError> {
     let scope = match key.organisation() {
         None => Scope::All,
         Some(code) => Scope::Organisation(code.clone()),
     };
-    let report = run_import(&state, &req, client, key.actor(), scope, payload).await?;
+    let report = run_import(&state, &req, caller, key.actor(), scope, payload).await?;
     Ok(web::Json(report))
 }

@@ -1,0 +1,370 @@
+//! What each account event does, written once (SPEC §2 "Consequences of account events", kept
+//! as a table in docs/ARCHITECTURE.md). Each function is one row of that table: it applies
+//! every consequence of its event, in the caller's write transaction, so an event can never
+//! happen without its consequences or with only some of them.
+//!
+//! | event | links | sessions | emails | audit |
+//! |---|---|---|---|---|
+//! | [`password_set`] | cancelled | others revoked (all for a reset) | "password changed" | `password.changed` / `.reset` / `.set` |
+//! | [`work_email_changed`] | cancelled | – | notice to the old and the new address | old/new digests, account ids |
+//! | [`smartcard_changed`] | cancelled | workplace sessions revoked | notice to the work email | old/new digests, account ids |
+//! | [`access_withdrawn`] | cancelled | all revoked | – | actor, reason |
+//! | [`account_locked`] | – | all revoked | "account locked" | `account.locked` |
+//!
+//! Callers check first that the event may happen (on a row they hold, see
+//! `accounts::find_for_update`); these functions do not decide, they apply.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use esr_domain::SessionId;
+use esr_persistence::accounts::{self, Account, AccountProfile};
+use esr_persistence::audit::{Actor, EventType};
+use esr_persistence::outbox::{self, EmailKind, NewMessage};
+use esr_persistence::people::Person;
+use esr_persistence::sessions::{self, RevokeReason, SessionKind};
+use esr_persistence::{DbConnection, RepoError, one_time_tokens};
+use serde_json::{Value, json};
+
+use super::{Caller, audit};
+use crate::audit::DigestKey;
+
+/// How a new password came to be set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordPath {
+    /// Changed at home or in the app, with the current password.
+    ChangedAtHome,
+    /// Reset with the link of a recovery email.
+    ResetByLink,
+    /// Set at work in Manage Internet Access, the smartcard being the proof.
+    SetAtWork,
+}
+
+impl PasswordPath {
+    fn event(self) -> EventType {
+        match self {
+            Self::ChangedAtHome => EventType::PasswordChanged,
+            Self::ResetByLink => EventType::PasswordReset,
+            Self::SetAtWork => EventType::PasswordSet,
+        }
+    }
+
+    fn revoke_reason(self) -> RevokeReason {
+        match self {
+            Self::ChangedAtHome => RevokeReason::PasswordChanged,
+            Self::ResetByLink => RevokeReason::PasswordReset,
+            Self::SetAtWork => RevokeReason::PasswordSet,
+        }
+    }
+
+    /// The old password stops mattering, so neither does a lock earned by guessing it.
+    fn unlocks(self) -> bool {
+        self != Self::ChangedAtHome
+    }
+
+    fn via(self) -> &'static str {
+        match self {
+            Self::ChangedAtHome => "me",
+            Self::ResetByLink => "email_link",
+            Self::SetAtWork => "smartcard",
+        }
+    }
+}
+
+/// A new password, hashed and checked against the policy, for an account whose state the
+/// caller has just re-checked.
+#[derive(Debug, Clone, Copy)]
+pub struct PasswordSet<'a> {
+    /// The account as it was when re-checked (inside this transaction).
+    pub account: &'a Account,
+    /// The PHC hash of the new password.
+    pub new_hash: &'a str,
+    /// How it was set.
+    pub path: PasswordPath,
+    /// The session that set it, which continues (a reset by link has none).
+    pub keep_session: Option<&'a SessionId>,
+}
+
+/// What setting a password ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasswordSetEffects {
+    /// Sessions revoked.
+    pub sessions_ended: usize,
+    /// Reset and unlock links cancelled.
+    pub links_cancelled: usize,
+}
+
+/// Row "password set": stores the hash (unlocking for a reset or a set at work), cancels every
+/// outstanding link, revokes every other session, queues "your password was changed", audits.
+pub fn password_set(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    set: &PasswordSet<'_>,
+    now: DateTime<Utc>,
+) -> Result<PasswordSetEffects, RepoError> {
+    let account = set.account;
+    accounts::set_password(conn, &account.id, set.new_hash, set.path.unlocks(), now)?;
+    let links_cancelled = one_time_tokens::invalidate_all(conn, &account.id, now)?;
+    let sessions_ended = sessions::revoke_all_for_account(
+        conn,
+        &account.id,
+        set.keep_session,
+        set.path.revoke_reason(),
+        now,
+    )?;
+    notify_holder(conn, account, EmailKind::PasswordChanged, now)?;
+    let ended_key = if set.keep_session.is_some() {
+        "other_sessions_ended"
+    } else {
+        "sessions_ended"
+    };
+    let mut details = json!({
+        "via": set.path.via(),
+        ended_key: sessions_ended,
+        "links_cancelled": links_cancelled,
+    });
+    if set.path == PasswordPath::SetAtWork {
+        details["unlocked"] = json!(account.status == esr_domain::AccountStatus::Locked);
+    }
+    audit::record(
+        conn,
+        caller,
+        set.path.event(),
+        Some(&account.id),
+        &Actor::Account(account.username.clone()),
+        &details,
+        now,
+    )?;
+    Ok(PasswordSetEffects {
+        sessions_ended,
+        links_cancelled,
+    })
+}
+
+/// Row "locked": the fifth consecutive failure ends every session and tells the holder how
+/// to unlock. Links stay: an unlock or reset link is the way back in.
+pub fn account_locked(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    account: &Account,
+    failed_logins: u32,
+    now: DateTime<Utc>,
+) -> Result<usize, RepoError> {
+    let ended = sessions::revoke_all_for_account(
+        conn,
+        &account.id,
+        None,
+        RevokeReason::AccountLocked,
+        now,
+    )?;
+    audit::record(
+        conn,
+        caller,
+        EventType::AccountLocked,
+        Some(&account.id),
+        &Actor::System,
+        &json!({"failed_logins": failed_logins, "sessions_ended": ended}),
+        now,
+    )?;
+    notify_holder(conn, account, EmailKind::AccountLocked, now)?;
+    Ok(ended)
+}
+
+/// Why an account may no longer be used from home.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Withdrawal {
+    /// An administrator suspended the account.
+    Suspended,
+    /// The account was disabled.
+    Disabled,
+    /// An administrator rejected the request for internet access.
+    AccessRejected,
+    /// An administrator revoked internet access.
+    AccessRevoked,
+    /// No login for longer than the organisation's inactivity limit.
+    AccessLapsed,
+}
+
+impl Withdrawal {
+    fn event(self) -> EventType {
+        match self {
+            Self::Suspended => EventType::AdminAccountSuspended,
+            Self::Disabled => EventType::AccountDisabled,
+            Self::AccessRejected => EventType::AdminInternetAccessRejected,
+            Self::AccessRevoked => EventType::AdminInternetAccessRevoked,
+            Self::AccessLapsed => EventType::InternetAccessLapsed,
+        }
+    }
+
+    fn revoke_reason(self) -> RevokeReason {
+        match self {
+            Self::Suspended => RevokeReason::AccountSuspended,
+            Self::Disabled => RevokeReason::AccountDisabled,
+            Self::AccessRejected => RevokeReason::InternetAccessRejected,
+            Self::AccessRevoked => RevokeReason::InternetAccessRevoked,
+            Self::AccessLapsed => RevokeReason::InternetAccessLapsed,
+        }
+    }
+}
+
+/// Row "suspended, disabled, internet access rejected or revoked": every link is cancelled
+/// (a link sent before must not work after, nor after a reactivation) and every session
+/// ends. `details` (an object) is what the caller records of the change; the effects are
+/// added to it.
+pub fn access_withdrawn(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    actor: &Actor,
+    account: &Account,
+    withdrawal: Withdrawal,
+    mut details: Value,
+    now: DateTime<Utc>,
+) -> Result<(), RepoError> {
+    let links_cancelled = one_time_tokens::invalidate_all(conn, &account.id, now)?;
+    let sessions_ended =
+        sessions::revoke_all_for_account(conn, &account.id, None, withdrawal.revoke_reason(), now)?;
+    details["links_cancelled"] = json!(links_cancelled);
+    details["sessions_ended"] = json!(sessions_ended);
+    audit::record(
+        conn,
+        caller,
+        withdrawal.event(),
+        Some(&account.id),
+        actor,
+        &details,
+        now,
+    )
+}
+
+/// Row "work email changed" (admin API or HR import): links sent to the old address stop
+/// working, and both addresses are told, so a takeover by changing the address is never
+/// silent.
+pub fn work_email_changed(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    actor: &Actor,
+    digests: &DigestKey,
+    person: &Person,
+    old_email: &str,
+    now: DateTime<Utc>,
+) -> Result<(), RepoError> {
+    let held = accounts::for_person(conn, &person.id)?;
+    let mut links_cancelled = 0;
+    for account in &held {
+        links_cancelled += one_time_tokens::invalidate_all(conn, &account.id, now)?;
+        let profile = profile_of(conn, account)?;
+        for address in [old_email, person.work_email.as_str()] {
+            queue_notice(conn, &profile, address, EmailKind::WorkEmailChanged, now)?;
+        }
+    }
+    audit::record(
+        conn,
+        caller,
+        EventType::WorkEmailChanged,
+        single_account(&held),
+        actor,
+        &json!({
+            "person_id": person.id,
+            "account_ids": held.iter().map(|a| &a.id).collect::<Vec<_>>(),
+            "old_email_digest": digests.digest(old_email),
+            "new_email_digest": digests.digest(&person.work_email),
+            "links_cancelled": links_cancelled,
+        }),
+        now,
+    )
+}
+
+/// Row "smartcard subject changed": links are cancelled, workplace sessions opened with the
+/// old card end (a card is proof enough to set a password at work), and the holder is told.
+pub fn smartcard_changed(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    actor: &Actor,
+    digests: &DigestKey,
+    person: &Person,
+    old_subject: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), RepoError> {
+    let held = accounts::for_person(conn, &person.id)?;
+    let mut links_cancelled = 0;
+    let mut sessions_ended = 0;
+    for account in &held {
+        links_cancelled += one_time_tokens::invalidate_all(conn, &account.id, now)?;
+        sessions_ended += sessions::revoke_kind_for_account(
+            conn,
+            &account.id,
+            SessionKind::Smartcard,
+            None,
+            RevokeReason::SmartcardChanged,
+            now,
+        )?;
+        notify_holder(conn, account, EmailKind::SmartcardChanged, now)?;
+    }
+    let digest = |subject: Option<&str>| subject.map(|s| digests.digest(s));
+    audit::record(
+        conn,
+        caller,
+        EventType::SmartcardSubjectChanged,
+        single_account(&held),
+        actor,
+        &json!({
+            "person_id": person.id,
+            "account_ids": held.iter().map(|a| &a.id).collect::<Vec<_>>(),
+            "old_subject_digest": digest(old_subject),
+            "new_subject_digest": digest(person.smartcard_subject.as_deref()),
+            "links_cancelled": links_cancelled,
+            "sessions_ended": sessions_ended,
+        }),
+        now,
+    )
+}
+
+/// The audit row's account when the event concerns exactly one.
+fn single_account(held: &[Account]) -> Option<&esr_domain::AccountId> {
+    match held {
+        [only] => Some(&only.id),
+        _ => None,
+    }
+}
+
+fn profile_of(conn: &mut DbConnection, account: &Account) -> Result<AccountProfile, RepoError> {
+    accounts::profile(conn, &account.id)?
+        .ok_or_else(|| RepoError::Corrupt(format!("account {} has no profile", account.id)))
+}
+
+/// Queues a notice about the account to its holder's work email.
+fn notify_holder(
+    conn: &mut DbConnection,
+    account: &Account,
+    kind: EmailKind,
+    now: DateTime<Utc>,
+) -> Result<(), RepoError> {
+    let profile = profile_of(conn, account)?;
+    let address = profile.person.work_email.clone();
+    queue_notice(conn, &profile, &address, kind, now)
+}
+
+fn queue_notice(
+    conn: &mut DbConnection,
+    profile: &AccountProfile,
+    address: &str,
+    kind: EmailKind,
+    now: DateTime<Utc>,
+) -> Result<(), RepoError> {
+    let payload = json!({
+        "username": profile.account.username.as_str(),
+        "organisation_code": profile.account.organisation_code.as_str(),
+        "organisation_name": profile.organisation_name,
+        "at": now.to_rfc3339_opts(SecondsFormat::Secs, true),
+    });
+    outbox::enqueue(
+        conn,
+        &NewMessage {
+            kind,
+            recipient: address,
+            language: &profile.person.language,
+            account_id: Some(&profile.account.id),
+            payload: &payload,
+        },
+        now,
+    )?;
+    Ok(())
+}

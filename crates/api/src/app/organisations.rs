@@ -1,0 +1,81 @@
+//! Organisations: creating one and changing its settings, each with its audit row.
+
+use chrono::{DateTime, Utc};
+use esr_domain::OrganisationCode;
+use esr_persistence::audit::{Actor, EventType};
+use esr_persistence::organisations::{
+    self, Organisation, OrganisationChanges, OrganisationSettings,
+};
+use esr_persistence::{DbConnection, RepoError};
+use serde_json::json;
+
+use super::{Caller, audit};
+
+/// Creates the organisation; `None` when one with this code exists already.
+pub fn create(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    actor: &Actor,
+    code: &OrganisationCode,
+    settings: &OrganisationSettings<'_>,
+    now: DateTime<Utc>,
+) -> Result<Option<Organisation>, RepoError> {
+    conn.write_transaction(|c| {
+        let created = organisations::create(c, code, settings, now)?;
+        if let Some(o) = &created {
+            let details = settings_details(o, json!({}));
+            audit::record(
+                c,
+                caller,
+                EventType::AdminOrganisationCreated,
+                None,
+                actor,
+                &details,
+                now,
+            )?;
+        }
+        Ok(created)
+    })
+}
+
+/// Applies `changes`; the organisation as it now is, or `None` when no such code exists.
+pub fn update(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    actor: &Actor,
+    code: &OrganisationCode,
+    changes: &OrganisationChanges<'_>,
+    now: DateTime<Utc>,
+) -> Result<Option<Organisation>, RepoError> {
+    conn.write_transaction(|c| {
+        let updated = organisations::update(c, code, changes, now)?;
+        if let Some(o) = &updated {
+            let details = settings_details(o, json!({"name_changed": changes.name.is_some()}));
+            audit::record(
+                c,
+                caller,
+                EventType::AdminOrganisationUpdated,
+                None,
+                actor,
+                &details,
+                now,
+            )?;
+        }
+        Ok(updated)
+    })
+}
+
+/// The audit details of an organisation's settings (never its name: it is not needed to
+/// follow a change, and the organisation code identifies it), with `extra` merged in.
+fn settings_details(o: &Organisation, mut extra: serde_json::Value) -> serde_json::Value {
+    let settings = json!({
+        "organisation": o.code.as_str(),
+        "internet_access_approval": o.internet_access_approval.as_str(),
+        "inactivity_limit_days": o.inactivity_limit_days,
+        "password_expiry_days": o.password_expiry_days,
+    });
+    if let (Some(all), serde_json::Value::Object(s)) = (extra.as_object_mut(), settings) {
+        all.extend(s);
+    }
+    extra
+}

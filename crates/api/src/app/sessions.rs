@@ -1,0 +1,629 @@
+//! Sessions: password login from home and the My ESR app, refresh-token rotation, logout,
+//! and the session a smartcard sign-in opens.
+
+use chrono::{DateTime, Duration, Utc};
+use esr_domain::{
+    AccountId, InactivityPolicy, InternetAccessStatus, LoginAttempt, LoginOutcome, Password,
+    SessionId, TokenDigest, Username, decide_login,
+};
+use esr_persistence::accounts::{self, Account};
+use esr_persistence::audit::{Actor, EventType};
+use esr_persistence::sessions::{
+    self, NewSession, RefreshSpend, RevokeReason, Session, SessionKind,
+};
+use esr_persistence::{DbConnection, RepoError, organisations};
+use serde_json::json;
+
+use super::consequences::{self, Withdrawal};
+use super::{Caller, Failure, audit, lockout};
+use crate::config::Config;
+use crate::rate_limit::Limited;
+use crate::state::AppState;
+
+/// Longest username looked at; anything longer cannot be valid.
+const MAX_USERNAME: usize = 64;
+/// Longest password looked at (bytes).
+const MAX_PASSWORD_BYTES: usize = 1024;
+/// Longest refresh token looked at.
+const MAX_REFRESH_TOKEN: usize = 128;
+
+/// The tokens of a session, as handed to the client.
+#[derive(Debug)]
+pub struct Tokens {
+    /// Access token (EdDSA JWT).
+    pub access_token: String,
+    /// When the access token expires.
+    pub access_token_expires_at: DateTime<Utc>,
+    /// Seconds until then, from the issuing instant.
+    pub expires_in: u64,
+    /// Single-use refresh token.
+    pub refresh_token: String,
+    /// When the refresh token expires if unused.
+    pub refresh_token_expires_at: DateTime<Utc>,
+    /// When the session ends however often it is refreshed.
+    pub session_expires_at: DateTime<Utc>,
+}
+
+/// A session created or rotated in the database, before its access token is signed.
+pub struct IssuedSession {
+    session_id: SessionId,
+    account_id: AccountId,
+    kind: SessionKind,
+    refresh_token: String,
+    refresh_expires_at: DateTime<Utc>,
+    session_expires_at: DateTime<Utc>,
+}
+
+impl IssuedSession {
+    /// The new session's id (for the audit trail).
+    pub fn session_id(&self) -> &SessionId {
+        &self.session_id
+    }
+}
+
+/// Why a password login did not open a session.
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    /// Unknown username, wrong password, locked or disabled account: one answer.
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    /// Correct password, internet access not approved.
+    #[error("internet access not approved")]
+    NotApproved,
+    /// Correct password, account suspended.
+    #[error("account suspended")]
+    Suspended,
+    /// Correct password, but no login for longer than the organisation's inactivity limit:
+    /// internet access has lapsed (revoked now) until renewed at work.
+    #[error("internet access lapsed")]
+    InternetAccessLapsed,
+    /// Correct password, but older than the organisation's password expiry.
+    #[error("password expired")]
+    PasswordExpired,
+    /// Username or password missing or absurdly long.
+    #[error("invalid login request: {0}")]
+    InvalidRequest(&'static str),
+    /// Too many attempts from this client or on this username.
+    #[error("rate limited")]
+    RateLimited(Limited),
+    /// Storage, capacity or the unexpected.
+    #[error(transparent)]
+    Failure(#[from] Failure),
+}
+
+/// Password login: the username as typed (trimmed, any case) and the password. Unknown
+/// username, wrong password and locked account answer alike, after the same work (a dummy
+/// hash is verified when there is no account); the status is revealed only after a correct
+/// password. Five consecutive failures lock the account.
+pub async fn password_login(
+    app: &AppState,
+    caller: &Caller,
+    typed_username: &str,
+    password: Password,
+    now: DateTime<Utc>,
+) -> Result<Tokens, LoginError> {
+    let typed = typed_username.trim().to_owned();
+    check_login_input(&typed, &password)?;
+    let limit_key = typed.to_uppercase();
+    app.limits
+        .login_per_ip
+        .check(&caller.ip_text())
+        .and_then(|()| app.limits.login_per_username.check(&limit_key))
+        .map_err(|limited| {
+            app.metrics.security_event("login.rate_limited");
+            LoginError::RateLimited(limited)
+        })?;
+    // Admission before any work: a flood is refused here, in microseconds.
+    let slot = app.hashing.try_reserve().map_err(|_| {
+        app.metrics.security_event("hashing.rejected");
+        Failure::Overloaded
+    })?;
+    let account = match Username::parse(&typed) {
+        Ok(username) => app
+            .db(move |c| accounts::find_by_username(c, &username))
+            .await
+            .map_err(Failure::from)?,
+        Err(_) => None,
+    };
+    let stored_hash = account.as_ref().and_then(|a| a.password_hash.clone());
+    let hasher = app.hasher.clone();
+    let (correct, upgraded) = app
+        .hashing
+        .run(slot, move || match &stored_hash {
+            Some(phc) => hasher.verify_and_upgrade(&password, phc, &mut rand::rng()),
+            None => {
+                // Same work as a real verification, so timing does not reveal the username.
+                let _ = hasher.verify(&password, hasher.dummy_hash());
+                Ok((false, None))
+            }
+        })
+        .await
+        .map_err(Failure::unexpected)?
+        .map_err(Failure::unexpected)?;
+    let Some(account) = account else {
+        return Err(unknown_username(app, caller, &typed, now).await);
+    };
+    let outcome = decide_login(LoginAttempt {
+        account: account.status,
+        internet_access: account.internet_access,
+        password_correct: correct,
+    });
+    let config = app.config.clone();
+    let caller = caller.clone();
+    let upgraded = upgraded.map(esr_domain::PasswordHash::into_string);
+    let applied = app
+        .db(move |c| {
+            c.write_transaction(|c| {
+                apply_login(
+                    c,
+                    &config,
+                    &caller,
+                    &account,
+                    outcome,
+                    upgraded.as_deref(),
+                    now,
+                )
+            })
+        })
+        .await
+        .map_err(Failure::from)?;
+    match applied {
+        Ok(issued) => {
+            app.metrics.security_event("login.succeeded");
+            Ok(sign(app, issued, now)?)
+        }
+        Err(e) => {
+            app.metrics.security_event("login.failed");
+            // A lock queues an email: send it now rather than at the next poll.
+            app.delivery_wake.notify_one();
+            Err(e)
+        }
+    }
+}
+
+fn check_login_input(typed: &str, password: &Password) -> Result<(), LoginError> {
+    if typed.is_empty() || password.expose_secret().is_empty() {
+        return Err(LoginError::InvalidRequest(
+            "Enter your username and password.",
+        ));
+    }
+    if typed.chars().count() > MAX_USERNAME || password.expose_secret().len() > MAX_PASSWORD_BYTES {
+        return Err(LoginError::InvalidRequest(
+            "The username or password is too long.",
+        ));
+    }
+    Ok(())
+}
+
+/// Audits a login for a username no account has (as a keyed digest) and answers like a
+/// wrong password.
+async fn unknown_username(
+    app: &AppState,
+    caller: &Caller,
+    typed: &str,
+    now: DateTime<Utc>,
+) -> LoginError {
+    let details = json!({"reason": "unknown_username", "username_digest": app.config.audit_digest_key.digest(typed)});
+    let caller = caller.clone();
+    let recorded = app
+        .db(move |c| {
+            c.write_transaction(|c| {
+                audit::record(
+                    c,
+                    &caller,
+                    EventType::LoginFailed,
+                    None,
+                    &Actor::Anonymous,
+                    &details,
+                    now,
+                )
+            })
+        })
+        .await;
+    app.metrics.security_event("login.failed");
+    match recorded {
+        Ok(()) => LoginError::InvalidCredentials,
+        Err(e) => Failure::from(e).into(),
+    }
+}
+
+/// Applies a login decision in one transaction: counters, lock, session, audit.
+fn apply_login(
+    conn: &mut DbConnection,
+    config: &Config,
+    caller: &Caller,
+    account: &Account,
+    outcome: LoginOutcome,
+    upgraded_hash: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Result<IssuedSession, LoginError>, RepoError> {
+    let refuse = |conn: &mut DbConnection, reason: &str, error: LoginError| {
+        if outcome.resets_failures() {
+            accounts::reset_failed_logins(conn, &account.id, now)?;
+        }
+        login_failed(conn, caller, account, reason, now)?;
+        Ok(Err(error))
+    };
+    match outcome {
+        LoginOutcome::Success => succeed(conn, config, caller, account, upgraded_hash, now),
+        LoginOutcome::WrongPassword => {
+            let counted = lockout::count_failure(conn, caller, account, &config.lockout, now)?;
+            let reason = match counted {
+                lockout::Counted::NotActive => "account_locked",
+                _ => "wrong_password",
+            };
+            refuse(conn, reason, LoginError::InvalidCredentials)
+        }
+        LoginOutcome::AccountLocked => {
+            refuse(conn, "account_locked", LoginError::InvalidCredentials)
+        }
+        LoginOutcome::AccountDisabled => {
+            refuse(conn, "account_disabled", LoginError::InvalidCredentials)
+        }
+        LoginOutcome::SuspendedWrongPassword => refuse(
+            conn,
+            "suspended_wrong_password",
+            LoginError::InvalidCredentials,
+        ),
+        LoginOutcome::AccountSuspended => refuse(conn, "account_suspended", LoginError::Suspended),
+        LoginOutcome::InternetAccessNotApproved => refuse(
+            conn,
+            "internet_access_not_approved",
+            LoginError::NotApproved,
+        ),
+    }
+}
+
+fn login_failed(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    account: &Account,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<(), RepoError> {
+    audit::record(
+        conn,
+        caller,
+        EventType::LoginFailed,
+        Some(&account.id),
+        &Actor::Account(account.username.clone()),
+        &json!({"reason": reason}),
+        now,
+    )
+}
+
+/// A correct password on an active, approved account: the organisation's limits, then the
+/// session (unless a lock, suspension or new password committed since the account was read).
+fn succeed(
+    conn: &mut DbConnection,
+    config: &Config,
+    caller: &Caller,
+    account: &Account,
+    upgraded_hash: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Result<IssuedSession, LoginError>, RepoError> {
+    if let Some(refused) = organisation_limits(conn, caller, account, now)? {
+        accounts::reset_failed_logins(conn, &account.id, now)?;
+        let reason = match refused {
+            LoginError::InternetAccessLapsed => "internet_access_lapsed",
+            _ => "password_expired",
+        };
+        login_failed(conn, caller, account, reason, now)?;
+        return Ok(Err(refused));
+    }
+    let verified = account.password_hash.as_deref().unwrap_or_default();
+    if !accounts::record_successful_login(conn, &account.id, verified, now)? {
+        login_failed(conn, caller, account, "changed_during_login", now)?;
+        return Ok(Err(LoginError::InvalidCredentials));
+    }
+    if let Some(new_hash) = upgraded_hash
+        && accounts::upgrade_password_hash(conn, &account.id, verified, new_hash)?
+    {
+        audit::record(
+            conn,
+            caller,
+            EventType::PasswordRehashed,
+            Some(&account.id),
+            &Actor::System,
+            &json!({}),
+            now,
+        )?;
+    }
+    let issued = open_session(
+        conn,
+        config,
+        caller,
+        &account.id,
+        SessionKind::Password,
+        now,
+    )?;
+    audit::record(
+        conn,
+        caller,
+        EventType::LoginSucceeded,
+        Some(&account.id),
+        &Actor::Account(account.username.clone()),
+        &json!({"amr": "pwd", "session_id": issued.session_id}),
+        now,
+    )?;
+    Ok(Ok(issued))
+}
+
+/// The organisation's inactivity limit (time since the last login, or since access was
+/// approved or renewed, whichever is later) and password expiry, looked at only once the
+/// password is known to be correct. A lapse revokes internet access then and there.
+fn organisation_limits(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    account: &Account,
+    now: DateTime<Utc>,
+) -> Result<Option<LoginError>, RepoError> {
+    let Some(org) = organisations::find(conn, &account.organisation_code)? else {
+        return Ok(None);
+    };
+    let days = |d: u32| Duration::days(i64::from(d));
+    let inactivity = InactivityPolicy {
+        limit: org.inactivity_limit_days.map(days),
+    };
+    let last_activity = account
+        .last_login_at
+        .into_iter()
+        .chain(account.internet_access_changed_at)
+        .max()
+        .unwrap_or(account.created_at);
+    if inactivity.has_lapsed(last_activity, now) {
+        if accounts::transition_internet_access(
+            conn,
+            &account.id,
+            InternetAccessStatus::Approved,
+            InternetAccessStatus::Revoked,
+            now,
+        )? {
+            consequences::access_withdrawn(
+                conn,
+                caller,
+                &Actor::System,
+                account,
+                Withdrawal::AccessLapsed,
+                json!({"last_login_at": account.last_login_at}),
+                now,
+            )?;
+        }
+        return Ok(Some(LoginError::InternetAccessLapsed));
+    }
+    if let (Some(expiry), Some(changed)) = (org.password_expiry_days, account.password_changed_at)
+        && now - changed >= days(expiry)
+    {
+        return Ok(Some(LoginError::PasswordExpired));
+    }
+    Ok(None)
+}
+
+/// Opens a session and its first refresh token. A password session lasts at most
+/// `ESR_SESSION_MAX_HOURS`, a workplace (smartcard) session `ESR_WORKPLACE_SESSION_HOURS`.
+pub fn open_session(
+    conn: &mut DbConnection,
+    config: &Config,
+    caller: &Caller,
+    account_id: &AccountId,
+    kind: SessionKind,
+    now: DateTime<Utc>,
+) -> Result<IssuedSession, RepoError> {
+    let session_id = SessionId::from_stored(esr_domain::random_token(&mut rand::rng(), 16));
+    let lifetime = match kind {
+        SessionKind::Password => config.session_max,
+        SessionKind::Smartcard => config.workplace_session,
+    };
+    let session_expires_at = now + Duration::from_std(lifetime).unwrap_or(Duration::hours(8));
+    let ip = caller.ip_text();
+    sessions::create(
+        conn,
+        &NewSession {
+            id: &session_id,
+            account_id,
+            kind,
+            expires_at: session_expires_at,
+            ip: Some(&ip),
+            user_agent: caller.user_agent.as_deref(),
+        },
+        now,
+    )?;
+    let (refresh_token, refresh_expires_at) =
+        add_refresh_token(conn, config, &session_id, None, session_expires_at, now)?;
+    Ok(IssuedSession {
+        session_id,
+        account_id: account_id.clone(),
+        kind,
+        refresh_token,
+        refresh_expires_at,
+        session_expires_at,
+    })
+}
+
+fn add_refresh_token(
+    conn: &mut DbConnection,
+    config: &Config,
+    session_id: &SessionId,
+    parent: Option<&TokenDigest>,
+    session_expires_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(String, DateTime<Utc>), RepoError> {
+    let token = esr_domain::random_token(&mut rand::rng(), 32);
+    let ttl = Duration::from_std(config.refresh_token_ttl).unwrap_or(Duration::days(14));
+    let expires_at = (now + ttl).min(session_expires_at);
+    sessions::add_refresh_token(
+        conn,
+        &TokenDigest::of(&token),
+        session_id,
+        parent,
+        expires_at,
+        now,
+    )?;
+    Ok((token, expires_at))
+}
+
+/// Signs the access token of an issued session.
+pub fn sign(app: &AppState, issued: IssuedSession, now: DateTime<Utc>) -> Result<Tokens, Failure> {
+    let access = app
+        .tokens
+        .issue(
+            issued.account_id.as_str(),
+            issued.session_id.as_str(),
+            &[issued.kind.as_str()],
+            now,
+        )
+        .map_err(Failure::unexpected)?;
+    Ok(Tokens {
+        expires_in: u64::try_from((access.expires_at - now).num_seconds()).unwrap_or(0),
+        access_token: access.token,
+        access_token_expires_at: access.expires_at,
+        refresh_token: issued.refresh_token,
+        refresh_token_expires_at: issued.refresh_expires_at,
+        session_expires_at: issued.session_expires_at,
+    })
+}
+
+/// Why a refresh token was not exchanged.
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshError {
+    /// Unknown, expired, already used (the session is then revoked), or its session ended.
+    #[error("invalid refresh token")]
+    InvalidRefreshToken,
+    /// Storage or the unexpected.
+    #[error(transparent)]
+    Failure(#[from] Failure),
+}
+
+/// Exchanges a refresh token for a new pair. Each works once: presenting a spent one ends
+/// the whole session (someone else has a copy).
+pub async fn refresh(
+    app: &AppState,
+    caller: &Caller,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<Tokens, RefreshError> {
+    if token.is_empty() || token.len() > MAX_REFRESH_TOKEN {
+        return Err(RefreshError::InvalidRefreshToken);
+    }
+    let digest = TokenDigest::of(token);
+    let config = app.config.clone();
+    let caller = caller.clone();
+    let rotation = app
+        .db(move |c| c.write_transaction(|c| rotate(c, &config, &caller, &digest, now)))
+        .await
+        .map_err(Failure::from)?;
+    match rotation {
+        Rotation::Issued(issued) => Ok(sign(app, issued, now)?),
+        Rotation::Reused => {
+            app.metrics.security_event("refresh_token.reused");
+            Err(RefreshError::InvalidRefreshToken)
+        }
+        Rotation::Refused => Err(RefreshError::InvalidRefreshToken),
+    }
+}
+
+enum Rotation {
+    Issued(IssuedSession),
+    Reused,
+    Refused,
+}
+
+fn rotate(
+    conn: &mut DbConnection,
+    config: &Config,
+    caller: &Caller,
+    digest: &TokenDigest,
+    now: DateTime<Utc>,
+) -> Result<Rotation, RepoError> {
+    match sessions::spend_refresh_token(conn, digest, now)? {
+        RefreshSpend::Spent { session } => {
+            if !session.is_active(now) || !account_may_continue(conn, &session)? {
+                if session.revoked_at.is_none() {
+                    sessions::revoke(conn, &session.id, RevokeReason::AccountNotActive, now)?;
+                }
+                return Ok(Rotation::Refused);
+            }
+            let (refresh_token, refresh_expires_at) = add_refresh_token(
+                conn,
+                config,
+                &session.id,
+                Some(digest),
+                session.expires_at,
+                now,
+            )?;
+            sessions::touch(conn, &session.id, now)?;
+            Ok(Rotation::Issued(IssuedSession {
+                session_id: session.id,
+                account_id: session.account_id,
+                kind: session.kind,
+                refresh_token,
+                refresh_expires_at,
+                session_expires_at: session.expires_at,
+            }))
+        }
+        RefreshSpend::Reused { session_id } => {
+            let session = sessions::find(conn, &session_id)?;
+            let was_active =
+                sessions::revoke(conn, &session_id, RevokeReason::RefreshTokenReuse, now)?;
+            audit::record(
+                conn,
+                caller,
+                EventType::RefreshTokenReused,
+                session.as_ref().map(|s| &s.account_id),
+                &Actor::Anonymous,
+                &json!({"session_id": session_id, "session_was_active": was_active}),
+                now,
+            )?;
+            Ok(Rotation::Reused)
+        }
+        RefreshSpend::Expired | RefreshSpend::Unknown => Ok(Rotation::Refused),
+    }
+}
+
+/// A password session may continue only while its account is active and internet access is
+/// approved. A workplace (smartcard) session also continues on a locked account: setting a
+/// new password at work is how a locked account is unlocked.
+fn account_may_continue(conn: &mut DbConnection, session: &Session) -> Result<bool, RepoError> {
+    use esr_domain::AccountStatus;
+    let Some(account) = accounts::find(conn, &session.account_id)? else {
+        return Ok(false);
+    };
+    Ok(match session.kind {
+        SessionKind::Password => {
+            account.status == AccountStatus::Active && account.internet_access.allows_login()
+        }
+        SessionKind::Smartcard => {
+            matches!(
+                account.status,
+                AccountStatus::Active | AccountStatus::Locked
+            )
+        }
+    })
+}
+
+/// Ends a session: its access tokens stop working at once and its refresh token is spent.
+pub async fn logout(
+    app: &AppState,
+    caller: &Caller,
+    session: &Session,
+    now: DateTime<Utc>,
+) -> Result<(), Failure> {
+    let caller = caller.clone();
+    let session = session.clone();
+    app.db(move |c| {
+        c.write_transaction(|c| {
+            sessions::revoke(c, &session.id, RevokeReason::Logout, now)?;
+            audit::record(
+                c,
+                &caller,
+                EventType::Logout,
+                Some(&session.account_id),
+                &Actor::Session(session.id.clone()),
+                &json!({}),
+                now,
+            )
+        })
+    })
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,93 @@
+//! The problems of failures every use case shares (storage, a full hashing pool, the
+//! unexpected, rate limits) and of the password policy, answered the same way everywhere.
+
+use actix_web::http::StatusCode;
+use esr_domain::Coded;
+
+use super::{AsProblem, ProblemSpec, Violation, internal_error};
+use crate::app::Failure;
+use crate::rate_limit::Limited;
+use crate::state::StorageError;
+
+impl AsProblem for Failure {
+    fn problem(&self) -> ProblemSpec {
+        match self {
+            Self::Storage(e) => e.problem(),
+            Self::Overloaded => busy_problem(),
+            Self::Unexpected(_) => internal_error(self),
+        }
+    }
+}
+crate::problem_response!(Failure);
+
+impl AsProblem for StorageError {
+    fn problem(&self) -> ProblemSpec {
+        if !self.is_unavailable() {
+            return internal_error(self);
+        }
+        // The cause chain tells the operator why (connection refused, disk full, …).
+        let mut chain = self.to_string();
+        let mut source = std::error::Error::source(self);
+        while let Some(cause) = source {
+            chain.push_str(": ");
+            chain.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        tracing::warn!(error.chain = %chain, "database unavailable");
+        ProblemSpec::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database-unavailable",
+            "Service Unavailable",
+            "The service is busy or its database is unavailable; try again shortly.",
+        )
+        .with_retry_after(1)
+    }
+}
+crate::problem_response!(StorageError);
+
+impl AsProblem for Limited {
+    fn problem(&self) -> ProblemSpec {
+        ProblemSpec::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too-many-requests",
+            "Too Many Requests",
+            "Too many attempts. Please wait before trying again.",
+        )
+        .with_retry_after(self.retry_after_secs)
+    }
+}
+
+/// The `503 busy` problem of a full hashing pool.
+pub fn busy_problem() -> ProblemSpec {
+    ProblemSpec::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "busy",
+        "Service Unavailable",
+        "The service is busy. Please try again in a moment.",
+    )
+    .with_retry_after(1)
+}
+
+/// A policy violation as it appears in responses and problem `violations[]`.
+pub fn violation_body(v: &esr_domain::Violation) -> Violation {
+    let field = match v {
+        esr_domain::Violation::ConfirmationMismatch => "confirm_password",
+        _ => "new_password",
+    };
+    Violation {
+        code: v.code().to_owned(),
+        field: Some(field.to_owned()),
+        message: v.message(),
+    }
+}
+
+/// The `400 password-policy` problem listing every violation.
+pub fn policy_problem(violations: &[esr_domain::Violation]) -> ProblemSpec {
+    ProblemSpec::new(
+        StatusCode::BAD_REQUEST,
+        "password-policy",
+        "Password not accepted",
+        "The new password does not meet the password policy; see violations.",
+    )
+    .with_violations(violations.iter().map(violation_body).collect())
+}

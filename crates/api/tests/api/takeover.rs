@@ -1,0 +1,236 @@
+//! The takeover an organisation's write key could make silently: point a person's work email or
+//! smartcard at the attacker, then recover or set the password. Replayed through HTTP: both
+//! addresses hear of the change at once, old links stop working, workplace sessions of the old
+//! card end, and for `ESR_CONTACT_CHANGE_HOLD_HOURS` neither recovery nor setting a password at
+//! work goes on. The HR import applies the same consequences as the admin API.
+
+use serde_json::{Value, json};
+
+use crate::admin::admin_key;
+use crate::auth::{JANE, JANE_PASSWORD};
+use crate::both_backends_owned;
+use crate::helpers::{TestApp, TestBackend, problem, spawn_app, spawn_app_with_args};
+use crate::recovery::request_recovery;
+use crate::smartcard::smartcard_tokens;
+
+both_backends_owned!(
+    a_new_work_email_cannot_be_used_to_recover_at_once_and_both_addresses_are_told,
+    a_new_smartcard_cannot_set_the_password_at_once_and_old_card_sessions_end,
+    the_import_changing_a_work_email_has_the_same_consequences,
+    with_the_hold_off_recovery_goes_to_the_new_address,
+);
+
+const JANE_EMAIL: &str = "jane.smith@demo.nhs.uk";
+const JANE_DOB: &str = "1985-04-12";
+const ATTACKER_EMAIL: &str = "mallory@attacker.example";
+const ATTACKER_CARD: &str = "555777777777";
+
+async fn jane_person_path(app: &TestApp, key: &str) -> String {
+    let res = app
+        .client
+        .get(format!("{}/v1/admin/accounts/{JANE}", app.address))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap();
+    let account: Value = res.json().await.unwrap();
+    format!(
+        "/v1/admin/people/{}",
+        account["person_id"].as_str().unwrap()
+    )
+}
+
+async fn patch_jane(app: &TestApp, key: &str, body: Value) {
+    let path = jane_person_path(app, key).await;
+    let res = app
+        .client
+        .patch(format!("{}{path}", app.address))
+        .bearer_auth(key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+}
+
+/// The kinds of the emails queued to `to`, whatever their delivery status.
+fn kinds(app: &TestApp, to: &str) -> Vec<String> {
+    esr_persistence::outbox::list(&mut app.db(), None, 1_000)
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.recipient == to)
+        .map(|m| m.kind)
+        .collect()
+}
+
+async fn wait_for_kind(app: &TestApp, to: &str, kind: &str) {
+    let what = format!("a {kind} email to {to}");
+    crate::wait::wait_until(&what, std::time::Duration::from_secs(10), || async {
+        kinds(app, to).iter().any(|k| k == kind).then_some(())
+    })
+    .await;
+}
+
+async fn a_new_work_email_cannot_be_used_to_recover_at_once_and_both_addresses_are_told(
+    backend: TestBackend,
+) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let trust = admin_key(&app, "trust-999", "999", "write");
+    // A reset link Jane asked for before the change.
+    request_recovery(&app, JANE_EMAIL, JANE_DOB, None).await;
+    app.wait_for_mail(JANE_EMAIL, 1).await;
+
+    patch_jane(&app, &trust, json!({"work_email": ATTACKER_EMAIL})).await;
+    wait_for_kind(&app, JANE_EMAIL, "work_email_changed").await;
+    wait_for_kind(&app, ATTACKER_EMAIL, "work_email_changed").await;
+
+    // The key's next step: have the recovery email sent to the new address. Held.
+    let res = app
+        .post_json(
+            &format!("/v1/admin/accounts/{JANE}/send-recovery-email"),
+            &json!({}),
+            Some(&trust),
+        )
+        .await;
+    assert_eq!(res.status(), 409);
+    let body = problem(res).await;
+    assert_eq!(body["code"], "contact-change-hold");
+
+    // Nor does the public form send a link to the new address (its answer is the usual one).
+    let res = request_recovery(&app, ATTACKER_EMAIL, JANE_DOB, None).await;
+    assert_eq!(res.status(), 202);
+    let what = "the held request's audit row";
+    crate::wait::wait_until(what, std::time::Duration::from_secs(10), || async {
+        let events = esr_persistence::audit::recent(&mut app.db(), None, 20).unwrap();
+        events
+            .iter()
+            .any(|e| e.details.contains("contact_change_hold"))
+            .then_some(())
+    })
+    .await;
+    assert_eq!(
+        kinds(&app, ATTACKER_EMAIL),
+        vec!["work_email_changed"],
+        "the new address got the notice and no link"
+    );
+
+    // The audit names the account and both addresses (as keyed digests, never in clear).
+    let events = esr_persistence::audit::recent(&mut app.db(), None, 50).unwrap();
+    let changed = events
+        .iter()
+        .find(|e| e.event_type == "person.work_email_changed")
+        .expect("audited");
+    assert!(changed.account_id.is_some(), "the row names the account");
+    let details: Value = serde_json::from_str(&changed.details).unwrap();
+    assert!(details["old_email_digest"].is_string() && details["new_email_digest"].is_string());
+    assert!(!changed.details.contains(ATTACKER_EMAIL) && !changed.details.contains(JANE_EMAIL));
+    app.stop().await;
+}
+
+async fn a_new_smartcard_cannot_set_the_password_at_once_and_old_card_sessions_end(
+    backend: TestBackend,
+) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let trust = admin_key(&app, "trust-999", "999", "write");
+    let jane_at_work = smartcard_tokens(&app, "100001").await;
+    let jane_work_token = jane_at_work["access_token"].as_str().unwrap().to_owned();
+
+    patch_jane(&app, &trust, json!({"smartcard_subject": ATTACKER_CARD})).await;
+    wait_for_kind(&app, JANE_EMAIL, "smartcard_changed").await;
+    let res = app.get_auth("/v1/me", &jane_work_token).await;
+    assert_eq!(res.status(), 401, "the old card's workplace session ended");
+
+    // The attacker signs in at work with their own card, now linked to Jane's record...
+    let attacker = smartcard_tokens(&app, ATTACKER_CARD).await;
+    let token = attacker["access_token"].as_str().unwrap();
+    let new = "Attacker chosen passphrase 1";
+    let res = app
+        .put_json(
+            "/v1/me/internet-access/password",
+            &json!({"new_password": new, "confirm_password": new}),
+            token,
+        )
+        .await;
+    // ...but cannot choose Jane's password during the hold.
+    assert_eq!(res.status(), 403);
+    assert!(res.headers().contains_key("retry-after"));
+    assert_eq!(problem(res).await["code"], "contact-change-hold");
+    assert_eq!(
+        app.login(JANE, JANE_PASSWORD).await.status(),
+        200,
+        "unchanged"
+    );
+    app.stop().await;
+}
+
+async fn the_import_changing_a_work_email_has_the_same_consequences(backend: TestBackend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let root = admin_key(&app, "hr-feed", "all", "write");
+    request_recovery(&app, JANE_EMAIL, JANE_DOB, None).await;
+    let messages = app.wait_for_mail(JANE_EMAIL, 1).await;
+    let link = crate::recovery::token_for(&messages[0], "reset", JANE);
+
+    let csv = format!(
+        "organisation_code,employee_number,first_name,last_name,date_of_birth,work_email,smartcard_subject\n\
+         999,100001,Jane,Smith,{JANE_DOB},{ATTACKER_EMAIL},555000000001\n"
+    );
+    let res = app
+        .client
+        .post(format!("{}/v1/admin/people/import", app.address))
+        .header("content-type", "text/csv")
+        .bearer_auth(&root)
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    wait_for_kind(&app, JANE_EMAIL, "work_email_changed").await;
+    wait_for_kind(&app, ATTACKER_EMAIL, "work_email_changed").await;
+
+    let new = "Attacker chosen passphrase 1";
+    let res = app
+        .post_json(
+            "/v1/password-resets",
+            &json!({"token": link, "username": JANE, "new_password": new, "confirm_password": new}),
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), 400, "the link sent before the change is dead");
+    let res = app
+        .post_json(
+            &format!("/v1/admin/accounts/{JANE}/send-recovery-email"),
+            &json!({}),
+            Some(&root),
+        )
+        .await;
+    assert_eq!(problem(res).await["code"], "contact-change-hold");
+    app.stop().await;
+}
+
+/// The hold is what stops the takeover: with it off, the same steps deliver a link to the new
+/// address (still with both notices), which is why it is on by default.
+async fn with_the_hold_off_recovery_goes_to_the_new_address(backend: TestBackend) {
+    let Some(app) = spawn_app_with_args(backend, &["--contact-change-hold-hours", "0"]).await
+    else {
+        return;
+    };
+    let trust = admin_key(&app, "trust-999", "999", "write");
+    patch_jane(&app, &trust, json!({"work_email": ATTACKER_EMAIL})).await;
+    let res = app
+        .post_json(
+            &format!("/v1/admin/accounts/{JANE}/send-recovery-email"),
+            &json!({}),
+            Some(&trust),
+        )
+        .await;
+    assert_eq!(res.status(), 202, "{}", res.text().await.unwrap());
+    wait_for_kind(&app, ATTACKER_EMAIL, "recovery").await;
+    wait_for_kind(&app, JANE_EMAIL, "work_email_changed").await;
+    app.stop().await;
+}

@@ -1,0 +1,1 @@
+ALTER TABLE people DROP COLUMN contact_changed_at;
