@@ -20,6 +20,7 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::Value;
 
+use super::rsa_key::MIN_RSA_BITS;
 use crate::tokens::{parse_header, split_compact};
 
 /// Longest ID token looked at.
@@ -52,9 +53,15 @@ pub enum IdTokenRejection {
     /// `exp` has passed (beyond the leeway).
     #[error("the ID token has expired")]
     Expired,
-    /// `iat` is in the future (beyond the leeway).
+    /// `iat` or `nbf` is in the future (beyond the leeway).
     #[error("the ID token is not valid yet")]
     NotYetValid,
+    /// `iat` is older than an ID token fresh from the token endpoint can be.
+    #[error("the ID token was issued too long ago")]
+    IssuedTooLongAgo,
+    /// `exp` lies further ahead than any ID token needs.
+    #[error("the ID token's lifetime is too long")]
+    LifetimeTooLong,
     /// `nonce` is missing or is not the one of this flow.
     #[error("the ID token's nonce does not match")]
     WrongNonce,
@@ -82,6 +89,8 @@ impl IdTokenRejection {
             Self::WrongAuthorizedParty => "wrong_authorized_party",
             Self::Expired => "expired",
             Self::NotYetValid => "not_yet_valid",
+            Self::IssuedTooLongAgo => "issued_too_long_ago",
+            Self::LifetimeTooLong => "lifetime_too_long",
             Self::WrongNonce => "wrong_nonce",
             Self::MissingClaim(_) => "missing_claim",
             Self::AssuranceTooLow { .. } => "assurance_too_low",
@@ -110,7 +119,8 @@ impl std::fmt::Debug for ProviderKeys {
 
 impl ProviderKeys {
     /// Reads a JWK set, keeping the RSA signing keys that have a `kid` and skipping the rest
-    /// (encryption keys, other key types, malformed entries).
+    /// (encryption keys, other key types, malformed entries, and moduli shorter than
+    /// [`MIN_RSA_BITS`], which can be factored: a token signed with one is as good as forged).
     pub fn from_jwks(jwks: &Value) -> Self {
         let mut keys = HashMap::new();
         for jwk in jwks["keys"].as_array().into_iter().flatten() {
@@ -121,6 +131,11 @@ impl ProviderKeys {
             let (Some(kid), Some(n), Some(e)) = (text("kid"), text("n"), text("e")) else {
                 continue;
             };
+            let bits = modulus_bits(n);
+            if bits < MIN_RSA_BITS {
+                tracing::warn!(kid, bits, "identity provider key too short: ignored");
+                continue;
+            }
             if let Ok(decoding) = DecodingKey::from_rsa_components(n, e) {
                 keys.insert(
                     kid.to_owned(),
@@ -147,6 +162,18 @@ impl ProviderKeys {
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
+    }
+}
+
+/// The size in bits of a base64url RSA modulus (0 when it does not decode).
+fn modulus_bits(n: &str) -> usize {
+    let Ok(bytes) = Base64UrlUnpadded::decode_vec(n.trim_end_matches('=')) else {
+        return 0;
+    };
+    let significant = bytes.iter().skip_while(|b| **b == 0).collect::<Vec<_>>();
+    match significant.first() {
+        Some(first) => significant.len() * 8 - first.leading_zeros() as usize,
+        None => 0,
     }
 }
 
@@ -200,6 +227,41 @@ pub fn pinned_header(
     Ok((alg, header.kid))
 }
 
+/// Oldest `iat` accepted, in seconds. The token is fetched from the token endpoint during the
+/// callback, moments after it was issued: an old one is a replay of a token kept from before.
+const MAX_ID_TOKEN_AGE_SECS: i64 = 10 * 60;
+
+/// Furthest `exp` accepted, in seconds from now. ID tokens live minutes (an hour at most at
+/// the providers we know); a day leaves room for any of them while refusing one that a stolen
+/// signing key made to last for years.
+const MAX_ID_TOKEN_LIFETIME_SECS: i64 = 24 * 60 * 60;
+
+/// `iat` neither in the future nor stale, `nbf` (when present) reached, `exp` not absurdly far.
+fn check_times(
+    claims: &Value,
+    exp: i64,
+    iat: i64,
+    expect: &Expectations<'_>,
+) -> Result<(), IdTokenRejection> {
+    let latest_start = expect.now.saturating_add(expect.leeway_secs);
+    if iat > latest_start {
+        return Err(IdTokenRejection::NotYetValid);
+    }
+    if let Some(nbf) = claims.get("nbf") {
+        let nbf = nbf.as_i64().ok_or(IdTokenRejection::Malformed)?;
+        if nbf > latest_start {
+            return Err(IdTokenRejection::NotYetValid);
+        }
+    }
+    if iat < expect.now - MAX_ID_TOKEN_AGE_SECS - expect.leeway_secs {
+        return Err(IdTokenRejection::IssuedTooLongAgo);
+    }
+    if exp > expect.now.saturating_add(MAX_ID_TOKEN_LIFETIME_SECS) {
+        return Err(IdTokenRejection::LifetimeTooLong);
+    }
+    Ok(())
+}
+
 /// Verifies `token` (whose header passed [`pinned_header`] with `alg`) with `key`.
 pub fn verify(
     token: &str,
@@ -247,9 +309,7 @@ pub fn verify(
     let iat = claims["iat"]
         .as_i64()
         .ok_or(IdTokenRejection::MissingClaim("iat"))?;
-    if iat > expect.now.saturating_add(expect.leeway_secs) {
-        return Err(IdTokenRejection::NotYetValid);
-    }
+    check_times(&claims, exp, iat, expect)?;
     let nonce = claims["nonce"]
         .as_str()
         .ok_or(IdTokenRejection::WrongNonce)?;
@@ -327,6 +387,35 @@ pub fn pkce_challenge(verifier: &str) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn jwk_with_modulus_bytes(len: usize) -> Value {
+        let mut n = vec![0xC5u8; len];
+        n[len - 1] |= 1;
+        json!({"keys": [{
+            "kty": "RSA", "use": "sig", "kid": "k", "alg": "RS256",
+            "n": Base64UrlUnpadded::encode_string(&n), "e": "AQAB",
+        }]})
+    }
+
+    #[test]
+    fn provider_keys_shorter_than_2048_bits_are_ignored() {
+        assert!(
+            ProviderKeys::from_jwks(&jwk_with_modulus_bytes(128)).is_empty(),
+            "1024 bits"
+        );
+        assert!(
+            ProviderKeys::from_jwks(&jwk_with_modulus_bytes(255)).is_empty(),
+            "2040 bits"
+        );
+        assert_eq!(
+            ProviderKeys::from_jwks(&jwk_with_modulus_bytes(256)).len(),
+            1,
+            "2048 bits"
+        );
+        assert_eq!(modulus_bits("AQ"), 1);
+        assert_eq!(modulus_bits("AAE"), 1, "leading zero bytes do not count");
+        assert_eq!(modulus_bits("!!"), 0);
+    }
 
     #[test]
     fn assurance_levels_of_cis2_values() {

@@ -238,6 +238,24 @@ async fn foreign_id_tokens_are_verified_strictly(backend: TestBackend) {
             "smartcard-token-invalid",
         ),
         (
+            "not valid before an hour from now",
+            Box::new(move |c| c["nbf"] = json!(now + 3600)),
+            401,
+            "smartcard-token-invalid",
+        ),
+        (
+            "issued two hours ago, still unexpired",
+            Box::new(move |c| c["iat"] = json!(now - 7200)),
+            401,
+            "smartcard-token-invalid",
+        ),
+        (
+            "valid for ten years",
+            Box::new(move |c| c["exp"] = json!(now + 10 * 365 * 24 * 3600)),
+            401,
+            "smartcard-token-invalid",
+        ),
+        (
             "wrong aud",
             Box::new(|c| c["aud"] = json!("another-client")),
             401,
