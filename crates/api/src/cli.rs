@@ -461,6 +461,12 @@ fn rotate_signing_key(config: &Config) -> anyhow::Result<()> {
 }
 
 fn seed_demo(config: &Config) -> anyhow::Result<()> {
+    // The demo passwords are published in README: in a production database they would be
+    // accounts anyone can log in to.
+    anyhow::ensure!(
+        config.mode != crate::config::Mode::Production,
+        "seed-demo refuses a production database (ESR_MODE=production): its accounts have published passwords"
+    );
     let mut conn = connect(config)?;
     esr_persistence::migrations::run_pending(&mut conn)?;
     let hasher = esr_domain::PasswordHasher::new(config.argon2)?;

@@ -44,6 +44,12 @@ pub struct Settings {
     )]
     pub listen_addr: SocketAddr,
 
+    /// Let dev mode listen on an address other than loopback. Dev mode serves the dev identity
+    /// provider (anyone can sign in as anyone with a "smartcard") and the dev mailbox (every
+    /// reset link), so by default it refuses to be reachable from other machines.
+    #[arg(long, env = "ESR_DEV_ALLOW_REMOTE", default_value_t = false, action = clap::ArgAction::Set, global = true)]
+    pub dev_allow_remote: bool,
+
     /// `sqlite://PATH` or `postgres://USER:PASSWORD@HOST:PORT/DB`. Dev default: `sqlite://./var/esr.db`.
     #[arg(long, env = "ESR_DATABASE_URL", global = true, hide_env_values = true)]
     pub database_url: Option<String>,
@@ -1255,6 +1261,13 @@ impl Settings {
     fn resolve_for(self, serving: bool) -> Result<Config, ConfigError> {
         let production = self.mode == Mode::Production;
         let mut problems = Vec::new();
+        if serving && !production && !self.listen_addr.ip().is_loopback() && !self.dev_allow_remote
+        {
+            problems.push(format!(
+                "ESR_LISTEN_ADDR={} is not a loopback address, and dev mode serves the dev identity provider and mailbox: listen on 127.0.0.1, run with ESR_MODE=production, or set ESR_DEV_ALLOW_REMOTE=true on a closed network",
+                self.listen_addr
+            ));
+        }
 
         let raw_url = match (&self.database_url, &self.database_url_file) {
             (Some(url), _) => Some(url.clone()),

@@ -77,6 +77,48 @@ fn production_refuses_sqlite_unless_allowed() {
     assert!(String::from_utf8(out.stdout).unwrap().contains("Applied "));
 }
 
+/// Demo accounts have published passwords: `seed-demo` refuses a production database, and
+/// nothing of it is written.
+#[test]
+fn seed_demo_refuses_production() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.db");
+    let out = esr_api()
+        .env("ESR_MODE", "production")
+        .env("ESR_DATABASE_URL", format!("sqlite://{}", db.display()))
+        .env("ESR_PUBLIC_BASE_URL", "https://esr.example.nhs.uk")
+        .env("ESR_ALLOW_SQLITE_IN_PRODUCTION", "true")
+        .arg("seed-demo")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("seed-demo refuses a production database"),
+        "{stderr}"
+    );
+    assert!(!db.exists(), "nothing was created");
+}
+
+/// Dev mode lets anyone be anyone (the dev identity provider) and reads every link (the dev
+/// mailbox): it will not listen beyond loopback unless told to.
+#[test]
+fn dev_mode_refuses_a_non_loopback_address_unless_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("d.db").display());
+    for addr in ["0.0.0.0:0", "[::]:0"] {
+        let out = esr_api()
+            .env("ESR_DATABASE_URL", &url)
+            .env("ESR_LISTEN_ADDR", addr)
+            .arg("serve")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{addr}");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(stderr.contains("ESR_DEV_ALLOW_REMOTE"), "{addr}: {stderr}");
+    }
+}
+
 /// `esr-api migrate` against a PostgreSQL URL the server refuses: exits 1 with the driver's
 /// own words (never the pool's generic "invalid connection url"); returns its stderr.
 fn migrate_refused(url: &str) -> String {
