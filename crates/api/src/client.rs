@@ -15,15 +15,33 @@ use crate::state::AppState;
 /// Longest user agent kept (the rest is cut, so a header flood cannot bloat the audit trail).
 const USER_AGENT_MAX: usize = 256;
 
+/// An address in one form whatever the listener: an IPv4 client reaching a dual-stack
+/// listener arrives as `::ffff:a.b.c.d`, which would miss an IPv4 trusted-proxy range and
+/// count apart from the same client reaching an IPv4 listener.
+pub fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// Whether `peer` is one of the trusted proxies.
+pub fn is_trusted_proxy(peer: Option<IpAddr>, trusted: &[IpNet]) -> bool {
+    peer.map(canonical)
+        .is_some_and(|ip| trusted.iter().any(|net| net.contains(&ip)))
+}
+
 /// Resolves the client IP: the peer address, unless the peer is a trusted proxy; then the
 /// rightmost `X-Forwarded-For` entry that is not itself a trusted proxy. Entries left of that
-/// are client-controlled and ignored.
+/// are client-controlled and ignored. `forwarded_for` is every `X-Forwarded-For` line joined
+/// with commas (RFC 9110 §5.3: several lines are one list), so a client cannot hide its own
+/// address from the walk by sending a second line.
 pub fn client_ip(
     peer: Option<IpAddr>,
     forwarded_for: Option<&str>,
     trusted: &[IpNet],
 ) -> Option<IpAddr> {
-    let peer = peer?;
+    let peer = canonical(peer?);
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
     if !is_trusted(&peer) {
         return Some(peer);
@@ -33,7 +51,7 @@ pub fn client_ip(
     };
     let mut last = peer;
     for hop in header.rsplit(',') {
-        match hop.trim().parse::<IpAddr>() {
+        match hop.trim().parse::<IpAddr>().map(canonical) {
             Ok(ip) if is_trusted(&ip) => last = ip,
             Ok(ip) => return Some(ip),
             // A malformed hop: stop at the last address we could trust.
@@ -41,6 +59,16 @@ pub fn client_ip(
         }
     }
     Some(last)
+}
+
+/// Every `X-Forwarded-For` line, in order, as one list (`None` when there is none, or a line
+/// is not text: then no forwarded address is believed).
+fn forwarded_for(headers: &actix_web::http::header::HeaderMap) -> Option<String> {
+    let lines: Option<Vec<&str>> = headers
+        .get_all("x-forwarded-for")
+        .map(|v| v.to_str().ok())
+        .collect();
+    lines.filter(|l| !l.is_empty()).map(|l| l.join(","))
 }
 
 impl FromRequest for Caller {
@@ -51,12 +79,13 @@ impl FromRequest for Caller {
         let trusted: &[IpNet] = req
             .app_data::<web::Data<AppState>>()
             .map_or(&[], |s| s.config.trusted_proxies.as_slice());
-        let forwarded = req
-            .headers()
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok());
-        let ip = client_ip(req.peer_addr().map(|a| a.ip()), forwarded, trusted)
-            .unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        let forwarded = forwarded_for(req.headers());
+        let ip = client_ip(
+            req.peer_addr().map(|a| a.ip()),
+            forwarded.as_deref(),
+            trusted,
+        )
+        .unwrap_or(IpAddr::from([0, 0, 0, 0]));
         let user_agent = req
             .headers()
             .get(actix_web::http::header::USER_AGENT)
@@ -103,6 +132,40 @@ mod tests {
         assert_eq!(
             client_ip(Some(ip("10.0.0.5")), Some(header), &trusted),
             Some(ip("203.0.113.9"))
+        );
+    }
+
+    #[test]
+    fn ipv4_mapped_addresses_are_canonical_for_trust_and_for_the_client() {
+        let trusted = nets(&["10.0.0.0/8"]);
+        // An IPv4 proxy seen through a dual-stack listener is still the trusted proxy.
+        assert_eq!(
+            client_ip(Some(ip("::ffff:10.0.0.5")), Some("203.0.113.9"), &trusted),
+            Some(ip("203.0.113.9"))
+        );
+        assert_eq!(
+            client_ip(Some(ip("::ffff:203.0.113.9")), None, &trusted),
+            Some(ip("203.0.113.9"))
+        );
+        assert_eq!(
+            client_ip(Some(ip("10.0.0.5")), Some("::ffff:198.51.100.7"), &trusted),
+            Some(ip("198.51.100.7"))
+        );
+    }
+
+    #[test]
+    fn every_forwarded_line_is_read() {
+        let mut headers = actix_web::http::header::HeaderMap::new();
+        let name = actix_web::http::header::HeaderName::from_static("x-forwarded-for");
+        headers.append(name.clone(), "6.6.6.6".parse().unwrap());
+        headers.append(name, "203.0.113.9".parse().unwrap());
+        let joined = forwarded_for(&headers).unwrap();
+        assert_eq!(joined, "6.6.6.6,203.0.113.9");
+        let trusted = nets(&["10.0.0.0/8"]);
+        assert_eq!(
+            client_ip(Some(ip("10.0.0.5")), Some(&joined), &trusted),
+            Some(ip("203.0.113.9")),
+            "the proxy's appended line is the one that counts"
         );
     }
 

@@ -25,11 +25,20 @@ impl RequestId {
         &self.0
     }
 
-    /// Uses the caller's id if it is short and plain (so it is safe in logs), else a new UUID.
+    /// Uses the incoming id when a trusted proxy sent it and it is short and plain (so it is
+    /// safe in logs), else a new UUID. From anyone else it is ignored: a client choosing the
+    /// id of its requests could make its audit rows and log lines collide with someone else's.
     fn from_request(req: &ServiceRequest) -> Self {
+        let trusted = req.app_data::<web::Data<AppState>>().is_some_and(|s| {
+            crate::client::is_trusted_proxy(
+                req.peer_addr().map(|a| a.ip()),
+                &s.config.trusted_proxies,
+            )
+        });
         let incoming = req
             .headers()
             .get(&X_REQUEST_ID)
+            .filter(|_| trusted)
             .and_then(|v| v.to_str().ok())
             .filter(|v| {
                 (8..=64).contains(&v.len())

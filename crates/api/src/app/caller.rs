@@ -24,8 +24,47 @@ impl Caller {
         }
     }
 
-    /// The IP as text, for the audit trail and the rate-limit keys.
+    /// The IP as text, for the audit trail.
     pub fn ip_text(&self) -> String {
         self.ip.to_string()
+    }
+
+    /// The key the per-client rate limits count under: the IPv4 address, or the /64 network
+    /// of an IPv6 one. One subscriber or host is given a whole /64 (2^64 addresses), so keying
+    /// on the full IPv6 address would give an attacker a fresh allowance per request.
+    pub fn limit_key(&self) -> String {
+        match self.ip {
+            IpAddr::V4(v4) => v4.to_string(),
+            IpAddr::V6(v6) => {
+                let network = u128::from(v6) & !((1u128 << 64) - 1);
+                format!("{}/64", std::net::Ipv6Addr::from(network))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn caller(ip: &str) -> Caller {
+        Caller {
+            ip: ip.parse().unwrap(),
+            ..Caller::internal()
+        }
+    }
+
+    #[test]
+    fn ipv6_clients_are_limited_per_64_and_ipv4_per_address() {
+        assert_eq!(caller("203.0.113.9").limit_key(), "203.0.113.9");
+        assert_eq!(
+            caller("2001:db8:1:2:aaaa::1").limit_key(),
+            caller("2001:db8:1:2:ffff:ffff:ffff:fffe").limit_key()
+        );
+        assert_eq!(caller("2001:db8:1:2::1").limit_key(), "2001:db8:1:2::/64");
+        assert_ne!(
+            caller("2001:db8:1:2::1").limit_key(),
+            caller("2001:db8:1:3::1").limit_key()
+        );
     }
 }

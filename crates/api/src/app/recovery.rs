@@ -55,7 +55,7 @@ pub async fn submit_request(
 ) -> Result<(), SubmitError> {
     app.limits
         .recovery_per_ip
-        .check(&caller.ip_text())
+        .check(&caller.limit_key())
         .and_then(|()| app.limits.recovery_per_email.check(form.email.as_str()))
         .map_err(|limited| {
             app.metrics.security_event("recovery.rate_limited");
@@ -104,7 +104,7 @@ pub enum LinkError {
 pub fn rate_limit_links(app: &AppState, caller: &Caller) -> Result<(), Limited> {
     app.limits
         .links_per_ip
-        .check(&caller.ip_text())
+        .check(&caller.limit_key())
         .inspect_err(|_| app.metrics.security_event("link.rate_limited"))
 }
 

@@ -107,7 +107,7 @@ pub async fn password_login(
     let limit_key = typed.to_uppercase();
     app.limits
         .login_per_ip
-        .check(&caller.ip_text())
+        .check(&caller.limit_key())
         .and_then(|()| app.limits.login_per_username.check(&limit_key))
         .map_err(|limited| {
             app.metrics.security_event("login.rate_limited");

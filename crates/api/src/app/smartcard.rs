@@ -90,7 +90,7 @@ fn provider(app: &AppState) -> Result<&OidcClient, SmartcardError> {
 fn rate_limit(app: &AppState, caller: &Caller) -> Result<(), SmartcardError> {
     app.limits
         .login_per_ip
-        .check(&format!("smartcard:{}", caller.ip_text()))
+        .check(&format!("smartcard:{}", caller.limit_key()))
         .map_err(|limited| {
             app.metrics.security_event("smartcard.rate_limited");
             SmartcardError::RateLimited(limited)
@@ -339,7 +339,7 @@ async fn refuse(
             if app
                 .limits
                 .refusal_audits_per_ip
-                .check(&format!("smartcard:{}", caller.ip_text()))
+                .check(&format!("smartcard:{}", caller.limit_key()))
                 .is_err()
             {
                 return error;

@@ -90,6 +90,8 @@ async fn wrong_method_is_a_problem_405_with_allow(app: &TestApp) {
 }
 
 async fn request_id_is_echoed_or_generated(app: &TestApp) {
+    // From a client that is not a trusted proxy, the id is never taken: it could make its
+    // requests' log lines and audit rows pass for someone else's.
     let res = app
         .client
         .get(format!("{}/health/live", app.address))
@@ -97,12 +99,28 @@ async fn request_id_is_echoed_or_generated(app: &TestApp) {
         .send()
         .await
         .unwrap();
+    let id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert!(uuid::Uuid::parse_str(&id).is_ok(), "{id}");
+
+    // From a trusted proxy (the load balancer), a plain id is kept end to end.
+    let behind_proxy = crate::helpers::spawn_app_with(crate::helpers::TestBackend::Sqlite, |c| {
+        c.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    })
+    .await
+    .unwrap();
+    let res = behind_proxy
+        .client
+        .get(format!("{}/health/live", behind_proxy.address))
+        .header("x-request-id", "lb-7f3a9c21-0001")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.headers()["x-request-id"], "lb-7f3a9c21-0001");
 
-    // An id that could pollute logs is replaced by a fresh UUID.
-    let res = app
+    // An id that could pollute logs is replaced by a fresh UUID even from the proxy.
+    let res = behind_proxy
         .client
-        .get(format!("{}/nope", app.address))
+        .get(format!("{}/nope", behind_proxy.address))
         .header("x-request-id", "evil\" injected=1")
         .send()
         .await

@@ -290,6 +290,49 @@ async fn trusted_proxy_forwarded_address_is_the_rate_limit_key() {
     app.stop().await;
 }
 
+/// The limits cannot be dodged by the shape of the address: a spoofed first
+/// `X-Forwarded-For` line beside the proxy's own, fresh IPv6 addresses within one /64, or a
+/// proxy seen as `::ffff:127.0.0.1` on a dual-stack listener.
+#[tokio::test]
+async fn forwarded_lines_and_ipv6_networks_do_not_escape_the_limit() {
+    let app = spawn_app_with(TestBackend::Sqlite, |c| {
+        c.rate_login_per_ip = 2;
+        c.rate_login_per_username = 0;
+        c.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    })
+    .await
+    .unwrap();
+    let attempt = |lines: Vec<String>| {
+        let mut req = app
+            .client
+            .post(format!("{}/v1/auth/login", app.address))
+            .json(&serde_json::json!({"username": JANE, "password": "wrong password here"}));
+        for line in lines {
+            req = req.header("x-forwarded-for", line);
+        }
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    // The client adds a line of its own each time; the proxy's line says who it is.
+    let mut statuses = Vec::new();
+    for i in 0..3 {
+        statuses.push(attempt(vec![format!("198.51.100.{i}"), "203.0.113.50".into()]).await);
+    }
+    assert_eq!(statuses, [401, 401, 429], "spoofed first lines");
+
+    // A new IPv6 address per attempt, all in one /64.
+    let mut statuses = Vec::new();
+    for i in 1..=3 {
+        statuses.push(attempt(vec![format!("2001:db8:7:7::{i:x}")]).await);
+    }
+    assert_eq!(statuses, [401, 401, 429], "one IPv6 /64");
+    assert_eq!(
+        attempt(vec!["2001:db8:7:8::1".into()]).await,
+        401,
+        "the next /64 is another client"
+    );
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn hashing_overload_is_shed_with_503_not_queued() {
     let app = spawn_app_with(TestBackend::Sqlite, |c| {
