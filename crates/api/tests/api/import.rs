@@ -553,3 +553,43 @@ async fn organisation_key_imports_only_its_organisation_sqlite() {
 async fn organisation_key_imports_only_its_organisation_postgres() {
     organisation_key_imports_only_its_organisation(TestBackend::Postgres).await;
 }
+
+/// RFC 4180 end to end: a quoted field may hold a comma, a doubled quote or a line break. A
+/// line break makes the record span two lines: it is one record (refused once, for its name,
+/// at the line it starts on), and the lines after it keep their numbers.
+async fn quoted_line_breaks_make_one_record_named_by_its_first_line(backend: TestBackend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let key = crate::admin::admin_key(&app, "hr-feed", "all", "write");
+    let feed = "organisation_code,employee_number,first_name,last_name,date_of_birth,work_email,smartcard_subject\n\
+        999,700001,\"Ann, Marie\",\"O\"\"Neill\",1990-01-01,ann.oneill@example.org,\n\
+        999,700002,\"Bea\ntrice\",Lee,1990-01-02,bea.lee@example.org,\n\
+        999,700003,Cal,Ray,1990-01-03,cal.ray@example.org,\n";
+    let res = post_csv(&app, Some(&key), feed.as_bytes().to_vec()).await;
+    assert_eq!(res.status(), 200);
+    let report: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(report["created"], 2, "{report}");
+    assert_eq!(report["rejected"], 1, "{report}");
+    assert_eq!(
+        report["errors"],
+        serde_json::json!([{"line": 3, "field": "first_name", "code": "invalid-name",
+            "message": "Name must not contain tabs, line breaks, or invisible or text-direction characters"}]),
+        "{report}"
+    );
+    let filter = people::PersonFilter {
+        employee_number: Some("700001".into()),
+        ..Default::default()
+    };
+    let people = people::list(&mut app.db(), &filter, None, 10).unwrap();
+    assert!(
+        people
+            .items
+            .iter()
+            .any(|p| p.first_name == "Ann, Marie" && p.last_name == "O\"Neill"),
+        "quoted comma and doubled quote kept"
+    );
+    app.stop().await;
+}
+
+crate::both_backends_owned!(quoted_line_breaks_make_one_record_named_by_its_first_line);

@@ -8,7 +8,7 @@
 //! wrong header (or an empty input) refuses the whole file, before anything is written.
 
 pub mod generate;
-pub mod lines;
+pub mod records;
 
 use std::io::{BufRead, BufReader, Read};
 
@@ -21,7 +21,7 @@ use esr_persistence::{DbConnection, RepoError, organisations};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use lines::{FieldSplitter, Line, LineReader, SplitError};
+use records::{Record, RecordReader};
 
 /// The header every feed starts with, in this order.
 pub const COLUMNS: [&str; 7] = [
@@ -39,8 +39,8 @@ pub const COLUMNS: [&str; 7] = [
 pub struct ImportLimits {
     /// Rows written per transaction.
     pub batch_rows: usize,
-    /// Longest line accepted, in bytes (terminator excluded); longer lines are rejected.
-    pub max_line_bytes: usize,
+    /// Longest record accepted, in bytes; longer records are rejected (`line-too-long`).
+    pub max_record_bytes: usize,
     /// Line errors kept in the report; further ones are only counted.
     pub max_errors: usize,
 }
@@ -49,7 +49,7 @@ impl Default for ImportLimits {
     fn default() -> Self {
         Self {
             batch_rows: 5_000,
-            max_line_bytes: 4_096,
+            max_record_bytes: 4_096,
             max_errors: 1_000,
         }
     }
@@ -205,9 +205,10 @@ pub fn import_people(
     now: DateTime<Utc>,
     observer: &mut dyn ImportObserver,
 ) -> Result<ImportReport, ImportError> {
-    let mut reader = LineReader::new(
+    let mut reader = RecordReader::new(
         BufReader::with_capacity(64 * 1024, input),
-        limits.max_line_bytes,
+        limits.max_record_bytes,
+        COLUMNS.len(),
     );
     check_header(&mut reader)?;
 
@@ -241,17 +242,16 @@ pub fn import_people(
     Ok(run.report)
 }
 
-/// The reading thread: parses and validates lines into batches of `limits.batch_rows` rows.
+/// The reading thread: parses and validates records into batches of `limits.batch_rows` rows.
 fn parse_batches<R: Read>(
-    mut reader: LineReader<BufReader<R>>,
+    mut reader: RecordReader<BufReader<R>>,
     known: &[OrganisationCode],
     limits: ImportLimits,
     now: DateTime<Utc>,
     tx: &std::sync::mpsc::SyncSender<Result<Parsed, ImportError>>,
 ) {
-    let mut splitter = FieldSplitter::new(limits.max_line_bytes, COLUMNS.len());
     let today = now.date_naive();
-    let mut lines = 0u64;
+    let mut records = 0u64;
     let fresh = || Parsed {
         rows: Vec::with_capacity(limits.batch_rows),
         errors: Vec::new(),
@@ -261,35 +261,19 @@ fn parse_batches<R: Read>(
     };
     let mut batch = fresh();
     loop {
-        let next = match reader.next_line() {
-            Ok(next) => next,
+        let (line, record) = match reader.next_record() {
+            Ok(Some(next)) => next,
+            Ok(None) => break,
             Err(e) => {
                 let _ = tx.send(Err(ImportError::Read(e)));
                 return;
             }
         };
-        let Some((number, line)) = next else { break };
-        let content = match line {
-            Line::TooLong => {
-                lines += 1;
-                batch.rejected += 1;
-                batch.errors.push(whole_line(
-                    number,
-                    "line-too-long",
-                    format!(
-                        "The line is longer than {} bytes and was skipped",
-                        limits.max_line_bytes
-                    ),
-                ));
-                continue;
-            }
-            Line::Content(c) => c,
-        };
-        if content.iter().all(u8::is_ascii_whitespace) {
-            continue; // blank lines (e.g. at the end of a hand-edited file) carry nothing
+        if record == Record::Fields && is_blank(&reader) {
+            continue; // a line of spaces (e.g. at the end of a hand-edited file) carries nothing
         }
-        lines += 1;
-        match parse_row(&mut splitter, number, content, today, known) {
+        records += 1;
+        match parse_record(&reader, record, line, limits, today, known) {
             Ok(row) => batch.rows.push(row),
             Err(errors) => {
                 batch.rejected += 1;
@@ -297,16 +281,20 @@ fn parse_batches<R: Read>(
             }
         }
         if batch.rows.len() >= limits.batch_rows {
-            batch.lines = lines;
+            batch.lines = records;
             batch.bytes = reader.bytes_read();
             if tx.send(Ok(std::mem::replace(&mut batch, fresh()))).is_err() {
                 return; // the writer stopped (an error): nothing more to do
             }
         }
     }
-    batch.lines = lines;
+    batch.lines = records;
     batch.bytes = reader.bytes_read();
     let _ = tx.send(Ok(batch));
+}
+
+fn is_blank<R: BufRead>(reader: &RecordReader<R>) -> bool {
+    reader.len() == 1 && reader.field(0).iter().all(u8::is_ascii_whitespace)
 }
 
 struct Run {
@@ -351,29 +339,35 @@ impl Run {
     }
 }
 
-fn check_header<R: BufRead>(reader: &mut LineReader<R>) -> Result<(), ImportError> {
-    let header = reader.next_line().map_err(ImportError::Read)?;
-    let Some((_, line)) = header else {
+fn check_header<R: BufRead>(reader: &mut RecordReader<R>) -> Result<(), ImportError> {
+    let header = reader.next_record().map_err(ImportError::Read)?;
+    let Some((_, record)) = header else {
         return Err(ImportError::Empty);
     };
-    let content = match line {
-        Line::Content(c) => c,
-        Line::TooLong => {
-            return Err(ImportError::Header {
-                found: "(a line longer than the limit)".into(),
+    if record != Record::Fields {
+        return Err(ImportError::Header {
+            found: "(a record longer than the limit)".into(),
+        });
+    }
+    let names: Vec<&[u8]> = (0..reader.len()).map(|i| reader.field(i)).collect();
+    let expected = names.len() == COLUMNS.len()
+        && names
+            .iter()
+            .zip(COLUMNS)
+            .enumerate()
+            .all(|(i, (name, column))| {
+                // Spreadsheet exports often start with a UTF-8 byte order mark.
+                let name = if i == 0 {
+                    name.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(name)
+                } else {
+                    name
+                };
+                name == column.as_bytes()
             });
-        }
-    };
-    // Spreadsheet exports often start with a UTF-8 byte order mark.
-    let content = content.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(content);
-    let expected = COLUMNS.join(",");
-    if content == expected.as_bytes() {
+    if expected {
         return Ok(());
     }
-    if content.is_empty() {
-        return Err(ImportError::Empty);
-    }
-    let text = String::from_utf8_lossy(content);
+    let text = String::from_utf8_lossy(&names.join(&b","[..])).into_owned();
     let found: String = text.chars().take(200).collect();
     Err(ImportError::Header { found })
 }
@@ -419,34 +413,36 @@ fn field_error(line: u64, field: &'static str, e: &impl Coded) -> LineError {
     }
 }
 
-/// Parses and checks one data line: every field problem is reported, not just the first.
-fn parse_row(
-    splitter: &mut FieldSplitter,
+/// Parses and checks one record: every field problem is reported, not just the first.
+fn parse_record<R: BufRead>(
+    reader: &RecordReader<R>,
+    record: Record,
     line: u64,
-    content: &[u8],
+    limits: ImportLimits,
     today: chrono::NaiveDate,
     known: &[OrganisationCode],
 ) -> Result<ImportRow, Vec<LineError>> {
-    match splitter.split(content) {
-        Ok(()) => {}
-        Err(SplitError::TooManyFields) => {
-            return Err(vec![field_count(line, COLUMNS.len() + 1)]);
-        }
-        Err(SplitError::StrayCarriageReturn) => {
+    match record {
+        Record::Fields => {}
+        Record::TooManyFields => return Err(vec![field_count(line, COLUMNS.len() + 1)]),
+        Record::TooLong => {
             return Err(vec![whole_line(
                 line,
-                "malformed-line",
-                "The line contains a carriage return; each record must be on one line".into(),
+                "line-too-long",
+                format!(
+                    "The record is longer than {} bytes and was skipped",
+                    limits.max_record_bytes
+                ),
             )]);
         }
     }
-    if splitter.len() != COLUMNS.len() {
-        return Err(vec![field_count(line, splitter.len())]);
+    if reader.len() != COLUMNS.len() {
+        return Err(vec![field_count(line, reader.len())]);
     }
     let mut errors = Vec::new();
     let mut fields: [&str; 7] = [""; 7];
     for (i, name) in COLUMNS.iter().enumerate() {
-        match std::str::from_utf8(splitter.field(i)) {
+        match std::str::from_utf8(reader.field(i)) {
             Ok(s) => fields[i] = s,
             Err(_) => errors.push(LineError {
                 line,

@@ -281,7 +281,8 @@ async fn pump_body(
 ///
 /// The body is the HR feed: a header line
 /// `organisation_code,employee_number,first_name,last_name,date_of_birth,work_email,smartcard_subject`
-/// then one person per line (UTF-8, RFC 4180 quoting, `\n` or `\r\n`). Rows are created, or
+/// then one person per record (UTF-8, RFC 4180: a quoted field may span lines; `\n` or
+/// `\r\n`; errors name the line a record starts on). Rows are created, or
 /// updated in place when the organisation + employee number exists (the person keeps their
 /// id, accounts and username), or left alone when unchanged. A bad line is refused with its
 /// line number, field and a message, and the other lines are still imported; nothing of a
@@ -289,7 +290,7 @@ async fn pump_body(
 /// employee number, smartcard subject), an organisation that does not exist (or that an
 /// organisation-scoped key does not cover), a repeat of an earlier line's organisation +
 /// employee number or smartcard subject, a smartcard subject linked to another person,
-/// non-UTF-8 text, a wrong number of fields, a line over 4 KiB. Only a wrong header or an
+/// non-UTF-8 text, a wrong number of fields, a record over 4 KiB. Only a wrong header or an
 /// empty body refuse the whole file. Accounts are not created: a username is made when the
 /// person first signs in with their smartcard.
 ///
@@ -302,7 +303,7 @@ async fn pump_body(
     request_body(
         content = String,
         content_type = "text/csv",
-        description = "The people file: the header line, then one person per line.",
+        description = "The people file: the header line, then one person per record.",
         example = json!("organisation_code,employee_number,first_name,last_name,date_of_birth,work_email,smartcard_subject\n999,20000001,Amelia,Hughes,1990-02-14,amelia.hughes@demo.nhs.uk,555000100001\n999,20000002,Rhys,Evans,1979-11-30,rhys.evans@demo.nhs.uk,\n")
     ),
     responses(
