@@ -1,4 +1,4 @@
-//! The key of the audit trail's digests of personal data.
+//! The key of the audit trail's digests of personal data, and of its hash chain.
 
 /// The key of the audit trail's digests of personal data that matched nothing (an email
 /// address, a username, a smartcard subject typed or presented). Keyed, so that someone who
@@ -22,6 +22,16 @@ impl DigestKey {
         hasher.update(b"esr-access audit digest v1\0");
         hasher.update(material);
         Self(hasher.finalize().into())
+    }
+
+    /// The key of the audit chain, derived from this one (domain-separated, so neither key
+    /// reveals the other): the same secret, kept outside the database, protects both.
+    pub fn chain_key(&self) -> esr_persistence::audit::ChainKey {
+        use hmac::{KeyInit, Mac};
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&self.0)
+            .expect("HMAC takes a key of any length");
+        mac.update(b"esr-access audit chain v1");
+        esr_persistence::audit::ChainKey::from_bytes(mac.finalize().into_bytes().into())
     }
 
     /// HMAC-SHA-256 (hex) of the trimmed, lower-cased value.

@@ -94,8 +94,17 @@ pub enum Command {
 /// Audit-trail commands.
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Recompute the hash chain; report the first broken link and exit 1 if there is one.
-    Verify,
+    /// Recompute the keyed hash chain; report the first broken link and exit 1 if there is
+    /// one. With `--anchor FILE` (a head printed earlier by `audit head`), also check that the
+    /// chain still holds that event unchanged, which catches rows removed from the end.
+    Verify {
+        /// A file holding the JSON printed by `esr-api audit head`.
+        #[arg(long)]
+        anchor: Option<std::path::PathBuf>,
+    },
+    /// Print the chain's head (`{"seq":…,"hash":"…"}`) to keep outside the database as an
+    /// anchor for `audit verify --anchor`.
+    Head,
 }
 
 /// Runs the command line; the exit code is 2 for configuration errors, 1 for failures.
@@ -133,8 +142,11 @@ pub fn main() -> ExitCode {
                     access,
                 } => create_api_key(&config, &name, &scope, &access).map(|()| Outcome::Done),
                 Command::Audit {
-                    command: AuditCommand::Verify,
-                } => audit_verify(&config).map(|()| Outcome::Done),
+                    command: AuditCommand::Verify { anchor },
+                } => audit_verify(&config, anchor.as_deref()).map(|()| Outcome::Done),
+                Command::Audit {
+                    command: AuditCommand::Head,
+                } => audit_head(&config).map(|()| Outcome::Done),
                 Command::Import {
                     file,
                     batch_rows,
@@ -256,7 +268,7 @@ fn import(
         ..ImportLimits::default()
     };
     let started = std::time::Instant::now();
-    let caller = crate::app::Caller::internal();
+    let caller = crate::app::Caller::internal(config.audit_digest_key.chain_key());
     let importer = crate::app::import::Importer {
         caller: &caller,
         actor: &esr_persistence::audit::Actor::Cli,
@@ -410,7 +422,7 @@ fn create_api_key(config: &Config, name: &str, scope: &str, access: &str) -> any
     };
     let (secret, stored) = crate::app::api_keys::create(
         &mut conn,
-        &crate::app::Caller::internal(),
+        &crate::app::Caller::internal(config.audit_digest_key.chain_key()),
         &esr_persistence::audit::Actor::Cli,
         &new,
         chrono::Utc::now(),
@@ -423,13 +435,37 @@ fn create_api_key(config: &Config, name: &str, scope: &str, access: &str) -> any
     Ok(())
 }
 
-fn audit_verify(config: &Config) -> anyhow::Result<()> {
+fn audit_verify(config: &Config, anchor: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let anchor = anchor
+        .map(
+            |path| -> anyhow::Result<esr_persistence::audit::ChainHead> {
+                use anyhow::Context as _;
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read the anchor {}", path.display()))?;
+                serde_json::from_str(&text).with_context(|| {
+                    format!(
+                        "{} is not an anchor written by `esr-api audit head`",
+                        path.display()
+                    )
+                })
+            },
+        )
+        .transpose()?;
     let mut conn = connect(config)?;
-    let report = esr_persistence::audit::verify_chain(&mut conn)?;
-    match report.first_broken {
+    let chain = config.audit_digest_key.chain_key();
+    let report = esr_persistence::audit::verify_chain(&mut conn, &chain)?;
+    let broken = match (&report.first_broken, &anchor) {
+        (Some(broken), _) => Some(broken.clone()),
+        (None, Some(anchor)) => esr_persistence::audit::check_anchor(&mut conn, anchor)?,
+        (None, None) => None,
+    };
+    match broken {
         None => {
+            let anchored = anchor.map_or(String::new(), |a| {
+                format!(" It still holds the anchor (event {}).", a.seq)
+            });
             println!(
-                "Audit chain intact: {} event(s) verified in {}.",
+                "Audit chain intact: {} event(s) verified in {}.{anchored}",
                 report.checked, config.database_url
             );
             Ok(())
@@ -441,6 +477,16 @@ fn audit_verify(config: &Config) -> anyhow::Result<()> {
             report.checked
         ),
     }
+}
+
+/// Prints the chain's head as JSON: keep it somewhere the database's administrators cannot
+/// write (a ticket, a log shipped elsewhere), then `audit verify --anchor FILE` proves the
+/// chain still holds it.
+fn audit_head(config: &Config) -> anyhow::Result<()> {
+    let mut conn = connect(config)?;
+    let head = esr_persistence::audit::head(&mut conn)?;
+    println!("{}", serde_json::to_string(&head)?);
+    Ok(())
 }
 
 fn rotate_signing_key(config: &Config) -> anyhow::Result<()> {

@@ -76,9 +76,12 @@ impl FromRequest for Caller {
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let trusted: &[IpNet] = req
-            .app_data::<web::Data<AppState>>()
-            .map_or(&[], |s| s.config.trusted_proxies.as_slice());
+        let Some(state) = req.app_data::<web::Data<AppState>>() else {
+            return ready(Err(actix_web::error::ErrorInternalServerError(
+                "the application state is not registered",
+            )));
+        };
+        let trusted = state.config.trusted_proxies.as_slice();
         let forwarded = forwarded_for(req.headers());
         let ip = client_ip(
             req.peer_addr().map(|a| a.ip()),
@@ -99,6 +102,7 @@ impl FromRequest for Caller {
             ip,
             user_agent,
             request_id,
+            audit_chain: state.config.audit_digest_key.chain_key(),
         }))
     }
 }

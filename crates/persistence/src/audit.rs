@@ -305,7 +305,33 @@ pub struct AuditEvent {
     pub hash: String,
 }
 
-fn link(prev_hash: &str, seq: i64, at: NaiveDateTime, e: &EventContent<'_>) -> String {
+/// The key the chain is computed with (HMAC-SHA-256). It is kept outside the database (the
+/// instances' configuration), so someone who can write to the database, but not read that
+/// configuration, cannot recompute the chain after editing, inserting or deleting rows.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ChainKey([u8; 32]);
+
+impl ChainKey {
+    /// A key from 32 secret bytes.
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+}
+
+impl std::fmt::Debug for ChainKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ChainKey(****)")
+    }
+}
+
+fn link(
+    key: &ChainKey,
+    prev_hash: &str,
+    seq: i64,
+    at: NaiveDateTime,
+    e: &EventContent<'_>,
+) -> String {
+    use hmac::{KeyInit, Mac};
     let content = serde_json::json!([
         seq,
         at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
@@ -317,7 +343,10 @@ fn link(prev_hash: &str, seq: i64, at: NaiveDateTime, e: &EventContent<'_>) -> S
         e.request_id,
         e.details,
     ]);
-    esr_domain::sha256_hex(format!("{prev_hash}|{content}").as_bytes())
+    let mut mac =
+        hmac::Hmac::<sha2::Sha256>::new_from_slice(&key.0).expect("HMAC takes a key of any length");
+    mac.update(format!("{prev_hash}|{content}").as_bytes());
+    esr_domain::hex_lower(&mac.finalize().into_bytes())
 }
 
 struct EventContent<'a> {
@@ -337,6 +366,7 @@ struct EventContent<'a> {
 /// the chain cannot fork.
 pub fn append(
     conn: &mut DbConnection,
+    key: &ChainKey,
     event: &NewAuditEvent<'_>,
     now: DateTime<Utc>,
 ) -> Result<i64, RepoError> {
@@ -357,7 +387,7 @@ pub fn append(
         request_id: event.request_id,
         details: &details,
     };
-    let hash = link(&prev_hash, seq, at, &content);
+    let hash = link(key, &prev_hash, seq, at, &content);
     diesel::insert_into(audit_events::table)
         .values((
             audit_events::seq.eq(seq),
@@ -414,8 +444,8 @@ pub struct BrokenLink {
     pub reason: String,
 }
 
-/// Recomputes the whole chain in order, a batch at a time.
-pub fn verify_chain(conn: &mut DbConnection) -> Result<ChainReport, RepoError> {
+/// Recomputes the whole chain in order with `key`, a batch at a time.
+pub fn verify_chain(conn: &mut DbConnection, key: &ChainKey) -> Result<ChainReport, RepoError> {
     const BATCH: i64 = 1_000;
     let mut expected_prev = GENESIS_HASH.to_owned();
     let mut expected_seq = 1_i64;
@@ -459,7 +489,7 @@ pub fn verify_chain(conn: &mut DbConnection) -> Result<ChainReport, RepoError> {
                 request_id: row.request_id.as_deref(),
                 details: &row.details,
             };
-            if link(&row.prev_hash, row.seq, row.at, &content) != row.hash {
+            if link(key, &row.prev_hash, row.seq, row.at, &content) != row.hash {
                 return Ok(broken(
                     "its content does not match its hash (edited)".into(),
                 ));
@@ -491,6 +521,53 @@ pub fn verify_chain(conn: &mut DbConnection) -> Result<ChainReport, RepoError> {
     Ok(ChainReport {
         checked,
         first_broken: None,
+    })
+}
+
+/// The last event of the chain: what an operator keeps outside the database (an anchor), so a
+/// later check can tell that the chain still holds it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ChainHead {
+    /// The last event's seq (0: no events yet).
+    pub seq: i64,
+    /// Its hash.
+    pub hash: String,
+}
+
+/// The chain's head as recorded in the database.
+pub fn head(conn: &mut DbConnection) -> Result<ChainHead, RepoError> {
+    let (seq, hash) = audit_head::table
+        .filter(audit_head::id.eq(1))
+        .select((audit_head::seq, audit_head::hash))
+        .get_result(conn)?;
+    Ok(ChainHead { seq, hash })
+}
+
+/// Whether the chain still holds `anchor`, a head exported earlier: its event must exist with
+/// the same hash. Rows removed from the end (with the head row rewritten to match) or a chain
+/// recomputed from before the anchor are caught here even though each link still holds.
+pub fn check_anchor(
+    conn: &mut DbConnection,
+    anchor: &ChainHead,
+) -> Result<Option<BrokenLink>, RepoError> {
+    if anchor.seq == 0 {
+        return Ok(None);
+    }
+    let stored: Option<String> = audit_events::table
+        .filter(audit_events::seq.eq(anchor.seq))
+        .select(audit_events::hash)
+        .first(conn)
+        .optional()?;
+    Ok(match stored {
+        Some(hash) if hash == anchor.hash => None,
+        Some(_) => Some(BrokenLink {
+            seq: anchor.seq,
+            reason: "its hash is not the anchor's (the chain was rewritten)".into(),
+        }),
+        None => Some(BrokenLink {
+            seq: anchor.seq,
+            reason: "the anchor's event is gone (rows removed from the end)".into(),
+        }),
     })
 }
 

@@ -21,6 +21,7 @@ pub fn record(
     let internal = caller.request_id.is_empty();
     audit::append(
         conn,
+        &caller.audit_chain,
         &NewAuditEvent {
             event_type,
             account_id,

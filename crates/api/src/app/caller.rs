@@ -2,6 +2,8 @@
 
 use std::net::IpAddr;
 
+use esr_persistence::audit::ChainKey;
+
 /// The client of a request (its address as resolved through trusted proxies, its user agent
 /// and the request id), or nobody in particular for the CLI and background work.
 #[derive(Debug, Clone)]
@@ -12,15 +14,19 @@ pub struct Caller {
     pub user_agent: Option<String>,
     /// The request id (empty outside a request).
     pub request_id: String,
+    /// The key of the audit chain the events this caller causes are written into (from the
+    /// instance's configuration, never from the database).
+    pub audit_chain: ChainKey,
 }
 
 impl Caller {
     /// The caller of work that no request started (the CLI, the delivery worker).
-    pub fn internal() -> Self {
+    pub fn internal(audit_chain: ChainKey) -> Self {
         Self {
             ip: IpAddr::from([0, 0, 0, 0]),
             user_agent: None,
             request_id: String::new(),
+            audit_chain,
         }
     }
 
@@ -50,7 +56,7 @@ mod tests {
     fn caller(ip: &str) -> Caller {
         Caller {
             ip: ip.parse().unwrap(),
-            ..Caller::internal()
+            ..Caller::internal(ChainKey::from_bytes([7; 32]))
         }
     }
 

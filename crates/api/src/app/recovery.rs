@@ -266,7 +266,7 @@ fn match_one(
 ) -> Result<usize, RepoError> {
     let kind = RequestKind::parse(&request.kind)
         .ok_or_else(|| RepoError::Corrupt(format!("request kind {:?}", request.kind)))?;
-    let caller = requester(request);
+    let caller = requester(request, config);
     let digest = config.audit_digest_key.digest(&request.work_email);
     let hold = super::contact_change_hold(config);
     let (matches, held) = matching_accounts(conn, request, hold, now)?;
@@ -325,7 +325,7 @@ fn match_one(
 }
 
 /// The client that made the request, as recorded with it (the worker audits on its behalf).
-fn requester(request: &RecoveryRequest) -> Caller {
+fn requester(request: &RecoveryRequest, config: &Config) -> Caller {
     Caller {
         ip: request
             .ip
@@ -334,6 +334,7 @@ fn requester(request: &RecoveryRequest) -> Caller {
             .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0])),
         user_agent: request.user_agent.clone(),
         request_id: request.request_id.clone().unwrap_or_default(),
+        audit_chain: config.audit_digest_key.chain_key(),
     }
 }
 

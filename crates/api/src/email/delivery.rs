@@ -221,11 +221,13 @@ impl Delivery {
         match outcome {
             Ok(()) => {
                 let id = message.id.clone();
+                let chain = self.config.audit_digest_key.chain_key();
                 self.db(move |c| {
                     c.write_transaction(|c| {
                         if outbox::mark_sent(c, &id, &worker, now)? {
                             system_event(
                                 c,
+                                &chain,
                                 EventType::EmailSent,
                                 message.account_id.as_deref(),
                                 &json!({"outbox_id": id, "kind": message.kind}),
@@ -250,10 +252,11 @@ impl Delivery {
                 tracing::error!(outbox_id = %message.id, attempts, error = %e, "email dead: not retried automatically");
                 let id = message.id.clone();
                 let error = e.to_string();
+                let chain = self.config.audit_digest_key.chain_key();
                 self.db(move |c| {
                     c.write_transaction(|c| {
                         if outbox::mark_failed(c, &id, &worker, &error, None)? {
-                            system_event(c, EventType::EmailDead, message.account_id.as_deref(), &json!({"outbox_id": id, "kind": message.kind, "attempts": attempts}), now)?;
+                            system_event(c, &chain, EventType::EmailDead, message.account_id.as_deref(), &json!({"outbox_id": id, "kind": message.kind, "attempts": attempts}), now)?;
                         }
                         Ok(())
                     })
@@ -277,6 +280,7 @@ fn backoff(config: &Config, attempts: u32) -> chrono::Duration {
 
 fn system_event(
     conn: &mut DbConnection,
+    chain: &esr_persistence::audit::ChainKey,
     event_type: EventType,
     account_id: Option<&str>,
     details: &serde_json::Value,
@@ -285,6 +289,7 @@ fn system_event(
     let account_id = account_id.map(AccountId::from_stored);
     audit::append(
         conn,
+        chain,
         &NewAuditEvent {
             event_type,
             account_id: account_id.as_ref(),

@@ -45,7 +45,7 @@ pub fn admin_key(app: &TestApp, name: &str, scope: &str, access: &str) -> String
     };
     let (secret, _) = esr_api::app::api_keys::create(
         &mut app.db(),
-        &esr_api::app::Caller::internal(),
+        &esr_api::app::Caller::internal(app.audit_chain.clone()),
         &esr_persistence::audit::Actor::Cli,
         &new,
         chrono::Utc::now(),
@@ -1340,7 +1340,8 @@ async fn no_admin_answer_carries_a_password_hash(app: &TestApp) {
     assert!(text.contains("\"password_set\":true"));
 }
 
-fn esr_api(app: &TestApp) -> Command {
+/// The `esr-api` binary pointed at `app`'s database, with nothing else from the environment.
+pub fn esr_api(app: &TestApp) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_esr-api"));
     for (key, _) in std::env::vars_os() {
         if key.to_string_lossy().starts_with("ESR_") {

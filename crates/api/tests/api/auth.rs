@@ -138,7 +138,7 @@ async fn refresh_rotates_and_reuse_revokes_the_session(app: &TestApp) {
             .any(|e| e.event_type == "refresh_token.reused"),
         "reuse audited"
     );
-    let report = esr_persistence::audit::verify_chain(&mut app.db()).unwrap();
+    let report = esr_persistence::audit::verify_chain(&mut app.db(), &app.audit_chain).unwrap();
     assert_eq!(report.first_broken, None);
 
     // Unknown and malformed tokens.

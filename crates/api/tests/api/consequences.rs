@@ -186,7 +186,7 @@ pub fn write_key(app: &TestApp) -> String {
     };
     let (secret, _) = esr_api::app::api_keys::create(
         &mut app.db(),
-        &esr_api::app::Caller::internal(),
+        &esr_api::app::Caller::internal(app.audit_chain.clone()),
         &esr_persistence::audit::Actor::Cli,
         &new,
         chrono::Utc::now(),

@@ -23,6 +23,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub backend: TestBackend,
     pub database_url: DatabaseUrl,
+    /// The key of this server's audit chain (from its configuration).
+    pub audit_chain: esr_persistence::audit::ChainKey,
     handle: actix_web::dev::ServerHandle,
     _db: TestDb,
     _mailbox_dir: tempfile::TempDir,
@@ -191,6 +193,7 @@ async fn start(mut config: Config, backend: TestBackend, db: TestDb) -> TestApp 
         *dir = mailbox_dir.path().to_owned();
     }
     let database_url = config.database_url.clone();
+    let audit_chain = config.audit_digest_key.chain_key();
     let app = Application::build(config)
         .await
         .expect("application builds");
@@ -208,6 +211,7 @@ async fn start(mut config: Config, backend: TestBackend, db: TestDb) -> TestApp 
         client,
         backend,
         database_url,
+        audit_chain,
         handle,
         _db: db,
         _dir: None,

@@ -73,7 +73,7 @@ async fn fifty_parallel_wrong_attempts_lock_at_exactly_five(app: &TestApp) {
         51
     );
     assert_eq!(
-        esr_persistence::audit::verify_chain(&mut app.db())
+        esr_persistence::audit::verify_chain(&mut app.db(), &app.audit_chain)
             .unwrap()
             .first_broken,
         None

@@ -9,6 +9,7 @@ mod helpers;
 mod scratch_pg;
 
 mod admin;
+mod audit_chain;
 mod auth;
 mod breached;
 mod browser;

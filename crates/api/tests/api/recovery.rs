@@ -254,7 +254,7 @@ async fn the_whole_recovery_journey(app: &TestApp) {
         );
     }
     assert_eq!(
-        esr_persistence::audit::verify_chain(&mut conn)
+        esr_persistence::audit::verify_chain(&mut conn, &app.audit_chain)
             .unwrap()
             .first_broken,
         None

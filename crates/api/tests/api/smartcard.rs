@@ -345,7 +345,7 @@ async fn smartcard_journey_sets_the_password_used_from_home(app: &TestApp) {
             );
         }
     }
-    let report = esr_persistence::audit::verify_chain(&mut app.db()).unwrap();
+    let report = esr_persistence::audit::verify_chain(&mut app.db(), &app.audit_chain).unwrap();
     assert_eq!(report.first_broken, None);
 }
 

@@ -70,7 +70,14 @@ async fn lockout_is_exact_with_parallel_wrong_attempts_split_across_two_instance
     let count = |t: &str| events.iter().filter(|e| e.event_type == t).count();
     assert_eq!(count("account.locked"), 1, "locked exactly once");
     assert_eq!(count("login.failed"), 30, "every attempt audited once");
-    assert_eq!(audit::verify_chain(&mut conn).unwrap().first_broken, None);
+    // The instances run in dev mode without key files: the chain is keyed with the dev key.
+    let dev_key = esr_api::audit::DigestKey::from_secret(b"esr-access development").chain_key();
+    assert_eq!(
+        audit::verify_chain(&mut conn, &dev_key)
+            .unwrap()
+            .first_broken,
+        None
+    );
     let lock_emails = outbox::list(&mut conn, None, 1000)
         .unwrap()
         .into_iter()
