@@ -39,12 +39,7 @@ pub struct BreachedPasswords {
 impl BreachedPasswords {
     /// A client with the configured base URL and timeouts.
     pub fn new(config: &BreachedPasswordsConfig) -> reqwest::Result<Self> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(config.timeout)
-            .timeout(config.timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("esr-access/", env!("CARGO_PKG_VERSION")))
-            .build()?;
+        let http = crate::outbound::client_builder(config.timeout).build()?;
         Ok(Self {
             http,
             base: config.base_url.clone(),

@@ -14,6 +14,7 @@ pub mod keys;
 pub mod metrics;
 pub mod oidc;
 pub mod openapi;
+pub mod outbound;
 pub mod problem;
 pub mod rate_limit;
 pub mod request_context;

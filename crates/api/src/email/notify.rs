@@ -91,12 +91,16 @@ impl NotifyTransport {
         timeout: Duration,
     ) -> Result<Self, String> {
         let key = NotifyKey::parse(api_key).ok_or("not a Notify API key")?;
+        // The bearer token and every reset link go in the request.
+        if !crate::outbound::carries_credentials_safely(base_url) {
+            return Err(format!(
+                "ESR_NOTIFY_BASE_URL must use https (plain http only to this machine), not {base_url}"
+            ));
+        }
         let endpoint = base_url
             .join("v2/notifications/email")
             .map_err(|e| format!("Notify base URL: {e}"))?;
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout)
+        let client = crate::outbound::client_builder(timeout)
             .build()
             .map_err(|e| e.to_string())?;
         Ok(Self {
@@ -183,5 +187,26 @@ mod tests {
         )
         .expect("verifies with the secret");
         assert_eq!(data.claims["iat"], now.timestamp());
+    }
+
+    #[test]
+    fn the_token_and_links_never_travel_over_plain_http_across_a_network() {
+        let timeout = std::time::Duration::from_secs(1);
+        let remote = Url::parse("http://api.notifications.service.gov.uk/").unwrap();
+        let refused = NotifyTransport::new(&remote, KEY, "template", timeout).unwrap_err();
+        assert!(
+            refused.contains("ESR_NOTIFY_BASE_URL must use https"),
+            "{refused}"
+        );
+        for fine in [
+            "https://api.notifications.service.gov.uk/",
+            "http://127.0.0.1:9/",
+        ] {
+            let url = Url::parse(fine).unwrap();
+            assert!(
+                NotifyTransport::new(&url, KEY, "template", timeout).is_ok(),
+                "{fine}"
+            );
+        }
     }
 }

@@ -90,13 +90,9 @@ impl OidcClient {
     /// HTTP endpoints (production).
     pub fn new(config: OidcConfig, issuer: String, https_only: bool) -> anyhow::Result<Self> {
         crate::tokens::install_crypto_provider();
-        let http = reqwest::Client::builder()
-            .connect_timeout(config.timeout)
-            .timeout(config.timeout)
+        let http = crate::outbound::client_builder(config.timeout)
             .pool_max_idle_per_host(0)
-            .redirect(reqwest::redirect::Policy::none())
             .https_only(https_only)
-            .user_agent(concat!("esr-access/", env!("CARGO_PKG_VERSION")))
             .build()?;
         let client_key = OnceCell::new();
         if let ClientAuth::PrivateKeyJwt {
