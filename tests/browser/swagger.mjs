@@ -10,6 +10,10 @@ try {
   const page = await (await browser.newContext({ viewport: { width: 1280, height: 1000 } })).newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));
+  // Swagger UI runs under its own Content-Security-Policy: a violation is a failure.
+  page.on("console", (m) => {
+    if (/Content Security Policy/i.test(m.text())) errors.push("CSP: " + m.text());
+  });
   await page.goto(BASE + "/swagger-ui/");
   await page.waitForSelector(".swagger-ui .info .title");
   check((await page.textContent(".swagger-ui .info .title")).includes("ESR Access API"), "the document loads and its title shows");

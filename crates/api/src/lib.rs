@@ -19,6 +19,7 @@ pub mod problem;
 pub mod rate_limit;
 pub mod request_context;
 pub mod routes;
+pub mod security_headers;
 pub mod seed;
 pub mod self_service;
 pub mod startup;

@@ -294,6 +294,7 @@ pub fn build_app(
         .default_service(web::to(crate::openapi::no_route))
         .wrap(from_fn(json_objects_only))
         .wrap(from_fn(render_problems))
+        .wrap(from_fn(crate::security_headers::security_headers))
         .wrap(
             DefaultHeaders::new()
                 .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))

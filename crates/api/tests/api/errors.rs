@@ -137,7 +137,31 @@ async fn responses_carry_safety_headers(app: &TestApp) {
         assert_eq!(h["cache-control"], "no-store", "{path}");
         assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
         assert_eq!(h["referrer-policy"], "no-referrer", "{path}");
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(
+            csp.starts_with("default-src 'none'") && csp.contains("frame-ancestors 'none'"),
+            "{path}: {csp}"
+        );
+        assert!(
+            !h.contains_key("strict-transport-security"),
+            "{path}: no HSTS over plain http"
+        );
     }
+    // Swagger UI: its own scripts only, never framed.
+    let res = app.get("/swagger-ui/").await;
+    let csp = res.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    assert!(
+        !csp.contains("'unsafe-eval'") && !csp.contains("script-src 'self' 'unsafe-inline'"),
+        "{csp}"
+    );
 }
 
 async fn post_raw(
@@ -243,5 +267,25 @@ async fn internal_errors_are_opaque_problems() {
         !text.contains("weird") && !text.contains("account") && !text.contains("stored data"),
         "{text}"
     );
+    app.stop().await;
+}
+
+/// Reached over TLS (an https public address), every answer tells browsers to keep to https.
+#[tokio::test]
+async fn answers_carry_hsts_when_the_public_address_is_https() {
+    let app = crate::helpers::spawn_production_app(
+        crate::helpers::TestBackend::Sqlite,
+        &["--smartcard-disabled"],
+    )
+    .await
+    .unwrap();
+    for path in ["/health/live", "/nope", "/self-service/"] {
+        let res = app.get(path).await;
+        assert_eq!(
+            res.headers()["strict-transport-security"],
+            "max-age=31536000",
+            "{path}"
+        );
+    }
     app.stop().await;
 }
