@@ -30,10 +30,6 @@
 //! server, `ESR_BENCH_FLOOD_ONLY=1` runs the overload phase alone.
 
 mod common;
-// The throw-away PostgreSQL database of the test crates; the bench uses only `on_server`.
-#[allow(dead_code)]
-#[path = "../../persistence/tests/support/scratch_pg.rs"]
-mod scratch_pg;
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
@@ -45,13 +41,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
 use esr_domain::{Argon2Params, Password, PasswordHasher, PasswordPolicy, PolicyContext};
+use esr_test_support::scratch_pg::ScratchPg;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper::client::conn::http1::SendRequest;
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST};
 use hyper::{Method, Request};
 use hyper_util::rt::TokioIo;
-use scratch_pg::ScratchPg;
 
 /// The server under test, built by Cargo alongside this bench (same release profile).
 const ESR_API: &str = env!("CARGO_BIN_EXE_esr-api");
