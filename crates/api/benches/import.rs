@@ -19,10 +19,6 @@
 //! `ESR_BENCH_BACKENDS` (`sqlite,postgres`).
 
 mod common;
-// The throw-away PostgreSQL database of the test crates; the bench uses only `on_server`.
-#[allow(dead_code)]
-#[path = "../../persistence/tests/support/scratch_pg.rs"]
-mod scratch_pg;
 
 use std::io::Write;
 use std::path::Path;
@@ -33,7 +29,7 @@ use anyhow::{Context, Result, bail};
 use diesel::Connection;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::ExecuteCopyFromDsl;
-use scratch_pg::ScratchPg;
+use esr_test_support::scratch_pg::ScratchPg;
 
 const ESR_API: &str = env!("CARGO_BIN_EXE_esr-api");
 

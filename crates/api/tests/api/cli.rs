@@ -139,7 +139,7 @@ fn migrate_refused(url: &str) -> String {
 /// The PostgreSQL server the tests may use, or `None` with a printed `skipped:` line.
 fn test_postgres_server() -> Option<url::Url> {
     let Ok(admin) = std::env::var(crate::helpers::PG_ENV) else {
-        crate::scratch_pg::print_skipped("PostgreSQL variant");
+        esr_test_support::scratch_pg::print_skipped("PostgreSQL variant");
         return None;
     };
     Some(url::Url::parse(&admin).unwrap())

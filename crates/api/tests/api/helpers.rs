@@ -13,8 +13,8 @@ pub enum TestBackend {
     Postgres,
 }
 
-pub use crate::scratch_pg::PG_ENV;
-use crate::scratch_pg::ScratchPg;
+pub use esr_test_support::scratch_pg::PG_ENV;
+use esr_test_support::scratch_pg::ScratchPg;
 
 /// A running server and what it needs to be cleaned up.
 pub struct TestApp {

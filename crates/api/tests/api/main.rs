@@ -5,8 +5,6 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod helpers;
-#[path = "../../../persistence/tests/support/scratch_pg.rs"]
-mod scratch_pg;
 
 mod admin;
 mod audit_chain;
@@ -33,5 +31,3 @@ mod smtp_server;
 mod smtp_tls;
 mod sweep;
 mod takeover;
-#[path = "../support/wait.rs"]
-mod wait;

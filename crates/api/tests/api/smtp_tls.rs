@@ -10,7 +10,7 @@ use esr_persistence::outbox;
 use crate::helpers::{TestApp, TestBackend, spawn_app_with};
 use crate::recovery::request_recovery;
 use crate::smtp_server::{self, RELAY_CERT_PEM, Secured};
-use crate::wait::wait_until;
+use esr_test_support::wait::wait_until;
 
 const JANE_EMAIL: &str = "jane.smith@demo.nhs.uk";
 const USER: &str = "esr-relay";

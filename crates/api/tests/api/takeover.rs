@@ -65,7 +65,7 @@ fn kinds(app: &TestApp, to: &str) -> Vec<String> {
 
 async fn wait_for_kind(app: &TestApp, to: &str, kind: &str) {
     let what = format!("a {kind} email to {to}");
-    crate::wait::wait_until(&what, std::time::Duration::from_secs(10), || async {
+    esr_test_support::wait::wait_until(&what, std::time::Duration::from_secs(10), || async {
         kinds(app, to).iter().any(|k| k == kind).then_some(())
     })
     .await;
@@ -102,7 +102,7 @@ async fn a_new_work_email_cannot_be_used_to_recover_at_once_and_both_addresses_a
     let res = request_recovery(&app, ATTACKER_EMAIL, JANE_DOB, None).await;
     assert_eq!(res.status(), 202);
     let what = "the held request's audit row";
-    crate::wait::wait_until(what, std::time::Duration::from_secs(10), || async {
+    esr_test_support::wait::wait_until(what, std::time::Duration::from_secs(10), || async {
         let events = esr_persistence::audit::recent(&mut app.db(), None, 20).unwrap();
         events
             .iter()

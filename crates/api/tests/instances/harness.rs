@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use esr_persistence::{DatabaseUrl, DbConnection};
 use serde_json::{Value, json};
 
-use crate::scratch_pg::ScratchPg;
-pub use crate::wait::wait_until;
+use esr_test_support::scratch_pg::ScratchPg;
+pub use esr_test_support::wait::wait_until;
 
 /// Demo accounts (crates/api/src/seed.rs).
 pub const JANE: &str = "999JSMITH01";

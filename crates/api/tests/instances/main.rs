@@ -14,9 +14,5 @@ mod harness;
 mod idp;
 mod log_secrets;
 mod proxy;
-#[path = "../../../persistence/tests/support/scratch_pg.rs"]
-mod scratch_pg;
 mod sink;
 mod two_instances;
-#[path = "../support/wait.rs"]
-mod wait;

@@ -70,7 +70,7 @@ impl Sink {
 
     /// Waits (up to 20 s) until a send is stuck here: content taken, never acknowledged.
     pub async fn wait_until_stuck(&self) {
-        crate::wait::wait_until(
+        esr_test_support::wait::wait_until(
             "a send stuck at the relay",
             std::time::Duration::from_secs(20),
             || async { (!self.cut_off().is_empty()).then_some(()) },

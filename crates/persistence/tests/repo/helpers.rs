@@ -3,7 +3,7 @@
 use esr_persistence::connection::establish;
 use esr_persistence::{Backend, DatabaseUrl, DbConnection, DbPool, PoolOptions, migrations};
 
-use crate::scratch_pg::ScratchPg;
+use esr_test_support::scratch_pg::ScratchPg;
 
 /// A throw-away database: a file in a temporary directory, or a PostgreSQL database that is
 /// dropped (with `FORCE`, so leftover connections do not keep it alive) when this goes.

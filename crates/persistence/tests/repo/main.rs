@@ -6,8 +6,6 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod helpers;
-#[path = "../support/scratch_pg.rs"]
-mod scratch_pg;
 
 mod accounts;
 mod migrations;

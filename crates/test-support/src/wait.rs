@@ -1,5 +1,5 @@
 //! Polling for what happens in the background (delivery workers, other processes), shared by
-//! the api crate's two test binaries (each includes this file with `#[path]`).
+//! the api crate's two test binaries.
 
 use std::future::Future;
 use std::time::{Duration, Instant};

@@ -1,6 +1,6 @@
 //! A throw-away PostgreSQL database for one test, shared by the test crates of this workspace
-//! (`crates/persistence/tests/repo`, `crates/api/tests/api`, `crates/api/tests/instances`, each
-//! including this file with `#[path]`) and by the load bench (`crates/api/benches/load.rs`).
+//! (`crates/persistence/tests/repo`, `crates/api/tests/api`, `crates/api/tests/instances`) and
+//! by the load and import benches (`crates/api/benches/`).
 
 use diesel::Connection;
 use diesel::connection::SimpleConnection;

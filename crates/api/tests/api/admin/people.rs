@@ -1,0 +1,188 @@
+//! People: creating, listing and updating them, and bad input refused whole.
+
+use serde_json::{Value, json};
+
+use super::{admin_key, audit_of, code_of, get, ok_json, patch, post};
+use crate::both_backends;
+use crate::helpers::{TestApp, problem};
+
+both_backends!(
+    people_are_created_listed_and_updated,
+    bad_people_input_is_refused_whole,
+);
+
+async fn people_are_created_listed_and_updated(app: &TestApp) {
+    let root = admin_key(app, "root", "all", "write");
+    let new = json!({
+        "organisation_code": "998", "employee_number": "300001", "first_name": "Gwen",
+        "last_name": "Evans", "date_of_birth": "1979-02-28", "work_email": " Gwen.Evans@Demo.NHS.uk ",
+        "smartcard_subject": "555000000301", "language": "cy"});
+    let res = post(app, "/v1/admin/people", &root, new.clone()).await;
+    assert_eq!(res.status(), 201);
+    let gwen: Value = res.json().await.unwrap();
+    assert_eq!(gwen["work_email"], "gwen.evans@demo.nhs.uk");
+    assert_eq!(gwen["language"], "cy");
+    let res = post(app, "/v1/admin/people", &root, new.clone()).await;
+    assert_eq!(code_of(res).await, (409, "person-conflict".into()));
+    let mut other = new.clone();
+    other["employee_number"] = json!("300002");
+    let res = post(app, "/v1/admin/people", &root, other).await;
+    assert_eq!(
+        code_of(res).await,
+        (409, "person-conflict".into()),
+        "smartcard subject taken"
+    );
+
+    let id = gwen["id"].as_str().unwrap();
+    assert_eq!(
+        ok_json(get(app, &format!("/v1/admin/people/{id}"), &root).await).await,
+        gwen
+    );
+    for q in [
+        "employee_number=300001",
+        "email=GWEN.EVANS@demo.nhs.uk",
+        "organisation=998&employee_number=300001",
+    ] {
+        let body = ok_json(get(app, &format!("/v1/admin/people?{q}"), &root).await).await;
+        assert_eq!(body["items"].as_array().unwrap().len(), 1, "{q}");
+        assert_eq!(body["items"][0]["id"], gwen["id"]);
+    }
+    // Cursor pagination visits everyone once.
+    let total = ok_json(get(app, "/v1/admin/people?limit=100", &root).await).await["items"]
+        .as_array()
+        .unwrap()
+        .len();
+    let (mut seen, mut path) = (Vec::new(), "/v1/admin/people?limit=2".to_owned());
+    loop {
+        let body = ok_json(get(app, &path, &root).await).await;
+        seen.extend(
+            body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["id"].as_str().unwrap().to_owned()),
+        );
+        match body["next_cursor"].as_str() {
+            Some(c) => path = format!("/v1/admin/people?limit=2&cursor={c}"),
+            None => break,
+        }
+    }
+    let unique: std::collections::BTreeSet<_> = seen.iter().collect();
+    assert_eq!((seen.len(), unique.len()), (total, total));
+
+    let updated = ok_json(patch(app, &format!("/v1/admin/people/{id}"), &root, json!({
+        "last_name": "Evans-Price", "work_email": "gwen.price@demo.nhs.uk", "date_of_birth": "1979-03-01",
+        "smartcard_subject": null})).await).await;
+    assert_eq!(updated["last_name"], "Evans-Price");
+    assert_eq!(updated["first_name"], "Gwen");
+    assert_eq!(updated["date_of_birth"], "1979-03-01");
+    assert!(updated["smartcard_subject"].is_null());
+    let events = audit_of(app, &root, "type=admin.person.updated").await;
+    assert_eq!(
+        events[0]["details"]["fields"],
+        json!([
+            "last_name",
+            "work_email",
+            "date_of_birth",
+            "smartcard_subject"
+        ])
+    );
+    assert!(
+        !events[0].to_string().contains("gwen.price"),
+        "no personal data in the audit details"
+    );
+    let res = patch(
+        app,
+        &format!("/v1/admin/people/{}", uuid::Uuid::new_v4()),
+        &root,
+        json!({"first_name": "X"}),
+    )
+    .await;
+    assert_eq!(code_of(res).await, (404, "person-not-found".into()));
+}
+
+async fn bad_people_input_is_refused_whole(app: &TestApp) {
+    let root = admin_key(app, "root", "all", "write");
+    let before = ok_json(get(app, "/v1/admin/people?limit=100", &root).await).await;
+    let res = post(
+        app,
+        "/v1/admin/people",
+        &root,
+        json!({
+        "organisation_code": "777", "employee_number": "12 34", "first_name": "",
+        "last_name": "Smith", "date_of_birth": "1985-02-30", "work_email": "not-an-email",
+        "smartcard_subject": "has space", "language": "fr"}),
+    )
+    .await;
+    let body = problem(res).await;
+    assert_eq!(body["status"], 400);
+    let fields: Vec<&str> = body["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["field"].as_str().unwrap())
+        .collect();
+    for f in [
+        "organisation_code",
+        "employee_number",
+        "first_name",
+        "date_of_birth",
+        "work_email",
+        "smartcard_subject",
+        "language",
+    ] {
+        assert!(fields.contains(&f), "{f} in {fields:?}");
+    }
+    let jane = ok_json(get(app, "/v1/admin/accounts/999JSMITH01", &root).await).await;
+    let path = format!("/v1/admin/people/{}", jane["person_id"].as_str().unwrap());
+    let res = patch(
+        app,
+        &path,
+        &root,
+        json!({"first_name": "Janet", "work_email": "nope"}),
+    )
+    .await;
+    assert_eq!(problem(res).await["violations"][0]["field"], "work_email");
+    // Characters that make a name display as something else, in an email or a screen.
+    for spoof in [
+        "Jane\u{202E}gnp.exe",
+        "\u{2066}Jane",
+        "Ja\u{200B}ne",
+        "Jane\u{0007}",
+    ] {
+        let res = patch(app, &path, &root, json!({"first_name": spoof})).await;
+        let body = problem(res).await;
+        assert_eq!(body["violations"][0]["code"], "invalid-name", "{spoof:?}");
+    }
+    let res = post(
+        app,
+        "/v1/admin/organisations",
+        &root,
+        json!({
+        "code": "778", "name": "Evil \u{202E}tsurT SHN", "internet_access_approval": "manual"}),
+    )
+    .await;
+    assert_eq!(code_of(res).await.0, 400, "organisation names too");
+    let res = patch(app, &path, &root, json!({"password": "Let me in please"})).await;
+    assert_eq!(
+        code_of(res).await,
+        (400, "invalid-request-body".into()),
+        "no password field anywhere"
+    );
+    let after = ok_json(get(app, "/v1/admin/people?limit=100", &root).await).await;
+    assert_eq!(before, after, "nothing changed");
+    for q in [
+        "email=x",
+        "employee_number=%20%20",
+        "cursor=zzz",
+        "limit=101",
+    ] {
+        assert_eq!(
+            code_of(get(app, &format!("/v1/admin/people?{q}"), &root).await)
+                .await
+                .0,
+            400,
+            "{q}"
+        );
+    }
+}
