@@ -259,6 +259,59 @@ pub struct OutboxConfig {
     pub retry_max: Duration,
 }
 
+/// A Notify API key: `{key name}-{service id}-{secret}` (both UUIDs, 36 characters).
+///
+/// It lives with the settings so that resolving `ESR_NOTIFY_API_KEY_FILE` can check the key's
+/// shape without the configuration depending on the email transports, which depend on it.
+#[derive(Clone)]
+pub struct NotifyKey {
+    service_id: String,
+    secret: String,
+}
+
+impl std::fmt::Debug for NotifyKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "NotifyKey(service {}, secret ****)", self.service_id)
+    }
+}
+
+impl NotifyKey {
+    /// Splits an API key; `None` if it is not of that shape.
+    pub fn parse(key: &str) -> Option<Self> {
+        let key = key.trim();
+        if key.len() < 74 || !key.is_ascii() {
+            return None;
+        }
+        let secret = &key[key.len() - 36..];
+        let service_id = &key[key.len() - 73..key.len() - 37];
+        let uuid = |s: &str| uuid::Uuid::parse_str(s).is_ok();
+        (uuid(secret) && uuid(service_id) && key.as_bytes()[key.len() - 37] == b'-').then(|| Self {
+            service_id: service_id.to_owned(),
+            secret: secret.to_owned(),
+        })
+    }
+
+    /// The bearer token for one request.
+    pub fn bearer(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<String, jsonwebtoken::errors::Error> {
+        #[derive(serde::Serialize)]
+        struct Claims<'a> {
+            iss: &'a str,
+            iat: i64,
+        }
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+            &Claims {
+                iss: &self.service_id,
+                iat: now.timestamp(),
+            },
+            &jsonwebtoken::EncodingKey::from_secret(self.secret.as_bytes()),
+        )
+    }
+}
+
 /// The email section, resolved.
 pub(super) struct Email {
     pub(super) transport: EmailConfig,
@@ -430,7 +483,7 @@ impl EmailSettings {
                     );
                 }
                 if let Some(key) = &api_key
-                    && crate::email::notify::NotifyKey::parse(key).is_none()
+                    && NotifyKey::parse(key).is_none()
                 {
                     problems.push("ESR_NOTIFY_API_KEY_FILE does not hold a Notify API key (name-serviceid-secret)".into());
                 }
@@ -446,12 +499,12 @@ impl EmailSettings {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::super::tests::settings;
     use super::*;
 
     /// A self-signed certificate (CN and SAN `mail`), as an organisation's own relay has.
-    const RELAY_CA_PEM: &str = "\
+    pub(crate) const RELAY_CA_PEM: &str = "\
 -----BEGIN CERTIFICATE-----\n\
 MIIBhTCCASygAwIBAgIUB92+RdY88rymNEE5K9RklCh32LgwCgYIKoZIzj0EAwIw\n\
 DzENMAsGA1UEAwwEbWFpbDAgFw0yNjEyMDcwMTM3MzBaGA8yMTI2MTExMzAxMzcz\n\
@@ -465,9 +518,8 @@ JvfjhjJRzg+b\n\
 -----END CERTIFICATE-----\n\
 ";
 
-    /// (A runtime: lettre's connection pool starts with the transport.)
-    #[actix_web::test]
-    async fn smtp_ca_file_is_read_checked_and_used() {
+    #[test]
+    fn smtp_ca_file_is_read_and_checked() {
         let dir = tempfile::tempdir().unwrap();
         let good = dir.path().join("relay-ca.pem");
         std::fs::write(&good, RELAY_CA_PEM).unwrap();
@@ -493,10 +545,7 @@ JvfjhjJRzg+b\n\
             }
             other => panic!("{other:?}"),
         }
-        crate::email::transport::Transport::from_config(&config.email)
-            .expect("TLS parameters with the extra root build");
-        let implicit = smtp(&good, "tls").expect("implicit TLS too");
-        crate::email::transport::Transport::from_config(&implicit.email).expect("builds");
+        smtp(&good, "tls").expect("implicit TLS too");
 
         let text = smtp(&junk, "starttls").expect_err("refused").to_string();
         assert!(
@@ -527,5 +576,36 @@ JvfjhjJRzg+b\n\
         settings(&["--outbox-lease-secs", "5", "--email-timeout-ms", "4999"])
             .resolve()
             .expect("a send shorter than the lease");
+    }
+
+    const KEY: &str =
+        "esr_test-26785a09-ab16-4eb0-8407-a37497a57506-3d844edf-8d35-48ac-975b-e847b4f122b0";
+
+    #[test]
+    fn api_key_is_split_into_service_and_secret() {
+        let key = NotifyKey::parse(KEY).expect("key");
+        assert_eq!(key.service_id, "26785a09-ab16-4eb0-8407-a37497a57506");
+        assert_eq!(key.secret, "3d844edf-8d35-48ac-975b-e847b4f122b0");
+        assert!(!format!("{key:?}").contains("3d844edf"));
+        assert!(NotifyKey::parse("nonsense").is_none());
+        assert!(NotifyKey::parse(&KEY.replace('-', "_")).is_none());
+    }
+
+    #[test]
+    fn bearer_is_hs256_with_service_id_as_issuer() {
+        let key = NotifyKey::parse(KEY).expect("key");
+        let now = chrono::Utc::now();
+        let token = key.bearer(now).expect("signed");
+        let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
+        validation.set_required_spec_claims(&["iss"]);
+        validation.set_issuer(&["26785a09-ab16-4eb0-8407-a37497a57506"]);
+        validation.validate_exp = false;
+        let data = jsonwebtoken::decode::<serde_json::Value>(
+            &token,
+            &jsonwebtoken::DecodingKey::from_secret(b"3d844edf-8d35-48ac-975b-e847b4f122b0"),
+            &validation,
+        )
+        .expect("verifies with the secret");
+        assert_eq!(data.claims["iat"], now.timestamp());
     }
 }

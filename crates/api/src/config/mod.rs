@@ -23,7 +23,9 @@ use esr_persistence::DatabaseUrl;
 use url::Url;
 
 pub use database::DatabaseSettings;
-pub use email::{EmailConfig, EmailSettings, EmailTransportKind, OutboxConfig, SmtpTls};
+#[cfg(test)]
+pub(crate) use email::tests::RELAY_CA_PEM;
+pub use email::{EmailConfig, EmailSettings, EmailTransportKind, NotifyKey, OutboxConfig, SmtpTls};
 pub use limits::LimitSettings;
 pub use passwords::{BreachedPasswordsConfig, PasswordSettings};
 pub use server::{LogFormat, ServerSettings};
