@@ -13,8 +13,9 @@ use esr_persistence::{DbConnection, DbPool, RepoError};
 use serde_json::json;
 use tokio::sync::{Notify, watch};
 
+use super::error::SendError;
 use super::templates::{self, LinkBase};
-use super::transport::{SendError, Transport};
+use super::transport::Transport;
 use crate::config::{Config, EmailConfig};
 use crate::metrics::Metrics;
 

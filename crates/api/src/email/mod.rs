@@ -2,6 +2,7 @@
 //! outbox in the transaction of the change that causes it.
 
 pub mod delivery;
+pub mod error;
 pub mod notify;
 pub mod templates;
 pub mod transport;

@@ -6,58 +6,9 @@ use std::time::Duration;
 use serde::Serialize;
 use url::Url;
 
+use super::error::SendError;
 use super::templates::Rendered;
-use super::transport::SendError;
-
-/// A Notify API key: `{key name}-{service id}-{secret}` (both UUIDs, 36 characters).
-#[derive(Clone)]
-pub struct NotifyKey {
-    service_id: String,
-    secret: String,
-}
-
-impl std::fmt::Debug for NotifyKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "NotifyKey(service {}, secret ****)", self.service_id)
-    }
-}
-
-impl NotifyKey {
-    /// Splits an API key; `None` if it is not of that shape.
-    pub fn parse(key: &str) -> Option<Self> {
-        let key = key.trim();
-        if key.len() < 74 || !key.is_ascii() {
-            return None;
-        }
-        let secret = &key[key.len() - 36..];
-        let service_id = &key[key.len() - 73..key.len() - 37];
-        let uuid = |s: &str| uuid::Uuid::parse_str(s).is_ok();
-        (uuid(secret) && uuid(service_id) && key.as_bytes()[key.len() - 37] == b'-').then(|| Self {
-            service_id: service_id.to_owned(),
-            secret: secret.to_owned(),
-        })
-    }
-
-    /// The bearer token for one request.
-    pub fn bearer(
-        &self,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<String, jsonwebtoken::errors::Error> {
-        #[derive(Serialize)]
-        struct Claims<'a> {
-            iss: &'a str,
-            iat: i64,
-        }
-        jsonwebtoken::encode(
-            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
-            &Claims {
-                iss: &self.service_id,
-                iat: now.timestamp(),
-            },
-            &jsonwebtoken::EncodingKey::from_secret(self.secret.as_bytes()),
-        )
-    }
-}
+use crate::config::NotifyKey;
 
 /// Sends through Notify with one generic template (`((subject))`, `((body))`).
 #[derive(Debug, Clone)]
@@ -160,34 +111,6 @@ mod tests {
 
     const KEY: &str =
         "esr_test-26785a09-ab16-4eb0-8407-a37497a57506-3d844edf-8d35-48ac-975b-e847b4f122b0";
-
-    #[test]
-    fn api_key_is_split_into_service_and_secret() {
-        let key = NotifyKey::parse(KEY).expect("key");
-        assert_eq!(key.service_id, "26785a09-ab16-4eb0-8407-a37497a57506");
-        assert_eq!(key.secret, "3d844edf-8d35-48ac-975b-e847b4f122b0");
-        assert!(!format!("{key:?}").contains("3d844edf"));
-        assert!(NotifyKey::parse("nonsense").is_none());
-        assert!(NotifyKey::parse(&KEY.replace('-', "_")).is_none());
-    }
-
-    #[test]
-    fn bearer_is_hs256_with_service_id_as_issuer() {
-        let key = NotifyKey::parse(KEY).expect("key");
-        let now = chrono::Utc::now();
-        let token = key.bearer(now).expect("signed");
-        let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
-        validation.set_required_spec_claims(&["iss"]);
-        validation.set_issuer(&["26785a09-ab16-4eb0-8407-a37497a57506"]);
-        validation.validate_exp = false;
-        let data = jsonwebtoken::decode::<serde_json::Value>(
-            &token,
-            &jsonwebtoken::DecodingKey::from_secret(b"3d844edf-8d35-48ac-975b-e847b4f122b0"),
-            &validation,
-        )
-        .expect("verifies with the secret");
-        assert_eq!(data.claims["iat"], now.timestamp());
-    }
 
     #[test]
     fn the_token_and_links_never_travel_over_plain_http_across_a_network() {

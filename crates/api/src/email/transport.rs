@@ -9,20 +9,10 @@ use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde::{Deserialize, Serialize};
 
+use super::error::SendError;
 use super::notify::NotifyTransport;
 use super::templates::{Link, Rendered};
 use crate::config::{EmailConfig, SmtpTls};
-
-/// Why a send failed.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum SendError {
-    /// Worth retrying (connection refused, timeout, 4xx SMTP, 5xx/429 Notify).
-    #[error("temporary: {0}")]
-    Temporary(String),
-    /// Will fail again (bad address, refused by policy): the message is dead at once.
-    #[error("permanent: {0}")]
-    Permanent(String),
-}
 
 /// A configured transport.
 pub enum Transport {
@@ -273,4 +263,35 @@ pub fn read_mailbox(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// (A runtime: lettre's connection pool starts with the transport.)
+    #[actix_web::test]
+    async fn an_smtp_ca_file_is_used_for_the_relay_tls() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = dir.path().join("relay-ca.pem");
+        std::fs::write(&ca, crate::config::RELAY_CA_PEM).unwrap();
+        for tls in ["starttls", "tls"] {
+            let config = crate::config::Settings::parse_from([
+                "esr-api",
+                "--email-transport",
+                "smtp",
+                "--smtp-host",
+                "mail",
+                "--smtp-tls",
+                tls,
+                "--smtp-ca-file",
+                ca.to_str().unwrap(),
+            ])
+            .expect("arguments parse")
+            .resolve()
+            .expect("a PEM certificate is accepted");
+            Transport::from_config(&config.email)
+                .expect("TLS parameters with the extra root build");
+        }
+    }
 }

@@ -349,7 +349,16 @@ fn production_serves_with_a_key_file_and_never_stores_its_private_part() {
 #[test]
 fn readme_configuration_table_names_every_setting() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let config = std::fs::read_to_string(root.join("src/config.rs")).unwrap();
+    let mut sections: Vec<_> = std::fs::read_dir(root.join("src/config"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "rs"))
+        .collect();
+    sections.sort();
+    let config: String = sections
+        .iter()
+        .map(|path| std::fs::read_to_string(path).unwrap())
+        .collect();
     let readme = std::fs::read_to_string(root.join("../../README.md")).unwrap();
     let settings: std::collections::BTreeSet<&str> = config
         .split("env = \"")

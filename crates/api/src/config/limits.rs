@@ -1,0 +1,86 @@
+//! Rate limits and the largest request body.
+
+/// Rate limits per client, username and address, and the people-import body limit.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LimitSettings {
+    /// Login attempts per minute per client IP (0 = unlimited). Hospitals share egress IPs: keep it generous.
+    #[arg(
+        long,
+        env = "ESR_RATE_LOGIN_PER_IP",
+        default_value_t = 300,
+        global = true
+    )]
+    pub rate_login_per_ip: u32,
+
+    /// Login attempts per minute per username (0 = unlimited).
+    #[arg(
+        long,
+        env = "ESR_RATE_LOGIN_PER_USERNAME",
+        default_value_t = 10,
+        global = true
+    )]
+    pub rate_login_per_username: u32,
+
+    /// Recovery and unlock requests per minute per client IP (0 = off).
+    #[arg(
+        long,
+        env = "ESR_RATE_RECOVERY_PER_IP",
+        default_value_t = 30,
+        global = true
+    )]
+    pub rate_recovery_per_ip: u32,
+
+    /// Recovery and unlock requests per hour per email address typed (0 = off).
+    #[arg(
+        long,
+        env = "ESR_RATE_RECOVERY_PER_EMAIL",
+        default_value_t = 5,
+        global = true
+    )]
+    pub rate_recovery_per_email: u32,
+
+    /// Emails per hour to one address, across instances (0 = off); protects mailboxes.
+    #[arg(
+        long,
+        env = "ESR_EMAILS_PER_ADDRESS_PER_HOUR",
+        default_value_t = 10,
+        global = true
+    )]
+    pub emails_per_address_per_hour: u32,
+
+    /// Largest CSV body `POST /v1/admin/people/import` accepts, in MiB (streamed: memory use
+    /// does not grow with it). JSON routes keep their 16 KiB limit.
+    #[arg(
+        long,
+        env = "ESR_IMPORT_BODY_LIMIT_MIB",
+        default_value_t = 512,
+        value_parser = clap::value_parser!(u64).range(1..=65_536),
+        global = true
+    )]
+    pub import_body_limit_mib: u64,
+}
+
+/// The limits section, resolved.
+pub(super) struct Limits {
+    pub(super) rate_login_per_ip: u32,
+    pub(super) rate_login_per_username: u32,
+    pub(super) rate_recovery_per_ip: u32,
+    pub(super) rate_recovery_per_email: u32,
+    pub(super) emails_per_address_per_hour: u32,
+    pub(super) import_body_limit: u64,
+}
+
+impl LimitSettings {
+    /// The limits section. Every value is allowed (0 turns a rate limit off; clap bounds the
+    /// body limit), so there is nothing to report.
+    pub(super) fn resolve(self) -> Limits {
+        Limits {
+            rate_login_per_ip: self.rate_login_per_ip,
+            rate_login_per_username: self.rate_login_per_username,
+            rate_recovery_per_ip: self.rate_recovery_per_ip,
+            rate_recovery_per_email: self.rate_recovery_per_email,
+            emails_per_address_per_hour: self.emails_per_address_per_hour,
+            import_body_limit: self.import_body_limit_mib * 1024 * 1024,
+        }
+    }
+}
