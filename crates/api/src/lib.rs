@@ -7,6 +7,7 @@ pub mod auth;
 pub mod breached;
 pub mod cli;
 pub mod client;
+pub mod client_address;
 pub mod config;
 pub mod email;
 pub mod hashing;

@@ -30,7 +30,7 @@ impl RequestId {
     /// id of its requests could make its audit rows and log lines collide with someone else's.
     fn from_request(req: &ServiceRequest) -> Self {
         let trusted = req.app_data::<web::Data<AppState>>().is_some_and(|s| {
-            crate::client::is_trusted_proxy(
+            crate::client_address::is_trusted_proxy(
                 req.peer_addr().map(|a| a.ip()),
                 &s.config.trusted_proxies,
             )
