@@ -350,8 +350,13 @@ fn serve(config: Config) -> anyhow::Result<()> {
         let dev = config.mode == Mode::Dev;
         let dev_idp = dev && config.smartcard.is_some();
         let base = config.public_base_url.clone();
+        let operator_ip = config.operator_listen_addr.ip();
         let app = Application::build(config).await?;
-        tracing::info!(port = app.port(), "listening");
+        tracing::info!(
+            port = app.port(),
+            operator_port = app.operator_port(),
+            "listening"
+        );
         if dev {
             let base = base.as_str().trim_end_matches('/');
             println!(
@@ -362,6 +367,10 @@ fn serve(config: Config) -> anyhow::Result<()> {
             println!("  Swagger UI: {base}/swagger-ui/");
             println!("  OpenAPI:    {base}/api-docs/openapi.json");
             println!("  Ready:      {base}/health/ready");
+            println!(
+                "  Metrics:    http://{}/metrics (operator listener, ESR_OPERATOR_LISTEN_ADDR)",
+                std::net::SocketAddr::new(operator_ip, app.operator_port())
+            );
             if dev_idp {
                 println!(
                     "  Smartcard:  {base}/dev-idp/ (dev identity provider standing in for NHS CIS2)"

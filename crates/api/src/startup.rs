@@ -31,6 +31,8 @@ use crate::tokens::{TokenService, TokenSettings};
 pub struct Application {
     port: u16,
     server: Server,
+    operator_port: u16,
+    operator: Server,
     seeded: Option<crate::seed::SeedReport>,
     delivery: Option<DeliveryHandle>,
     shutdown_timeout: std::time::Duration,
@@ -42,6 +44,14 @@ impl Application {
         let listener = TcpListener::bind(config.listen_addr)
             .with_context(|| format!("cannot listen on {}", config.listen_addr))?;
         let port = listener.local_addr()?.port();
+        let operator_listener =
+            TcpListener::bind(config.operator_listen_addr).with_context(|| {
+                format!(
+                    "cannot listen on {} (ESR_OPERATOR_LISTEN_ADDR)",
+                    config.operator_listen_addr
+                )
+            })?;
+        let operator_port = operator_listener.local_addr()?.port();
         // Dev default base URLs name the port actually bound (e.g. when asked for port 0).
         if config.web_base_url.port() == Some(0) {
             let _ = config.web_base_url.set_port(Some(port));
@@ -128,14 +138,22 @@ impl Application {
             .spawn()
         });
         let document = crate::openapi::document();
+        let operator_state = state.clone();
         let server = HttpServer::new(move || build_app(state.clone(), document.clone()))
             .workers(workers)
             .shutdown_timeout(shutdown)
             .listen(listener)?
             .run();
+        let operator = HttpServer::new(move || build_operator_app(operator_state.clone()))
+            .workers(1)
+            .shutdown_timeout(shutdown)
+            .listen(operator_listener)?
+            .run();
         Ok(Self {
             port,
             server,
+            operator_port,
+            operator,
             seeded,
             delivery,
             shutdown_timeout,
@@ -147,11 +165,21 @@ impl Application {
         self.port
     }
 
+    /// The operator listener's port (metrics and health checks).
+    pub fn operator_port(&self) -> u16 {
+        self.operator_port
+    }
+
     /// Serves until SIGINT/SIGTERM (or [`ServerHandle::stop`](actix_web::dev::ServerHandle::stop)),
     /// drains in-flight requests within the shutdown timeout, then stops the delivery worker,
     /// which finishes the email in hand and releases its other claims.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let operator = self.operator.handle();
+        let operator_served = tokio::spawn(self.operator);
         let served = self.server.await;
+        // Scrapes go on until the public listener has drained, then stop with it.
+        operator.stop(true).await;
+        let _ = operator_served.await;
         if let Some(delivery) = self.delivery
             && tokio::time::timeout(self.shutdown_timeout, delivery.stop())
                 .await
@@ -301,6 +329,27 @@ pub fn build_app(
                 .add((header::REFERRER_POLICY, "no-referrer"))
                 .add((header::CACHE_CONTROL, "no-store")),
         )
+        .wrap(from_fn(request_context))
+}
+
+/// The operator listener's application: metrics and health checks, nothing else.
+pub fn build_operator_app(
+    state: web::Data<AppState>,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(state)
+        .configure(crate::routes::operations::configure_operator)
+        .default_service(web::to(crate::openapi::no_route))
+        .wrap(from_fn(render_problems))
+        .wrap(DefaultHeaders::new().add((header::CACHE_CONTROL, "no-store")))
         .wrap(from_fn(request_context))
 }
 

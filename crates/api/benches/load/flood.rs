@@ -142,10 +142,13 @@ pub async fn flood_phase(
     sampling.store(false, std::sync::atomic::Ordering::Relaxed);
     let (sampled_rss, sampled_threads) = sampler.await?;
     let hwm = server.proc_status("VmHWM");
-    let metrics = once(server.addr, request(Method::GET, "/metrics", None, None))
-        .await
-        .map(|(_, body)| String::from_utf8_lossy(&body).into_owned())
-        .unwrap_or_default();
+    let metrics = once(
+        server.operator_addr,
+        request(Method::GET, "/metrics", None, None),
+    )
+    .await
+    .map(|(_, body)| String::from_utf8_lossy(&body).into_owned())
+    .unwrap_or_default();
     server.stop();
 
     let admitted = flood.latencies(&[200]);

@@ -23,6 +23,8 @@ pub fn server_binary() -> String {
 pub struct ServerProcess {
     pub child: Child,
     pub addr: SocketAddr,
+    /// The operator listener (metrics).
+    pub operator_addr: SocketAddr,
     pub log: PathBuf,
 }
 
@@ -46,6 +48,7 @@ impl ServerProcess {
     pub async fn start(database_url: &str, dir: &Path, name: &str, extra: &[&str]) -> Result<Self> {
         let port = free_port()?;
         let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+        let operator_addr: SocketAddr = ([127, 0, 0, 1], free_port()?).into();
         let log = dir.join(format!("{name}.log"));
         let out = std::fs::File::create(&log)?;
         let binary = server_binary();
@@ -56,6 +59,7 @@ impl ServerProcess {
             }
         }
         cmd.args(["--mode", "dev", "--listen-addr", &addr.to_string()])
+            .args(["--operator-listen-addr", &operator_addr.to_string()])
             .args(["--database-url", database_url])
             .args(["--log-filter", "warn", "--log-format", "json"])
             .args(["--rate-login-per-ip", "0", "--rate-login-per-username", "0"])
@@ -69,7 +73,12 @@ impl ServerProcess {
         let child = cmd
             .spawn()
             .with_context(|| format!("cannot start {binary}"))?;
-        let mut server = Self { child, addr, log };
+        let mut server = Self {
+            child,
+            addr,
+            operator_addr,
+            log,
+        };
         let started = Instant::now();
         loop {
             if let Some(status) = server.child.try_wait()? {

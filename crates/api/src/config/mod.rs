@@ -71,6 +71,8 @@ pub struct Config {
     pub mode: Mode,
     /// Listen address (port 0 picks a free port).
     pub listen_addr: SocketAddr,
+    /// The operator listener's address: metrics and health checks (port 0 picks a free port).
+    pub operator_listen_addr: SocketAddr,
     /// Database location.
     pub database_url: DatabaseUrl,
     /// Pool size.
@@ -209,6 +211,7 @@ impl Settings {
             (true, Some(server), Some(database), Some(email)) => Ok(Config {
                 mode: self.mode,
                 listen_addr: server.listen_addr,
+                operator_listen_addr: server.operator_listen_addr,
                 database_url: database.url,
                 database_pool_size: database.pool_size,
                 database_timeout: database.timeout,

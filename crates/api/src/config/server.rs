@@ -27,6 +27,17 @@ pub struct ServerSettings {
     )]
     pub listen_addr: SocketAddr,
 
+    /// Address and port of the operator listener: `/metrics` (and the health checks) for the
+    /// scraper, never on the public listener. Loopback by default; in a deployment, an address
+    /// only the monitoring network reaches. Port 0 picks a free port.
+    #[arg(
+        long,
+        env = "ESR_OPERATOR_LISTEN_ADDR",
+        default_value = "127.0.0.1:9090",
+        global = true
+    )]
+    pub operator_listen_addr: SocketAddr,
+
     /// Let dev mode listen on an address other than loopback. Dev mode serves the dev identity
     /// provider (anyone can sign in as anyone with a "smartcard") and the dev mailbox (every
     /// reset link), so by default it refuses to be reachable from other machines.
@@ -78,6 +89,7 @@ pub struct ServerSettings {
 /// The server section, resolved.
 pub(super) struct Server {
     pub(super) listen_addr: SocketAddr,
+    pub(super) operator_listen_addr: SocketAddr,
     pub(super) public_base_url: Url,
     pub(super) web_base_url: Url,
     pub(super) log_format: LogFormat,
@@ -142,8 +154,17 @@ impl ServerSettings {
             problems.push("ESR_WORKERS must be at least 1".into());
         }
 
+        if serving && self.operator_listen_addr == self.listen_addr && self.listen_addr.port() != 0
+        {
+            problems.push(format!(
+                "ESR_OPERATOR_LISTEN_ADDR must differ from ESR_LISTEN_ADDR ({}): metrics are never served on the public listener",
+                self.listen_addr
+            ));
+        }
+
         Some(Server {
             listen_addr: self.listen_addr,
+            operator_listen_addr: self.operator_listen_addr,
             public_base_url: public_base_url?,
             web_base_url: web_base_url?,
             log_format: self.log_format.unwrap_or(if production {

@@ -11,10 +11,14 @@ use crate::state::AppState;
 
 /// Registers the operations routes.
 pub fn configure(cfg: &mut ServiceConfig<'_>) {
-    cfg.service(live)
-        .service(ready)
-        .service(metrics)
-        .service(jwks);
+    cfg.service(live).service(ready).service(jwks);
+}
+
+/// Registers the operator listener's routes: the metrics, which never go on the public
+/// listener (their counters can tell whether a recovery request matched someone), and the
+/// health checks, so a scraper or an orchestrator needs this address only.
+pub fn configure_operator(cfg: &mut actix_web::web::ServiceConfig) {
+    cfg.service(metrics).service(live).service(ready);
 }
 
 /// Liveness answer.
@@ -108,11 +112,7 @@ pub async fn ready(state: web::Data<AppState>) -> Result<web::Json<Ready>, NotRe
     }))
 }
 
-/// Prometheus metrics in the text exposition format.
-#[utoipa::path(
-    tag = "operations",
-    responses((status = 200, description = "Prometheus text format 0.0.4.", body = String, content_type = "text/plain; version=0.0.4")),
-)]
+/// Prometheus metrics in the text exposition format (operator listener only).
 #[get("/metrics")]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let (connections, idle) = state.pool.state();

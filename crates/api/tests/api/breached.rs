@@ -34,7 +34,7 @@ async fn change(app: &TestApp, token: &str, current: &str, new: &str) -> reqwest
 }
 
 async fn security_event(app: &TestApp, event: &str) -> u64 {
-    let text = app.get("/metrics").await.text().await.unwrap();
+    let text = app.metrics().await;
     text.lines()
         .find(|l| l.contains("security_events_total") && l.contains(&format!("event=\"{event}\"")))
         .and_then(|l| l.rsplit(' ').next())

@@ -96,7 +96,7 @@ async fn smtp_relay_down_then_back_delivers_the_email() {
             failed,
             "a failed attempt is recorded and the message stays pending"
         );
-        let metrics = app.get("/metrics").await.text().await.unwrap();
+        let metrics = app.metrics().await;
         assert!(
             metrics.contains(r#"esr_outbox_deliveries_total{result="failed"}"#),
             "{metrics}"
@@ -116,7 +116,7 @@ async fn smtp_relay_down_then_back_delivers_the_email() {
         assert!(data.contains("text/html"), "multipart alternative: {data}");
         let sent = outbox::list(&mut app.db(), Some("sent"), 10).unwrap();
         assert_eq!(sent[0].payload, "{}", "the link is not kept once sent");
-        let metrics = app.get("/metrics").await.text().await.unwrap();
+        let metrics = app.metrics().await;
         assert!(
             metrics.contains(r#"esr_outbox_messages{status="sent"} 1"#),
             "{metrics}"
@@ -235,7 +235,7 @@ crate::both_backends_owned!(
 
 /// The value of the sample `name` (with its labels) on `/metrics`.
 async fn metric(app: &TestApp, name: &str) -> f64 {
-    let metrics = app.get("/metrics").await.text().await.unwrap();
+    let metrics = app.metrics().await;
     metrics
         .lines()
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
@@ -319,7 +319,7 @@ async fn refused_messages_end_dead_and_can_be_retried(backend: TestBackend) {
             .as_deref()
             .is_some_and(|e| e.contains("Notify answered"))
     }));
-    let metrics = app.get("/metrics").await.text().await.unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains(r#"esr_outbox_messages{status="dead"} 2"#),
         "{metrics}"

@@ -56,7 +56,12 @@ async fn metrics_count_requests_by_route(app: &TestApp) {
     assert_eq!(app.get("/v1/organisations/999").await.status(), 200);
     assert_eq!(app.get("/v1/organisations/997").await.status(), 404);
     assert_eq!(app.get("/no/such/thing").await.status(), 404);
-    let res = app.get("/metrics").await;
+    let res = app
+        .client
+        .get(format!("{}/metrics", app.operator_address))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     assert!(
         res.headers()["content-type"]
@@ -74,6 +79,21 @@ async fn metrics_count_requests_by_route(app: &TestApp) {
         assert!(text.lines().any(|l| l == line), "missing {line} in\n{text}");
     }
     assert!(text.contains("esr_db_pool_connections"), "{text}");
+    // Never on the public listener: its counters could tell whether a recovery request
+    // matched someone (emails sent, emails pending).
+    let res = app.get("/metrics").await;
+    assert_eq!(res.status(), 404, "no metrics on the public listener");
+    let operator_only = app
+        .client
+        .get(format!("{}/v1/organisations/999", app.operator_address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        operator_only.status(),
+        404,
+        "no API on the operator listener"
+    );
 }
 
 /// PostgreSQL only: the database disappears under a running server.

@@ -19,6 +19,8 @@ use esr_test_support::scratch_pg::ScratchPg;
 /// A running server and what it needs to be cleaned up.
 pub struct TestApp {
     pub address: String,
+    /// The operator listener (metrics, health checks).
+    pub operator_address: String,
     pub mailbox: std::path::PathBuf,
     pub client: reqwest::Client,
     pub backend: TestBackend,
@@ -82,6 +84,8 @@ pub fn test_config_with_args(database_url: &str, extra: &[&str]) -> Config {
         "dev",
         "--listen-addr",
         "127.0.0.1:0",
+        "--operator-listen-addr",
+        "127.0.0.1:0",
         "--workers",
         "1",
         "--database-pool-size",
@@ -126,6 +130,8 @@ pub async fn spawn_production_app(backend: TestBackend, extra: &[&str]) -> Optio
         "--mode",
         "production",
         "--listen-addr",
+        "127.0.0.1:0",
+        "--operator-listen-addr",
         "127.0.0.1:0",
         "--workers",
         "1",
@@ -198,6 +204,7 @@ async fn start(mut config: Config, backend: TestBackend, db: TestDb) -> TestApp 
         .await
         .expect("application builds");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let operator_address = format!("http://127.0.0.1:{}", app.operator_port());
     let handle = app.handle();
     tokio::spawn(app.run_until_stopped());
     let client = reqwest::Client::builder()
@@ -206,6 +213,7 @@ async fn start(mut config: Config, backend: TestBackend, db: TestDb) -> TestApp 
         .expect("http client");
     TestApp {
         address,
+        operator_address,
         mailbox: mailbox_dir.path().to_owned(),
         _mailbox_dir: mailbox_dir,
         client,
@@ -292,6 +300,18 @@ impl TestApp {
     pub fn db(&self) -> DbConnection {
         esr_persistence::connection::establish(&self.database_url, Default::default())
             .expect("direct database connection")
+    }
+
+    /// The Prometheus metrics, from the operator listener.
+    pub async fn metrics(&self) -> String {
+        let res = self
+            .client
+            .get(format!("{}/metrics", self.operator_address))
+            .send()
+            .await
+            .expect("metrics scraped");
+        assert_eq!(res.status(), 200, "metrics on the operator listener");
+        res.text().await.expect("metrics text")
     }
 
     /// The dev mailbox (`GET /v1/dev/mailbox?to=…`), newest first.

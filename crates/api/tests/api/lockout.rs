@@ -360,7 +360,7 @@ async fn hashing_overload_is_shed_with_503_not_queued() {
         }
     }
     assert!(shed >= 1, "excess logins are refused, not queued");
-    let metrics = app.get("/metrics").await.text().await.unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains(r#"esr_security_events_total{event="hashing.rejected"}"#),
         "{metrics}"

@@ -443,7 +443,7 @@ async fn sigterm_drains_the_request_in_flight_and_exits_zero() {
     };
     // Wait until the login is hashing (so it is surely in flight), then SIGTERM.
     wait_until("login in flight", Duration::from_secs(10), || async {
-        let metrics = instance.get("/metrics").await.text().await.unwrap();
+        let metrics = instance.metrics().await;
         metrics
             .lines()
             .filter(|l| !l.starts_with('#') && l.contains("hashing_in_flight"))

@@ -179,6 +179,7 @@ impl InstanceBuilder {
     async fn try_spawn(&self) -> Result<Instance, String> {
         let dir = tempfile::tempdir().expect("instance directory");
         let port = free_port();
+        let operator_port = free_port();
         let log_path = dir.path().join("esr-api.log");
         let log = std::fs::File::create(&log_path).unwrap();
         let mut cmd = if self.ignore_sigxfsz {
@@ -198,6 +199,10 @@ impl InstanceBuilder {
             }
         }
         cmd.env("ESR_LISTEN_ADDR", format!("127.0.0.1:{port}"))
+            .env(
+                "ESR_OPERATOR_LISTEN_ADDR",
+                format!("127.0.0.1:{operator_port}"),
+            )
             .env("ESR_MAILBOX_DIR", dir.path().join("mailbox"))
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null());
@@ -217,6 +222,7 @@ impl InstanceBuilder {
             name: self.name.clone(),
             address: format!("http://127.0.0.1:{port}"),
             port,
+            operator_port,
             mailbox: dir.path().join("mailbox"),
             log_path,
             child: Some(child),
@@ -276,6 +282,8 @@ pub struct Instance {
     pub address: String,
     /// Its port.
     pub port: u16,
+    /// Its operator listener's port (metrics).
+    pub operator_port: u16,
     /// Its `file` transport directory.
     pub mailbox: PathBuf,
     /// An HTTP client.
@@ -363,7 +371,15 @@ impl Instance {
         }
     }
 
+    /// The Prometheus metrics, from the operator listener.
+    pub async fn metrics(&self) -> String {
+        let url = format!("http://127.0.0.1:{}/metrics", self.operator_port);
+        let res = self.client.get(url).send().await.expect("metrics scraped");
+        res.text().await.expect("metrics text")
+    }
+
     /// `GET {path}`.
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client.get(self.url(path)).send().await.expect("GET")
     }
