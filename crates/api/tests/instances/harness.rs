@@ -379,7 +379,6 @@ impl Instance {
     }
 
     /// `GET {path}`.
-
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client.get(self.url(path)).send().await.expect("GET")
     }
