@@ -227,6 +227,40 @@ pub fn document() -> utoipa::openapi::OpenApi {
     api
 }
 
+/// The document a server of this mode serves: in production, without the dev-only operations
+/// (tagged `dev`), which do not exist there.
+pub fn served_document(dev: bool) -> utoipa::openapi::OpenApi {
+    let mut api = document();
+    if !dev {
+        api.paths.paths.retain(|_, item| !only_dev(item));
+        if let Some(tags) = &mut api.tags {
+            tags.retain(|tag| tag.name != "dev");
+        }
+    }
+    api
+}
+
+/// Whether every operation of `item` is tagged `dev`.
+fn only_dev(item: &PathItem) -> bool {
+    let operations = [
+        &item.get,
+        &item.put,
+        &item.post,
+        &item.delete,
+        &item.options,
+        &item.head,
+        &item.patch,
+        &item.trace,
+    ];
+    let mut present = operations.iter().filter_map(|o| o.as_ref()).peekable();
+    present.peek().is_some()
+        && present.all(|o| {
+            o.tags
+                .as_ref()
+                .is_some_and(|tags| tags.iter().any(|t| t == "dev"))
+        })
+}
+
 /// The document as committed: pretty JSON with a trailing newline.
 pub fn document_json() -> String {
     let mut json = serde_json::to_string_pretty(&document()).unwrap_or_default();

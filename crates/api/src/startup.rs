@@ -15,7 +15,7 @@ use esr_persistence::{DbPool, PoolOptions, migrations};
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::config::Config;
+use crate::config::{Config, Mode};
 use crate::email::delivery::{Delivery, DeliveryHandle};
 use crate::email::transport::Transport;
 use crate::hashing::HashingPool;
@@ -137,7 +137,7 @@ impl Application {
             }
             .spawn()
         });
-        let document = crate::openapi::document();
+        let document = crate::openapi::served_document(state.config.mode == Mode::Dev);
         let operator_state = state.clone();
         let server = HttpServer::new(move || build_app(state.clone(), document.clone()))
             .workers(workers)
@@ -309,6 +309,7 @@ pub fn build_app(
     >,
 > {
     let dev = state.config.mode == crate::config::Mode::Dev;
+    let swagger_ui = state.config.swagger_ui;
     App::new()
         .into_utoipa_app()
         .app_data(state)
@@ -317,7 +318,7 @@ pub fn build_app(
         .app_data(query_config())
         .configure(|cfg| crate::routes::configure(cfg, dev))
         .into_app()
-        .service(SwaggerUi::new("/swagger-ui/{_:.*}").url(OPENAPI_PATH, document))
+        .configure(|cfg| serve_document(cfg, swagger_ui, document))
         .configure(crate::self_service::configure)
         .default_service(web::to(crate::openapi::no_route))
         .wrap(from_fn(json_objects_only))
@@ -330,6 +331,26 @@ pub fn build_app(
                 .add((header::CACHE_CONTROL, "no-store")),
         )
         .wrap(from_fn(request_context))
+}
+
+/// The OpenAPI document at [`OPENAPI_PATH`], with Swagger UI over it unless switched off.
+fn serve_document(
+    cfg: &mut web::ServiceConfig,
+    swagger_ui: bool,
+    document: utoipa::openapi::OpenApi,
+) {
+    if swagger_ui {
+        cfg.service(SwaggerUi::new("/swagger-ui/{_:.*}").url(OPENAPI_PATH, document));
+    } else {
+        cfg.app_data(web::Data::new(document))
+            .route(OPENAPI_PATH, web::get().to(openapi_document));
+    }
+}
+
+async fn openapi_document(
+    document: web::Data<utoipa::openapi::OpenApi>,
+) -> web::Json<utoipa::openapi::OpenApi> {
+    web::Json(document.get_ref().clone())
 }
 
 /// The operator listener's application: metrics and health checks, nothing else.

@@ -73,6 +73,8 @@ pub struct Config {
     pub listen_addr: SocketAddr,
     /// The operator listener's address: metrics and health checks (port 0 picks a free port).
     pub operator_listen_addr: SocketAddr,
+    /// Whether Swagger UI is served.
+    pub swagger_ui: bool,
     /// Database location.
     pub database_url: DatabaseUrl,
     /// Pool size.
@@ -212,6 +214,7 @@ impl Settings {
                 mode: self.mode,
                 listen_addr: server.listen_addr,
                 operator_listen_addr: server.operator_listen_addr,
+                swagger_ui: server.swagger_ui,
                 database_url: database.url,
                 database_pool_size: database.pool_size,
                 database_timeout: database.timeout,

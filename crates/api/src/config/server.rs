@@ -38,6 +38,11 @@ pub struct ServerSettings {
     )]
     pub operator_listen_addr: SocketAddr,
 
+    /// Serve Swagger UI at `/swagger-ui/`. Off, the OpenAPI document is still served at
+    /// `/api-docs/openapi.json` for clients and code generators.
+    #[arg(long, env = "ESR_SWAGGER_UI", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub swagger_ui: bool,
+
     /// Let dev mode listen on an address other than loopback. Dev mode serves the dev identity
     /// provider (anyone can sign in as anyone with a "smartcard") and the dev mailbox (every
     /// reset link), so by default it refuses to be reachable from other machines.
@@ -90,6 +95,7 @@ pub struct ServerSettings {
 pub(super) struct Server {
     pub(super) listen_addr: SocketAddr,
     pub(super) operator_listen_addr: SocketAddr,
+    pub(super) swagger_ui: bool,
     pub(super) public_base_url: Url,
     pub(super) web_base_url: Url,
     pub(super) log_format: LogFormat,
@@ -165,6 +171,7 @@ impl ServerSettings {
         Some(Server {
             listen_addr: self.listen_addr,
             operator_listen_addr: self.operator_listen_addr,
+            swagger_ui: self.swagger_ui,
             public_base_url: public_base_url?,
             web_base_url: web_base_url?,
             log_format: self.log_format.unwrap_or(if production {
