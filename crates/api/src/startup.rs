@@ -139,8 +139,12 @@ impl Application {
         });
         let document = crate::openapi::served_document(state.config.mode == Mode::Dev);
         let operator_state = state.clone();
+        let body_timeout = state.config.body_timeout;
+        let per_worker = state.config.max_connections.div_ceil(workers).max(1);
         let server = HttpServer::new(move || build_app(state.clone(), document.clone()))
             .workers(workers)
+            .max_connections(per_worker)
+            .client_request_timeout(body_timeout)
             .shutdown_timeout(shutdown)
             .listen(listener)?
             .run();

@@ -58,6 +58,29 @@ pub struct LimitSettings {
         global = true
     )]
     pub import_body_limit_mib: u64,
+
+    /// Seconds a request has to send its headers, and a JSON body to arrive whole; the people
+    /// import's CSV body may instead pause this long between chunks. A client trickling bytes
+    /// (slowloris) holds a connection for this long at most, then gets `408 request-timeout`.
+    #[arg(
+        long,
+        env = "ESR_BODY_TIMEOUT_SECS",
+        default_value_t = 10,
+        value_parser = clap::value_parser!(u64).range(1..=300),
+        global = true
+    )]
+    pub body_timeout_secs: u64,
+
+    /// Open connections one instance accepts at most (shared among its worker threads);
+    /// further connections wait in the listen backlog instead of using memory and file handles.
+    #[arg(
+        long,
+        env = "ESR_MAX_CONNECTIONS",
+        default_value_t = 10_000,
+        value_parser = clap::value_parser!(u64).range(1..=1_000_000),
+        global = true
+    )]
+    pub max_connections: u64,
 }
 
 /// The limits section, resolved.
@@ -68,6 +91,8 @@ pub(super) struct Limits {
     pub(super) rate_recovery_per_email: u32,
     pub(super) emails_per_address_per_hour: u32,
     pub(super) import_body_limit: u64,
+    pub(super) body_timeout: std::time::Duration,
+    pub(super) max_connections: usize,
 }
 
 impl LimitSettings {
@@ -81,6 +106,8 @@ impl LimitSettings {
             rate_recovery_per_email: self.rate_recovery_per_email,
             emails_per_address_per_hour: self.emails_per_address_per_hour,
             import_body_limit: self.import_body_limit_mib * 1024 * 1024,
+            body_timeout: std::time::Duration::from_secs(self.body_timeout_secs),
+            max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
         }
     }
 }

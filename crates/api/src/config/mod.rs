@@ -150,6 +150,10 @@ pub struct Config {
     pub workplace_session: Duration,
     /// Largest people-import body, in bytes.
     pub import_body_limit: u64,
+    /// How long headers and a JSON body may take to arrive, and a CSV body may pause.
+    pub body_timeout: Duration,
+    /// Open connections accepted at most.
+    pub max_connections: usize,
 }
 
 /// Why the configuration cannot be used.
@@ -254,6 +258,8 @@ impl Settings {
                 smartcard: smartcard.oidc,
                 workplace_session: smartcard.workplace_session,
                 import_body_limit: limits.import_body_limit,
+                body_timeout: limits.body_timeout,
+                max_connections: limits.max_connections,
                 password_policy: passwords.policy,
                 breached_passwords: passwords.breached,
             }),

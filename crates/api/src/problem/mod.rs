@@ -307,6 +307,12 @@ pub enum RequestError {
     /// The body could not be read.
     #[error("request body could not be read: {0}")]
     Payload(String),
+    /// The body did not arrive in time.
+    #[error("request body not received within {secs} s")]
+    BodyTimeout {
+        /// The deadline, in seconds.
+        secs: u64,
+    },
     /// A path segment is not of the expected form.
     #[error("invalid path parameter: {0}")]
     InvalidPath(String),
@@ -347,6 +353,12 @@ impl AsProblem for RequestError {
                 "bad-request",
                 "Bad Request",
                 format!("The request body could not be read: {detail}."),
+            ),
+            Self::BodyTimeout { secs } => ProblemSpec::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "request-timeout",
+                "Request Timeout",
+                format!("The request body did not arrive within {secs} seconds."),
             ),
             Self::InvalidPath(detail) => ProblemSpec::new(
                 StatusCode::BAD_REQUEST,
@@ -412,18 +424,36 @@ pub async fn json_objects_only(
     if !is_json {
         return next.call(req).await;
     }
+    // The whole body within the deadline: a client trickling bytes gives up its connection.
+    let deadline = req
+        .app_data::<actix_web::web::Data<crate::state::AppState>>()
+        .map_or(std::time::Duration::from_secs(10), |s| {
+            s.config.body_timeout
+        });
     let mut payload = req.take_payload();
-    let mut body = actix_web::web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk?;
-        if body.len() + chunk.len() > JSON_BODY_LIMIT {
-            return Err(RequestError::TooLarge {
-                limit: JSON_BODY_LIMIT,
+    let read = async {
+        let mut body = actix_web::web::BytesMut::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk?;
+            if body.len() + chunk.len() > JSON_BODY_LIMIT {
+                return Err(RequestError::TooLarge {
+                    limit: JSON_BODY_LIMIT,
+                }
+                .into());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok::<_, actix_web::Error>(body)
+    };
+    let body = match tokio::time::timeout(deadline, read).await {
+        Ok(body) => body?,
+        Err(_) => {
+            return Err(RequestError::BodyTimeout {
+                secs: deadline.as_secs(),
             }
             .into());
         }
-        body.extend_from_slice(&chunk);
-    }
+    };
     let first = body.iter().find(|b| !b.is_ascii_whitespace()).copied();
     if first == Some(b'[') {
         return Err(RequestError::InvalidBody(

@@ -289,3 +289,48 @@ async fn answers_carry_hsts_when_the_public_address_is_https() {
     }
     app.stop().await;
 }
+
+/// A client trickling its JSON body (a slow-body attack holds a connection per byte a second)
+/// gets `408 request-timeout` once the body deadline passes, and others are served meanwhile.
+#[tokio::test]
+async fn a_trickled_body_is_cut_off_with_408() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = crate::helpers::spawn_app_with(crate::helpers::TestBackend::Sqlite, |c| {
+        c.body_timeout = std::time::Duration::from_secs(1);
+    })
+    .await
+    .unwrap();
+    let stream = tokio::net::TcpStream::connect(app.address.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    let (mut reader, mut writer) = stream.into_split();
+    writer
+        .write_all(b"POST /v1/auth/login HTTP/1.1\r\nHost: esr\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{")
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let trickle = tokio::spawn(async move {
+        for _ in 0..30 {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            if writer.write_all(b" ").await.is_err() {
+                break;
+            }
+        }
+    });
+    assert_eq!(
+        app.get("/health/live").await.status(),
+        200,
+        "others are served"
+    );
+    let mut answer = vec![0u8; 4096];
+    let read = tokio::time::timeout(std::time::Duration::from_secs(5), reader.read(&mut answer))
+        .await
+        .expect("answered before the trickle ends")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer[..read]).into_owned();
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("request-timeout"), "{answer}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(4));
+    trickle.abort();
+    app.stop().await;
+}

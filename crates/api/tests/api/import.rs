@@ -593,3 +593,40 @@ async fn quoted_line_breaks_make_one_record_named_by_its_first_line(backend: Tes
 }
 
 crate::both_backends_owned!(quoted_line_breaks_make_one_record_named_by_its_first_line);
+
+/// A CSV body that stops arriving (a stalled or trickling client) is given up after
+/// `ESR_BODY_TIMEOUT_SECS` of silence with `408 request-timeout`.
+#[tokio::test]
+async fn a_stalled_import_body_is_given_up_with_408() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Some(app) = crate::helpers::spawn_app_with(TestBackend::Sqlite, |c| {
+        c.body_timeout = std::time::Duration::from_secs(1);
+    })
+    .await
+    else {
+        return;
+    };
+    let key = crate::admin::admin_key(&app, "hr-feed", "all", "write");
+    let header = "organisation_code,employee_number,first_name,last_name,date_of_birth,work_email,smartcard_subject\n";
+    let mut stream = tokio::net::TcpStream::connect(app.address.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    let request = format!(
+        "POST /v1/admin/people/import HTTP/1.1\r\nHost: esr\r\nAuthorization: Bearer {key}\r\nContent-Type: text/csv\r\nContent-Length: 100000\r\n\r\n{header}"
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let started = std::time::Instant::now();
+    let mut answer = vec![0u8; 4096];
+    let read = tokio::time::timeout(std::time::Duration::from_secs(5), stream.read(&mut answer))
+        .await
+        .expect("answered while the client is silent")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer[..read]).into_owned();
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("request-timeout"), "{answer}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(4),
+        "not waited out"
+    );
+    app.stop().await;
+}

@@ -64,10 +64,17 @@ impl Drop for SmtpServer {
     }
 }
 
-/// A port nothing listens on (yet).
+/// A port nothing listens on (yet), for a relay a test starts later. Taken below Linux's
+/// ephemeral range (32768 and up): the many servers and clients of the parallel tests get
+/// their ports from that range, and one of them could otherwise be handed this port before
+/// the relay binds it.
 pub fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
+    loop {
+        let port = 20_000 + (rand::random::<u16>() % 12_000);
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// The service's settings for a plain relay (no TLS, no authentication) on `port`.

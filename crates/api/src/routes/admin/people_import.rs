@@ -41,6 +41,14 @@ pub enum ImportHttpError {
         /// Whether some batches were stored before the limit was reached.
         partly_imported: bool,
     },
+    /// The body paused for longer than `ESR_BODY_TIMEOUT_SECS` between chunks.
+    #[error("the body stalled for {secs} s")]
+    Stalled {
+        /// The pause allowed, in seconds.
+        secs: u64,
+        /// Whether some batches were stored before it stalled.
+        partly_imported: bool,
+    },
     /// The whole file was refused, or the body could not be read.
     #[error(transparent)]
     Import(ImportError),
@@ -73,6 +81,21 @@ impl AsProblem for ImportHttpError {
                     format!(
                         "The body is larger than the limit of {limit} bytes; nothing was imported. Split the file and import each part."
                     )
+                },
+            ),
+            Self::Stalled {
+                secs,
+                partly_imported,
+            } => ProblemSpec::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "request-timeout",
+                "Request Timeout",
+                if *partly_imported {
+                    format!(
+                        "The body paused for more than {secs} seconds. The batches stored before the pause are kept; send the whole file again (the import is idempotent)."
+                    )
+                } else {
+                    format!("The body paused for more than {secs} seconds.")
                 },
             ),
             Self::Import(ImportError::Empty) => ProblemSpec::new(
@@ -185,11 +208,16 @@ pub(crate) async fn run_import(
     }
     let (tx, rx) = tokio::sync::mpsc::channel::<io::Result<Bytes>>(CHANNEL_CHUNKS);
     let job = start_import(state, caller, actor, scope, rx);
-    let too_large = pump_body(payload, tx, limit).await;
+    let idle = state.config.body_timeout;
+    let ended = pump_body(payload, tx, limit, idle).await;
     match job.await.map_err(|_| StorageError::Shutdown)? {
         Ok(report) => Ok(report),
-        Err(ImportError::Read(_)) if too_large => Err(ImportHttpError::TooLarge {
+        Err(ImportError::Read(_)) if ended == BodyEnd::TooLarge => Err(ImportHttpError::TooLarge {
             limit,
+            partly_imported: true,
+        }),
+        Err(ImportError::Read(_)) if ended == BodyEnd::Stalled => Err(ImportHttpError::Stalled {
+            secs: idle.as_secs(),
             partly_imported: true,
         }),
         Err(e) => Err(ImportHttpError::Import(e)),
@@ -245,21 +273,42 @@ fn start_import(
     })
 }
 
+/// How the body's reading ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BodyEnd {
+    /// Read to its end, or the importer stopped reading.
+    Done,
+    /// It passed the size limit.
+    TooLarge,
+    /// No byte came for longer than the pause allowed.
+    Stalled,
+}
+
 /// Passes the request body to the importer chunk by chunk until it ends, fails, passes
-/// `limit` bytes or the importer stops reading; says whether the limit was passed.
+/// `limit` bytes, pauses longer than `idle` or the importer stops reading.
 async fn pump_body(
     mut payload: web::Payload,
     tx: tokio::sync::mpsc::Sender<io::Result<Bytes>>,
     limit: u64,
-) -> bool {
+    idle: std::time::Duration,
+) -> BodyEnd {
     let mut received: u64 = 0;
-    let mut too_large = false;
-    while let Some(chunk) = payload.next().await {
+    let mut ended = BodyEnd::Done;
+    loop {
+        let chunk = match tokio::time::timeout(idle, payload.next()).await {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => break,
+            Err(_) => {
+                ended = BodyEnd::Stalled;
+                let _ = tx.send(Err(io::Error::from(io::ErrorKind::TimedOut))).await;
+                break;
+            }
+        };
         let item = match chunk {
             Ok(bytes) => {
                 received += bytes.len() as u64;
                 if received > limit {
-                    too_large = true;
+                    ended = BodyEnd::TooLarge;
                     Err(io::Error::other(BodyTooLarge))
                 } else {
                     Ok(bytes)
@@ -274,7 +323,7 @@ async fn pump_body(
             break;
         }
     }
-    too_large
+    ended
 }
 
 /// Import people from CSV (streamed; idempotent upsert on organisation + employee number).
