@@ -89,13 +89,32 @@ impl Application {
         };
         let workers = config.workers;
         let shutdown = config.shutdown_timeout.as_secs();
+        // Several instances serve one PostgreSQL database: their limits are counted there.
+        let shared = (config.database_url.backend() == esr_persistence::Backend::Postgres)
+            .then(|| pool.clone());
+        let limit = |limit: KeyedLimit| match &shared {
+            Some(pool) => limit.shared(pool.clone()),
+            None => limit,
+        };
         let limits = Arc::new(RateLimits {
-            login_per_ip: KeyedLimit::per_minute(config.rate_login_per_ip),
-            login_per_username: KeyedLimit::per_minute(config.rate_login_per_username),
-            recovery_per_ip: KeyedLimit::per_minute(config.rate_recovery_per_ip),
-            recovery_per_email: KeyedLimit::per_hour(config.rate_recovery_per_email),
-            links_per_ip: KeyedLimit::per_minute(config.rate_recovery_per_ip),
-            refusal_audits_per_ip: KeyedLimit::per_minute(1),
+            login_per_ip: limit(KeyedLimit::per_minute("login_ip", config.rate_login_per_ip)),
+            login_per_username: limit(KeyedLimit::per_minute(
+                "login_username",
+                config.rate_login_per_username,
+            )),
+            recovery_per_ip: limit(KeyedLimit::per_minute(
+                "recovery_ip",
+                config.rate_recovery_per_ip,
+            )),
+            recovery_per_email: limit(KeyedLimit::per_hour(
+                "recovery_email",
+                config.rate_recovery_per_email,
+            )),
+            links_per_ip: limit(KeyedLimit::per_minute(
+                "links_ip",
+                config.rate_recovery_per_ip,
+            )),
+            refusal_audits_per_ip: limit(KeyedLimit::per_minute("refusal_audit_ip", 1)),
         });
         let transport = Arc::new(
             Transport::from_config(&config.email)
@@ -148,8 +167,10 @@ impl Application {
             .shutdown_timeout(shutdown)
             .listen(listener)?
             .run();
+        // Signals are the public server's: it drains its requests, then stops this one.
         let operator = HttpServer::new(move || build_operator_app(operator_state.clone()))
             .workers(1)
+            .disable_signals()
             .shutdown_timeout(shutdown)
             .listen(operator_listener)?
             .run();

@@ -37,6 +37,7 @@ pub mod outbox;
 pub mod people;
 pub mod people_import;
 pub mod pool;
+pub mod rate_limits;
 pub mod recovery_requests;
 pub mod schema;
 pub mod sessions;

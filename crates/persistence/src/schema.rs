@@ -141,6 +141,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Rate-limit counters shared by every instance: hits per key digest and fixed window.
+    rate_limit_windows (key_digest, window_start) {
+        key_digest -> Text,
+        window_start -> Timestamp,
+        hits -> Integer,
+    }
+}
+
 diesel::joinable!(people -> organisations (organisation_code));
 diesel::joinable!(accounts -> people (person_id));
 diesel::joinable!(accounts -> organisations (organisation_code));
@@ -163,6 +172,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox,
     oidc_flows,
     api_keys,
+    rate_limit_windows,
 );
 
 diesel::table! {

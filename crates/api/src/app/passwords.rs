@@ -437,7 +437,7 @@ pub async fn reset_by_link(
     confirm: Password,
     now: DateTime<Utc>,
 ) -> Result<(), ResetError> {
-    let token = &recovery::guessed_token(app, caller, raw_token)?;
+    let token = &recovery::guessed_token(app, caller, raw_token).await?;
     let stored = recovery::usable_link(app, token, TokenPurpose::PasswordReset, now)
         .await
         .map_err(ResetError::from)?;

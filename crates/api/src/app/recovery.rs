@@ -53,14 +53,19 @@ pub async fn submit_request(
     form: RecoveryForm,
     now: DateTime<Utc>,
 ) -> Result<(), SubmitError> {
-    app.limits
-        .recovery_per_ip
-        .check(&caller.limit_key())
-        .and_then(|()| app.limits.recovery_per_email.check(form.email.as_str()))
-        .map_err(|limited| {
-            app.metrics.security_event("recovery.rate_limited");
-            SubmitError::RateLimited(limited)
-        })?;
+    let limited = match app.limits.recovery_per_ip.check(&caller.limit_key()).await {
+        Ok(()) => {
+            app.limits
+                .recovery_per_email
+                .check(form.email.as_str())
+                .await
+        }
+        refused => refused,
+    };
+    limited.map_err(|limited| {
+        app.metrics.security_event("recovery.rate_limited");
+        SubmitError::RateLimited(limited)
+    })?;
     let caller = caller.clone();
     let kind = form.kind;
     app.db(move |c| {
@@ -101,21 +106,24 @@ pub enum LinkError {
 }
 
 /// The per-client limit on using links (each try is a guess at a token).
-pub fn rate_limit_links(app: &AppState, caller: &Caller) -> Result<(), Limited> {
+pub async fn rate_limit_links(app: &AppState, caller: &Caller) -> Result<(), Limited> {
     app.limits
         .links_per_ip
         .check(&caller.limit_key())
+        .await
         .inspect_err(|_| app.metrics.security_event("link.rate_limited"))
 }
 
 /// A link's token as typed or pasted: checked against the per-client limit first (every try
 /// is a guess, a malformed one too), then parsed.
-pub fn guessed_token(
+pub async fn guessed_token(
     app: &AppState,
     caller: &Caller,
     raw: &str,
 ) -> Result<PlainToken, UseLinkError> {
-    rate_limit_links(app, caller).map_err(UseLinkError::RateLimited)?;
+    rate_limit_links(app, caller)
+        .await
+        .map_err(UseLinkError::RateLimited)?;
     PlainToken::parse(raw).map_err(|e| LinkError::Invalid(e).into())
 }
 
@@ -174,7 +182,7 @@ pub async fn validate_reset_link(
     raw_token: &str,
     now: DateTime<Utc>,
 ) -> Result<ResetLinkInfo, UseLinkError> {
-    let token = guessed_token(app, caller, raw_token)?;
+    let token = guessed_token(app, caller, raw_token).await?;
     let stored = usable_link(app, &token, TokenPurpose::PasswordReset, now).await?;
     let account_id = stored.account_id.clone();
     let profile = app
@@ -196,7 +204,7 @@ pub async fn unlock_by_link(
     raw_token: &str,
     now: DateTime<Utc>,
 ) -> Result<(), UseLinkError> {
-    let token = guessed_token(app, caller, raw_token)?;
+    let token = guessed_token(app, caller, raw_token).await?;
     let stored = usable_link(app, &token, TokenPurpose::AccountUnlock, now).await?;
     let digest = token.digest();
     let caller = caller.clone();

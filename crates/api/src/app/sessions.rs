@@ -105,14 +105,14 @@ pub async fn password_login(
     let typed = typed_username.trim().to_owned();
     check_login_input(&typed, &password)?;
     let limit_key = typed.to_uppercase();
-    app.limits
-        .login_per_ip
-        .check(&caller.limit_key())
-        .and_then(|()| app.limits.login_per_username.check(&limit_key))
-        .map_err(|limited| {
-            app.metrics.security_event("login.rate_limited");
-            LoginError::RateLimited(limited)
-        })?;
+    let limited = match app.limits.login_per_ip.check(&caller.limit_key()).await {
+        Ok(()) => app.limits.login_per_username.check(&limit_key).await,
+        refused => refused,
+    };
+    limited.map_err(|limited| {
+        app.metrics.security_event("login.rate_limited");
+        LoginError::RateLimited(limited)
+    })?;
     // Admission before any work: a flood is refused here, in microseconds.
     let slot = app.hashing.try_reserve().map_err(|_| {
         app.metrics.security_event("hashing.rejected");

@@ -87,10 +87,11 @@ fn provider(app: &AppState) -> Result<&OidcClient, SmartcardError> {
     app.oidc.as_deref().ok_or(SmartcardError::Disabled)
 }
 
-fn rate_limit(app: &AppState, caller: &Caller) -> Result<(), SmartcardError> {
+async fn rate_limit(app: &AppState, caller: &Caller) -> Result<(), SmartcardError> {
     app.limits
         .login_per_ip
         .check(&format!("smartcard:{}", caller.limit_key()))
+        .await
         .map_err(|limited| {
             app.metrics.security_event("smartcard.rate_limited");
             SmartcardError::RateLimited(limited)
@@ -105,7 +106,7 @@ pub async fn start(
     redirect_uri: &str,
     now: DateTime<Utc>,
 ) -> Result<Started, SmartcardError> {
-    let checked = rate_limit(app, caller).and_then(|()| {
+    let checked = rate_limit(app, caller).await.and_then(|()| {
         let oidc = provider(app)?;
         url::Url::parse(redirect_uri.trim())
             .ok()
@@ -202,7 +203,7 @@ pub async fn complete(
     browser_binding: &str,
     now: DateTime<Utc>,
 ) -> Result<Tokens, SmartcardError> {
-    let checked = rate_limit(app, caller).and_then(|()| {
+    let checked = rate_limit(app, caller).await.and_then(|()| {
         let oidc = provider(app)?;
         let sent = [code, state, browser_binding];
         if sent.iter().any(|p| p.is_empty()) {
@@ -340,6 +341,7 @@ async fn refuse(
                 .limits
                 .refusal_audits_per_ip
                 .check(&format!("smartcard:{}", caller.limit_key()))
+                .await
                 .is_err()
             {
                 return error;

@@ -406,3 +406,65 @@ async fn outdated_hash_parameters_are_upgraded_on_login() {
     );
     app.stop().await;
 }
+
+/// Behind a load balancer, a client's requests land on every instance: on PostgreSQL the
+/// limits are counted in the database, so two instances together allow what one does — per
+/// client, per username and per mailbox.
+#[tokio::test]
+async fn limits_are_exact_across_two_instances_on_postgresql() {
+    let Some(first) = spawn_app_with(TestBackend::Postgres, |c| {
+        c.rate_login_per_ip = 3;
+        c.rate_login_per_username = 0;
+        c.rate_recovery_per_email = 2;
+    })
+    .await
+    else {
+        return;
+    };
+    let second = crate::helpers::spawn_second_instance(&first, |c| {
+        c.rate_login_per_ip = 3;
+        c.rate_login_per_username = 0;
+        c.rate_recovery_per_email = 2;
+    })
+    .await;
+    let mut statuses = Vec::new();
+    for i in 0..4 {
+        let app = if i % 2 == 0 { &first } else { &second };
+        statuses.push(
+            app.login(JANE, "wrong password here")
+                .await
+                .status()
+                .as_u16(),
+        );
+    }
+    assert_eq!(
+        statuses,
+        [401, 401, 401, 429],
+        "three per client across both"
+    );
+
+    let mut statuses = Vec::new();
+    for i in 0..3 {
+        let app = if i % 2 == 0 { &second } else { &first };
+        let res =
+            crate::recovery::request_recovery(app, "someone@example.org", "1980-01-01", None).await;
+        statuses.push(res.status().as_u16());
+    }
+    assert_eq!(statuses, [202, 202, 429], "two per mailbox across both");
+
+    // The shared table holds digests, never the address or email counted.
+    let keys: Vec<String> = {
+        use diesel::{QueryDsl, RunQueryDsl};
+        esr_persistence::schema::rate_limit_windows::table
+            .select(esr_persistence::schema::rate_limit_windows::key_digest)
+            .load(&mut first.db())
+            .unwrap()
+    };
+    assert!(!keys.is_empty());
+    assert!(
+        keys.iter()
+            .all(|k| k.len() == 64 && !k.contains('@') && !k.contains('.'))
+    );
+    second.stop().await;
+    first.stop().await;
+}

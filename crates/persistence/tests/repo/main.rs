@@ -12,5 +12,6 @@ mod migrations;
 mod organisations;
 mod people_import;
 mod pool;
+mod rate_limits;
 mod sqlite_settings;
 mod transactions;
