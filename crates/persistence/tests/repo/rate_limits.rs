@@ -18,8 +18,8 @@ fn hits_count_per_key_and_window(db: &TestDb) {
     let pool = db.migrated_pool();
     let mut conn = pool.get().unwrap();
     let window = Utc.with_ymd_and_hms(2026, 12, 7, 11, 0, 0).unwrap();
-    let a = TokenDigest::of("login_ip\0203.0.113.9");
-    let b = TokenDigest::of("login_ip\0203.0.113.10");
+    let a = TokenDigest::of("login_ip:203.0.113.9");
+    let b = TokenDigest::of("login_ip:203.0.113.10");
     assert_eq!(rate_limits::hit(&mut conn, &a, window).unwrap(), 1);
     assert_eq!(rate_limits::hit(&mut conn, &a, window).unwrap(), 2);
     assert_eq!(
@@ -38,7 +38,7 @@ fn hits_count_per_key_and_window(db: &TestDb) {
 fn concurrent_hits_are_all_counted(db: &TestDb) {
     let pool = db.migrated_pool();
     let window = Utc.with_ymd_and_hms(2026, 12, 7, 11, 0, 0).unwrap();
-    let key = TokenDigest::of("recovery_email\0someone@example.org");
+    let key = TokenDigest::of("recovery_email:someone@example.org");
     let threads: Vec<_> = (0..8)
         .map(|_| {
             let pool = pool.clone();
@@ -68,7 +68,7 @@ fn ended_windows_are_swept(db: &TestDb) {
     let mut conn = pool.get().unwrap();
     let old = Utc.with_ymd_and_hms(2026, 12, 7, 9, 0, 0).unwrap();
     let current = Utc.with_ymd_and_hms(2026, 12, 7, 11, 0, 0).unwrap();
-    let key = TokenDigest::of("links_ip\0198.51.100.7");
+    let key = TokenDigest::of("links_ip:198.51.100.7");
     rate_limits::hit(&mut conn, &key, old).unwrap();
     rate_limits::hit(&mut conn, &key, current).unwrap();
     assert_eq!(
