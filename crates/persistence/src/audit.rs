@@ -49,8 +49,6 @@ pub enum EventType {
     InternetAccessRequested,
     /// Internet access lapsed after the organisation's inactivity limit. (`internet_access.lapsed`)
     InternetAccessLapsed,
-    /// A smartcard sign-in was started. (`smartcard.started`)
-    SmartcardStarted,
     /// A smartcard sign-in opened a workplace session. (`smartcard.login_succeeded`)
     SmartcardLoginSucceeded,
     /// A smartcard sign-in was refused (details say why). (`smartcard.login_failed`)
@@ -126,7 +124,6 @@ impl EventType {
         Self::PasswordResetUsernameMismatch,
         Self::InternetAccessRequested,
         Self::InternetAccessLapsed,
-        Self::SmartcardStarted,
         Self::SmartcardLoginSucceeded,
         Self::SmartcardLoginFailed,
         Self::RecoveryRequestUnmatched,
@@ -175,7 +172,6 @@ impl EventType {
             Self::PasswordResetUsernameMismatch => "password_reset.username_mismatch",
             Self::InternetAccessRequested => "internet_access.requested",
             Self::InternetAccessLapsed => "internet_access.lapsed",
-            Self::SmartcardStarted => "smartcard.started",
             Self::SmartcardLoginSucceeded => "smartcard.login_succeeded",
             Self::SmartcardLoginFailed => "smartcard.login_failed",
             Self::RecoveryRequestUnmatched => "recovery_request.unmatched",

@@ -128,3 +128,12 @@ pub fn delete_expired(conn: &mut DbConnection, before: DateTime<Utc>) -> Result<
             .execute(conn)?,
     )
 }
+
+/// Flows started and not yet expired at `now` (used or not).
+pub fn count_open(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<u64, RepoError> {
+    let open: i64 = oidc_flows::table
+        .filter(oidc_flows::expires_at.gt(now.naive_utc()))
+        .count()
+        .get_result(conn)?;
+    Ok(u64::try_from(open).unwrap_or(0))
+}

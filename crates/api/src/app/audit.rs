@@ -35,3 +35,31 @@ pub fn record(
     )?;
     Ok(())
 }
+
+/// Whether an audit row that concerns no account (an unmatched request, a refused anonymous
+/// sign-in) may still be written this hour: no more than `per_hour` in all, and, with a
+/// `subject` (the event and what was typed, e.g. an email digest), only its first.
+/// Anonymous requests cost nothing to send; without this bound a flood from many addresses
+/// would grow the permanent, append-only trail without end.
+pub fn anonymous_allowed(
+    conn: &mut DbConnection,
+    per_hour: u32,
+    subject: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<bool, RepoError> {
+    use esr_domain::TokenDigest;
+    use esr_persistence::rate_limits;
+    let hour = DateTime::from_timestamp(now.timestamp() - now.timestamp().rem_euclid(3600), 0)
+        .unwrap_or(now);
+    if per_hour == 0 {
+        return Ok(false);
+    }
+    if let Some(subject) = subject {
+        let subject = TokenDigest::of(&format!("anonymous_audit:{subject}"));
+        if rate_limits::hit(conn, &subject, hour)? > 1 {
+            return Ok(false);
+        }
+    }
+    let all = TokenDigest::of("anonymous_audit");
+    Ok(rate_limits::hit(conn, &all, hour)? <= per_hour)
+}

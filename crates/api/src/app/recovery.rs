@@ -288,7 +288,11 @@ fn match_one(
                 json!({"email_digest": digest, "username_given": request.username.is_some()});
             (unmatched_event(kind), details)
         };
-        audit::record(conn, &caller, event, None, &Actor::Anonymous, &details, now)?;
+        let subject = format!("{event}:{digest}");
+        let per_hour = config.anonymous_audits_per_hour;
+        if audit::anonymous_allowed(conn, per_hour, Some(&subject), now)? {
+            audit::record(conn, &caller, event, None, &Actor::Anonymous, &details, now)?;
+        }
         return Ok(0);
     };
     let recipient = first_person.work_email.clone();
@@ -296,7 +300,11 @@ fn match_one(
     if mailbox_is_full(conn, config, &recipient, now)? {
         let details = json!({"email_digest": digest, "reason": "mailbox_rate_limit"});
         let event = suppressed_event(kind);
-        audit::record(conn, &caller, event, None, &Actor::Anonymous, &details, now)?;
+        let subject = format!("{event}:{digest}");
+        let per_hour = config.anonymous_audits_per_hour;
+        if audit::anonymous_allowed(conn, per_hour, Some(&subject), now)? {
+            audit::record(conn, &caller, event, None, &Actor::Anonymous, &details, now)?;
+        }
         return Ok(0);
     }
     let listed = issue_links(conn, config, &caller, kind, &matches, now)?;

@@ -4,8 +4,10 @@
 //!
 //! `state`, `nonce` and the PKCE verifier are made here and kept in the database (the state
 //! and nonce only as SHA-256), so any instance finishes a flow another started; a state works
-//! once, for `ESR_OIDC_FLOW_TTL_SECS`. Every outcome is audited, without codes, tokens, nonces
-//! or states.
+//! once, for `ESR_OIDC_FLOW_TTL_SECS`, and only from the browser that started it. Every
+//! outcome of a callback is audited, without codes, tokens, nonces or states (refusals that
+//! concern no account within the anonymous allowance); a start, which anyone can make, is only
+//! counted in the metrics.
 
 use chrono::{DateTime, Duration, Utc};
 use esr_domain::{AccountId, AccountStatus, InternetAccessStatus, TokenDigest, UsernameError};
@@ -141,40 +143,40 @@ pub async fn start(
             return Err(fail(app, caller, None, details, error, now).await);
         }
     };
-    let expires_at =
-        now + Duration::from_std(oidc.config().flow_ttl).unwrap_or(Duration::minutes(10));
+    let ttl = Duration::from_std(oidc.config().flow_ttl).unwrap_or(Duration::minutes(10));
+    let expires_at = now + ttl;
     let state_hash = flow_key(&flow_state, &browser_binding);
     let nonce_hash = TokenDigest::of(&nonce);
     let redirect_uri = allowed.to_string();
-    let caller = caller.clone();
-    app.db(move |c| {
-        c.write_transaction(|c| {
-            // Flows long past their expiry are of no use, not even to recognise a replay.
-            oidc_flows::delete_expired(c, now - Duration::days(1))?;
-            oidc_flows::create(
-                c,
-                &NewFlow {
+    let most_open = u64::from(app.config.open_smartcard_flows_max);
+    let opened = app
+        .db(move |c| {
+            c.write_transaction(|c| {
+                // A flow is kept one lifetime past its expiry, so a late replay is still told
+                // from a made-up state; after that it is of no use.
+                oidc_flows::delete_expired(c, now - ttl)?;
+                // Each start holds a row until it expires: a flood of starts is refused here
+                // rather than grow the table.
+                if oidc_flows::count_open(c, now)? >= most_open {
+                    return Ok(false);
+                }
+                let flow = NewFlow {
                     state_hash: &state_hash,
                     nonce_hash: &nonce_hash,
                     code_verifier: &verifier,
                     redirect_uri: &redirect_uri,
                     expires_at,
-                },
-                now,
-            )?;
-            audit::record(
-                c,
-                &caller,
-                EventType::SmartcardStarted,
-                None,
-                &Actor::Anonymous,
-                &json!({"redirect_uri": redirect_uri}),
-                now,
-            )
+                };
+                oidc_flows::create(c, &flow, now)?;
+                Ok(true)
+            })
         })
-    })
-    .await
-    .map_err(Failure::from)?;
+        .await
+        .map_err(Failure::from)?;
+    if !opened {
+        app.metrics.security_event("smartcard.flows_full");
+        return Err(Failure::Overloaded.into());
+    }
     app.metrics.security_event("smartcard.started");
     Ok(Started {
         authorization_url: authorization_url.to_string(),
@@ -364,9 +366,14 @@ async fn fail(
     now: DateTime<Utc>,
 ) -> SmartcardError {
     let caller = caller.clone();
+    let per_hour = app.config.anonymous_audits_per_hour;
     let recorded = app
         .db(move |c| {
             c.write_transaction(|c| {
+                let about_no_account = account_id.is_none();
+                if about_no_account && !audit::anonymous_allowed(c, per_hour, None, now)? {
+                    return Ok(());
+                }
                 audit::record(
                     c,
                     &caller,

@@ -81,6 +81,29 @@ pub struct LimitSettings {
         global = true
     )]
     pub max_connections: u64,
+
+    /// Audit rows an hour for requests that concern no account (unmatched or suppressed
+    /// recovery and unlock requests): at most one per typed email an hour, and this many in
+    /// all; beyond, they are only counted in the metrics. Anonymous floods cannot grow the
+    /// permanent audit trail without bound.
+    #[arg(
+        long,
+        env = "ESR_ANONYMOUS_AUDITS_PER_HOUR",
+        default_value_t = 1_000,
+        global = true
+    )]
+    pub anonymous_audits_per_hour: u32,
+
+    /// Smartcard sign-ins started and not yet finished or expired, at most, across instances;
+    /// beyond, `start` answers `503 busy`. Each holds a row until it expires.
+    #[arg(
+        long,
+        env = "ESR_OPEN_SMARTCARD_FLOWS_MAX",
+        default_value_t = 10_000,
+        value_parser = clap::value_parser!(u32).range(1..),
+        global = true
+    )]
+    pub open_smartcard_flows_max: u32,
 }
 
 /// The limits section, resolved.
@@ -93,6 +116,8 @@ pub(super) struct Limits {
     pub(super) import_body_limit: u64,
     pub(super) body_timeout: std::time::Duration,
     pub(super) max_connections: usize,
+    pub(super) anonymous_audits_per_hour: u32,
+    pub(super) open_smartcard_flows_max: u32,
 }
 
 impl LimitSettings {
@@ -108,6 +133,8 @@ impl LimitSettings {
             import_body_limit: self.import_body_limit_mib * 1024 * 1024,
             body_timeout: std::time::Duration::from_secs(self.body_timeout_secs),
             max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
+            anonymous_audits_per_hour: self.anonymous_audits_per_hour,
+            open_smartcard_flows_max: self.open_smartcard_flows_max,
         }
     }
 }

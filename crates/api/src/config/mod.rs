@@ -154,6 +154,10 @@ pub struct Config {
     pub body_timeout: Duration,
     /// Open connections accepted at most.
     pub max_connections: usize,
+    /// Audit rows an hour for requests that concern no account.
+    pub anonymous_audits_per_hour: u32,
+    /// Smartcard sign-ins open at once, at most.
+    pub open_smartcard_flows_max: u32,
 }
 
 /// Why the configuration cannot be used.
@@ -260,6 +264,8 @@ impl Settings {
                 import_body_limit: limits.import_body_limit,
                 body_timeout: limits.body_timeout,
                 max_connections: limits.max_connections,
+                anonymous_audits_per_hour: limits.anonymous_audits_per_hour,
+                open_smartcard_flows_max: limits.open_smartcard_flows_max,
                 password_policy: passwords.policy,
                 breached_passwords: passwords.breached,
             }),

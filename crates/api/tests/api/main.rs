@@ -7,6 +7,7 @@
 mod helpers;
 
 mod admin;
+mod anonymous_floods;
 mod audit_chain;
 mod auth;
 mod breached;

@@ -511,7 +511,7 @@ async fn accounts_that_cannot_log_in_from_home_get_no_links(app: &TestApp) {
     assert_eq!(issued.len(), 1, "one link, for 998JSMITH01: {issued:?}");
 }
 
-async fn wait_until_matched(app: &TestApp) {
+pub async fn wait_until_matched(app: &TestApp) {
     use diesel::{QueryDsl, RunQueryDsl};
     for _ in 0..100 {
         let left: i64 = esr_persistence::schema::recovery_requests::table

@@ -1,0 +1,85 @@
+//! Requests that concern no account cost an attacker nothing: a flood of them, from as many
+//! addresses as a proxy chain can claim, must leave storage bounded. Unmatched recovery
+//! requests are audited at most once per typed email and `ESR_ANONYMOUS_AUDITS_PER_HOUR` in
+//! all; smartcard starts are not audited and hold at most `ESR_OPEN_SMARTCARD_FLOWS_MAX` rows.
+
+use diesel::{QueryDsl, RunQueryDsl};
+use serde_json::json;
+
+use crate::both_backends_owned;
+use crate::helpers::{TestApp, TestBackend, spawn_app_with};
+
+both_backends_owned!(a_flood_of_anonymous_requests_leaves_storage_bounded);
+
+fn count(app: &TestApp, event_type: &str) -> usize {
+    esr_persistence::audit::recent(&mut app.db(), None, 10_000)
+        .unwrap()
+        .iter()
+        .filter(|e| e.event_type == event_type)
+        .count()
+}
+
+async fn a_flood_of_anonymous_requests_leaves_storage_bounded(backend: TestBackend) {
+    let Some(app) = spawn_app_with(backend, |c| {
+        c.anonymous_audits_per_hour = 10;
+        c.open_smartcard_flows_max = 20;
+        c.rate_recovery_per_ip = 0;
+        c.rate_recovery_per_email = 0;
+        c.rate_login_per_ip = 0;
+        c.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    })
+    .await
+    else {
+        return;
+    };
+    // 120 Forgotten requests, each from its own forwarded address, for addresses nobody has,
+    // and the same one again and again.
+    for i in 0..120u32 {
+        let email = if i % 2 == 0 {
+            format!("nobody{i}@example.org")
+        } else {
+            "same.nobody@example.org".to_owned()
+        };
+        let res = app
+            .client
+            .post(format!("{}/v1/recovery-requests", app.address))
+            .header("x-forwarded-for", format!("198.51.{}.{}", i / 250, i % 250))
+            .json(&json!({"work_email": email, "date_of_birth": "1980-01-01"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 202, "the answer never changes");
+    }
+    crate::recovery::wait_until_matched(&app).await;
+    let unmatched = count(&app, "recovery_request.unmatched");
+    assert!(
+        (1..=10).contains(&unmatched),
+        "{unmatched} audit rows for 120 anonymous requests"
+    );
+
+    // 60 smartcard starts: no audit rows, and at most 20 open flows.
+    let mut statuses = Vec::new();
+    for _ in 0..60 {
+        let res = app
+            .post_json(
+                "/v1/auth/smartcard/start",
+                &json!({"redirect_uri": crate::smartcard::REDIRECT}),
+                None,
+            )
+            .await;
+        statuses.push(res.status().as_u16());
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        20,
+        "{statuses:?}"
+    );
+    assert!(statuses[20..].iter().all(|s| *s == 503), "{statuses:?}");
+    let flows: i64 = esr_persistence::schema::oidc_flows::table
+        .count()
+        .get_result(&mut app.db())
+        .unwrap();
+    assert_eq!(flows, 20);
+    assert_eq!(count(&app, "smartcard.started"), 0);
+    app.stop().await;
+}
