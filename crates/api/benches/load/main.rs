@@ -40,6 +40,7 @@ mod knobs;
 mod record;
 mod report;
 mod server;
+mod timing;
 mod verify;
 mod wrk;
 
@@ -75,6 +76,12 @@ async fn run(knobs: Knobs, cores: usize) -> Result<()> {
         server_binary()
     );
     let mut report = Report::default();
+
+    if std::env::var("ESR_BENCH_TIMING_ONLY").is_ok_and(|v| v == "1") {
+        let timings = timing::login_timing(&knobs, &dir).await?;
+        println!("\n{}", timing::markdown(&timings));
+        return Ok(());
+    }
 
     if knobs.flood_only {
         let capacity = std::env::var("ESR_BENCH_LOGIN_CAPACITY")
