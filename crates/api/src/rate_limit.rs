@@ -21,6 +21,13 @@ use governor::{Quota, RateLimiter};
 /// Checks between two sweeps of forgotten keys (memory) or ended windows (database).
 const SWEEP_EVERY: u64 = 4096;
 
+/// Keys one in-memory limit holds at most (a few MiB). A flood from more distinct addresses or
+/// emails than this within a window starts the limit afresh instead of growing memory: each of
+/// those keys is being used once anyway, so nothing a per-key limit would stop is let through.
+const MEMORY_KEYS_MAX: usize = 100_000;
+
+type Keyed = RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock>;
+
 /// One keyed limit, e.g. "10 login attempts per minute per username".
 #[derive(Debug)]
 pub struct KeyedLimit {
@@ -36,8 +43,12 @@ pub struct KeyedLimit {
 enum Store {
     /// The limit is switched off (0).
     Off,
-    /// This instance's own counters.
-    Memory(Box<RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock>>),
+    /// This instance's own counters, and how many keys they may hold.
+    Memory {
+        limiter: std::sync::RwLock<Box<Keyed>>,
+        quota: Quota,
+        most_keys: usize,
+    },
     /// Counters in the database, shared by every instance.
     Shared(DbPool),
 }
@@ -73,7 +84,12 @@ impl KeyedLimit {
         quota: fn(NonZeroU32) -> Quota,
     ) -> Self {
         let store = NonZeroU32::new(allowed).map_or(Store::Off, |n| {
-            Store::Memory(Box::new(RateLimiter::keyed(quota(n).allow_burst(n))))
+            let quota = quota(n).allow_burst(n);
+            Store::Memory {
+                limiter: std::sync::RwLock::new(Box::new(RateLimiter::keyed(quota))),
+                quota,
+                most_keys: MEMORY_KEYS_MAX,
+            }
         });
         Self {
             name,
@@ -97,13 +113,32 @@ impl KeyedLimit {
         let sweep = self.checks.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1;
         match &self.store {
             Store::Off => Ok(()),
-            Store::Memory(limiter) => {
-                // Forget keys that are back to a full allowance now and then, so memory stays
-                // bounded.
-                if sweep {
+            Store::Memory {
+                limiter,
+                quota,
+                most_keys,
+            } => {
+                let limited = {
+                    let limiter = limiter
+                        .read()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    // Forget keys that are back to a full allowance now and then.
+                    if sweep {
+                        limiter.retain_recent();
+                    }
+                    let limited = limiter.check_key(&key.to_owned());
+                    (limited, limiter.len() > *most_keys)
+                };
+                if limited.1 {
+                    let mut limiter = limiter
+                        .write()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
                     limiter.retain_recent();
+                    if limiter.len() > *most_keys {
+                        **limiter = RateLimiter::keyed(*quota);
+                    }
                 }
-                limiter.check_key(&key.to_owned()).map_err(|not_until| {
+                limited.0.map_err(|not_until| {
                     let wait: Duration = not_until.wait_time_from(DefaultClock::default().now());
                     Limited {
                         retry_after_secs: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
@@ -200,6 +235,27 @@ mod tests {
         for _ in 0..1000 {
             assert!(limit.check("a").await.is_ok());
         }
+    }
+
+    #[tokio::test]
+    async fn memory_stays_bounded_by_the_key_cap() {
+        let mut limit = KeyedLimit::per_hour("test", 5);
+        if let Store::Memory { most_keys, .. } = &mut limit.store {
+            *most_keys = 1_000;
+        }
+        for i in 0..10_000 {
+            assert!(limit.check(&format!("flood{i}")).await.is_ok());
+        }
+        let Store::Memory { limiter, .. } = &limit.store else {
+            panic!("in memory");
+        };
+        let held = limiter.read().unwrap().len();
+        assert!(held <= 1_001, "{held} keys held");
+        // A key within the cap is still limited.
+        for _ in 0..5 {
+            assert!(limit.check("steady").await.is_ok());
+        }
+        assert!(limit.check("steady").await.is_err());
     }
 
     #[test]
