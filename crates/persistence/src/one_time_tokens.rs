@@ -131,6 +131,24 @@ pub fn record_wrong_username(
     Ok(count.map(|c| u32::try_from(c).unwrap_or(0)))
 }
 
+/// Invalidates the outstanding links of `purpose` of an account; returns how many.
+pub fn invalidate_purpose(
+    conn: &mut DbConnection,
+    account_id: &AccountId,
+    purpose: TokenPurpose,
+    now: DateTime<Utc>,
+) -> Result<usize, RepoError> {
+    Ok(diesel::update(
+        t::table
+            .filter(t::account_id.eq(account_id.as_str()))
+            .filter(t::purpose.eq(purpose.as_str()))
+            .filter(t::used_at.is_null())
+            .filter(t::invalidated_at.is_null()),
+    )
+    .set(t::invalidated_at.eq(Some(now.naive_utc())))
+    .execute(conn)?)
+}
+
 /// Invalidates every outstanding token of an account (both purposes): after a password
 /// reset or change, no older link works.
 pub fn invalidate_all(

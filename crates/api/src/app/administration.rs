@@ -251,6 +251,9 @@ fn decide_in_transaction(
             accounts::transition_internet_access(conn, &account.id, from, to, now)?
         }
     };
+    if action == AccountAction::Unlock {
+        consequences::unlocked_by_administrator(conn, &account, now)?;
+    }
     let after = accounts::find(conn, &account.id)?
         .ok_or_else(|| RepoError::Corrupt("account vanished".into()))?;
     let details = json!({

@@ -10,6 +10,7 @@
 //! | [`smartcard_changed`] | cancelled | workplace sessions revoked | notice to the work email | old/new digests, account ids |
 //! | [`access_withdrawn`] | cancelled | all revoked | – | actor, reason |
 //! | [`account_locked`] | – | all revoked | "account locked" | `account.locked` |
+//! | [`unlocked_by_administrator`] | unlock links cancelled | – | – | the caller's `admin.account.unlocked` |
 //!
 //! Callers check first that the event may happen (on a row they hold, see
 //! `accounts::find_for_update`); these functions do not decide, they apply.
@@ -166,6 +167,22 @@ pub fn account_locked(
     )?;
     notify_holder(conn, account, EmailKind::AccountLocked, now)?;
     Ok(ended)
+}
+
+/// Row "unlocked by an administrator": an unlock link still in the mailbox has done its work;
+/// left alive it would lift the next lock (one earned by guessing) without anyone noticing.
+/// Reset links stay: the holder may still have forgotten the password.
+pub fn unlocked_by_administrator(
+    conn: &mut DbConnection,
+    account: &Account,
+    now: DateTime<Utc>,
+) -> Result<usize, RepoError> {
+    one_time_tokens::invalidate_purpose(
+        conn,
+        &account.id,
+        esr_domain::TokenPurpose::AccountUnlock,
+        now,
+    )
 }
 
 /// Why an account may no longer be used from home.

@@ -197,6 +197,19 @@ pub async fn change_at_home(
     form: NewPasswordForm,
     now: DateTime<Utc>,
 ) -> Result<PasswordChanged, ChangeError> {
+    // Only an active account changes its password with the current one. A locked account's
+    // way back is an unlock link, a reset or the smartcard's set at work; checking the current
+    // password here would let a session opened after the lock (a smartcard one) guess it with
+    // no lockout to stop it, the right guess answered differently.
+    let account_id = session.account_id.clone();
+    let active = app
+        .db(move |c| accounts::find(c, &account_id))
+        .await
+        .map_err(Failure::from)?
+        .is_some_and(|a| a.status == AccountStatus::Active);
+    if !active {
+        return Err(ChangeError::SessionEnded);
+    }
     let Checked { profile, verdict } = check_new_password(app, session.account_id.clone(), form)
         .await?
         .ok_or(ChangeError::SessionEnded)?;

@@ -18,6 +18,8 @@ both_backends_owned!(
     a_new_smartcard_cannot_set_the_password_at_once_and_old_card_sessions_end,
     the_import_changing_a_work_email_has_the_same_consequences,
     with_the_hold_off_recovery_goes_to_the_new_address,
+    a_locked_account_gives_no_password_oracle_to_a_later_session,
+    an_admin_unlock_spends_outstanding_unlock_links,
 );
 
 const JANE_EMAIL: &str = "jane.smith@demo.nhs.uk";
@@ -232,5 +234,90 @@ async fn with_the_hold_off_recovery_goes_to_the_new_address(backend: TestBackend
     assert_eq!(res.status(), 202, "{}", res.text().await.unwrap());
     wait_for_kind(&app, ATTACKER_EMAIL, "recovery").await;
     wait_for_kind(&app, JANE_EMAIL, "work_email_changed").await;
+    app.stop().await;
+}
+
+/// A smartcard session opened after a lock cannot use the change-at-home form to guess the
+/// password: a locked account answers it the same whatever the current password given, and
+/// nothing is checked, so the lockout cannot be bypassed there.
+async fn a_locked_account_gives_no_password_oracle_to_a_later_session(backend: TestBackend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    for i in 0..5 {
+        app.login(JANE, &format!("not the password {i}")).await;
+    }
+    assert_eq!(app.login(JANE, JANE_PASSWORD).await.status(), 401, "locked");
+    let work = smartcard_tokens(&app, "100001").await;
+    let token = work["access_token"].as_str().unwrap();
+    let mut answers = Vec::new();
+    for current in ["a wrong guess here", JANE_PASSWORD] {
+        let body =
+            json!({"current_password": current, "new_password": "x", "confirm_password": "y"});
+        let res = app.post_json("/v1/me/password", &body, Some(token)).await;
+        let status = res.status().as_u16();
+        answers.push((status, problem(res).await["code"].clone()));
+    }
+    assert_eq!(
+        answers[0], answers[1],
+        "wrong and right current password alike: {answers:?}"
+    );
+    assert_eq!(answers[0].0, 401);
+    app.stop().await;
+}
+
+/// An administrator's unlock spends the unlock links still in the mailbox: one left alive
+/// would silently lift the next lock, say one earned by guessing.
+async fn an_admin_unlock_spends_outstanding_unlock_links(backend: TestBackend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let root = admin_key(&app, "desk", "all", "write");
+    let lock = || async {
+        for i in 0..5 {
+            app.login(JANE, &format!("not the password {i}")).await;
+        }
+    };
+    lock().await;
+    crate::recovery::request_unlock(&app, JANE_EMAIL, JANE_DOB, JANE).await;
+    let messages = app.wait_for_mail(JANE_EMAIL, 2).await;
+    let message = messages
+        .iter()
+        .find(|m| {
+            m["text"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("/unlock-account#token=")
+        })
+        .expect("an unlock email");
+    let link = crate::recovery::token_for(message, "unlock", JANE);
+    let res = app
+        .post_json(
+            &format!("/v1/admin/accounts/{JANE}/unlock"),
+            &json!({}),
+            Some(&root),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    lock().await;
+    let res = app
+        .post_json("/v1/account-unlocks", &json!({"token": link}), None)
+        .await;
+    assert_eq!(
+        res.status(),
+        400,
+        "the old link no longer lifts the new lock"
+    );
+    let jane = esr_persistence::accounts::find_by_username(
+        &mut app.db(),
+        &esr_domain::Username::parse(JANE).unwrap(),
+    )
+    .unwrap()
+    .unwrap();
+    assert_eq!(
+        jane.status,
+        esr_domain::AccountStatus::Locked,
+        "still locked"
+    );
     app.stop().await;
 }
