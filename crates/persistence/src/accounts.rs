@@ -361,10 +361,11 @@ pub fn session_profile(
     .transpose()
 }
 
-/// Counts a failed login in one atomic `UPDATE` on an *active* account and returns the
-/// consecutive-failure count it reached. `None` when the account was not active (already
-/// locked, suspended, …): nothing is counted, so the counter can never pass the threshold
-/// however many attempts race. The row stays locked until the transaction ends, so the caller
+/// Counts a failed login in one atomic `UPDATE` on an active or suspended account and returns
+/// the consecutive-failure count it reached. `None` when the account is locked or disabled:
+/// nothing is counted, so an active account's counter can never pass the threshold however
+/// many attempts race (a suspended one keeps counting: it cannot be locked, and its count
+/// decides whether a right password still says "suspended"). The row stays locked until the transaction ends, so the caller
 /// decides the lock ([`esr_domain::LockoutPolicy::should_lock`]) on an exact count and applies
 /// it with [`lock`] before any concurrent attempt is counted.
 pub fn record_failed_login(
@@ -372,18 +373,20 @@ pub fn record_failed_login(
     id: &AccountId,
     now: DateTime<Utc>,
 ) -> Result<Option<u32>, RepoError> {
-    let count: Option<i32> = diesel::update(
-        accounts::table
-            .filter(accounts::id.eq(id.as_str()))
-            .filter(accounts::status.eq(AccountStatus::Active.as_str())),
-    )
-    .set((
-        accounts::failed_login_count.eq(accounts::failed_login_count + 1),
-        accounts::updated_at.eq(now.naive_utc()),
-    ))
-    .returning(accounts::failed_login_count)
-    .get_result(conn)
-    .optional()?;
+    let count: Option<i32> =
+        diesel::update(accounts::table.filter(accounts::id.eq(id.as_str())).filter(
+            accounts::status.eq_any([
+                AccountStatus::Active.as_str(),
+                AccountStatus::Suspended.as_str(),
+            ]),
+        ))
+        .set((
+            accounts::failed_login_count.eq(accounts::failed_login_count + 1),
+            accounts::updated_at.eq(now.naive_utc()),
+        ))
+        .returning(accounts::failed_login_count)
+        .get_result(conn)
+        .optional()?;
     Ok(count.map(|c| u32::try_from(c).unwrap_or(0)))
 }
 

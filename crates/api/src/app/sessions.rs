@@ -260,11 +260,25 @@ fn apply_login(
         LoginOutcome::AccountDisabled => {
             refuse(conn, "account_disabled", LoginError::InvalidCredentials)
         }
-        LoginOutcome::SuspendedWrongPassword => refuse(
-            conn,
-            "suspended_wrong_password",
-            LoginError::InvalidCredentials,
-        ),
+        LoginOutcome::SuspendedWrongPassword => {
+            // Counted like any wrong password, so guessing a suspended account's password is
+            // bounded as an active one's is.
+            accounts::record_failed_login(conn, &account.id, now)?;
+            refuse(
+                conn,
+                "suspended_wrong_password",
+                LoginError::InvalidCredentials,
+            )
+        }
+        // After as many wrong passwords as lock an active account, the right one no longer
+        // says "suspended": it would mark the right guess among unlimited tries.
+        // The count is kept, or a second try of the same password would answer "suspended".
+        LoginOutcome::AccountSuspended
+            if config.lockout.should_lock(account.failed_login_count) =>
+        {
+            login_failed(conn, caller, account, "suspended_after_failures", now)?;
+            Ok(Err(LoginError::InvalidCredentials))
+        }
         LoginOutcome::AccountSuspended => refuse(conn, "account_suspended", LoginError::Suspended),
         LoginOutcome::InternetAccessNotApproved => refuse(
             conn,

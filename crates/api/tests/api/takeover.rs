@@ -20,6 +20,7 @@ both_backends_owned!(
     with_the_hold_off_recovery_goes_to_the_new_address,
     a_locked_account_gives_no_password_oracle_to_a_later_session,
     an_admin_unlock_spends_outstanding_unlock_links,
+    a_suspended_account_counts_wrong_passwords_and_then_hides_the_right_one,
 );
 
 const JANE_EMAIL: &str = "jane.smith@demo.nhs.uk";
@@ -319,5 +320,43 @@ async fn an_admin_unlock_spends_outstanding_unlock_links(backend: TestBackend) {
         esr_domain::AccountStatus::Locked,
         "still locked"
     );
+    app.stop().await;
+}
+
+/// A suspended account cannot be locked, but its wrong passwords count: once as many as lock
+/// an active account have been tried, the right one no longer answers "suspended" (which
+/// would single it out among unlimited guesses), however often it is tried.
+async fn a_suspended_account_counts_wrong_passwords_and_then_hides_the_right_one(
+    backend: TestBackend,
+) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let root = admin_key(&app, "desk", "all", "write");
+    let res = app
+        .post_json(
+            &format!("/v1/admin/accounts/{JANE}/suspend"),
+            &json!({}),
+            Some(&root),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let res = app.login(JANE, JANE_PASSWORD).await;
+    assert_eq!(res.status(), 403, "the holder is told, before any guessing");
+    for i in 0..5 {
+        assert_eq!(
+            app.login(JANE, &format!("guess number {i}")).await.status(),
+            401
+        );
+    }
+    for _ in 0..2 {
+        let res = app.login(JANE, JANE_PASSWORD).await;
+        assert_eq!(
+            res.status(),
+            401,
+            "the right guess looks like the wrong ones"
+        );
+        assert_eq!(problem(res).await["code"], "invalid-credentials");
+    }
     app.stop().await;
 }
