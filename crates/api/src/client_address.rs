@@ -15,6 +15,14 @@ pub fn canonical(ip: IpAddr) -> IpAddr {
     }
 }
 
+/// The address of one forwarded hop: a bare address, or one with a port as some proxies write
+/// it (`10.0.0.5:1234`, `[2001:db8::3]:443`). Anything else is not an address.
+fn hop_address(hop: &str) -> Option<IpAddr> {
+    hop.parse::<IpAddr>()
+        .ok()
+        .or_else(|| hop.parse::<std::net::SocketAddr>().ok().map(|a| a.ip()))
+}
+
 /// Whether `peer` is one of the trusted proxies.
 pub fn is_trusted_proxy(peer: Option<IpAddr>, trusted: &[IpNet]) -> bool {
     peer.map(canonical)
@@ -41,11 +49,11 @@ pub fn client_ip(
     };
     let mut last = peer;
     for hop in header.rsplit(',') {
-        match hop.trim().parse::<IpAddr>().map(canonical) {
-            Ok(ip) if is_trusted(&ip) => last = ip,
-            Ok(ip) => return Some(ip),
+        match hop_address(hop.trim()).map(canonical) {
+            Some(ip) if is_trusted(&ip) => last = ip,
+            Some(ip) => return Some(ip),
             // A malformed hop: stop at the last address we could trust.
-            Err(_) => return Some(last),
+            None => return Some(last),
         }
     }
     Some(last)
@@ -108,6 +116,27 @@ mod tests {
         assert_eq!(
             client_ip(Some(ip("10.0.0.5")), Some("::ffff:198.51.100.7"), &trusted),
             Some(ip("198.51.100.7"))
+        );
+    }
+
+    #[test]
+    fn forwarded_addresses_with_ports_are_the_client_not_the_proxy() {
+        let trusted = nets(&["10.0.0.0/8"]);
+        for (hop, client) in [
+            ("203.0.113.9:51234", "203.0.113.9"),
+            ("[2001:db8::3]:443", "2001:db8::3"),
+            ("[::ffff:198.51.100.7]:80", "198.51.100.7"),
+        ] {
+            assert_eq!(
+                client_ip(Some(ip("10.0.0.5")), Some(hop), &trusted),
+                Some(ip(client)),
+                "{hop}"
+            );
+        }
+        assert_eq!(
+            client_ip(Some(ip("10.0.0.5")), Some("unknown"), &trusted),
+            Some(ip("10.0.0.5")),
+            "not an address: the proxy, as before"
         );
     }
 
