@@ -67,6 +67,9 @@ pub enum SmartcardError {
     /// Too many attempts from this client.
     #[error("rate limited")]
     RateLimited(Limited),
+    /// As many sign-ins are open as the service keeps; the oldest end within this many seconds.
+    #[error("too many sign-ins open")]
+    TooManyOpen(u64),
     /// Storage or the unexpected.
     #[error(transparent)]
     Failure(#[from] Failure),
@@ -175,7 +178,8 @@ pub async fn start(
         .map_err(Failure::from)?;
     if !opened {
         app.metrics.security_event("smartcard.flows_full");
-        return Err(Failure::Overloaded.into());
+        let ttl_secs = u64::try_from(ttl.num_seconds()).unwrap_or(600);
+        return Err(SmartcardError::TooManyOpen(ttl_secs));
     }
     app.metrics.security_event("smartcard.started");
     Ok(Started {

@@ -161,6 +161,15 @@ impl AsProblem for SmartcardError {
             )
             .with_retry_after(30),
             Self::RateLimited(limited) => limited.problem(),
+            // Open sign-ins end only as they expire: ask for a minute, not the second a busy
+            // hashing pool needs.
+            Self::TooManyOpen(secs) => ProblemSpec::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "Service Unavailable",
+                "The service is busy. Please try again in a moment.",
+            )
+            .with_retry_after((*secs).clamp(1, 60)),
             Self::Failure(f) => f.problem(),
         }
     }

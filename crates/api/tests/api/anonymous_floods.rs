@@ -67,6 +67,9 @@ async fn a_flood_of_anonymous_requests_leaves_storage_bounded(backend: TestBacke
                 None,
             )
             .await;
+        if res.status() == 503 {
+            assert_eq!(res.headers()["retry-after"], "60", "a minute, not a second");
+        }
         statuses.push(res.status().as_u16());
     }
     assert_eq!(
