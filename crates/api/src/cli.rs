@@ -268,7 +268,7 @@ fn import(
         ..ImportLimits::default()
     };
     let started = std::time::Instant::now();
-    let caller = crate::app::Caller::internal(config.audit_digest_key.chain_key());
+    let caller = crate::app::Caller::internal(config.audit_chain.clone());
     let importer = crate::app::import::Importer {
         caller: &caller,
         actor: &esr_persistence::audit::Actor::Cli,
@@ -431,7 +431,7 @@ fn create_api_key(config: &Config, name: &str, scope: &str, access: &str) -> any
     };
     let (secret, stored) = crate::app::api_keys::create(
         &mut conn,
-        &crate::app::Caller::internal(config.audit_digest_key.chain_key()),
+        &crate::app::Caller::internal(config.audit_chain.clone()),
         &esr_persistence::audit::Actor::Cli,
         &new,
         chrono::Utc::now(),
@@ -461,8 +461,8 @@ fn audit_verify(config: &Config, anchor: Option<&std::path::Path>) -> anyhow::Re
         )
         .transpose()?;
     let mut conn = connect(config)?;
-    let chain = config.audit_digest_key.chain_key();
-    let report = esr_persistence::audit::verify_chain(&mut conn, &chain)?;
+    let chain = &config.audit_chain;
+    let report = esr_persistence::audit::verify_chain(&mut conn, chain)?;
     let broken = match (&report.first_broken, &anchor) {
         (Some(broken), _) => Some(broken.clone()),
         (None, Some(anchor)) => esr_persistence::audit::check_anchor(&mut conn, anchor)?,

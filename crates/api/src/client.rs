@@ -46,7 +46,7 @@ impl FromRequest for Caller {
             ip,
             user_agent,
             request_id,
-            audit_chain: state.config.audit_digest_key.chain_key(),
+            audit_chain: state.config.audit_chain.clone(),
         }))
     }
 }

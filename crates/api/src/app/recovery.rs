@@ -350,7 +350,7 @@ fn requester(request: &RecoveryRequest, config: &Config) -> Caller {
             .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0])),
         user_agent: request.user_agent.clone(),
         request_id: request.request_id.clone().unwrap_or_default(),
-        audit_chain: config.audit_digest_key.chain_key(),
+        audit_chain: config.audit_chain.clone(),
     }
 }
 

@@ -103,6 +103,9 @@ pub struct Config {
     pub signing_key_file: Option<std::path::PathBuf>,
     /// Key of the audit trail's digests of personal data that matched nothing.
     pub audit_digest_key: crate::audit::DigestKey,
+    /// The key of the audit chain, derived once from the audit key (see
+    /// [`crate::audit::DigestKey::chain_key`]).
+    pub audit_chain: esr_persistence::audit::ChainKey,
     /// Token issuer (`iss`): the public base URL.
     pub token_issuer: String,
     /// Token audience (`aud`).
@@ -233,6 +236,7 @@ impl Settings {
                 workers: server.workers,
                 shutdown_timeout: server.shutdown_timeout,
                 signing_key_file: tokens.signing_key_file,
+                audit_chain: tokens.audit_digest_key.chain_key(),
                 audit_digest_key: tokens.audit_digest_key,
                 token_issuer: server
                     .public_base_url

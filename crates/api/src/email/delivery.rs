@@ -222,7 +222,7 @@ impl Delivery {
         match outcome {
             Ok(()) => {
                 let id = message.id.clone();
-                let chain = self.config.audit_digest_key.chain_key();
+                let chain = self.config.audit_chain.clone();
                 self.db(move |c| {
                     c.write_transaction(|c| {
                         if outbox::mark_sent(c, &id, &worker, now)? {
@@ -253,7 +253,7 @@ impl Delivery {
                 tracing::error!(outbox_id = %message.id, attempts, error = %e, "email dead: not retried automatically");
                 let id = message.id.clone();
                 let error = e.to_string();
-                let chain = self.config.audit_digest_key.chain_key();
+                let chain = self.config.audit_chain.clone();
                 self.db(move |c| {
                     c.write_transaction(|c| {
                         if outbox::mark_failed(c, &id, &worker, &error, None)? {

@@ -199,7 +199,7 @@ async fn start(mut config: Config, backend: TestBackend, db: TestDb) -> TestApp 
         *dir = mailbox_dir.path().to_owned();
     }
     let database_url = config.database_url.clone();
-    let audit_chain = config.audit_digest_key.chain_key();
+    let audit_chain = config.audit_chain.clone();
     let app = Application::build(config)
         .await
         .expect("application builds");
