@@ -190,7 +190,7 @@ impl KeyedLimit {
 }
 
 /// The start of the fixed window of length `window` that holds `now`.
-fn window_start(now: DateTime<Utc>, window: Duration) -> DateTime<Utc> {
+pub fn window_start(now: DateTime<Utc>, window: Duration) -> DateTime<Utc> {
     let length = i64::try_from(window.as_secs()).unwrap_or(i64::MAX).max(1);
     let start = now.timestamp() - now.timestamp().rem_euclid(length);
     DateTime::from_timestamp(start, 0).unwrap_or(now)

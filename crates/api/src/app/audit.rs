@@ -49,8 +49,7 @@ pub fn anonymous_allowed(
 ) -> Result<bool, RepoError> {
     use esr_domain::TokenDigest;
     use esr_persistence::rate_limits;
-    let hour = DateTime::from_timestamp(now.timestamp() - now.timestamp().rem_euclid(3600), 0)
-        .unwrap_or(now);
+    let hour = crate::rate_limit::window_start(now, std::time::Duration::from_secs(3600));
     if per_hour == 0 {
         return Ok(false);
     }

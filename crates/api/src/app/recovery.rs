@@ -288,11 +288,7 @@ fn match_one(
                 json!({"email_digest": digest, "username_given": request.username.is_some()});
             (unmatched_event(kind), details)
         };
-        let subject = format!("{event}:{digest}");
-        let per_hour = config.anonymous_audits_per_hour;
-        if audit::anonymous_allowed(conn, per_hour, Some(&subject), now)? {
-            audit::record(conn, &caller, event, None, &Actor::Anonymous, &details, now)?;
-        }
+        audit_unsent(conn, config, &caller, event, &digest, &details, now)?;
         return Ok(0);
     };
     let recipient = first_person.work_email.clone();
@@ -300,11 +296,7 @@ fn match_one(
     if mailbox_is_full(conn, config, &recipient, now)? {
         let details = json!({"email_digest": digest, "reason": "mailbox_rate_limit"});
         let event = suppressed_event(kind);
-        let subject = format!("{event}:{digest}");
-        let per_hour = config.anonymous_audits_per_hour;
-        if audit::anonymous_allowed(conn, per_hour, Some(&subject), now)? {
-            audit::record(conn, &caller, event, None, &Actor::Anonymous, &details, now)?;
-        }
+        audit_unsent(conn, config, &caller, event, &digest, &details, now)?;
         return Ok(0);
     }
     let listed = issue_links(conn, config, &caller, kind, &matches, now)?;
@@ -381,6 +373,24 @@ fn matching_accounts(
         }
     }
     Ok((matches, held))
+}
+
+/// Audits a request that sent nothing, within the anonymous allowance: once per event and
+/// typed email an hour (see [`audit::anonymous_allowed`]).
+fn audit_unsent(
+    conn: &mut DbConnection,
+    config: &Config,
+    caller: &Caller,
+    event: EventType,
+    email_digest: &str,
+    details: &serde_json::Value,
+    now: DateTime<Utc>,
+) -> Result<(), RepoError> {
+    let subject = format!("{event}:{email_digest}");
+    if audit::anonymous_allowed(conn, config.anonymous_audits_per_hour, Some(&subject), now)? {
+        audit::record(conn, caller, event, None, &Actor::Anonymous, details, now)?;
+    }
+    Ok(())
 }
 
 fn unmatched_event(kind: RequestKind) -> EventType {
