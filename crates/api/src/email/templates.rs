@@ -125,6 +125,16 @@ pub struct NoticePayload {
     pub at: String,
 }
 
+impl NoticePayload {
+    /// The account as every notice names it: username (organisation code and name).
+    fn account(&self) -> String {
+        format!(
+            "{} ({} {})",
+            self.username, self.organisation_code, self.organisation_name
+        )
+    }
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Lang {
     En,
@@ -424,10 +434,7 @@ fn password_changed(lang: Lang, p: &NoticePayload, links: &LinkBase) -> Rendered
             Lang::Cy => "Mae eich cyfrinair ESR wedi newid",
         },
     );
-    let account = format!(
-        "{} ({} {})",
-        p.username, p.organisation_code, p.organisation_name
-    );
+    let account = p.account();
     match lang {
         Lang::En => {
             doc.para(&format!(
@@ -465,10 +472,7 @@ fn account_locked(lang: Lang, p: &NoticePayload, links: &LinkBase) -> Rendered {
             Lang::Cy => "Mae eich cyfrif ESR wedi'i gloi",
         },
     );
-    let account = format!(
-        "{} ({} {})",
-        p.username, p.organisation_code, p.organisation_name
-    );
+    let account = p.account();
     match lang {
         Lang::En => {
             doc.para(&format!(
@@ -506,10 +510,7 @@ fn work_email_changed(lang: Lang, p: &NoticePayload, links: &LinkBase) -> Render
             Lang::Cy => "Mae cyfeiriad e-bost gwaith eich cyfrif ESR wedi newid",
         },
     );
-    let account = format!(
-        "{} ({} {})",
-        p.username, p.organisation_code, p.organisation_name
-    );
+    let account = p.account();
     match lang {
         Lang::En => {
             doc.para(&format!(
@@ -549,10 +550,7 @@ fn smartcard_changed(lang: Lang, p: &NoticePayload, links: &LinkBase) -> Rendere
             Lang::Cy => "Mae'r cerdyn clyfar sy'n gysylltiedig â'ch cyfrif ESR wedi newid",
         },
     );
-    let account = format!(
-        "{} ({} {})",
-        p.username, p.organisation_code, p.organisation_name
-    );
+    let account = p.account();
     match lang {
         Lang::En => {
             doc.para(&format!(
