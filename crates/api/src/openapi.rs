@@ -230,7 +230,8 @@ pub fn document() -> utoipa::openapi::OpenApi {
 /// The document a server of this mode serves: in production, without the dev-only operations
 /// (tagged `dev`), which do not exist there.
 pub fn served_document(dev: bool) -> utoipa::openapi::OpenApi {
-    let mut api = document();
+    // The document is built once per process (it also answers 405s' `Allow`).
+    let mut api = DOCUMENT.clone();
     if !dev {
         api.paths.paths.retain(|_, item| !only_dev(item));
         if let Some(tags) = &mut api.tags {
