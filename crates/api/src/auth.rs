@@ -35,6 +35,10 @@ pub enum AuthError {
     /// The token verifies but its session was revoked or has ended.
     #[error("session ended")]
     SessionEnded,
+    /// The session may only enrol a second factor (its organisation requires one and the
+    /// account has none yet).
+    #[error("second factor enrolment required")]
+    EnrolmentRequired,
     /// The session could not be looked up.
     #[error(transparent)]
     Storage(#[from] StorageError),
@@ -63,6 +67,12 @@ impl AsProblem for AuthError {
                 )
                 .with_www_authenticate(CHALLENGE_INVALID)
             }
+            Self::EnrolmentRequired => ProblemSpec::new(
+                StatusCode::FORBIDDEN,
+                "mfa-enrolment-required",
+                "Add a sign-in method",
+                "Your organisation requires a second sign-in method (an authenticator app or a passkey). Add one under /v1/me/factors, then log in again.",
+            ),
             Self::Storage(e) => e.problem(),
         }
     }
@@ -124,8 +134,19 @@ pub struct AccessToken {
 
 impl AccessToken {
     /// Completes authentication with the session the token names (`None` when it does not
-    /// exist): refused unless the session is active and belongs to the token's account.
+    /// exist): refused unless the session is active, belongs to the token's account and is
+    /// not limited to enrolling a second factor.
     pub fn with_session(self, session: Option<Session>) -> Result<Authenticated, AuthError> {
+        let auth = self.with_any_session(session)?;
+        if auth.session.enrolment_only {
+            return Err(AuthError::EnrolmentRequired);
+        }
+        Ok(auth)
+    }
+
+    /// Like [`AccessToken::with_session`], but a session limited to enrolment is accepted:
+    /// for the routes such a session exists for (the profile, factors, sessions, logout).
+    pub fn with_any_session(self, session: Option<Session>) -> Result<Authenticated, AuthError> {
         match session {
             Some(session)
                 if session.is_active(self.verified_at)
@@ -168,6 +189,16 @@ impl FromRequest for AccessToken {
     }
 }
 
+/// Reads the session the access token names.
+async fn session_of(
+    state: Option<web::Data<AppState>>,
+    token: &AccessToken,
+) -> Result<Option<Session>, AuthError> {
+    let state = state.ok_or(AuthError::Missing)?;
+    let sid = esr_domain::SessionId::from_stored(token.claims.sid.clone());
+    Ok(state.db(move |c| sessions::find(c, &sid)).await?)
+}
+
 impl FromRequest for Authenticated {
     type Error = AuthError;
     type Future = LocalBoxFuture<'static, Result<Self, AuthError>>;
@@ -177,10 +208,28 @@ impl FromRequest for Authenticated {
         let token = AccessToken::from_request(req, payload);
         Box::pin(async move {
             let token = token.await?;
-            let state = state.ok_or(AuthError::Missing)?;
-            let sid = esr_domain::SessionId::from_stored(token.claims.sid.clone());
-            let session = state.db(move |c| sessions::find(c, &sid)).await?;
+            let session = session_of(state, &token).await?;
             token.with_session(session)
+        })
+    }
+}
+
+/// An authenticated request whose session may be limited to enrolling a second factor: the
+/// routes that such a session exists for take this instead of [`Authenticated`].
+#[derive(Debug, Clone)]
+pub struct AnySession(pub Authenticated);
+
+impl FromRequest for AnySession {
+    type Error = AuthError;
+    type Future = LocalBoxFuture<'static, Result<Self, AuthError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = AccessToken::from_request(req, payload);
+        Box::pin(async move {
+            let token = token.await?;
+            let session = session_of(state, &token).await?;
+            token.with_any_session(session).map(Self)
         })
     }
 }

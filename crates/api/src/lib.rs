@@ -13,6 +13,7 @@ pub mod email;
 pub mod hashing;
 pub mod keys;
 pub mod metrics;
+pub mod mfa;
 pub mod oidc;
 pub mod openapi;
 pub mod outbound;

@@ -50,6 +50,7 @@ mod login;
 mod organisation;
 mod password;
 mod person;
+mod second_factor;
 mod status;
 mod token;
 mod username;
@@ -76,6 +77,10 @@ pub use password::{
 pub use person::{
     EmployeeNumber, EmployeeNumberError, PersonName, PersonNameError, SmartcardSubject,
     SmartcardSubjectError, hides_text,
+};
+pub use second_factor::{
+    AfterPassword, MfaPolicy, RECOVERY_CODES_PER_SET, RecoveryCode, SecondFactorInputError,
+    TOTP_DIGITS, TotpCode,
 };
 pub use status::{
     AccountAction, AccountStatus, ApprovalMode, InactivityPolicy, InternetAccessAction,

@@ -287,17 +287,26 @@ pub struct AccountProfile {
     pub person: crate::people::Person,
     /// The organisation's name.
     pub organisation_name: String,
+    /// The organisation's multi-factor policy.
+    pub mfa_policy: esr_domain::MfaPolicy,
 }
 
 impl AccountProfile {
-    /// From the joined rows (account, person, organisation name) of a profile query.
+    /// From the joined rows (account, person, organisation name and policy) of a profile
+    /// query.
     fn from_rows(
-        (account, person, organisation_name): (AccountRow, crate::people::PersonRow, String),
+        (account, person, (organisation_name, mfa_policy)): (
+            AccountRow,
+            crate::people::PersonRow,
+            (String, String),
+        ),
     ) -> Result<Self, RepoError> {
         Ok(Self {
             account: account.try_into()?,
             person: person.try_into()?,
             organisation_name,
+            mfa_policy: esr_domain::MfaPolicy::parse(&mfa_policy)
+                .map_err(|_| corrupt("organisation mfa policy", &mfa_policy))?,
         })
     }
 }
@@ -314,9 +323,9 @@ pub fn profile(
         .select((
             AccountRow::as_select(),
             crate::people::PersonRow::as_select(),
-            organisations::name,
+            (organisations::name, organisations::mfa_policy),
         ))
-        .get_result::<(AccountRow, crate::people::PersonRow, String)>(conn)
+        .get_result::<(AccountRow, crate::people::PersonRow, (String, String))>(conn)
         .optional()?;
     row.map(AccountProfile::from_rows).transpose()
 }
@@ -333,7 +342,7 @@ pub fn session_profile(
         crate::sessions::SessionRow,
         AccountRow,
         crate::people::PersonRow,
-        String,
+        (String, String),
     );
     // Run on the concrete connection: through the multi-connection wrapper diesel rebuilds the
     // SQL text at every execution, even when the prepared statement is cached.
@@ -348,14 +357,14 @@ pub fn session_profile(
             crate::sessions::SessionRow::as_select(),
             AccountRow::as_select(),
             crate::people::PersonRow::as_select(),
-            organisations::name,
+            (organisations::name, organisations::mfa_policy),
         ))
         .get_result::<Row>(c)
         .optional())?;
-    row.map(|(s, a, p, organisation_name)| {
+    row.map(|(s, a, p, organisation)| {
         Ok((
             s.try_into()?,
-            AccountProfile::from_rows((a, p, organisation_name))?,
+            AccountProfile::from_rows((a, p, organisation))?,
         ))
     })
     .transpose()
@@ -408,6 +417,23 @@ pub fn lock(
         accounts::updated_at.eq(at),
     ))
     .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Whether the account is still active and approved with the password hash that was just
+/// verified (a reset, lock or suspension committed since the account was read says no).
+pub fn still_signs_in_with(
+    conn: &mut DbConnection,
+    id: &AccountId,
+    verified_hash: &str,
+) -> Result<bool, RepoError> {
+    let n: i64 = accounts::table
+        .filter(accounts::id.eq(id.as_str()))
+        .filter(accounts::status.eq(AccountStatus::Active.as_str()))
+        .filter(accounts::internet_access.eq(InternetAccessStatus::Approved.as_str()))
+        .filter(accounts::password_hash.eq(verified_hash))
+        .count()
+        .get_result(conn)?;
     Ok(n == 1)
 }
 

@@ -103,6 +103,22 @@ pub enum EventType {
     WorkEmailChanged,
     /// The smartcard linked to a person changed. (`person.smartcard_changed`)
     SmartcardSubjectChanged,
+    /// A correct password was answered with a request for a second factor. (`login.second_factor_required`)
+    LoginSecondFactorRequired,
+    /// A second factor was wrong, replayed or already used. (`login.second_factor_failed`)
+    LoginSecondFactorFailed,
+    /// A second factor was confirmed and added. (`mfa.factor_added`)
+    FactorAdded,
+    /// The holder removed a second factor. (`mfa.factor_removed`)
+    FactorRemoved,
+    /// A new set of recovery codes was issued (the old set is void). (`mfa.recovery_codes_issued`)
+    RecoveryCodesIssued,
+    /// A link to enrol a first second factor was emailed. (`mfa.enrolment_link_issued`)
+    EnrolmentLinkIssued,
+    /// The holder ended one of their sessions from another. (`session.ended_by_owner`)
+    SessionEndedByOwner,
+    /// An administrator reset the account's second factors. (`admin.account.factors_reset`)
+    AdminFactorsReset,
 }
 
 impl EventType {
@@ -151,6 +167,14 @@ impl EventType {
         Self::AdminOutboxRetried,
         Self::WorkEmailChanged,
         Self::SmartcardSubjectChanged,
+        Self::LoginSecondFactorRequired,
+        Self::LoginSecondFactorFailed,
+        Self::FactorAdded,
+        Self::FactorRemoved,
+        Self::RecoveryCodesIssued,
+        Self::EnrolmentLinkIssued,
+        Self::SessionEndedByOwner,
+        Self::AdminFactorsReset,
     ];
 
     /// The dotted name stored and shown, e.g. `login.failed`.
@@ -199,6 +223,14 @@ impl EventType {
             Self::AdminOutboxRetried => "admin.outbox.retried",
             Self::WorkEmailChanged => "person.work_email_changed",
             Self::SmartcardSubjectChanged => "person.smartcard_changed",
+            Self::LoginSecondFactorRequired => "login.second_factor_required",
+            Self::LoginSecondFactorFailed => "login.second_factor_failed",
+            Self::FactorAdded => "mfa.factor_added",
+            Self::FactorRemoved => "mfa.factor_removed",
+            Self::RecoveryCodesIssued => "mfa.recovery_codes_issued",
+            Self::EnrolmentLinkIssued => "mfa.enrolment_link_issued",
+            Self::SessionEndedByOwner => "session.ended_by_owner",
+            Self::AdminFactorsReset => "admin.account.factors_reset",
         }
     }
 

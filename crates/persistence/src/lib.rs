@@ -29,6 +29,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod connection;
 pub mod error;
+pub mod mfa_tokens;
 pub mod migrations;
 pub mod oidc_flows;
 pub mod one_time_tokens;
@@ -38,8 +39,10 @@ pub mod people;
 pub mod people_import;
 pub mod pool;
 pub mod rate_limits;
+pub mod recovery_codes;
 pub mod recovery_requests;
 pub mod schema;
+pub mod second_factors;
 pub mod sessions;
 pub mod signing_keys;
 

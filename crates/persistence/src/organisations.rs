@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use esr_domain::{ApprovalMode, OrganisationCode};
+use esr_domain::{ApprovalMode, MfaPolicy, OrganisationCode};
 
 use crate::connection::DbConnection;
 use crate::error::RepoError;
@@ -19,6 +19,7 @@ struct OrganisationRow {
     updated_at: NaiveDateTime,
     inactivity_limit_days: Option<i32>,
     password_expiry_days: Option<i32>,
+    mfa_policy: String,
 }
 
 /// An employing organisation.
@@ -38,6 +39,8 @@ pub struct Organisation {
     pub inactivity_limit_days: Option<u32>,
     /// Days after which a password expires (`None`: never, the default).
     pub password_expiry_days: Option<u32>,
+    /// Whether staff sign in from home with a second factor.
+    pub mfa_policy: MfaPolicy,
 }
 
 impl TryFrom<OrganisationRow> for Organisation {
@@ -55,6 +58,8 @@ impl TryFrom<OrganisationRow> for Organisation {
             updated_at: r.updated_at.and_utc(),
             inactivity_limit_days: days(r.inactivity_limit_days)?,
             password_expiry_days: days(r.password_expiry_days)?,
+            mfa_policy: MfaPolicy::parse(&r.mfa_policy)
+                .map_err(|_| RepoError::Corrupt(format!("mfa policy {:?}", r.mfa_policy)))?,
         })
     }
 }
@@ -168,6 +173,8 @@ pub struct OrganisationSettings<'a> {
     pub inactivity_limit_days: Option<u32>,
     /// Days after which a password expires.
     pub password_expiry_days: Option<u32>,
+    /// Whether staff sign in from home with a second factor.
+    pub mfa_policy: MfaPolicy,
 }
 
 fn days_column(d: Option<u32>) -> Option<i32> {
@@ -192,6 +199,7 @@ pub fn create(
                 organisations::inactivity_limit_days
                     .eq(days_column(settings.inactivity_limit_days)),
                 organisations::password_expiry_days.eq(days_column(settings.password_expiry_days)),
+                organisations::mfa_policy.eq(settings.mfa_policy.as_str()),
                 organisations::created_at.eq(at),
                 organisations::updated_at.eq(at),
             ))
@@ -219,6 +227,8 @@ pub struct OrganisationChanges<'a> {
     pub inactivity_limit_days: Option<Option<u32>>,
     /// New password expiry (or none).
     pub password_expiry_days: Option<Option<u32>>,
+    /// New multi-factor policy.
+    pub mfa_policy: Option<MfaPolicy>,
 }
 
 /// Applies `changes`; returns the organisation as it now is (`None`: no such code).
@@ -241,12 +251,14 @@ pub fn update(
     let expiry = changes
         .password_expiry_days
         .unwrap_or(current.password_expiry_days);
+    let mfa_policy = changes.mfa_policy.unwrap_or(current.mfa_policy);
     diesel::update(organisations::table.find(code.as_str()))
         .set((
             organisations::name.eq(name),
             organisations::internet_access_approval.eq(approval.as_str()),
             organisations::inactivity_limit_days.eq(days_column(inactivity)),
             organisations::password_expiry_days.eq(days_column(expiry)),
+            organisations::mfa_policy.eq(mfa_policy.as_str()),
             organisations::updated_at.eq(now.naive_utc()),
         ))
         .execute(conn)?;

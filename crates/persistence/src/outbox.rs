@@ -41,17 +41,29 @@ pub enum EmailKind {
     WorkEmailChanged,
     /// "The smartcard linked to your ESR account was changed".
     SmartcardChanged,
+    /// "A sign-in method was added to your ESR account".
+    FactorAdded,
+    /// "A sign-in method was removed from your ESR account".
+    FactorRemoved,
+    /// "The sign-in methods of your ESR account were reset" (by an administrator).
+    FactorsReset,
+    /// The link that lets a password session enrol a first sign-in method.
+    EnrolmentLink,
 }
 
 impl EmailKind {
     /// Every kind.
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 10] = [
         Self::Recovery,
         Self::Unlock,
         Self::PasswordChanged,
         Self::AccountLocked,
         Self::WorkEmailChanged,
         Self::SmartcardChanged,
+        Self::FactorAdded,
+        Self::FactorRemoved,
+        Self::FactorsReset,
+        Self::EnrolmentLink,
     ];
 
     /// The stored text (also the template name).
@@ -63,6 +75,10 @@ impl EmailKind {
             Self::AccountLocked => "account_locked",
             Self::WorkEmailChanged => "work_email_changed",
             Self::SmartcardChanged => "smartcard_changed",
+            Self::FactorAdded => "factor_added",
+            Self::FactorRemoved => "factor_removed",
+            Self::FactorsReset => "factors_reset",
+            Self::EnrolmentLink => "enrolment_link",
         }
     }
 

@@ -11,6 +11,7 @@ diesel::table! {
         updated_at -> Timestamp,
         inactivity_limit_days -> Nullable<Integer>,
         password_expiry_days -> Nullable<Integer>,
+        mfa_policy -> Text,
     }
 }
 
@@ -75,6 +76,8 @@ diesel::table! {
         revoked_reason -> Nullable<Text>,
         ip -> Nullable<Text>,
         user_agent -> Nullable<Text>,
+        second_factor -> Nullable<Text>,
+        enrolment_only -> Bool,
     }
 }
 
@@ -173,7 +176,47 @@ diesel::allow_tables_to_appear_in_same_query!(
     oidc_flows,
     api_keys,
     rate_limit_windows,
+    second_factors,
+    recovery_codes,
+    mfa_tokens,
 );
+
+diesel::table! {
+    /// Authenticator apps (TOTP secrets sealed with the MFA key) and passkeys.
+    second_factors (id) {
+        id -> Text,
+        account_id -> Text,
+        kind -> Text,
+        name -> Text,
+        sealed_secret -> Nullable<Text>,
+        last_step -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        confirmed_at -> Nullable<Timestamp>,
+        last_used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// One-time recovery codes, as keyed digests.
+    recovery_codes (code_digest) {
+        code_digest -> Text,
+        account_id -> Text,
+        created_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// Single-use tokens of the second step (sign-in challenges, enrolment links), SHA-256 only.
+    mfa_tokens (token_hash) {
+        token_hash -> Text,
+        account_id -> Text,
+        purpose -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
 
 diesel::table! {
     /// Password-reset and unlock tokens, stored only as SHA-256.

@@ -36,6 +36,35 @@ impl SessionKind {
     }
 }
 
+/// The second factor a password session was completed with (its extra `amr` value).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecondFactor {
+    /// An authenticator-app code or a recovery code (RFC 8176 `otp`).
+    Otp,
+    /// A passkey or security key (RFC 8176 `hwk`).
+    Hwk,
+}
+
+impl SecondFactor {
+    /// The `amr` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Otp => "otp",
+            Self::Hwk => "hwk",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Self, RepoError> {
+        match s {
+            "otp" => Ok(Self::Otp),
+            "hwk" => Ok(Self::Hwk),
+            other => Err(RepoError::Corrupt(format!(
+                "session second factor {other:?}"
+            ))),
+        }
+    }
+}
+
 /// Why a session ended before its time: stored with the revocation, so the audit trail and the
 /// person's session list can say what ended it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -66,10 +95,16 @@ pub enum RevokeReason {
     RefreshTokenReuse,
     /// The smartcard linked to the person changed.
     SmartcardChanged,
+    /// The person removed one of their second factors (their other sessions end).
+    FactorRemoved,
+    /// An administrator reset the person's second factors.
+    FactorsReset,
+    /// The person ended this session from another one (their list of sessions).
+    EndedByOwner,
 }
 
 impl RevokeReason {
-    const ALL: [Self; 13] = [
+    const ALL: [Self; 16] = [
         Self::Logout,
         Self::PasswordChanged,
         Self::PasswordReset,
@@ -83,6 +118,9 @@ impl RevokeReason {
         Self::AccountNotActive,
         Self::RefreshTokenReuse,
         Self::SmartcardChanged,
+        Self::FactorRemoved,
+        Self::FactorsReset,
+        Self::EndedByOwner,
     ];
 
     /// The stored text.
@@ -101,6 +139,9 @@ impl RevokeReason {
             Self::AccountNotActive => "account_not_active",
             Self::RefreshTokenReuse => "refresh_token_reuse",
             Self::SmartcardChanged => "smartcard_changed",
+            Self::FactorRemoved => "factor_removed",
+            Self::FactorsReset => "factors_reset",
+            Self::EndedByOwner => "ended_by_owner",
         }
     }
 
@@ -124,6 +165,10 @@ pub(crate) struct SessionRow {
     expires_at: NaiveDateTime,
     revoked_at: Option<NaiveDateTime>,
     revoked_reason: Option<String>,
+    ip: Option<String>,
+    user_agent: Option<String>,
+    second_factor: Option<String>,
+    enrolment_only: bool,
 }
 
 /// A login session.
@@ -145,6 +190,14 @@ pub struct Session {
     pub revoked_at: Option<DateTime<Utc>>,
     /// Why it was revoked.
     pub revoked_reason: Option<RevokeReason>,
+    /// Client IP at login.
+    pub ip: Option<String>,
+    /// User agent at login.
+    pub user_agent: Option<String>,
+    /// The second factor the password was followed by, if any.
+    pub second_factor: Option<SecondFactor>,
+    /// May only enrol a second factor: the account must have one and has none yet.
+    pub enrolment_only: bool,
 }
 
 impl Session {
@@ -152,6 +205,18 @@ impl Session {
     pub fn is_active(&self, now: DateTime<Utc>) -> bool {
         self.revoked_at.is_none() && now < self.expires_at
     }
+
+    /// The methods that authenticated it (the `amr` claim), first factor first.
+    pub fn amr(&self) -> Vec<&'static str> {
+        amr(self.kind, self.second_factor)
+    }
+}
+
+/// The `amr` of a session of `kind` completed with `second_factor`.
+pub fn amr(kind: SessionKind, second_factor: Option<SecondFactor>) -> Vec<&'static str> {
+    std::iter::once(kind.as_str())
+        .chain(second_factor.map(SecondFactor::as_str))
+        .collect()
 }
 
 impl TryFrom<SessionRow> for Session {
@@ -171,6 +236,14 @@ impl TryFrom<SessionRow> for Session {
                 .as_deref()
                 .map(RevokeReason::parse)
                 .transpose()?,
+            ip: r.ip,
+            user_agent: r.user_agent,
+            second_factor: r
+                .second_factor
+                .as_deref()
+                .map(SecondFactor::parse)
+                .transpose()?,
+            enrolment_only: r.enrolment_only,
         })
     }
 }
@@ -190,6 +263,10 @@ pub struct NewSession<'a> {
     pub ip: Option<&'a str>,
     /// User agent at login (truncated by the caller).
     pub user_agent: Option<&'a str>,
+    /// The second factor that followed the password, if any.
+    pub second_factor: Option<SecondFactor>,
+    /// May only enrol a second factor.
+    pub enrolment_only: bool,
 }
 
 /// Creates a session.
@@ -209,6 +286,8 @@ pub fn create(
             sessions::expires_at.eq(new.expires_at.naive_utc()),
             sessions::ip.eq(new.ip),
             sessions::user_agent.eq(new.user_agent),
+            sessions::second_factor.eq(new.second_factor.map(SecondFactor::as_str)),
+            sessions::enrolment_only.eq(new.enrolment_only),
         ))
         .execute(conn)?;
     Ok(())
@@ -246,6 +325,44 @@ pub fn find_for_update(
             .optional()?,
     };
     row.map(Session::try_from).transpose()
+}
+
+/// The account's sessions that are active at `now`, most recently used first.
+pub fn list_active_for_account(
+    conn: &mut DbConnection,
+    account_id: &AccountId,
+    now: DateTime<Utc>,
+) -> Result<Vec<Session>, RepoError> {
+    sessions::table
+        .filter(sessions::account_id.eq(account_id.as_str()))
+        .filter(sessions::revoked_at.is_null())
+        .filter(sessions::expires_at.gt(now.naive_utc()))
+        .order((sessions::last_used_at.desc(), sessions::id.asc()))
+        .select(SessionRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(Session::try_from)
+        .collect()
+}
+
+/// Records that the session has shown a second factor: it is no longer limited to
+/// enrolment, and its `amr` gains the factor (if it had none).
+pub fn complete_with_second_factor(
+    conn: &mut DbConnection,
+    id: &SessionId,
+    factor: SecondFactor,
+) -> Result<(), RepoError> {
+    diesel::update(
+        sessions::table
+            .filter(sessions::id.eq(id.as_str()))
+            .filter(sessions::second_factor.is_null()),
+    )
+    .set(sessions::second_factor.eq(Some(factor.as_str())))
+    .execute(conn)?;
+    diesel::update(sessions::table.filter(sessions::id.eq(id.as_str())))
+        .set(sessions::enrolment_only.eq(false))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// Revokes one session and spends its refresh tokens. Returns whether it was active.

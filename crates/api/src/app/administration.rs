@@ -347,3 +347,34 @@ pub async fn send_recovery_email(
     app.delivery_wake.notify_one();
     Ok(())
 }
+
+/// Resets the second factors of the account named `username` (a lost phone with no recovery
+/// codes left): every factor and recovery code goes, every session ends, and the holder is
+/// emailed. The next password login then asks for no factor, or, where the organisation
+/// requires one, opens only enrolment.
+pub async fn reset_factors(
+    app: &AppState,
+    caller: &Caller,
+    key: &AdminKey,
+    username: String,
+    now: DateTime<Utc>,
+) -> Result<Account, AdminActionError> {
+    let caller = caller.clone();
+    let key = key.clone();
+    let reset = app
+        .db(move |c| {
+            c.write_transaction(|c| {
+                let Some(seen) = visible_account(c, &key, &username)? else {
+                    return Ok(Err(AdminActionError::NotFound));
+                };
+                let account = accounts::find_for_update(c, &seen.id)?
+                    .ok_or_else(|| RepoError::Corrupt("account vanished".into()))?;
+                consequences::factors_reset(c, &caller, &key.actor(), &account, now)?;
+                Ok(Ok(account))
+            })
+        })
+        .await
+        .map_err(Failure::from)?;
+    app.delivery_wake.notify_one();
+    reset
+}

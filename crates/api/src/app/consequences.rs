@@ -11,6 +11,12 @@
 //! | [`access_withdrawn`] | cancelled | all revoked | – | actor, reason |
 //! | [`account_locked`] | – | all revoked | "account locked" | `account.locked` |
 //! | [`unlocked_by_administrator`] | unlock links cancelled | – | – | the caller's `admin.account.unlocked` |
+//! | [`factor_added`] | – | – | "sign-in method added" | `mfa.factor_added` |
+//! | [`factor_removed`] | – | others revoked | "sign-in method removed" | `mfa.factor_removed` |
+//! | [`factors_reset`] | second-step tokens cancelled | all revoked | "sign-in methods reset" | `admin.account.factors_reset` |
+//!
+//! "Links" here means reset and unlock links and, beside them, second-factor challenges and
+//! enrolment links (locking cancels the challenges only).
 //!
 //! Callers check first that the event may happen (on a row they hold, see
 //! `accounts::find_for_update`); these functions do not decide, they apply.
@@ -21,8 +27,9 @@ use esr_persistence::accounts::{self, Account, AccountProfile};
 use esr_persistence::audit::{Actor, EventType};
 use esr_persistence::outbox::{self, EmailKind, NewMessage};
 use esr_persistence::people::Person;
+use esr_persistence::second_factors;
 use esr_persistence::sessions::{self, RevokeReason, SessionKind};
-use esr_persistence::{DbConnection, RepoError, one_time_tokens};
+use esr_persistence::{DbConnection, RepoError, mfa_tokens, one_time_tokens, recovery_codes};
 use serde_json::{Value, json};
 
 use super::{Caller, audit};
@@ -103,7 +110,7 @@ pub fn password_set(
 ) -> Result<PasswordSetEffects, RepoError> {
     let account = set.account;
     accounts::set_password(conn, &account.id, set.new_hash, set.path.unlocks(), now)?;
-    let links_cancelled = one_time_tokens::invalidate_all(conn, &account.id, now)?;
+    let links_cancelled = cancel_links(conn, &account.id, now)?;
     let sessions_ended = sessions::revoke_all_for_account(
         conn,
         &account.id,
@@ -156,6 +163,8 @@ pub fn account_locked(
         RevokeReason::AccountLocked,
         now,
     )?;
+    // A second-factor challenge earned before the lock must not finish a login after it.
+    mfa_tokens::void_all(conn, &account.id, now)?;
     audit::record(
         conn,
         caller,
@@ -235,7 +244,7 @@ pub fn access_withdrawn(
     mut details: Value,
     now: DateTime<Utc>,
 ) -> Result<(), RepoError> {
-    let links_cancelled = one_time_tokens::invalidate_all(conn, &account.id, now)?;
+    let links_cancelled = cancel_links(conn, &account.id, now)?;
     let sessions_ended =
         sessions::revoke_all_for_account(conn, &account.id, None, withdrawal.revoke_reason(), now)?;
     details["links_cancelled"] = json!(links_cancelled);
@@ -266,7 +275,7 @@ pub fn work_email_changed(
     let held = accounts::for_person(conn, &person.id)?;
     let mut links_cancelled = 0;
     for account in &held {
-        links_cancelled += one_time_tokens::invalidate_all(conn, &account.id, now)?;
+        links_cancelled += cancel_links(conn, &account.id, now)?;
         let profile = profile_of(conn, account)?;
         for address in [old_email, person.work_email.as_str()] {
             queue_notice(conn, &profile, address, EmailKind::WorkEmailChanged, now)?;
@@ -304,7 +313,7 @@ pub fn smartcard_changed(
     let mut links_cancelled = 0;
     let mut sessions_ended = 0;
     for account in &held {
-        links_cancelled += one_time_tokens::invalidate_all(conn, &account.id, now)?;
+        links_cancelled += cancel_links(conn, &account.id, now)?;
         sessions_ended += sessions::revoke_kind_for_account(
             conn,
             &account.id,
@@ -328,6 +337,111 @@ pub fn smartcard_changed(
             "old_subject_digest": digest(old_subject),
             "new_subject_digest": digest(person.smartcard_subject.as_deref()),
             "links_cancelled": links_cancelled,
+            "sessions_ended": sessions_ended,
+        }),
+        now,
+    )
+}
+
+/// Every outstanding link and second-step token of the account: reset and unlock links,
+/// second-factor challenges and enrolment links. Returns how many there were.
+fn cancel_links(
+    conn: &mut DbConnection,
+    account_id: &esr_domain::AccountId,
+    now: DateTime<Utc>,
+) -> Result<usize, RepoError> {
+    Ok(one_time_tokens::invalidate_all(conn, account_id, now)?
+        + mfa_tokens::void_all(conn, account_id, now)?)
+}
+
+/// Row "second factor added": the holder is told at the work email (a factor added by
+/// someone else is how a takeover would be kept), and it is audited.
+pub fn factor_added(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    account: &Account,
+    factor: &second_factors::StoredFactor,
+    now: DateTime<Utc>,
+) -> Result<(), RepoError> {
+    notify_holder(conn, account, EmailKind::FactorAdded, now)?;
+    audit::record(
+        conn,
+        caller,
+        EventType::FactorAdded,
+        Some(&account.id),
+        &Actor::Account(account.username.clone()),
+        &json!({"factor_id": factor.id, "kind": factor.kind.as_str()}),
+        now,
+    )
+}
+
+/// Row "second factor removed by the holder": every other session ends (one may have been
+/// opened with the factor now gone), the last factor takes the recovery codes with it,
+/// and the holder is told.
+pub fn factor_removed(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    account: &Account,
+    factor: &second_factors::StoredFactor,
+    keep_session: &SessionId,
+    now: DateTime<Utc>,
+) -> Result<usize, RepoError> {
+    let sessions_ended = sessions::revoke_all_for_account(
+        conn,
+        &account.id,
+        Some(keep_session),
+        RevokeReason::FactorRemoved,
+        now,
+    )?;
+    let last = factor.is_confirmed() && second_factors::count_confirmed(conn, &account.id)? == 0;
+    if last {
+        recovery_codes::remove_all(conn, &account.id)?;
+    }
+    if factor.is_confirmed() {
+        notify_holder(conn, account, EmailKind::FactorRemoved, now)?;
+    }
+    audit::record(
+        conn,
+        caller,
+        EventType::FactorRemoved,
+        Some(&account.id),
+        &Actor::Account(account.username.clone()),
+        &json!({
+            "factor_id": factor.id,
+            "kind": factor.kind.as_str(),
+            "was_confirmed": factor.is_confirmed(),
+            "other_sessions_ended": sessions_ended,
+            "recovery_codes_removed": last,
+        }),
+        now,
+    )?;
+    Ok(sessions_ended)
+}
+
+/// Row "second factors reset by an administrator": every factor and recovery code goes,
+/// second-step tokens are cancelled, every session ends, and the holder is told.
+pub fn factors_reset(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    actor: &Actor,
+    account: &Account,
+    now: DateTime<Utc>,
+) -> Result<(), RepoError> {
+    let factors_removed = second_factors::remove_all(conn, &account.id)?;
+    recovery_codes::remove_all(conn, &account.id)?;
+    let tokens_cancelled = mfa_tokens::void_all(conn, &account.id, now)?;
+    let sessions_ended =
+        sessions::revoke_all_for_account(conn, &account.id, None, RevokeReason::FactorsReset, now)?;
+    notify_holder(conn, account, EmailKind::FactorsReset, now)?;
+    audit::record(
+        conn,
+        caller,
+        EventType::AdminFactorsReset,
+        Some(&account.id),
+        actor,
+        &json!({
+            "factors_removed": factors_removed,
+            "tokens_cancelled": tokens_cancelled,
             "sessions_ended": sessions_ended,
         }),
         now,

@@ -14,6 +14,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod caller;
 pub mod consequences;
+pub mod factors;
 pub mod failure;
 pub mod import;
 pub mod internet_access;
@@ -22,6 +23,7 @@ pub mod organisations;
 pub mod passwords;
 pub mod people;
 pub mod recovery;
+pub mod second_step;
 pub mod sessions;
 pub mod smartcard;
 

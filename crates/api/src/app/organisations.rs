@@ -73,6 +73,7 @@ fn settings_details(o: &Organisation, mut extra: serde_json::Value) -> serde_jso
         "internet_access_approval": o.internet_access_approval.as_str(),
         "inactivity_limit_days": o.inactivity_limit_days,
         "password_expiry_days": o.password_expiry_days,
+        "mfa_policy": o.mfa_policy.as_str(),
     });
     if let (Some(all), serde_json::Value::Object(s)) = (extra.as_object_mut(), settings) {
         all.extend(s);

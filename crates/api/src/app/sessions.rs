@@ -3,15 +3,17 @@
 
 use chrono::{DateTime, Duration, Utc};
 use esr_domain::{
-    AccountId, InactivityPolicy, InternetAccessStatus, LoginAttempt, LoginOutcome, Password,
-    SessionId, TokenDigest, Username, decide_login,
+    AccountId, AfterPassword, InactivityPolicy, InternetAccessStatus, LoginAttempt, LoginOutcome,
+    Password, SessionId, TokenDigest, Username, decide_login,
 };
 use esr_persistence::accounts::{self, Account};
 use esr_persistence::audit::{Actor, EventType};
 use esr_persistence::sessions::{
-    self, NewSession, RefreshSpend, RevokeReason, Session, SessionKind,
+    self, NewSession, RefreshSpend, RevokeReason, SecondFactor, Session, SessionKind,
 };
 use esr_persistence::{DbConnection, RepoError, organisations};
+
+use super::second_step::{self, Challenge};
 use serde_json::json;
 
 use super::consequences::{self, Withdrawal};
@@ -49,6 +51,7 @@ pub struct IssuedSession {
     session_id: SessionId,
     account_id: AccountId,
     kind: SessionKind,
+    second_factor: Option<SecondFactor>,
     refresh_token: String,
     refresh_expires_at: DateTime<Utc>,
     session_expires_at: DateTime<Utc>,
@@ -58,6 +61,43 @@ impl IssuedSession {
     /// The new session's id (for the audit trail).
     pub fn session_id(&self) -> &SessionId {
         &self.session_id
+    }
+}
+
+/// What a correct password opened.
+#[derive(Debug)]
+pub enum LoginResult {
+    /// A session (for an account limited to enrolment, a session that can only enrol).
+    Session(Tokens),
+    /// Nothing yet: the account has a second factor, to be given with the challenge's token.
+    SecondFactorRequired(Challenge),
+}
+
+/// What the login transaction produced.
+pub(super) enum Opened {
+    Session(IssuedSession),
+    Challenge(Challenge),
+}
+
+/// How a session was earned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Proof {
+    /// The first factor.
+    pub kind: SessionKind,
+    /// The second factor that followed a password, if any.
+    pub second_factor: Option<SecondFactor>,
+    /// Limited to enrolling a factor.
+    pub enrolment_only: bool,
+}
+
+impl Proof {
+    /// A session earned by `kind` alone.
+    pub fn single(kind: SessionKind) -> Self {
+        Self {
+            kind,
+            second_factor: None,
+            enrolment_only: false,
+        }
     }
 }
 
@@ -101,7 +141,7 @@ pub async fn password_login(
     typed_username: &str,
     password: Password,
     now: DateTime<Utc>,
-) -> Result<Tokens, LoginError> {
+) -> Result<LoginResult, LoginError> {
     let typed = typed_username.trim().to_owned();
     check_login_input(&typed, &password)?;
     let limit_key = typed.to_uppercase();
@@ -168,9 +208,13 @@ pub async fn password_login(
         .await
         .map_err(Failure::from)?;
     match applied {
-        Ok(issued) => {
+        Ok(Opened::Session(issued)) => {
             app.metrics.security_event("login.succeeded");
-            Ok(sign(app, issued, now)?)
+            Ok(LoginResult::Session(sign(app, issued, now)?))
+        }
+        Ok(Opened::Challenge(challenge)) => {
+            app.metrics.security_event("login.second_factor_required");
+            Ok(LoginResult::SecondFactorRequired(challenge))
         }
         Err(e) => {
             app.metrics.security_event("login.failed");
@@ -236,7 +280,7 @@ fn apply_login(
     outcome: LoginOutcome,
     upgraded_hash: Option<&str>,
     now: DateTime<Utc>,
-) -> Result<Result<IssuedSession, LoginError>, RepoError> {
+) -> Result<Result<Opened, LoginError>, RepoError> {
     let refuse = |conn: &mut DbConnection, reason: &str, error: LoginError| {
         if outcome.resets_failures() {
             accounts::reset_failed_logins(conn, &account.id, now)?;
@@ -306,8 +350,10 @@ fn login_failed(
     )
 }
 
-/// A correct password on an active, approved account: the organisation's limits, then the
-/// session (unless a lock, suspension or new password committed since the account was read).
+/// A correct password on an active, approved account: the organisation's limits, then what
+/// its multi-factor policy makes of the password: a session, a session limited to enrolment,
+/// or a second-factor challenge (unless a lock, suspension or new password committed since
+/// the account was read).
 fn succeed(
     conn: &mut DbConnection,
     config: &Config,
@@ -315,7 +361,7 @@ fn succeed(
     account: &Account,
     upgraded_hash: Option<&str>,
     now: DateTime<Utc>,
-) -> Result<Result<IssuedSession, LoginError>, RepoError> {
+) -> Result<Result<Opened, LoginError>, RepoError> {
     if let Some(refused) = organisation_limits(conn, caller, account, now)? {
         accounts::reset_failed_logins(conn, &account.id, now)?;
         let reason = match refused {
@@ -325,11 +371,42 @@ fn succeed(
         login_failed(conn, caller, account, reason, now)?;
         return Ok(Err(refused));
     }
+    let after_password = second_step::after_password(conn, account)?;
     let verified = account.password_hash.as_deref().unwrap_or_default();
+    if after_password == AfterPassword::SecondFactor {
+        // The failure count stays until the second factor is right: a correct password
+        // between wrong codes must not clear them, or codes could be guessed without end.
+        if !accounts::still_signs_in_with(conn, &account.id, verified)? {
+            login_failed(conn, caller, account, "changed_during_login", now)?;
+            return Ok(Err(LoginError::InvalidCredentials));
+        }
+        upgrade_hash(conn, caller, account, verified, upgraded_hash, now)?;
+        let challenge = second_step::challenge(conn, caller, account, now)?;
+        return Ok(Ok(Opened::Challenge(challenge)));
+    }
     if !accounts::record_successful_login(conn, &account.id, verified, now)? {
         login_failed(conn, caller, account, "changed_during_login", now)?;
         return Ok(Err(LoginError::InvalidCredentials));
     }
+    upgrade_hash(conn, caller, account, verified, upgraded_hash, now)?;
+    let proof = Proof {
+        enrolment_only: after_password == AfterPassword::EnrolmentOnly,
+        ..Proof::single(SessionKind::Password)
+    };
+    let issued = open_session(conn, config, caller, &account.id, proof, now)?;
+    login_succeeded(conn, caller, account, &issued, now)?;
+    Ok(Ok(Opened::Session(issued)))
+}
+
+/// Stores the password's hash with today's parameters, if verifying it found them stale.
+fn upgrade_hash(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    account: &Account,
+    verified: &str,
+    upgraded_hash: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), RepoError> {
     if let Some(new_hash) = upgraded_hash
         && accounts::upgrade_password_hash(conn, &account.id, verified, new_hash)?
     {
@@ -343,24 +420,29 @@ fn succeed(
             now,
         )?;
     }
-    let issued = open_session(
-        conn,
-        config,
-        caller,
-        &account.id,
-        SessionKind::Password,
-        now,
-    )?;
+    Ok(())
+}
+
+/// Audits a login that opened `issued`, with its methods.
+pub(super) fn login_succeeded(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    account: &Account,
+    issued: &IssuedSession,
+    now: DateTime<Utc>,
+) -> Result<(), RepoError> {
     audit::record(
         conn,
         caller,
         EventType::LoginSucceeded,
         Some(&account.id),
         &Actor::Account(account.username.clone()),
-        &json!({"amr": "pwd", "session_id": issued.session_id}),
+        &json!({
+            "amr": sessions::amr(issued.kind, issued.second_factor).join(" "),
+            "session_id": issued.session_id,
+        }),
         now,
-    )?;
-    Ok(Ok(issued))
+    )
 }
 
 /// The organisation's inactivity limit (time since the last login, or since access was
@@ -420,10 +502,11 @@ pub fn open_session(
     config: &Config,
     caller: &Caller,
     account_id: &AccountId,
-    kind: SessionKind,
+    proof: Proof,
     now: DateTime<Utc>,
 ) -> Result<IssuedSession, RepoError> {
     let session_id = SessionId::from_stored(esr_domain::random_token(&mut rand::rng(), 16));
+    let kind = proof.kind;
     let lifetime = match kind {
         SessionKind::Password => config.session_max,
         SessionKind::Smartcard => config.workplace_session,
@@ -439,6 +522,8 @@ pub fn open_session(
             expires_at: session_expires_at,
             ip: Some(&ip),
             user_agent: caller.user_agent.as_deref(),
+            second_factor: proof.second_factor,
+            enrolment_only: proof.enrolment_only,
         },
         now,
     )?;
@@ -448,6 +533,7 @@ pub fn open_session(
         session_id,
         account_id: account_id.clone(),
         kind,
+        second_factor: proof.second_factor,
         refresh_token,
         refresh_expires_at,
         session_expires_at,
@@ -483,7 +569,7 @@ pub fn sign(app: &AppState, issued: IssuedSession, now: DateTime<Utc>) -> Result
         .issue(
             issued.account_id.as_str(),
             issued.session_id.as_str(),
-            &[issued.kind.as_str()],
+            &sessions::amr(issued.kind, issued.second_factor),
             now,
         )
         .map_err(Failure::unexpected)?;
@@ -567,6 +653,7 @@ fn rotate(
             )?;
             sessions::touch(conn, &session.id, now)?;
             Ok(Rotation::Issued(IssuedSession {
+                second_factor: session.second_factor,
                 session_id: session.id,
                 account_id: session.account_id,
                 kind: session.kind,
@@ -640,4 +727,67 @@ pub async fn logout(
     })
     .await?;
     Ok(())
+}
+
+/// The account's active sessions, most recently used first.
+pub async fn list_own(app: &AppState, session: &Session) -> Result<Vec<Session>, Failure> {
+    let account_id = session.account_id.clone();
+    let now = Utc::now();
+    Ok(app
+        .db(move |c| sessions::list_active_for_account(c, &account_id, now))
+        .await?)
+}
+
+/// Why a session of one's own was not ended.
+#[derive(Debug, thiserror::Error)]
+pub enum EndSessionError {
+    /// No active session of this account has that id.
+    #[error("session not found")]
+    NotFound,
+    /// Storage or the unexpected.
+    #[error(transparent)]
+    Failure(#[from] Failure),
+}
+
+/// Ends one of the account's sessions (a lost phone, a shared computer) from another: its
+/// access tokens stop working at once and its refresh token is spent.
+pub async fn end_own(
+    app: &AppState,
+    caller: &Caller,
+    session: &Session,
+    target: &str,
+    now: DateTime<Utc>,
+) -> Result<(), EndSessionError> {
+    let account_id = session.account_id.clone();
+    let actor = Actor::Session(session.id.clone());
+    let target = SessionId::from_stored(target.to_owned());
+    let caller = caller.clone();
+    let ended = app
+        .db(move |c| {
+            c.write_transaction(|c| {
+                let owned = sessions::find(c, &target)?
+                    .filter(|s| s.account_id == account_id && s.is_active(now));
+                if owned.is_none() {
+                    return Ok(false);
+                }
+                sessions::revoke(c, &target, RevokeReason::EndedByOwner, now)?;
+                audit::record(
+                    c,
+                    &caller,
+                    EventType::SessionEndedByOwner,
+                    Some(&account_id),
+                    &actor,
+                    &json!({"session_id": target}),
+                    now,
+                )?;
+                Ok(true)
+            })
+        })
+        .await
+        .map_err(Failure::from)?;
+    if ended {
+        Ok(())
+    } else {
+        Err(EndSessionError::NotFound)
+    }
 }

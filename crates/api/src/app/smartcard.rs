@@ -17,7 +17,7 @@ use esr_persistence::sessions::SessionKind;
 use esr_persistence::{DbConnection, RepoError, accounts, people};
 use serde_json::{Value, json};
 
-use super::sessions::{IssuedSession, Tokens, open_session, sign};
+use super::sessions::{IssuedSession, Proof, Tokens, open_session, sign};
 use super::{Caller, Failure, audit};
 use crate::config::Config;
 use crate::oidc::id_token::pkce_challenge;
@@ -473,7 +473,7 @@ fn sign_in(
         config,
         caller,
         &account.id,
-        SessionKind::Smartcard,
+        Proof::single(SessionKind::Smartcard),
         now,
     )?;
     audit::record(

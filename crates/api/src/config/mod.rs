@@ -106,6 +106,8 @@ pub struct Config {
     /// The key of the audit chain, derived once from the audit key (see
     /// [`crate::audit::DigestKey::chain_key`]).
     pub audit_chain: esr_persistence::audit::ChainKey,
+    /// Seals authenticator-app secrets and keys recovery-code digests.
+    pub mfa_key: crate::mfa::MfaKey,
     /// Token issuer (`iss`): the public base URL.
     pub token_issuer: String,
     /// Token audience (`aud`).
@@ -222,6 +224,9 @@ impl Settings {
 
         match (problems.is_empty(), server, database, email) {
             (true, Some(server), Some(database), Some(email)) => Ok(Config {
+                mfa_key: tokens
+                    .mfa_key
+                    .unwrap_or_else(|| tokens::dev_mfa_key(&database.url)),
                 mode: self.mode,
                 listen_addr: server.listen_addr,
                 operator_listen_addr: server.operator_listen_addr,

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use crate::audit::DigestKey;
+use crate::mfa::MfaKey;
 
 /// Signing and audit keys, token audience and lifetimes.
 #[derive(Debug, Clone, clap::Args)]
@@ -18,6 +19,12 @@ pub struct AccessTokenSettings {
     /// from ESR_SIGNING_KEY_FILE (dev: a fixed development key).
     #[arg(long, env = "ESR_AUDIT_KEY_FILE", global = true)]
     pub audit_key_file: Option<std::path::PathBuf>,
+
+    /// File with at least 32 bytes of secret that seals authenticator-app secrets and keys
+    /// recovery-code digests (the same on every instance; required in production). Dev: a
+    /// key generated once beside the SQLite database (`mfa.key`), or per process otherwise.
+    #[arg(long, env = "ESR_MFA_KEY_FILE", global = true)]
+    pub mfa_key_file: Option<std::path::PathBuf>,
 
     /// `aud` of access tokens.
     #[arg(
@@ -60,6 +67,8 @@ pub struct AccessTokenSettings {
 pub(super) struct Tokens {
     pub(super) signing_key_file: Option<std::path::PathBuf>,
     pub(super) audit_digest_key: DigestKey,
+    /// `None` in dev without a key file: generated beside the database.
+    pub(super) mfa_key: Option<MfaKey>,
     pub(super) audience: String,
     pub(super) access_ttl: Duration,
     pub(super) refresh_ttl: Duration,
@@ -82,28 +91,27 @@ impl AccessTokenSettings {
             _ => {}
         }
         let audit_digest_key = match (&self.audit_key_file, &self.signing_key_file) {
-            (Some(path), _) => match std::fs::read(path) {
-                Ok(secret) if secret.trim_ascii().len() >= 32 => {
-                    DigestKey::from_secret(secret.trim_ascii())
-                }
-                Ok(_) => {
-                    problems.push(format!(
-                        "ESR_AUDIT_KEY_FILE: {} must hold at least 32 bytes of secret",
-                        path.display()
-                    ));
-                    DigestKey::from_secret(b"")
-                }
-                Err(e) => {
-                    problems.push(format!(
-                        "ESR_AUDIT_KEY_FILE: cannot read {}: {e}",
-                        path.display()
-                    ));
-                    DigestKey::from_secret(b"")
-                }
-            },
+            (Some(path), _) => {
+                DigestKey::from_secret(&read_key_file(path, "ESR_AUDIT_KEY_FILE", problems))
+            }
             // Unreadable signing key files are reported above.
             (None, Some(path)) => DigestKey::from_secret(&std::fs::read(path).unwrap_or_default()),
             (None, None) => DigestKey::from_secret(b"esr-access development"),
+        };
+        let mfa_key = match (&self.mfa_key_file, key_required) {
+            (Some(path), _) => Some(MfaKey::from_secret(&read_key_file(
+                path,
+                "ESR_MFA_KEY_FILE",
+                problems,
+            ))),
+            (None, true) => {
+                problems.push(
+                    "ESR_MFA_KEY_FILE is required (at least 32 random bytes, e.g. from `openssl rand -out mfa.key 32`)"
+                        .into(),
+                );
+                None
+            }
+            (None, false) => None,
         };
         if !(60..=3600).contains(&self.access_token_ttl_secs) {
             problems.push("ESR_ACCESS_TOKEN_TTL_SECS must be between 60 and 3600".into());
@@ -116,12 +124,69 @@ impl AccessTokenSettings {
         Tokens {
             signing_key_file: self.signing_key_file,
             audit_digest_key,
+            mfa_key,
             audience: self.token_audience,
             access_ttl: Duration::from_secs(self.access_token_ttl_secs),
             refresh_ttl: Duration::from_secs(self.refresh_token_ttl_hours * 3600),
             session_max: Duration::from_secs(self.session_max_hours * 3600),
         }
     }
+}
+
+/// The secret in a key file (surrounding whitespace trimmed): at least 32 bytes, or a
+/// problem named after `setting` and an empty secret.
+fn read_key_file(path: &std::path::Path, setting: &str, problems: &mut Vec<String>) -> Vec<u8> {
+    match std::fs::read(path) {
+        Ok(secret) if secret.trim_ascii().len() >= 32 => secret.trim_ascii().to_vec(),
+        Ok(_) => {
+            problems.push(format!(
+                "{setting}: {} must hold at least 32 bytes of secret",
+                path.display()
+            ));
+            Vec::new()
+        }
+        Err(e) => {
+            problems.push(format!("{setting}: cannot read {}: {e}", path.display()));
+            Vec::new()
+        }
+    }
+}
+
+/// The dev MFA key when no file is given: generated once into `mfa.key` beside a SQLite
+/// database file (so enrolled authenticator apps survive a restart), else per process.
+pub(super) fn dev_mfa_key(database: &esr_persistence::DatabaseUrl) -> MfaKey {
+    let beside_database = (database.backend() == esr_persistence::Backend::Sqlite)
+        .then(|| database.expose())
+        .filter(|path| !path.contains(":memory:"))
+        .and_then(|path| std::path::Path::new(path).parent())
+        .map(|dir| dir.join("mfa.key"));
+    let generated = || {
+        let mut secret = vec![0u8; 32];
+        rand::Rng::fill_bytes(&mut rand::rng(), &mut secret);
+        secret
+    };
+    let Some(path) = beside_database else {
+        return MfaKey::from_secret(&generated());
+    };
+    if let Ok(secret) = std::fs::read(&path)
+        && secret.len() >= 32
+    {
+        return MfaKey::from_secret(&secret);
+    }
+    let secret = generated();
+    if let Err(e) = write_private(&path, &secret) {
+        tracing::warn!(path = %path.display(), error = %e, "cannot keep the dev MFA key; enrolled authenticator apps stop working at restart");
+    }
+    MfaKey::from_secret(&secret)
+}
+
+fn write_private(path: &std::path::Path, secret: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(secret)
 }
 
 #[cfg(test)]

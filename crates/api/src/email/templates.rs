@@ -77,6 +77,11 @@ impl LinkBase {
         format!("{}#token={token}", self.page("reset-password"))
     }
 
+    /// The page that enrols a first sign-in method, with the token in the fragment.
+    pub fn enrol(&self, token: &str) -> String {
+        format!("{}#token={token}", self.page("add-sign-in-method"))
+    }
+
     /// Unlock page with the token in the fragment.
     pub fn unlock(&self, token: &str) -> String {
         format!("{}#token={token}", self.page("unlock-account"))
@@ -110,6 +115,15 @@ pub struct UnlockPayload {
     pub account: RecoveryAccount,
     /// Whether it was locked: then `token` unlocks it; otherwise `token` resets the password.
     pub locked: bool,
+}
+
+/// Payload of an enrolment-link email.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EnrolmentPayload {
+    /// The account, its plain enrolment token in `token`.
+    pub account: RecoveryAccount,
+    /// Minutes the link works.
+    pub minutes: u64,
 }
 
 /// Payload of a notice about an account.
@@ -192,6 +206,19 @@ pub fn render(
             links,
         ),
         EmailKind::SmartcardChanged => smartcard_changed(
+            lang,
+            &serde_json::from_str(payload).map_err(parse_err)?,
+            links,
+        ),
+        EmailKind::FactorAdded | EmailKind::FactorRemoved | EmailKind::FactorsReset => {
+            factor_notice(
+                known,
+                lang,
+                &serde_json::from_str(payload).map_err(parse_err)?,
+                links,
+            )
+        }
+        EmailKind::EnrolmentLink => enrolment_link(
             lang,
             &serde_json::from_str(payload).map_err(parse_err)?,
             links,
@@ -578,6 +605,102 @@ fn smartcard_changed(lang: Lang, p: &NoticePayload, links: &LinkBase) -> Rendere
     doc.finish()
 }
 
+/// "A sign-in method was added / removed / reset": the notices of second-factor changes.
+fn factor_notice(kind: EmailKind, lang: Lang, p: &NoticePayload, links: &LinkBase) -> Rendered {
+    let (subject, what) = match (kind, lang) {
+        (EmailKind::FactorAdded, Lang::En) => (
+            "A sign-in method was added to your ESR account",
+            "A sign-in method (an authenticator app or a passkey) was added to your ESR account",
+        ),
+        (EmailKind::FactorAdded, Lang::Cy) => (
+            "Ychwanegwyd dull mewngofnodi at eich cyfrif ESR",
+            "Ychwanegwyd dull mewngofnodi (ap dilysu neu allwedd mynediad) at eich cyfrif ESR",
+        ),
+        (EmailKind::FactorRemoved, Lang::En) => (
+            "A sign-in method was removed from your ESR account",
+            "A sign-in method was removed from your ESR account",
+        ),
+        (EmailKind::FactorRemoved, Lang::Cy) => (
+            "Tynnwyd dull mewngofnodi o'ch cyfrif ESR",
+            "Tynnwyd dull mewngofnodi o'ch cyfrif ESR",
+        ),
+        (_, Lang::En) => (
+            "The sign-in methods of your ESR account were reset",
+            "A System Administrator removed every sign-in method and recovery code from your ESR account",
+        ),
+        (_, Lang::Cy) => (
+            "Ailosodwyd dulliau mewngofnodi eich cyfrif ESR",
+            "Tynnodd Gweinyddwr y System bob dull mewngofnodi a chod adfer o'ch cyfrif ESR",
+        ),
+    };
+    let mut doc = Doc::new(lang, subject);
+    let account = p.account();
+    doc.para(&format!("{what} {account} ({}).", when(lang, &p.at)));
+    match lang {
+        Lang::En => {
+            doc.para("If you made this change, you do not need to do anything.");
+            doc.link(
+                "If you did not expect this change, contact the System Administrator straight away:",
+                "login",
+                &links.login(),
+            );
+        }
+        Lang::Cy => {
+            doc.para("Os gwnaethoch chi'r newid hwn, nid oes angen i chi wneud dim.");
+            doc.link(
+                "Os nad oeddech yn disgwyl y newid hwn, cysylltwch â Gweinyddwr y System ar unwaith:",
+                "login",
+                &links.login(),
+            );
+        }
+    }
+    doc.finish()
+}
+
+fn enrolment_link(lang: Lang, p: &EnrolmentPayload, links: &LinkBase) -> Rendered {
+    let a = &p.account;
+    let mut doc = Doc::new(
+        lang,
+        match lang {
+            Lang::En => "Add a sign-in method to your ESR account",
+            Lang::Cy => "Ychwanegu dull mewngofnodi at eich cyfrif ESR",
+        },
+    );
+    match lang {
+        Lang::En => {
+            doc.para(&format!(
+                "You asked to add a sign-in method (an authenticator app or a passkey) to your ESR account {} ({} {}).",
+                a.username, a.organisation_code, a.organisation_name
+            ));
+            doc.link(
+                "Open this link on the device where you are signed in:",
+                "enrol",
+                &links.enrol(&a.token),
+            );
+            doc.para(&format!(
+                "The link works once, for {} minutes. If you did not ask for it, someone may know your password: reset it using Forgotten | Request Username/Password on the ESR login page, and contact the System Administrator.",
+                p.minutes
+            ));
+        }
+        Lang::Cy => {
+            doc.para(&format!(
+                "Gofynnoch i ychwanegu dull mewngofnodi (ap dilysu neu allwedd mynediad) at eich cyfrif ESR {} ({} {}).",
+                a.username, a.organisation_code, a.organisation_name
+            ));
+            doc.link(
+                "Agorwch y ddolen hon ar y ddyfais lle rydych wedi mewngofnodi:",
+                "enrol",
+                &links.enrol(&a.token),
+            );
+            doc.para(&format!(
+                "Mae'r ddolen yn gweithio unwaith, am {} munud. Os na wnaethoch ofyn amdani, efallai bod rhywun yn gwybod eich cyfrinair: ailosodwch ef gan ddefnyddio Wedi Anghofio | Gofyn am Enw Defnyddiwr/Cyfrinair ar dudalen fewngofnodi ESR, a chysylltwch â Gweinyddwr y System.",
+                p.minutes
+            ));
+        }
+    }
+    doc.finish()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -668,6 +791,24 @@ mod tests {
         .expect("json");
         let m = render("unlock", "en", "a@b.c", &unlock, &links()).expect("renders");
         assert!(m.text.contains("unlock-account#token=tok-999JSMITH01"));
+        for kind in ["factor_added", "factor_removed", "factors_reset"] {
+            for lang in ["en", "cy"] {
+                let m = render(kind, lang, "a@b.c", notice, &links()).expect("renders");
+                assert!(m.text.contains("999JSMITH01"), "{kind} {lang}: {}", m.text);
+            }
+        }
+        let enrol = serde_json::to_string(&EnrolmentPayload {
+            account: account("999", "999JSMITH01"),
+            minutes: 30,
+        })
+        .expect("json");
+        let m = render("enrolment_link", "cy", "a@b.c", &enrol, &links()).expect("renders");
+        assert!(
+            m.text.contains("add-sign-in-method#token=tok-999JSMITH01"),
+            "{}",
+            m.text
+        );
+        assert!(m.text.contains("30 munud"));
         assert!(render("nope", "en", "a", "{}", &links()).is_err());
         assert!(render("recovery", "en", "a", "{}", &links()).is_err());
     }

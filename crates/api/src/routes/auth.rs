@@ -9,14 +9,18 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::app::Caller;
-use crate::app::sessions::{self, LoginError, RefreshError, Tokens};
-use crate::auth::Authenticated;
+use crate::app::second_step::{self, Answer, Challenge, SecondStepError};
+use crate::app::sessions::{self, LoginError, LoginResult, RefreshError, Tokens};
+use crate::auth::AnySession;
 use crate::problem::{AsProblem, Problem, ProblemSpec};
 use crate::state::AppState;
 
 /// Registers the session routes (under `/v1`).
 pub fn configure(cfg: &mut ServiceConfig<'_>) {
-    cfg.service(login).service(refresh).service(logout);
+    cfg.service(login)
+        .service(login_second_factor)
+        .service(refresh)
+        .service(logout);
 }
 
 /// Username and password, as typed on the login page or in the My ESR app.
@@ -73,6 +77,47 @@ impl From<Tokens> for TokenResponse {
             session_expires_at: t.session_expires_at,
         }
     }
+}
+
+/// A correct password for an account with a second factor: no tokens yet. Send the
+/// `mfa_token` with a code to `POST /v1/auth/login/mfa` within `expires_in` seconds.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "mfa_required": true,
+    "mfa_token": "c2VjcmV0LXNpbmdsZS11c2UtdG9rZW4tZm9yLXRoZS1zZWNvbmQtc3RlcA",
+    "methods": ["totp", "recovery_code"],
+    "expires_in": 300
+}))]
+pub struct SecondFactorRequired {
+    /// Always `true`: tells this answer from [`TokenResponse`].
+    pub mfa_required: bool,
+    /// Single-use token of this login's second step, bound to the account.
+    pub mfa_token: String,
+    /// How the account can answer: `totp` (authenticator app), `recovery_code`.
+    pub methods: Vec<&'static str>,
+    /// Seconds the `mfa_token` works.
+    pub expires_in: u64,
+}
+
+impl From<Challenge> for SecondFactorRequired {
+    fn from(c: Challenge) -> Self {
+        Self {
+            mfa_required: true,
+            mfa_token: c.mfa_token,
+            methods: c.methods.iter().map(|m| m.as_str()).collect(),
+            expires_in: c.expires_in,
+        }
+    }
+}
+
+/// What a login answers: tokens, or (for an account with a second factor) a challenge.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum LoginResponse {
+    /// Logged in.
+    Tokens(TokenResponse),
+    /// A second factor is needed.
+    SecondFactor(SecondFactorRequired),
 }
 
 impl AsProblem for LoginError {
@@ -138,14 +183,16 @@ impl AsProblem for RefreshError {
 crate::problem_response!(RefreshError);
 
 /// Log in with username and password (My ESR app, home). Returns an access token and a
-/// rotating refresh token. Unknown username, wrong password and locked account get the same
-/// `401 invalid-credentials`; `internet-access-not-approved` and `account-suspended` are
-/// revealed only after a correct password. Five consecutive failures lock the account.
+/// rotating refresh token — or, for an account with a second factor, `mfa_required` and an
+/// `mfa_token` for `POST /v1/auth/login/mfa`. Unknown username, wrong password and locked
+/// account get the same `401 invalid-credentials`; `internet-access-not-approved` and
+/// `account-suspended` are revealed only after a correct password. Five consecutive
+/// failures (passwords and second factors together) lock the account.
 #[utoipa::path(
     tag = "session",
     request_body = LoginRequest,
     responses(
-        (status = 200, description = "Logged in.", body = TokenResponse),
+        (status = 200, description = "Logged in (`TokenResponse`), or a second factor is needed (`SecondFactorRequired`: no tokens yet). Where the organisation requires a second factor and the account has none, the tokens are of a session that can only add one (`GET /v1/me` says `enrolment_only`).", body = LoginResponse),
         (status = 400, description = "Malformed request.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`invalid-credentials`: unknown username, wrong password or locked account.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "After a correct password only: `internet-access-not-approved`, `account-suspended`, `internet-access-lapsed` (no login for longer than the organisation's inactivity limit: renew at work with a smartcard in Manage Internet Access) or `password-expired` (older than the organisation's password expiry: reset it by email or at work).", body = Problem, content_type = "application/problem+json"),
@@ -158,9 +205,125 @@ pub async fn login(
     state: web::Data<AppState>,
     caller: Caller,
     body: web::Json<LoginRequest>,
-) -> Result<web::Json<TokenResponse>, LoginError> {
+) -> Result<web::Json<LoginResponse>, LoginError> {
     let LoginRequest { username, password } = body.into_inner();
-    let tokens = sessions::password_login(&state, &caller, &username, password, Utc::now()).await?;
+    let result = sessions::password_login(&state, &caller, &username, password, Utc::now()).await?;
+    Ok(web::Json(match result {
+        LoginResult::Session(tokens) => LoginResponse::Tokens(tokens.into()),
+        LoginResult::SecondFactorRequired(c) => LoginResponse::SecondFactor(c.into()),
+    }))
+}
+
+/// The second step of a login: the `mfa_token` and one second factor.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "mfa_token": "c2VjcmV0LXNpbmdsZS11c2UtdG9rZW4tZm9yLXRoZS1zZWNvbmQtc3RlcA",
+    "totp_code": "492039"
+}))]
+pub struct SecondFactorRequest {
+    /// From the login's `mfa_required` answer.
+    #[schema(format = Password, min_length = 1, max_length = 128)]
+    pub mfa_token: String,
+    /// Six digits from the authenticator app (spaces allowed). Give this or `recovery_code`.
+    #[serde(default)]
+    #[schema(format = Password, example = "492039")]
+    pub totp_code: Option<String>,
+    /// One of the account's recovery codes, `XXXX-XXXX-XXXX` (any case; dashes optional).
+    #[serde(default)]
+    #[schema(format = Password, example = "7KQ2-M9XD-4TPA")]
+    pub recovery_code: Option<String>,
+}
+
+impl SecondFactorRequest {
+    fn answer(&self) -> Result<Answer, SecondFactorInputError> {
+        match (&self.totp_code, &self.recovery_code) {
+            (Some(code), None) => esr_domain::TotpCode::parse(code)
+                .map(Answer::Totp)
+                .map_err(SecondFactorInputError::Shape),
+            (None, Some(code)) => esr_domain::RecoveryCode::parse(code)
+                .map(Answer::RecoveryCode)
+                .map_err(SecondFactorInputError::Shape),
+            _ => Err(SecondFactorInputError::NotExactlyOne),
+        }
+    }
+}
+
+/// Why a second step was refused before it was looked at.
+#[derive(Debug, thiserror::Error)]
+pub enum SecondFactorInputError {
+    /// Neither or both of `totp_code` and `recovery_code`.
+    #[error("give exactly one of totp_code and recovery_code")]
+    NotExactlyOne,
+    /// The code's shape is wrong.
+    #[error(transparent)]
+    Shape(esr_domain::SecondFactorInputError),
+}
+
+/// Why the second step failed, before or after it was looked at.
+#[derive(Debug, thiserror::Error)]
+pub enum SecondFactorError {
+    /// The request's shape.
+    #[error(transparent)]
+    Input(#[from] SecondFactorInputError),
+    /// The use case's answer.
+    #[error(transparent)]
+    Step(#[from] SecondStepError),
+}
+
+impl AsProblem for SecondFactorError {
+    fn problem(&self) -> ProblemSpec {
+        match self {
+            Self::Input(e) => ProblemSpec::new(
+                StatusCode::BAD_REQUEST,
+                "invalid-request-body",
+                "Invalid request body",
+                e.to_string(),
+            ),
+            Self::Step(SecondStepError::InvalidMfaToken) => ProblemSpec::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid-mfa-token",
+                "Login failed",
+                "The sign-in has expired or was already completed. Log in again with your username and password.",
+            ),
+            Self::Step(SecondStepError::WrongSecondFactor) => ProblemSpec::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid-second-factor",
+                "Login failed",
+                "The code is not correct, or was used already. Wait for a new code in your authenticator app, or use a recovery code. Repeated wrong codes lock the account.",
+            ),
+            Self::Step(SecondStepError::RateLimited(limited)) => limited.problem(),
+            Self::Step(SecondStepError::Failure(f)) => f.problem(),
+        }
+    }
+}
+crate::problem_response!(SecondFactorError);
+
+/// Complete a login with a second factor: the `mfa_token` from `POST /v1/auth/login` and a
+/// code from the authenticator app or a recovery code. Returns the tokens, with `amr`
+/// `["pwd","otp"]`. Each code works once; a wrong one counts towards the lockout like a
+/// wrong password, and the `mfa_token` stays usable (five minutes) for another try.
+#[utoipa::path(
+    tag = "session",
+    path = "/auth/login/mfa",
+    request_body = SecondFactorRequest,
+    responses(
+        (status = 200, description = "Logged in; the `mfa_token` is spent.", body = TokenResponse),
+        (status = 400, description = "Malformed request, or not exactly one of `totp_code` and `recovery_code`.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`invalid-mfa-token` (unknown, expired or spent, or the account can no longer sign in: log in again) or `invalid-second-factor` (wrong or already used code; counts towards the lockout).", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many attempts (see `Retry-After`).", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Busy (see `Retry-After`).", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[post("/auth/login/mfa")]
+pub async fn login_second_factor(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<SecondFactorRequest>,
+) -> Result<web::Json<TokenResponse>, SecondFactorError> {
+    let answer = body.answer()?;
+    let tokens =
+        second_step::complete(&state, &caller, &body.mfa_token, answer, Utc::now()).await?;
     Ok(web::Json(tokens.into()))
 }
 
@@ -209,7 +372,7 @@ pub async fn refresh(
 pub async fn logout(
     state: web::Data<AppState>,
     caller: Caller,
-    auth: Authenticated,
+    AnySession(auth): AnySession,
 ) -> Result<HttpResponse, crate::app::Failure> {
     sessions::logout(&state, &caller, &auth.session, Utc::now()).await?;
     Ok(HttpResponse::NoContent().finish())

@@ -13,6 +13,7 @@ use crate::app::Caller;
 use crate::app::passwords::{self, ChangeError, NewPasswordForm};
 use crate::auth::{AccessToken, AuthError, Authenticated};
 use crate::problem::{AsProblem, Problem, ProblemSpec, policy_problem};
+use crate::routes::organisations::MfaPolicyBody;
 use crate::state::{AppState, StorageError};
 
 /// Registers the `/me` routes (under `/v1`).
@@ -32,8 +33,13 @@ pub struct OrganisationRef {
 /// The current session.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SessionInfo {
-    /// How the session was authenticated: `pwd` (username and password) or `smartcard`.
+    /// How the session was authenticated: `pwd` (username and password) or `smartcard`,
+    /// then `otp` (authenticator app or recovery code) or `hwk` (passkey) when a second
+    /// factor followed the password.
     pub amr: Vec<String>,
+    /// The session can only add a sign-in method (the organisation requires one and the
+    /// account has none): every other route answers `403 mfa-enrolment-required`.
+    pub enrolment_only: bool,
     /// When the session started.
     pub created_at: DateTime<Utc>,
     /// When it ends at the latest.
@@ -53,7 +59,8 @@ pub struct SessionInfo {
     "password_set": true,
     "password_changed_at": "2026-11-20T10:12:00Z",
     "last_login_at": "2026-11-25T08:59:58Z",
-    "session": {"amr": ["pwd"], "created_at": "2026-11-25T09:00:00Z", "expires_at": "2026-12-25T09:00:00Z"}
+    "mfa_policy": "optional",
+    "session": {"amr": ["pwd", "otp"], "enrolment_only": false, "created_at": "2026-11-25T09:00:00Z", "expires_at": "2026-12-25T09:00:00Z"}
 }))]
 pub struct Me {
     /// ESR username.
@@ -76,6 +83,8 @@ pub struct Me {
     pub password_changed_at: Option<DateTime<Utc>>,
     /// Previous successful password login.
     pub last_login_at: Option<DateTime<Utc>>,
+    /// The organisation's multi-factor policy: `off`, `optional` or `required`.
+    pub mfa_policy: MfaPolicyBody,
     /// This session.
     pub session: SessionInfo,
 }
@@ -153,7 +162,7 @@ pub async fn get_me(
         .db_read(move |c| accounts::session_profile(c, &sid))
         .await?;
     let (session, profile) = found.map_or((None, None), |(s, p)| (Some(s), Some(p)));
-    let auth = token.with_session(session)?;
+    let auth = token.with_any_session(session)?;
     let profile = profile.ok_or(MeError::AccountGone)?;
     Ok(web::Json(me_body(profile, &auth)))
 }
@@ -173,8 +182,10 @@ fn me_body(p: AccountProfile, auth: &Authenticated) -> Me {
         password_set: p.account.password_hash.is_some(),
         password_changed_at: p.account.password_changed_at,
         last_login_at: p.account.last_login_at,
+        mfa_policy: p.mfa_policy.into(),
         session: SessionInfo {
-            amr: auth.claims.amr.clone(),
+            amr: auth.session.amr().into_iter().map(str::to_owned).collect(),
+            enrolment_only: auth.session.enrolment_only,
             created_at: auth.session.created_at,
             expires_at: auth.session.expires_at,
         },

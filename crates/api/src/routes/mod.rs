@@ -8,8 +8,10 @@ pub mod admin;
 pub mod auth;
 pub mod dev;
 pub mod dev_idp;
+pub mod factors;
 pub mod internet_access;
 pub mod me;
+pub mod my_sessions;
 pub mod operations;
 pub mod organisations;
 pub mod password_policy;
@@ -28,6 +30,8 @@ pub fn configure(cfg: &mut ServiceConfig<'_>, dev: bool) {
             // order, and every templated path before its own costs a regex run.
             .configure(auth::configure)
             .configure(me::configure)
+            .configure(factors::configure)
+            .configure(my_sessions::configure)
             .configure(admin::configure)
             .configure(smartcard::configure)
             .configure(internet_access::configure)

@@ -36,6 +36,38 @@ impl From<ApprovalMode> for InternetAccessApproval {
     }
 }
 
+/// Whether an organisation's staff sign in from home with a second factor.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MfaPolicyBody {
+    /// A password alone; no second factor is enrolled or asked for.
+    Off,
+    /// Those who add a sign-in method are asked for it at every password login (the default).
+    Optional,
+    /// Everyone needs one: without it, a password opens only enrolment.
+    Required,
+}
+
+impl From<esr_domain::MfaPolicy> for MfaPolicyBody {
+    fn from(policy: esr_domain::MfaPolicy) -> Self {
+        match policy {
+            esr_domain::MfaPolicy::Off => Self::Off,
+            esr_domain::MfaPolicy::Optional => Self::Optional,
+            esr_domain::MfaPolicy::Required => Self::Required,
+        }
+    }
+}
+
+impl From<MfaPolicyBody> for esr_domain::MfaPolicy {
+    fn from(policy: MfaPolicyBody) -> Self {
+        match policy {
+            MfaPolicyBody::Off => Self::Off,
+            MfaPolicyBody::Optional => Self::Optional,
+            MfaPolicyBody::Required => Self::Required,
+        }
+    }
+}
+
 /// An employing organisation.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({

@@ -36,6 +36,7 @@ fn production_without_settings_exits_naming_each_missing_one() {
         "ESR_DATABASE_URL",
         "ESR_PUBLIC_BASE_URL",
         "ESR_SIGNING_KEY_FILE",
+        "ESR_MFA_KEY_FILE",
         "ESR_OIDC_ISSUER",
         "ESR_OIDC_CLIENT_ID",
     ] {

@@ -10,6 +10,7 @@ use serde_json::json;
 
 use crate::auth::{JANE, JANE_PASSWORD};
 use crate::helpers::{TestApp, TestBackend, spawn_app};
+use crate::second_factor::enrol_with;
 use crate::smartcard::smartcard_tokens;
 
 const JANE_EMAIL: &str = "jane.smith@demo.nhs.uk";
@@ -29,6 +30,9 @@ enum Event {
     AccessRejected,
     AccessRevoked,
     Locked,
+    FactorAdded,
+    FactorRemoved,
+    FactorsReset,
 }
 
 /// One row of the table.
@@ -122,6 +126,30 @@ const TABLE: &[Row] = &[
         emails: &[("account_locked", JANE_EMAIL)],
         audit: "account.locked",
     },
+    Row {
+        event: Event::FactorAdded,
+        links_cancelled: false,
+        password_session_survives: Some(true),
+        workplace_session_survives: true,
+        emails: &[("factor_added", JANE_EMAIL)],
+        audit: "mfa.factor_added",
+    },
+    Row {
+        event: Event::FactorRemoved,
+        links_cancelled: false,
+        password_session_survives: Some(false),
+        workplace_session_survives: true,
+        emails: &[("factor_removed", JANE_EMAIL)],
+        audit: "mfa.factor_removed",
+    },
+    Row {
+        event: Event::FactorsReset,
+        links_cancelled: false,
+        password_session_survives: Some(false),
+        workplace_session_survives: false,
+        emails: &[("factors_reset", JANE_EMAIL)],
+        audit: "admin.account.factors_reset",
+    },
 ];
 
 /// The account an event happens to, with what it holds before: sessions and a link.
@@ -130,6 +158,13 @@ struct Subject {
     password_access: Option<String>,
     workplace_access: String,
     unlock_link: String,
+    factor_id: Option<String>,
+}
+
+impl Subject {
+    fn factor_id(&self) -> &str {
+        self.factor_id.as_deref().expect("a factor was prepared")
+    }
 }
 
 async fn subject_for(app: &TestApp, event: Event) -> Subject {
@@ -150,6 +185,7 @@ async fn subject_for(app: &TestApp, event: Event) -> Subject {
         password_access,
         workplace_access: workplace["access_token"].as_str().unwrap().to_owned(),
         unlock_link: issue_link(app, username, esr_domain::TokenPurpose::AccountUnlock),
+        factor_id: None,
     }
 }
 
@@ -273,6 +309,32 @@ async fn happen(app: &TestApp, event: Event, subject: &Subject) {
                 assert_eq!(res.status(), 401);
             }
         }
+        Event::FactorAdded => {
+            enrol_with(app, &subject.workplace_access).await;
+        }
+        Event::FactorRemoved => {
+            let res = app
+                .client
+                .delete(format!(
+                    "{}/v1/me/factors/{}",
+                    app.address,
+                    subject.factor_id()
+                ))
+                .bearer_auth(&subject.workplace_access)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 204, "{}", res.text().await.unwrap());
+        }
+        Event::FactorsReset => admin_action(app, JANE, "factors/reset").await,
+    }
+}
+
+/// What must exist before the event: the factor that is removed or reset.
+async fn prepare(app: &TestApp, event: Event, subject: &mut Subject) {
+    if matches!(event, Event::FactorRemoved | Event::FactorsReset) {
+        let (id, _, _) = enrol_with(app, &subject.workplace_access).await;
+        subject.factor_id = Some(id);
     }
 }
 
@@ -299,7 +361,8 @@ async fn check_row(backend: TestBackend, row: &Row) {
     let Some(app) = spawn_app(backend).await else {
         return;
     };
-    let subject = subject_for(&app, row.event).await;
+    let mut subject = subject_for(&app, row.event).await;
+    prepare(&app, row.event, &mut subject).await;
     let before = outbox_counts(&app);
     happen(&app, row.event, &subject).await;
     let event = row.event;

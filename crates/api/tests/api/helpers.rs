@@ -125,6 +125,13 @@ pub async fn spawn_production_app(backend: TestBackend, extra: &[&str]) -> Optio
     let key = esr_api::tokens::SigningKey::generate(&mut rand::rng());
     std::fs::write(&key_path, key.to_pkcs8_pem().as_str()).expect("key file");
     let key_path = key_path.display().to_string();
+    let mfa_key_path = dir.path().join("mfa.key");
+    std::fs::write(
+        &mfa_key_path,
+        esr_domain::random_token(&mut rand::rng(), 32),
+    )
+    .expect("mfa key");
+    let mfa_key_path = mfa_key_path.display().to_string();
     let mut args = vec![
         "esr-api",
         "--mode",
@@ -144,6 +151,8 @@ pub async fn spawn_production_app(backend: TestBackend, extra: &[&str]) -> Optio
         "https://esr.example.nhs.uk",
         "--signing-key-file",
         &key_path,
+        "--mfa-key-file",
+        &mfa_key_path,
         "--web-base-url",
         "https://my.esr.example.nhs.uk",
         "--email-transport",

@@ -26,6 +26,7 @@ mod organisations;
 mod password_policy;
 mod readme_cookbook;
 mod recovery;
+mod second_factor;
 mod self_service;
 mod smartcard;
 mod smtp_server;

@@ -14,7 +14,8 @@ use crate::helpers::{TestApp, TestBackend};
 
 both_backends!(
     readme_integrator_cookbook_runs_green,
-    readme_try_it_walk_throughs_run_green
+    readme_try_it_walk_throughs_run_green,
+    readme_authenticator_app_walk_through_runs_green
 );
 
 /// The `sh` blocks of one README section.
@@ -251,4 +252,62 @@ async fn readme_try_it_walk_throughs_run_green(app: &TestApp) {
             "{username}:\n{report}"
         );
     }
+}
+
+/// The authenticator-app walk-through, twice in a row (it ends by removing the app, so it can
+/// be pasted again). It needs `oathtool`, as the README says; without it the test says so and
+/// passes, unless `ESR_REQUIRE_OATHTOOL=1` (CI, which installs it).
+async fn readme_authenticator_app_walk_through_runs_green(app: &TestApp) {
+    let have_oathtool = Command::new("oathtool")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !have_oathtool {
+        assert!(
+            std::env::var("ESR_REQUIRE_OATHTOOL").as_deref() != Ok("1"),
+            "oathtool is required (ESR_REQUIRE_OATHTOOL=1) but not installed"
+        );
+        eprintln!("skipped: oathtool is not installed (apt install oathtool)");
+        return;
+    }
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
+            .unwrap();
+    let blocks = section_blocks(&readme, "## Sign in with an authenticator app");
+    assert_eq!(blocks.len(), 1, "one walk-through");
+    let script = format!("set -euo pipefail\n{0}\necho '--- again'\n{0}\n", blocks[0]);
+    let mut cmd = Command::new("timeout");
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("ESR_") {
+            cmd.env_remove(key);
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    cmd.args(["150", "bash", "-c"])
+        .arg(script)
+        .current_dir(dir.path())
+        .env("B", &app.address);
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let report = format!(
+        "--- stderr\n{}\n--- stdout\n{stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "the walk-through failed:\n{report}");
+    for expected in [
+        "\"recovery_codes\":[",
+        "\"mfa_required\":true",
+        "\"session\":{\"amr\":[\"pwd\",\"otp\"]",
+        "\"current\":true",
+    ] {
+        assert_eq!(
+            stdout.matches(expected).count(),
+            2,
+            "{expected} once per run:\n{report}"
+        );
+    }
+    assert_eq!(stdout.matches("202\n").count(), 2, "{report}");
+    assert_eq!(stdout.matches("204\n").count(), 2, "{report}");
 }

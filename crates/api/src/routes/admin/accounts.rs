@@ -6,6 +6,7 @@ use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use esr_domain::{AccountStatus, InternetAccessStatus, Username};
 use esr_persistence::accounts::{self, Account, AccountFilter};
+use esr_persistence::second_factors::{self, StoredFactor};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -15,6 +16,7 @@ use crate::admin_auth::{AdminKey, WriteKey};
 use crate::app::Caller;
 use crate::app::administration::{self, AccountAction, AdminActionError, visible_account};
 use crate::problem::Problem;
+use crate::routes::factors::FactorBody;
 use crate::state::AppState;
 
 /// Registers the account routes.
@@ -27,7 +29,8 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
         .service(approve_internet_access)
         .service(reject_internet_access)
         .service(revoke_internet_access)
-        .service(send_recovery_email);
+        .service(send_recovery_email)
+        .service(reset_factors);
 }
 
 /// An account as administrators see it: status, never the password.
@@ -46,7 +49,8 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
     "locked_at": null,
     "last_login_at": "2026-11-25T08:55:00Z",
     "created_at": "2026-11-20T10:00:00Z",
-    "updated_at": "2026-11-25T08:55:00Z"
+    "updated_at": "2026-11-25T08:55:00Z",
+    "factors": [{"id": "0193a5c2-7d1e-7c4b-9a8e-3f2d1c0b9a87", "kind": "totp", "name": "Work phone", "confirmed": true, "created_at": "2026-12-07T09:00:00Z", "last_used_at": "2026-12-07T17:45:12Z"}]
 }))]
 pub struct AdminAccount {
     /// Identifier.
@@ -79,6 +83,10 @@ pub struct AdminAccount {
     pub created_at: DateTime<Utc>,
     /// Last changed.
     pub updated_at: DateTime<Utc>,
+    /// Second factors (kind, name, dates; never a secret). Shown on a single account, not
+    /// in lists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub factors: Option<Vec<FactorBody>>,
 }
 
 impl From<Account> for AdminAccount {
@@ -98,6 +106,17 @@ impl From<Account> for AdminAccount {
             last_login_at: a.last_login_at,
             created_at: a.created_at,
             updated_at: a.updated_at,
+            factors: None,
+        }
+    }
+}
+
+impl AdminAccount {
+    /// The account with its second factors.
+    fn with_factors(account: Account, factors: Vec<StoredFactor>) -> Self {
+        Self {
+            factors: Some(factors.into_iter().map(Into::into).collect()),
+            ..account.into()
         }
     }
 }
@@ -249,9 +268,15 @@ pub async fn get_account(
 ) -> Result<web::Json<AdminAccount>, AdminError> {
     let username = username.into_inner();
     state
-        .db(move |c| visible_account(c, &key, &username))
+        .db(move |c| {
+            let Some(account) = visible_account(c, &key, &username)? else {
+                return Ok(None);
+            };
+            let factors = second_factors::list_for_account(c, &account.id)?;
+            Ok(Some(AdminAccount::with_factors(account, factors)))
+        })
         .await?
-        .map(|a| web::Json(a.into()))
+        .map(web::Json)
         .ok_or_else(not_found)
 }
 
@@ -471,4 +496,30 @@ pub async fn send_recovery_email(
     Ok(HttpResponse::Accepted().json(Queued {
         message: "The recovery email to the account holder's work email has been queued.".into(),
     }))
+}
+
+/// Reset a person's second factors (a lost phone and no recovery codes left): every
+/// authenticator app, passkey and recovery code of the account is removed, every session
+/// ends, and the holder is emailed. Their next password login asks for no factor or, where the
+/// organisation requires one, opens only enrolment (with its emailed link).
+#[utoipa::path(
+    tag = "admin",
+    security(("apiKey" = [])),
+    params(("username" = String, Path, description = "ESR username.", example = "999JSMITH01")),
+    responses(
+        (status = 200, description = "The account, with no factors left.", body = AdminAccount),
+        (status = 404, description = "`account-not-found`.", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[post("/admin/accounts/{username}/factors/reset")]
+pub async fn reset_factors(
+    state: web::Data<AppState>,
+    key: WriteKey,
+    caller: Caller,
+    username: web::Path<String>,
+) -> Result<web::Json<AdminAccount>, AdminError> {
+    let account =
+        administration::reset_factors(&state, &caller, &key, username.into_inner(), Utc::now())
+            .await?;
+    Ok(web::Json(AdminAccount::with_factors(account, Vec::new())))
 }

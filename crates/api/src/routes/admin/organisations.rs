@@ -16,7 +16,7 @@ use crate::admin_auth::{AdminKey, WriteKey};
 use crate::app::Caller;
 use crate::app::organisations as use_cases;
 use crate::problem::{Problem, Violation};
-use crate::routes::organisations::InternetAccessApproval;
+use crate::routes::organisations::{InternetAccessApproval, MfaPolicyBody};
 use crate::state::AppState;
 
 /// Registers the organisation routes.
@@ -38,6 +38,7 @@ const MAX_DAYS: u32 = 3650;
     "internet_access_approval": "manual",
     "inactivity_limit_days": 183,
     "password_expiry_days": null,
+    "mfa_policy": "optional",
     "created_at": "2026-11-25T09:00:00Z",
     "updated_at": "2026-11-25T09:00:00Z"
 }))]
@@ -54,6 +55,9 @@ pub struct AdminOrganisation {
     /// Days after which a password expires (reset by email or at work); `null`: never (the
     /// default, as NCSC advises).
     pub password_expiry_days: Option<u32>,
+    /// Whether staff sign in from home with a second factor: `off`, `optional` (the
+    /// default) or `required`.
+    pub mfa_policy: MfaPolicyBody,
     /// Created.
     pub created_at: DateTime<Utc>,
     /// Last changed.
@@ -68,6 +72,7 @@ impl From<Organisation> for AdminOrganisation {
             internet_access_approval: o.internet_access_approval.into(),
             inactivity_limit_days: o.inactivity_limit_days,
             password_expiry_days: o.password_expiry_days,
+            mfa_policy: o.mfa_policy.into(),
             created_at: o.created_at,
             updated_at: o.updated_at,
         }
@@ -106,12 +111,15 @@ pub struct CreateOrganisationRequest {
     /// 1–3650, or absent for passwords that do not expire.
     #[serde(default)]
     pub password_expiry_days: Option<u32>,
+    /// `off`, `optional` (when absent) or `required`.
+    #[serde(default)]
+    pub mfa_policy: Option<MfaPolicyBody>,
 }
 
 /// Changes to an organisation: absent fields stay as they are; `null` removes a limit.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"inactivity_limit_days": 183, "password_expiry_days": null}))]
+#[schema(example = json!({"inactivity_limit_days": 183, "password_expiry_days": null, "mfa_policy": "required"}))]
 pub struct UpdateOrganisationRequest {
     /// New name.
     #[serde(default)]
@@ -127,6 +135,10 @@ pub struct UpdateOrganisationRequest {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<u32>)]
     pub password_expiry_days: Option<Option<u32>>,
+    /// New multi-factor policy. Under `required`, staff without a sign-in method can only
+    /// add one after their next password login.
+    #[serde(default)]
+    pub mfa_policy: Option<MfaPolicyBody>,
 }
 
 /// Tells a field sent as `null` (`Some(None)`) from one left out (`None`).
@@ -283,6 +295,7 @@ pub async fn create_organisation(
                 internet_access_approval: mode(body.internet_access_approval),
                 inactivity_limit_days: body.inactivity_limit_days,
                 password_expiry_days: body.password_expiry_days,
+                mfa_policy: body.mfa_policy.map(Into::into).unwrap_or_default(),
             };
             use_cases::create(c, &caller, &actor, &code, &settings, Utc::now())
         })
@@ -372,6 +385,7 @@ pub async fn update_organisation(
                 internet_access_approval: body.internet_access_approval.map(mode),
                 inactivity_limit_days: body.inactivity_limit_days,
                 password_expiry_days: body.password_expiry_days,
+                mfa_policy: body.mfa_policy.map(Into::into),
             };
             use_cases::update(c, &caller, &actor, &code, &changes, Utc::now())
         })

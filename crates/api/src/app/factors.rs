@@ -1,0 +1,522 @@
+//! Second factors, by their holder: enrol an authenticator app (with a proof stronger than
+//! the password), confirm it with a first code, list and remove factors, and issue recovery
+//! codes. An administrator's reset is in [`super::administration`].
+//!
+//! Enrolment needs a strong proof (SPEC §2): a workplace (smartcard) session, a session
+//! completed with a second factor, or a password session together with a one-time link
+//! emailed to the work email. A password alone never adds a factor, or whoever learnt the
+//! password could keep the account with a factor of their own.
+
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use esr_domain::{MfaPolicy, OneTimeToken, RecoveryCode, TokenDigest, TotpCode};
+use esr_persistence::accounts::{self, Account};
+use esr_persistence::audit::{Actor, EventType};
+use esr_persistence::mfa_tokens::{self, MfaTokenPurpose};
+use esr_persistence::outbox::{self, EmailKind, NewMessage};
+use esr_persistence::second_factors::{self, StoredFactor};
+use esr_persistence::sessions::{self, SecondFactor, Session, SessionKind};
+use esr_persistence::{DbConnection, RepoError, organisations, recovery_codes};
+use serde_json::json;
+
+use super::{Caller, Failure, audit, consequences};
+use crate::email::templates::{EnrolmentPayload, RecoveryAccount};
+use crate::mfa::{MfaKey, TotpSecret};
+use crate::state::AppState;
+
+/// How long an emailed enrolment link works.
+pub const ENROLMENT_LINK_TTL: Duration = Duration::minutes(30);
+/// Longest name of a factor.
+const MAX_FACTOR_NAME: usize = 60;
+
+/// Why a factor could not be added, confirmed or removed, or codes issued.
+#[derive(Debug, thiserror::Error)]
+pub enum FactorError {
+    /// The organisation's policy is `off`.
+    #[error("second factors are off for this organisation")]
+    PolicyOff,
+    /// The session is a password session without a second factor, and no valid enrolment
+    /// link came with the request.
+    #[error("a stronger proof than the password is needed")]
+    ProofRequired,
+    /// The enrolment token is unknown, used, expired or another account's.
+    #[error("invalid enrolment token")]
+    InvalidEnrolmentToken,
+    /// The name is empty, too long or holds control characters.
+    #[error("invalid factor name: {0}")]
+    InvalidName(&'static str),
+    /// No such factor of this account.
+    #[error("factor not found")]
+    NotFound,
+    /// Confirming a factor that is confirmed already.
+    #[error("factor already confirmed")]
+    AlreadyConfirmed,
+    /// The code does not match the authenticator app's secret (or its step was used).
+    #[error("wrong code")]
+    WrongCode,
+    /// Removing the last factor where the policy requires one.
+    #[error("the last factor cannot be removed")]
+    LastFactorRequired,
+    /// Recovery codes need a confirmed factor first.
+    #[error("no factor enrolled")]
+    NoFactor,
+    /// Storage or the unexpected.
+    #[error(transparent)]
+    Failure(#[from] Failure),
+}
+
+impl From<RepoError> for FactorError {
+    fn from(e: RepoError) -> Self {
+        Self::Failure(e.into())
+    }
+}
+
+/// An account's factors as its holder sees them.
+#[derive(Debug)]
+pub struct Overview {
+    /// The organisation's policy.
+    pub policy: MfaPolicy,
+    /// Every factor, pending ones included (never a secret).
+    pub factors: Vec<StoredFactor>,
+    /// Unused recovery codes left.
+    pub recovery_codes_remaining: i64,
+}
+
+/// The account's factors and recovery codes left.
+pub async fn overview(app: &AppState, session: &Session) -> Result<Overview, Failure> {
+    let account_id = session.account_id.clone();
+    Ok(app
+        .db(move |c| {
+            let account = account_of(c, &account_id)?;
+            Ok(Overview {
+                policy: policy_of(c, &account)?,
+                factors: second_factors::list_for_account(c, &account.id)?,
+                recovery_codes_remaining: recovery_codes::count_unused(c, &account.id)?,
+            })
+        })
+        .await?)
+}
+
+/// A pending authenticator app: what the person scans or types into it. The secret is
+/// shown here once and never again.
+#[derive(Debug)]
+pub struct PendingTotp {
+    /// The factor's id (confirm it with a first code).
+    pub factor_id: String,
+    /// Its name.
+    pub name: String,
+    /// The secret in base32, for typing in by hand.
+    pub secret_base32: String,
+    /// The `otpauth://` URI.
+    pub otpauth_uri: String,
+    /// The URI as a QR code (SVG).
+    pub qr_svg: String,
+}
+
+/// Starts enrolling an authenticator app: checks the proof, makes a secret, stores it sealed
+/// as a pending factor (replacing any other pending one) and returns what the app needs.
+pub async fn start_totp(
+    app: &AppState,
+    session: &Session,
+    name: Option<&str>,
+    enrolment_token: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<PendingTotp, FactorError> {
+    let name = factor_name(name, "Authenticator app")?;
+    let proof = enrolment_token.map(TokenDigest::of);
+    let session = session.clone();
+    let key = app.config.mfa_key.clone();
+    app.db(move |c| {
+        c.write_transaction(|c| {
+            let account = account_of(c, &session.account_id)?;
+            if policy_of(c, &account)? == MfaPolicy::Off {
+                return Ok(Err(FactorError::PolicyOff));
+            }
+            if let Err(e) = check_proof(c, &session, proof.as_ref(), now)? {
+                return Ok(Err(e));
+            }
+            Ok(Ok(add_pending_totp(c, &key, &account, &name, now)?))
+        })
+    })
+    .await
+    .map_err(Failure::from)?
+}
+
+fn add_pending_totp(
+    conn: &mut DbConnection,
+    key: &MfaKey,
+    account: &Account,
+    name: &str,
+    now: DateTime<Utc>,
+) -> Result<PendingTotp, RepoError> {
+    let secret = TotpSecret::generate();
+    let factor_id = second_factors::new_id();
+    let sealed = key.seal(secret.as_bytes(), &factor_id, account.id.as_str());
+    second_factors::add_pending_totp(conn, &factor_id, &account.id, name, &sealed, now)?;
+    let enrolment = secret.enrolment(account.username.as_str());
+    Ok(PendingTotp {
+        factor_id,
+        name: name.to_owned(),
+        secret_base32: enrolment.secret_base32,
+        otpauth_uri: enrolment.otpauth_uri,
+        qr_svg: enrolment.qr_svg,
+    })
+}
+
+/// A factor just confirmed, and the recovery codes issued with the account's first one.
+#[derive(Debug)]
+pub struct Confirmed {
+    /// The factor, now usable.
+    pub factor: StoredFactor,
+    /// Ten new codes when this is the first factor (shown once), else `None`.
+    pub recovery_codes: Option<Vec<String>>,
+}
+
+/// Confirms a pending authenticator app with a first code from it. The session that confirms
+/// it has now shown the factor, so it counts as completed with it (and, under `required`, is
+/// no longer limited to enrolment).
+pub async fn confirm_totp(
+    app: &AppState,
+    caller: &Caller,
+    session: &Session,
+    factor_id: &str,
+    code: &TotpCode,
+    now: DateTime<Utc>,
+) -> Result<Confirmed, FactorError> {
+    let session = session.clone();
+    let factor_id = factor_id.to_owned();
+    let code = code.clone();
+    let key = app.config.mfa_key.clone();
+    let caller = caller.clone();
+    let confirmed = app
+        .db(move |c| {
+            c.write_transaction(|c| {
+                confirm_in_transaction(c, &caller, &key, &session, &factor_id, &code, now)
+            })
+        })
+        .await
+        .map_err(Failure::from)?;
+    app.delivery_wake.notify_one();
+    confirmed
+}
+
+fn confirm_in_transaction(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    key: &MfaKey,
+    session: &Session,
+    factor_id: &str,
+    code: &TotpCode,
+    now: DateTime<Utc>,
+) -> Result<Result<Confirmed, FactorError>, RepoError> {
+    let account = account_of(conn, &session.account_id)?;
+    let Some(factor) = second_factors::find(conn, &account.id, factor_id)? else {
+        return Ok(Err(FactorError::NotFound));
+    };
+    if factor.is_confirmed() {
+        return Ok(Err(FactorError::AlreadyConfirmed));
+    }
+    let Some(step) = totp_step(key, &factor, code, now) else {
+        return Ok(Err(FactorError::WrongCode));
+    };
+    let first = second_factors::count_confirmed(conn, &account.id)? == 0;
+    if !second_factors::accept_step(conn, &factor.id, step, now)? {
+        return Ok(Err(FactorError::WrongCode));
+    }
+    sessions::complete_with_second_factor(conn, &session.id, SecondFactor::Otp)?;
+    let recovery_codes = if first {
+        Some(issue_recovery_codes(conn, caller, key, &account, now)?)
+    } else {
+        None
+    };
+    let factor = second_factors::find(conn, &account.id, &factor.id)?
+        .ok_or_else(|| RepoError::Corrupt("confirmed factor vanished".into()))?;
+    consequences::factor_added(conn, caller, &account, &factor, now)?;
+    Ok(Ok(Confirmed {
+        factor,
+        recovery_codes,
+    }))
+}
+
+/// The time step `code` matches for the authenticator app `factor` at `now`, if any.
+pub fn totp_step(
+    key: &MfaKey,
+    factor: &StoredFactor,
+    code: &TotpCode,
+    now: DateTime<Utc>,
+) -> Option<i64> {
+    let sealed = factor.sealed_secret.as_deref()?;
+    let opened = key
+        .open(sealed, &factor.id, factor.account_id.as_str())
+        .map_err(
+            |e| tracing::error!(factor_id = %factor.id, error = %e, "TOTP secret does not open"),
+        )
+        .ok()?;
+    let unix = u64::try_from(now.timestamp()).ok()?;
+    TotpSecret::from_bytes(opened).matching_step(code, unix)
+}
+
+/// Removes one of the holder's factors. Removing a confirmed factor needs a session that
+/// showed a second factor (or a workplace one), ends every other session and, for the last
+/// factor, takes the recovery codes with it; where the policy requires a factor, the last
+/// cannot go.
+pub async fn remove(
+    app: &AppState,
+    caller: &Caller,
+    session: &Session,
+    factor_id: &str,
+    now: DateTime<Utc>,
+) -> Result<(), FactorError> {
+    let session = session.clone();
+    let factor_id = factor_id.to_owned();
+    let caller = caller.clone();
+    let removed = app
+        .db(move |c| {
+            c.write_transaction(|c| remove_in_transaction(c, &caller, &session, &factor_id, now))
+        })
+        .await
+        .map_err(Failure::from)?;
+    app.delivery_wake.notify_one();
+    removed
+}
+
+fn remove_in_transaction(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    session: &Session,
+    factor_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Result<(), FactorError>, RepoError> {
+    let account = account_of(conn, &session.account_id)?;
+    let Some(factor) = second_factors::find(conn, &account.id, factor_id)? else {
+        return Ok(Err(FactorError::NotFound));
+    };
+    if factor.is_confirmed() {
+        if !is_strong(session) {
+            return Ok(Err(FactorError::ProofRequired));
+        }
+        let last = second_factors::count_confirmed(conn, &account.id)? == 1;
+        if last && policy_of(conn, &account)? == MfaPolicy::Required {
+            return Ok(Err(FactorError::LastFactorRequired));
+        }
+    }
+    second_factors::remove(conn, &account.id, &factor.id)?;
+    consequences::factor_removed(conn, caller, &account, &factor, &session.id, now)?;
+    Ok(Ok(()))
+}
+
+/// Issues a new set of recovery codes (the old set stops working). Needs a session that
+/// showed a second factor, or a workplace one, and a confirmed factor.
+pub async fn regenerate_recovery_codes(
+    app: &AppState,
+    caller: &Caller,
+    session: &Session,
+    now: DateTime<Utc>,
+) -> Result<Vec<String>, FactorError> {
+    if !is_strong(session) {
+        return Err(FactorError::ProofRequired);
+    }
+    let account_id = session.account_id.clone();
+    let key = app.config.mfa_key.clone();
+    let caller = caller.clone();
+    app.db(move |c| {
+        c.write_transaction(|c| {
+            let account = account_of(c, &account_id)?;
+            if second_factors::count_confirmed(c, &account.id)? == 0 {
+                return Ok(Err(FactorError::NoFactor));
+            }
+            Ok(Ok(issue_recovery_codes(c, &caller, &key, &account, now)?))
+        })
+    })
+    .await
+    .map_err(Failure::from)?
+}
+
+fn issue_recovery_codes(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    key: &MfaKey,
+    account: &Account,
+    now: DateTime<Utc>,
+) -> Result<Vec<String>, RepoError> {
+    let mut rng = rand::rng();
+    let codes: Vec<RecoveryCode> = (0..esr_domain::RECOVERY_CODES_PER_SET)
+        .map(|_| RecoveryCode::generate(&mut rng))
+        .collect();
+    let digests: Vec<String> = codes.iter().map(|c| key.recovery_code_digest(c)).collect();
+    recovery_codes::replace_set(conn, &account.id, &digests, now)?;
+    audit::record(
+        conn,
+        caller,
+        EventType::RecoveryCodesIssued,
+        Some(&account.id),
+        &Actor::Account(account.username.clone()),
+        &json!({"codes": codes.len()}),
+        now,
+    )?;
+    Ok(codes.iter().map(RecoveryCode::display).collect())
+}
+
+/// Emails a one-time enrolment link to the holder's work email: with it, a password session
+/// may enrol a first factor. Answered the same whatever the session, so it says nothing.
+pub async fn send_enrolment_link(
+    app: &AppState,
+    caller: &Caller,
+    session: &Session,
+    now: DateTime<Utc>,
+) -> Result<(), FactorError> {
+    let account_id = session.account_id.clone();
+    let caller = caller.clone();
+    let sent = app
+        .db(move |c| {
+            c.write_transaction(|c| {
+                let account = account_of(c, &account_id)?;
+                if policy_of(c, &account)? == MfaPolicy::Off {
+                    return Ok(Err(FactorError::PolicyOff));
+                }
+                queue_enrolment_link(c, &caller, &account, now)?;
+                Ok(Ok(()))
+            })
+        })
+        .await
+        .map_err(Failure::from)?;
+    app.delivery_wake.notify_one();
+    sent
+}
+
+fn queue_enrolment_link(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    account: &Account,
+    now: DateTime<Utc>,
+) -> Result<(), RepoError> {
+    let (plain, digest) = OneTimeToken::generate(&mut rand::rng());
+    mfa_tokens::issue(
+        conn,
+        &digest,
+        &account.id,
+        MfaTokenPurpose::Enrolment,
+        now + ENROLMENT_LINK_TTL,
+        now,
+    )?;
+    let profile = accounts::profile(conn, &account.id)?
+        .ok_or_else(|| RepoError::Corrupt(format!("account {} has no profile", account.id)))?;
+    let payload = EnrolmentPayload {
+        account: RecoveryAccount {
+            organisation_code: account.organisation_code.as_str().to_owned(),
+            organisation_name: profile.organisation_name.clone(),
+            username: account.username.as_str().to_owned(),
+            token: plain.expose_secret().to_owned(),
+        },
+        minutes: u64::try_from(ENROLMENT_LINK_TTL.num_minutes()).unwrap_or(30),
+    };
+    let payload = serde_json::to_value(&payload)
+        .map_err(|e| RepoError::Corrupt(format!("enrolment payload: {e}")))?;
+    outbox::enqueue(
+        conn,
+        &NewMessage {
+            kind: EmailKind::EnrolmentLink,
+            recipient: &profile.person.work_email,
+            language: &profile.person.language,
+            account_id: Some(&account.id),
+            payload: &payload,
+        },
+        now,
+    )?;
+    audit::record(
+        conn,
+        caller,
+        EventType::EnrolmentLinkIssued,
+        Some(&account.id),
+        &Actor::Account(account.username.clone()),
+        &json!({"expires_at": (now + ENROLMENT_LINK_TTL).to_rfc3339_opts(SecondsFormat::Secs, true)}),
+        now,
+    )
+}
+
+/// A session that showed more than a password: completed with a second factor, or opened at
+/// work with a smartcard.
+pub fn is_strong(session: &Session) -> bool {
+    session.kind == SessionKind::Smartcard || session.second_factor.is_some()
+}
+
+/// The enrolment proof: a strong session, or a valid enrolment link of this account (spent
+/// here, so it works once).
+fn check_proof(
+    conn: &mut DbConnection,
+    session: &Session,
+    enrolment_token: Option<&TokenDigest>,
+    now: DateTime<Utc>,
+) -> Result<Result<(), FactorError>, RepoError> {
+    if is_strong(session) {
+        return Ok(Ok(()));
+    }
+    let Some(digest) = enrolment_token else {
+        return Ok(Err(FactorError::ProofRequired));
+    };
+    if mfa_tokens::spend(
+        conn,
+        digest,
+        &session.account_id,
+        MfaTokenPurpose::Enrolment,
+        now,
+    )? {
+        Ok(Ok(()))
+    } else {
+        Ok(Err(FactorError::InvalidEnrolmentToken))
+    }
+}
+
+fn factor_name(name: Option<&str>, default: &str) -> Result<String, FactorError> {
+    let name = name
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .unwrap_or(default);
+    if name.chars().count() > MAX_FACTOR_NAME {
+        return Err(FactorError::InvalidName("Use at most 60 characters."));
+    }
+    if name
+        .chars()
+        .any(|c| c.is_control() || esr_domain::hides_text(c))
+    {
+        return Err(FactorError::InvalidName(
+            "Use letters, digits, spaces and punctuation only.",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+fn account_of(conn: &mut DbConnection, id: &esr_domain::AccountId) -> Result<Account, RepoError> {
+    accounts::find(conn, id)?
+        .ok_or_else(|| RepoError::Corrupt(format!("session of a missing account {id}")))
+}
+
+/// The multi-factor policy of the account's organisation.
+pub fn policy_of(conn: &mut DbConnection, account: &Account) -> Result<MfaPolicy, RepoError> {
+    Ok(organisations::find(conn, &account.organisation_code)?
+        .map(|o| o.mfa_policy)
+        .unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn factor_names_default_and_are_checked() {
+        assert_eq!(
+            factor_name(None, "Authenticator app").unwrap(),
+            "Authenticator app"
+        );
+        assert_eq!(
+            factor_name(Some("  "), "Authenticator app").unwrap(),
+            "Authenticator app"
+        );
+        assert_eq!(
+            factor_name(Some(" Work phone "), "x").unwrap(),
+            "Work phone"
+        );
+        assert!(factor_name(Some(&"x".repeat(61)), "x").is_err());
+        assert!(factor_name(Some("a\u{7}b"), "x").is_err());
+        assert!(factor_name(Some("a\u{202e}b"), "x").is_err());
+    }
+}

@@ -1,0 +1,280 @@
+//! The second step of a password login: a correct password for an account with a second
+//! factor earns a challenge (a single-use `mfa_token`, five minutes, bound to the account),
+//! and the token with an authenticator-app code or a recovery code opens the session.
+//!
+//! A wrong, replayed or spent code counts towards the same lockout as a wrong password, in
+//! the same atomic increment ([`super::lockout`]), and the correct password that earned the
+//! challenge does not clear the count: only a completed login does.
+
+use chrono::{DateTime, Duration, Utc};
+use esr_domain::{AccountStatus, AfterPassword, OneTimeToken, RecoveryCode, TokenDigest, TotpCode};
+use esr_persistence::accounts::{self, Account};
+use esr_persistence::audit::{Actor, EventType};
+use esr_persistence::mfa_tokens::{self, MfaTokenPurpose};
+use esr_persistence::second_factors::{self, FactorKind};
+use esr_persistence::sessions::{SecondFactor, SessionKind};
+use esr_persistence::{DbConnection, RepoError, recovery_codes};
+use serde_json::json;
+
+use super::sessions::{IssuedSession, Proof, Tokens, login_succeeded, open_session, sign};
+use super::{Caller, Failure, audit, factors, lockout};
+use crate::config::Config;
+use crate::rate_limit::Limited;
+use crate::state::AppState;
+
+/// How long a challenge can be answered.
+pub const CHALLENGE_TTL: Duration = Duration::minutes(5);
+/// Longest `mfa_token` looked at.
+const MAX_MFA_TOKEN: usize = 128;
+
+/// A way to answer a challenge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// A code from an authenticator app.
+    Totp,
+    /// One of the account's recovery codes.
+    RecoveryCode,
+}
+
+impl Method {
+    /// The name clients see in `methods`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Totp => "totp",
+            Self::RecoveryCode => "recovery_code",
+        }
+    }
+}
+
+/// What a correct password earned for an account with a second factor.
+#[derive(Debug)]
+pub struct Challenge {
+    /// The single-use token to send back with the second factor.
+    pub mfa_token: String,
+    /// The ways this account can answer.
+    pub methods: Vec<Method>,
+    /// Seconds the token works.
+    pub expires_in: u64,
+}
+
+/// The second factor given.
+#[derive(Debug)]
+pub enum Answer {
+    /// A code from an authenticator app.
+    Totp(TotpCode),
+    /// A recovery code.
+    RecoveryCode(RecoveryCode),
+}
+
+impl Answer {
+    fn method(&self) -> Method {
+        match self {
+            Self::Totp(_) => Method::Totp,
+            Self::RecoveryCode(_) => Method::RecoveryCode,
+        }
+    }
+}
+
+/// Why the second step did not open a session.
+#[derive(Debug, thiserror::Error)]
+pub enum SecondStepError {
+    /// The `mfa_token` is unknown, spent or expired, or its account can no longer sign in.
+    #[error("invalid mfa token")]
+    InvalidMfaToken,
+    /// The code is wrong, was used before, or its time step was accepted already.
+    #[error("wrong second factor")]
+    WrongSecondFactor,
+    /// Too many attempts from this client.
+    #[error("rate limited")]
+    RateLimited(Limited),
+    /// Storage or the unexpected.
+    #[error(transparent)]
+    Failure(#[from] Failure),
+}
+
+/// What a correct password opens for this account, by its organisation's policy and its
+/// confirmed factors.
+pub fn after_password(
+    conn: &mut DbConnection,
+    account: &Account,
+) -> Result<AfterPassword, RepoError> {
+    let policy = factors::policy_of(conn, account)?;
+    let confirmed = second_factors::count_confirmed(conn, &account.id)?;
+    Ok(policy.after_password(usize::try_from(confirmed).unwrap_or(usize::MAX)))
+}
+
+/// Issues a challenge for the account (voiding any earlier one) and audits it.
+pub fn challenge(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    account: &Account,
+    now: DateTime<Utc>,
+) -> Result<Challenge, RepoError> {
+    let (plain, digest) = OneTimeToken::generate(&mut rand::rng());
+    mfa_tokens::issue(
+        conn,
+        &digest,
+        &account.id,
+        MfaTokenPurpose::SignIn,
+        now + CHALLENGE_TTL,
+        now,
+    )?;
+    let methods = methods_of(conn, account)?;
+    audit::record(
+        conn,
+        caller,
+        EventType::LoginSecondFactorRequired,
+        Some(&account.id),
+        &Actor::Account(account.username.clone()),
+        &json!({"methods": methods.iter().map(|m| m.as_str()).collect::<Vec<_>>()}),
+        now,
+    )?;
+    Ok(Challenge {
+        mfa_token: plain.expose_secret().to_owned(),
+        methods,
+        expires_in: u64::try_from(CHALLENGE_TTL.num_seconds()).unwrap_or(300),
+    })
+}
+
+fn methods_of(conn: &mut DbConnection, account: &Account) -> Result<Vec<Method>, RepoError> {
+    let factors = second_factors::list_for_account(conn, &account.id)?;
+    let mut methods = Vec::new();
+    if factors
+        .iter()
+        .any(|f| f.is_confirmed() && f.kind == FactorKind::Totp)
+    {
+        methods.push(Method::Totp);
+    }
+    if recovery_codes::count_unused(conn, &account.id)? > 0 {
+        methods.push(Method::RecoveryCode);
+    }
+    Ok(methods)
+}
+
+/// Answers a challenge: the token and a second factor open a session with `amr`
+/// `["pwd","otp"]`. A wrong answer counts towards the lockout.
+pub async fn complete(
+    app: &AppState,
+    caller: &Caller,
+    mfa_token: &str,
+    answer: Answer,
+    now: DateTime<Utc>,
+) -> Result<Tokens, SecondStepError> {
+    if mfa_token.is_empty() || mfa_token.len() > MAX_MFA_TOKEN {
+        return Err(SecondStepError::InvalidMfaToken);
+    }
+    app.limits
+        .login_per_ip
+        .check(&caller.limit_key())
+        .await
+        .map_err(SecondStepError::RateLimited)?;
+    let digest = TokenDigest::of(mfa_token.trim());
+    let config = app.config.clone();
+    let caller = caller.clone();
+    let completed = app
+        .db(move |c| {
+            c.write_transaction(|c| answer_challenge(c, &config, &caller, &digest, &answer, now))
+        })
+        .await
+        .map_err(Failure::from)?;
+    match completed {
+        Ok(issued) => {
+            app.metrics.security_event("login.succeeded");
+            Ok(sign(app, issued, now)?)
+        }
+        Err(e) => {
+            app.metrics.security_event("login.second_factor_failed");
+            // A lock queues an email: send it now rather than at the next poll.
+            app.delivery_wake.notify_one();
+            Err(e)
+        }
+    }
+}
+
+fn answer_challenge(
+    conn: &mut DbConnection,
+    config: &Config,
+    caller: &Caller,
+    digest: &TokenDigest,
+    answer: &Answer,
+    now: DateTime<Utc>,
+) -> Result<Result<IssuedSession, SecondStepError>, RepoError> {
+    let Some(account_id) = mfa_tokens::find_usable(conn, digest, MfaTokenPurpose::SignIn, now)?
+    else {
+        return Ok(Err(SecondStepError::InvalidMfaToken));
+    };
+    let Some(account) = accounts::find_for_update(conn, &account_id)? else {
+        return Ok(Err(SecondStepError::InvalidMfaToken));
+    };
+    if account.status != AccountStatus::Active || !account.internet_access.allows_login() {
+        return Ok(Err(SecondStepError::InvalidMfaToken));
+    }
+    if !accepts(conn, config, &account, answer, now)? {
+        wrong_answer(conn, config, caller, &account, answer.method(), now)?;
+        return Ok(Err(SecondStepError::WrongSecondFactor));
+    }
+    let verified = account.password_hash.as_deref().unwrap_or_default();
+    if !mfa_tokens::spend(conn, digest, &account.id, MfaTokenPurpose::SignIn, now)?
+        || !accounts::record_successful_login(conn, &account.id, verified, now)?
+    {
+        return Ok(Err(SecondStepError::InvalidMfaToken));
+    }
+    let proof = Proof {
+        second_factor: Some(SecondFactor::Otp),
+        ..Proof::single(SessionKind::Password)
+    };
+    let issued = open_session(conn, config, caller, &account.id, proof, now)?;
+    login_succeeded(conn, caller, &account, &issued, now)?;
+    Ok(Ok(issued))
+}
+
+/// Whether `answer` is right for the account, spending what it used: the recovery code, or
+/// the authenticator app's time step (so the same code is refused a second time).
+fn accepts(
+    conn: &mut DbConnection,
+    config: &Config,
+    account: &Account,
+    answer: &Answer,
+    now: DateTime<Utc>,
+) -> Result<bool, RepoError> {
+    match answer {
+        Answer::RecoveryCode(code) => {
+            let digest = config.mfa_key.recovery_code_digest(code);
+            recovery_codes::spend(conn, &account.id, &digest, now)
+        }
+        Answer::Totp(code) => {
+            let apps = second_factors::list_for_account(conn, &account.id)?
+                .into_iter()
+                .filter(|f| f.is_confirmed() && f.kind == FactorKind::Totp);
+            for app in apps {
+                if let Some(step) = factors::totp_step(&config.mfa_key, &app, code, now) {
+                    return second_factors::accept_step(conn, &app.id, step, now);
+                }
+            }
+            Ok(false)
+        }
+    }
+}
+
+fn wrong_answer(
+    conn: &mut DbConnection,
+    config: &Config,
+    caller: &Caller,
+    account: &Account,
+    method: Method,
+    now: DateTime<Utc>,
+) -> Result<(), RepoError> {
+    let counted = lockout::count_failure(conn, caller, account, &config.lockout, now)?;
+    audit::record(
+        conn,
+        caller,
+        EventType::LoginSecondFactorFailed,
+        Some(&account.id),
+        &Actor::Account(account.username.clone()),
+        &json!({
+            "method": method.as_str(),
+            "locked": matches!(counted, lockout::Counted::Locked { .. }),
+        }),
+        now,
+    )
+}
