@@ -3,6 +3,7 @@
 import { chromium } from "playwright-core";
 import { createRequire } from "node:module";
 import { mkdirSync, readFileSync } from "node:fs";
+import { createHmac } from "node:crypto";
 import path from "node:path";
 
 const require = createRequire(import.meta.url);
@@ -47,10 +48,15 @@ export async function openPage(browser, options = {}) {
   const context = await browser.newContext(options);
   const page = await context.newPage();
   const seen = [];
-  page.on("pageerror", (e) => seen.push("script error: " + e.message));
-  page.on("console", (m) => {
-    if (/Content Security Policy/i.test(m.text())) seen.push("CSP: " + m.text());
-  });
+  const watch = (p) => {
+    p.on("pageerror", (e) => seen.push("script error: " + e.message));
+    p.on("console", (m) => {
+      if (/Content Security Policy/i.test(m.text())) seen.push("CSP: " + m.text());
+    });
+  };
+  watch(page);
+  // Tabs opened later in the context (a link from an email) are watched too.
+  context.on("page", watch);
   return {
     page,
     context,
@@ -97,4 +103,26 @@ export async function api(path, init) {
   const res = await fetch(BASE + path, init);
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+
+/**
+ * The authenticator-app code (RFC 6238: HMAC-SHA-1, 6 digits, 30 s) of a base32 secret,
+ * `offsetSteps` steps from now: what the person's phone would show.
+ */
+export function totp(secretBase32, offsetSteps = 0) {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const c of secretBase32.replace(/=+$/, "").toUpperCase()) bits += alphabet.indexOf(c).toString(2).padStart(5, "0");
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 1000 / 30) + offsetSteps));
+  const mac = createHmac("sha1", key).update(counter).digest();
+  const at = mac[mac.length - 1] & 0x0f;
+  return String((mac.readUInt32BE(at) & 0x7fffffff) % 1_000_000).padStart(6, "0");
+}
+
+/** Waits until the current 30-second step has at least ten seconds left. */
+export async function freshStep() {
+  const into = Math.floor(Date.now() / 1000) % 30;
+  if (into >= 20) await new Promise((r) => setTimeout(r, (31 - into) * 1000));
 }

@@ -39,6 +39,10 @@ const PAGES: &[(&str, &str)] = &[
         "smartcard-callback",
         include_str!("../assets/self-service/smartcard-callback.html"),
     ),
+    (
+        "add-sign-in-method",
+        include_str!("../assets/self-service/add-sign-in-method.html"),
+    ),
 ];
 
 /// Asset name → (content type, body).

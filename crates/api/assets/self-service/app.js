@@ -6,15 +6,18 @@
 (function () {
   const $ = (id) => document.getElementById(id);
 
-  /** POST (or GET when body is undefined) JSON to the API; resolves to {status, body}. */
-  async function api(path, body, token) {
+  /**
+   * POST (or GET when body is undefined, or `method`) JSON to the API; resolves to
+   * {status, body}.
+   */
+  async function api(path, body, token, method) {
     const headers = { Accept: "application/json" };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     if (token) headers.Authorization = "Bearer " + token;
     let res;
     try {
       res = await fetch(path, {
-        method: body === undefined ? "GET" : "POST",
+        method: method || (body === undefined ? "GET" : "POST"),
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
         credentials: "omit",
@@ -122,8 +125,69 @@
 
   // --- Log in and profile --------------------------------------------------------------
 
+  const ACCESS = "esr.access";
+  // An enrolment link opened before logging in (a new tab from the email): kept for this tab
+  // until the person has logged in, then used.
+  const ENROLMENT = "esr.enrolment-link";
+
+  /** One row of a list with a button (a sign-in method, a session). */
+  function itemWithButton(text, buttonText, label, onClick) {
+    const li = document.createElement("li");
+    const span = document.createElement("span");
+    span.textContent = text;
+    li.append(span);
+    if (buttonText) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "secondary";
+      button.textContent = buttonText;
+      button.setAttribute("aria-label", label);
+      button.addEventListener("click", onClick);
+      li.append(button);
+    }
+    return li;
+  }
+
+  /** The sign-in methods and the sessions of the profile page. */
+  async function showSecurity(token) {
+    const factors = await api("/v1/me/factors", undefined, token);
+    const list = $("factors");
+    list.replaceChildren();
+    if (factors.status === 200) {
+      const confirmed = factors.body.factors.filter((f) => f.confirmed);
+      $("factors-none").hidden = confirmed.length > 0;
+      for (const f of confirmed) {
+        const used = f.last_used_at ? ", last used " + f.last_used_at : "";
+        list.append(itemWithButton("Authenticator app: " + f.name + used, "Remove", "Remove " + f.name, async () => {
+          const res = await api("/v1/me/factors/" + encodeURIComponent(f.id), undefined, token, "DELETE");
+          if (res.status === 204) return showSecurity(token);
+          showErrors(problemErrors(res.body, {}, null));
+        }));
+      }
+      $("recovery-left").textContent = confirmed.length
+        ? "Recovery codes left: " + factors.body.recovery_codes_remaining
+        : "";
+      $("add-factor").parentElement.hidden = factors.body.mfa_policy === "off";
+    }
+    const sessions = await api("/v1/me/sessions", undefined, token);
+    const where = $("sessions");
+    where.replaceChildren();
+    if (sessions.status === 200) {
+      for (const s of sessions.body.items) {
+        const text = (s.device || "Unknown device") + " (" + (s.ip || "unknown address") + "), since " + s.created_at;
+        where.append(s.current
+          ? itemWithButton(text + " — this device")
+          : itemWithButton(text, "Sign out", "Sign out " + (s.device || "this session"), async () => {
+            const res = await api("/v1/me/sessions/" + encodeURIComponent(s.id), undefined, token, "DELETE");
+            if (res.status === 204) return showSecurity(token);
+            showErrors(problemErrors(res.body, {}, null));
+          }));
+      }
+    }
+  }
+
   function initLogin() {
-    const show = (me) => {
+    const show = async (me, token) => {
       const dl = $("profile");
       dl.replaceChildren();
       const rows = [
@@ -139,10 +203,20 @@
         const dd = document.createElement("dd"); dd.textContent = v;
         dl.append(dt, dd);
       }
+      await showSecurity(token);
       $("login-card").hidden = true;
+      $("code-card").hidden = true;
       $("profile-card").hidden = false;
       $("profile-title").focus();
     };
+    const signedIn = async (token) => {
+      sessionStorage.setItem(ACCESS, token);
+      if (sessionStorage.getItem(ENROLMENT)) return location.assign("add-sign-in-method");
+      const me = await api("/v1/me", undefined, token);
+      if (me.status === 200) await show(me.body, token);
+      else showErrors(problemErrors(me.body, {}, null));
+    };
+    let mfaToken = null;
     $("login-form").addEventListener("submit", async (ev) => {
       ev.preventDefault();
       const errors = [];
@@ -155,18 +229,123 @@
       }
       clearErrors();
       $("password").value = "";
-      sessionStorage.setItem("esr.access", login.body.access_token);
-      const me = await api("/v1/me", undefined, login.body.access_token);
-      if (me.status === 200) show(me.body);
-      else showErrors(problemErrors(me.body, {}, null));
+      if (login.body.mfa_required) {
+        mfaToken = login.body.mfa_token;
+        $("login-card").hidden = true;
+        $("code-card").hidden = false;
+        $("code-title").focus();
+        return;
+      }
+      await signedIn(login.body.access_token);
     });
+    $("code-form").addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const code = value("code");
+      if (!code) return showErrors([{ field: "code", message: "Enter the code from your authenticator app" }]);
+      const digits = code.replace(/\s/g, "");
+      const answer = /^[0-9]{6}$/.test(digits) ? { totp_code: digits } : { recovery_code: code };
+      const res = await api("/v1/auth/login/mfa", Object.assign({ mfa_token: mfaToken }, answer));
+      if (res.status !== 200) {
+        if (res.body && res.body.code === "invalid-mfa-token") {
+          $("code-card").hidden = true;
+          $("login-card").hidden = false;
+        }
+        return showErrors(problemErrors(res.body, {}, "code"));
+      }
+      clearErrors();
+      $("code").value = "";
+      await signedIn(res.body.access_token);
+    });
+    // Back from another page of this tab (adding a sign-in method): still logged in.
+    const existing = sessionStorage.getItem(ACCESS);
+    if (existing) {
+      api("/v1/me", undefined, existing).then(async (me) => {
+        if (me.status === 200) await show(me.body, existing);
+        else sessionStorage.removeItem(ACCESS);
+      });
+    }
     $("logout").addEventListener("click", async () => {
-      const token = sessionStorage.getItem("esr.access");
+      const token = sessionStorage.getItem(ACCESS);
       if (token) await api("/v1/auth/logout", {}, token);
-      sessionStorage.removeItem("esr.access");
+      sessionStorage.removeItem(ACCESS);
       $("profile-card").hidden = true;
       $("login-card").hidden = false;
       $("username").focus();
+    });
+  }
+
+  // --- Add a sign-in method (authenticator app) -----------------------------------------
+
+  /** Shows one card of the page and focuses its heading. */
+  function showCard(id, titleId) {
+    for (const card of document.querySelectorAll("main > .card")) card.hidden = card.id !== id;
+    if (titleId) $(titleId).focus();
+  }
+
+  /** Puts the server's SVG QR code into the page as elements (never as markup to run). */
+  function showQr(svgText) {
+    const doc = new DOMParser().parseFromString(svgText, "image/svg+xml");
+    const svg = doc.documentElement;
+    if (svg.nodeName.toLowerCase() !== "svg") return;
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    $("qr").replaceChildren(document.importNode(svg, true));
+  }
+
+  function initAddFactor() {
+    const enrolmentToken = takeToken() || sessionStorage.getItem(ENROLMENT);
+    const token = sessionStorage.getItem(ACCESS);
+    if (!token) {
+      if (enrolmentToken) sessionStorage.setItem(ENROLMENT, enrolmentToken);
+      return showCard("signed-out");
+    }
+    sessionStorage.removeItem(ENROLMENT);
+    let factorId = null;
+    showCard("name-card");
+    $("name-form").addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const body = { name: value("factor-name") || undefined };
+      if (enrolmentToken) body.enrolment_token = enrolmentToken;
+      const res = await api("/v1/me/factors/totp", body, token);
+      if (res.status === 201) {
+        clearErrors();
+        factorId = res.body.id;
+        showQr(res.body.qr_svg);
+        $("secret").textContent = res.body.secret;
+        return showCard("scan-card", "scan-title");
+      }
+      const code = res.body && res.body.code;
+      if (code === "enrolment-proof-required") return showCard("proof-card", "proof-title");
+      if (code === "invalid-enrolment-token") {
+        $("bad-link-text").textContent = res.body.detail;
+        return showCard("bad-link");
+      }
+      showErrors(problemErrors(res.body, { name: "factor-name" }, "factor-name"));
+    });
+    $("proof-form").addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const res = await api("/v1/me/factors/enrolment-link", {}, token);
+      if (res.status === 202) {
+        $("proof-sent").hidden = false;
+        return;
+      }
+      showErrors(problemErrors(res.body, {}, null));
+    });
+    $("confirm-form").addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const code = value("confirm-code");
+      if (!code) return showErrors([{ field: "confirm-code", message: "Enter the code from your authenticator app" }]);
+      const res = await api("/v1/me/factors/totp/" + encodeURIComponent(factorId) + "/confirm", { code }, token);
+      if (res.status !== 200) return showErrors(problemErrors(res.body, {}, "confirm-code"));
+      clearErrors();
+      const codes = res.body.recovery_codes || [];
+      $("codes").replaceChildren(...codes.map((c) => {
+        const li = document.createElement("li");
+        li.textContent = c;
+        return li;
+      }));
+      $("codes-block").hidden = codes.length === 0;
+      showCard("done", "done-title");
     });
   }
 
@@ -479,6 +658,7 @@
     "unlock-link": initUnlockLink,
     "internet-access": initInternetAccess,
     "smartcard-callback": initSmartcardCallback,
+    "add-factor": initAddFactor,
   };
   const init = pages[document.body.dataset.page];
   if (init) init();

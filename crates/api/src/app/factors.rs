@@ -9,7 +9,7 @@
 
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use esr_domain::{MfaPolicy, OneTimeToken, RecoveryCode, TokenDigest, TotpCode};
-use esr_persistence::accounts::{self, Account};
+use esr_persistence::accounts::{self, Account, AccountProfile};
 use esr_persistence::audit::{Actor, EventType};
 use esr_persistence::mfa_tokens::{self, MfaTokenPurpose};
 use esr_persistence::outbox::{self, EmailKind, NewMessage};
@@ -59,6 +59,9 @@ pub enum FactorError {
     /// Recovery codes need a confirmed factor first.
     #[error("no factor enrolled")]
     NoFactor,
+    /// The work email has had its hourly share of emails (`ESR_EMAILS_PER_ADDRESS_PER_HOUR`).
+    #[error("too many emails to this address")]
+    MailboxFull,
     /// Storage or the unexpected.
     #[error(transparent)]
     Failure(#[from] Failure),
@@ -366,6 +369,7 @@ pub async fn send_enrolment_link(
 ) -> Result<(), FactorError> {
     let account_id = session.account_id.clone();
     let caller = caller.clone();
+    let config = app.config.clone();
     let sent = app
         .db(move |c| {
             c.write_transaction(|c| {
@@ -373,7 +377,11 @@ pub async fn send_enrolment_link(
                 if policy_of(c, &account)? == MfaPolicy::Off {
                     return Ok(Err(FactorError::PolicyOff));
                 }
-                queue_enrolment_link(c, &caller, &account, now)?;
+                let profile = profile_of(c, &account)?;
+                if super::recovery::mailbox_is_full(c, &config, &profile.person.work_email, now)? {
+                    return Ok(Err(FactorError::MailboxFull));
+                }
+                queue_enrolment_link(c, &caller, &account, &profile, now)?;
                 Ok(Ok(()))
             })
         })
@@ -383,10 +391,16 @@ pub async fn send_enrolment_link(
     sent
 }
 
+fn profile_of(conn: &mut DbConnection, account: &Account) -> Result<AccountProfile, RepoError> {
+    accounts::profile(conn, &account.id)?
+        .ok_or_else(|| RepoError::Corrupt(format!("account {} has no profile", account.id)))
+}
+
 fn queue_enrolment_link(
     conn: &mut DbConnection,
     caller: &Caller,
     account: &Account,
+    profile: &AccountProfile,
     now: DateTime<Utc>,
 ) -> Result<(), RepoError> {
     let (plain, digest) = OneTimeToken::generate(&mut rand::rng());
@@ -398,8 +412,6 @@ fn queue_enrolment_link(
         now + ENROLMENT_LINK_TTL,
         now,
     )?;
-    let profile = accounts::profile(conn, &account.id)?
-        .ok_or_else(|| RepoError::Corrupt(format!("account {} has no profile", account.id)))?;
     let payload = EnrolmentPayload {
         account: RecoveryAccount {
             organisation_code: account.organisation_code.as_str().to_owned(),

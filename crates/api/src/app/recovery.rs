@@ -408,7 +408,7 @@ fn suppressed_event(kind: RequestKind) -> EventType {
 }
 
 /// Whether the mailbox has had its hourly share of emails already.
-fn mailbox_is_full(
+pub(super) fn mailbox_is_full(
     conn: &mut DbConnection,
     config: &Config,
     recipient: &str,

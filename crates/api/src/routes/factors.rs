@@ -138,6 +138,13 @@ impl AsProblem for FactorError {
                 "No sign-in method",
                 "Add an authenticator app or a passkey first; recovery codes come with it.",
             ),
+            Self::MailboxFull => spec(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too-many-emails",
+                "Too many emails",
+                "Your work email address has had as many emails from ESR as it may this hour. Try again later.",
+            )
+            .with_retry_after(600),
             Self::Failure(f) => f.problem(),
         }
     }
@@ -374,6 +381,7 @@ pub async fn regenerate_recovery_codes(
         (status = 202, description = "The link is on its way to the work email."),
         (status = 401, description = "No valid access token.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`mfa-off`.", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`too-many-emails`: the work email has had its hourly share of emails (see `Retry-After`).", body = Problem, content_type = "application/problem+json"),
     ),
 )]
 #[post("/me/factors/enrolment-link")]

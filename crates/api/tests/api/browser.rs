@@ -96,3 +96,8 @@ async fn manage_internet_access_through_the_dev_identity_provider_in_a_real_brow
 async fn pages_send_nothing_without_script_unlock_needs_a_press_and_callback_wording_is_ours() {
     run_script("hostile-pages.mjs").await;
 }
+
+#[tokio::test]
+async fn authenticator_app_enrolment_and_code_login_in_a_real_browser() {
+    run_script("second-factor.mjs").await;
+}

@@ -28,7 +28,10 @@ both_backends!(
     my_sessions_are_listed_and_ended,
     second_step_bad_input,
 );
-both_backends_owned!(wrong_codes_and_passwords_share_one_lockout_under_parallel_attack);
+both_backends_owned!(
+    wrong_codes_and_passwords_share_one_lockout_under_parallel_attack,
+    enrolment_links_keep_to_the_mailbox_limit
+);
 
 /// The authenticator app's code at `offset_steps` steps from now.
 pub fn code(secret_base32: &str, offset_steps: i64) -> String {
@@ -787,4 +790,20 @@ async fn second_step_bad_input(app: &TestApp) {
         200,
     )
     .await;
+}
+
+async fn enrolment_links_keep_to_the_mailbox_limit(backend: TestBackend) {
+    let Some(app) = spawn_app_with(backend, |c| c.emails_per_address_per_hour = 2).await else {
+        return;
+    };
+    let session = bearer(&app.tokens(JANE, JANE_PASSWORD).await);
+    let empty = json!({});
+    let ask = || app.post_json("/v1/me/factors/enrolment-link", &empty, Some(&session));
+    assert_eq!(ask().await.status(), 202);
+    assert_eq!(ask().await.status(), 202);
+    let res = ask().await;
+    assert_eq!(res.status(), 429);
+    assert!(res.headers().contains_key("retry-after"));
+    assert_eq!(problem(res).await["code"], "too-many-emails");
+    app.stop().await;
 }
