@@ -34,6 +34,16 @@ impl DigestKey {
         esr_persistence::audit::ChainKey::from_bytes(mac.finalize().into_bytes().into())
     }
 
+    /// A key for another purpose, derived from this one (domain-separated by `purpose`, so
+    /// neither reveals the other): the same secret outside the database protects both.
+    pub fn subkey(&self, purpose: &str) -> [u8; 32] {
+        use hmac::{KeyInit, Mac};
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&self.0)
+            .expect("HMAC takes a key of any length");
+        mac.update(purpose.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
     /// HMAC-SHA-256 (hex) of the trimmed, lower-cased value.
     pub fn digest(&self, value: &str) -> String {
         use hmac::{KeyInit, Mac};

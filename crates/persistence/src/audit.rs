@@ -109,6 +109,8 @@ pub enum EventType {
     LoginSecondFactorFailed,
     /// A second factor was confirmed and added. (`mfa.factor_added`)
     FactorAdded,
+    /// A wrong code was given to confirm a pending authenticator app. (`mfa.factor_confirmation_failed`)
+    FactorConfirmationFailed,
     /// The holder removed a second factor. (`mfa.factor_removed`)
     FactorRemoved,
     /// A new set of recovery codes was issued (the old set is void). (`mfa.recovery_codes_issued`)
@@ -170,6 +172,7 @@ impl EventType {
         Self::LoginSecondFactorRequired,
         Self::LoginSecondFactorFailed,
         Self::FactorAdded,
+        Self::FactorConfirmationFailed,
         Self::FactorRemoved,
         Self::RecoveryCodesIssued,
         Self::EnrolmentLinkIssued,
@@ -226,6 +229,7 @@ impl EventType {
             Self::LoginSecondFactorRequired => "login.second_factor_required",
             Self::LoginSecondFactorFailed => "login.second_factor_failed",
             Self::FactorAdded => "mfa.factor_added",
+            Self::FactorConfirmationFailed => "mfa.factor_confirmation_failed",
             Self::FactorRemoved => "mfa.factor_removed",
             Self::RecoveryCodesIssued => "mfa.recovery_codes_issued",
             Self::EnrolmentLinkIssued => "mfa.enrolment_link_issued",

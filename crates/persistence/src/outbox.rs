@@ -174,8 +174,26 @@ pub fn queued_to_since(
     recipient: &str,
     since: DateTime<Utc>,
 ) -> Result<i64, RepoError> {
+    // Enrolment links are limited per account on their own: whoever holds only the password
+    // must not be able to spend the mailbox's share and so block the holder's recovery.
     Ok(o::table
         .filter(o::recipient.eq(recipient))
+        .filter(o::created_at.ge(since.naive_utc()))
+        .filter(o::kind.ne(EmailKind::EnrolmentLink.as_str()))
+        .select(count_star())
+        .get_result(conn)?)
+}
+
+/// How many emails of `kind` were queued about the account since `since`.
+pub fn queued_about_since(
+    conn: &mut DbConnection,
+    account_id: &AccountId,
+    kind: EmailKind,
+    since: DateTime<Utc>,
+) -> Result<i64, RepoError> {
+    Ok(o::table
+        .filter(o::account_id.eq(account_id.as_str()))
+        .filter(o::kind.eq(kind.as_str()))
         .filter(o::created_at.ge(since.naive_utc()))
         .select(count_star())
         .get_result(conn)?)

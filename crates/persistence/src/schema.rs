@@ -190,6 +190,8 @@ diesel::table! {
         name -> Text,
         sealed_secret -> Nullable<Text>,
         last_step -> Nullable<BigInt>,
+        enrolling_session_id -> Nullable<Text>,
+        failed_confirmations -> Integer,
         created_at -> Timestamp,
         confirmed_at -> Nullable<Timestamp>,
         last_used_at -> Nullable<Timestamp>,

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use esr_domain::AccountId;
+use esr_domain::{AccountId, SessionId};
 
 use crate::connection::DbConnection;
 use crate::error::RepoError;
@@ -46,6 +46,8 @@ struct Row {
     name: String,
     sealed_secret: Option<String>,
     last_step: Option<i64>,
+    enrolling_session_id: Option<String>,
+    failed_confirmations: i32,
     created_at: NaiveDateTime,
     confirmed_at: Option<NaiveDateTime>,
     last_used_at: Option<NaiveDateTime>,
@@ -66,6 +68,10 @@ pub struct StoredFactor {
     pub sealed_secret: Option<String>,
     /// TOTP: the last time step accepted.
     pub last_step: Option<i64>,
+    /// Pending: the session that started it, the only one that may confirm it.
+    pub enrolling_session_id: Option<SessionId>,
+    /// Pending: wrong codes given to confirm it.
+    pub failed_confirmations: u32,
     /// Added.
     pub created_at: DateTime<Utc>,
     /// Confirmed by a first valid code (`None`: still pending).
@@ -92,6 +98,8 @@ impl TryFrom<Row> for StoredFactor {
             name: r.name,
             sealed_secret: r.sealed_secret,
             last_step: r.last_step,
+            enrolling_session_id: r.enrolling_session_id.map(SessionId::from_stored),
+            failed_confirmations: u32::try_from(r.failed_confirmations).unwrap_or(0),
             created_at: r.created_at.and_utc(),
             confirmed_at: r.confirmed_at.map(|t| t.and_utc()),
             last_used_at: r.last_used_at.map(|t| t.and_utc()),
@@ -104,16 +112,36 @@ pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
+/// A pending authenticator app: its id, whose, its name, its sealed secret, and the session
+/// enrolling it.
+#[derive(Debug, Clone, Copy)]
+pub struct NewTotp<'a> {
+    /// Chosen first (the sealed secret is bound to it).
+    pub id: &'a str,
+    /// Whose.
+    pub account_id: &'a AccountId,
+    /// The name given.
+    pub name: &'a str,
+    /// The secret sealed with the MFA key.
+    pub sealed_secret: &'a str,
+    /// The session that may confirm it.
+    pub enrolling_session_id: &'a SessionId,
+}
+
 /// Adds a pending authenticator app, replacing the account's other pending ones (only the
 /// newest QR code can be confirmed).
 pub fn add_pending_totp(
     conn: &mut DbConnection,
-    id: &str,
-    account_id: &AccountId,
-    name: &str,
-    sealed_secret: &str,
+    new: &NewTotp<'_>,
     now: DateTime<Utc>,
 ) -> Result<(), RepoError> {
+    let NewTotp {
+        id,
+        account_id,
+        name,
+        sealed_secret,
+        enrolling_session_id,
+    } = *new;
     diesel::delete(
         f::table
             .filter(f::account_id.eq(account_id.as_str()))
@@ -128,6 +156,7 @@ pub fn add_pending_totp(
             f::kind.eq(FactorKind::Totp.as_str()),
             f::name.eq(name),
             f::sealed_secret.eq(sealed_secret),
+            f::enrolling_session_id.eq(enrolling_session_id.as_str()),
             f::created_at.eq(now.naive_utc()),
         ))
         .execute(conn)?;
@@ -200,6 +229,23 @@ pub fn accept_step(
         .execute(conn)?;
     }
     Ok(n == 1)
+}
+
+/// Counts a wrong code given to confirm the pending factor; returns the count now.
+pub fn count_failed_confirmation(conn: &mut DbConnection, id: &str) -> Result<u32, RepoError> {
+    diesel::update(
+        f::table
+            .filter(f::id.eq(id))
+            .filter(f::confirmed_at.is_null()),
+    )
+    .set(f::failed_confirmations.eq(f::failed_confirmations + 1))
+    .execute(conn)?;
+    let count: Option<i32> = f::table
+        .find(id)
+        .select(f::failed_confirmations)
+        .get_result(conn)
+        .optional()?;
+    Ok(count.map_or(0, |c| u32::try_from(c).unwrap_or(0)))
 }
 
 /// Removes one factor of the account. Returns whether it existed.

@@ -101,10 +101,13 @@ pub enum RevokeReason {
     FactorsReset,
     /// The person ended this session from another one (their list of sessions).
     EndedByOwner,
+    /// A password alone no longer opens this account: it has a second factor now, or its
+    /// organisation's policy changed.
+    SecondFactorRequired,
 }
 
 impl RevokeReason {
-    const ALL: [Self; 16] = [
+    const ALL: [Self; 17] = [
         Self::Logout,
         Self::PasswordChanged,
         Self::PasswordReset,
@@ -121,6 +124,7 @@ impl RevokeReason {
         Self::FactorRemoved,
         Self::FactorsReset,
         Self::EndedByOwner,
+        Self::SecondFactorRequired,
     ];
 
     /// The stored text.
@@ -142,6 +146,7 @@ impl RevokeReason {
             Self::FactorRemoved => "factor_removed",
             Self::FactorsReset => "factors_reset",
             Self::EndedByOwner => "ended_by_owner",
+            Self::SecondFactorRequired => "second_factor_required",
         }
     }
 
@@ -412,6 +417,71 @@ pub fn revoke_kind_for_account(
     revoke_matching(conn, account_id, keep, Some(kind), reason, now)
 }
 
+/// Revokes the account's active sessions opened with a password alone (no second factor, not
+/// limited to enrolment) except `keep`: its first factor was just added. Returns how many.
+pub fn revoke_password_only_for_account(
+    conn: &mut DbConnection,
+    account_id: &AccountId,
+    keep: &SessionId,
+    now: DateTime<Utc>,
+) -> Result<usize, RepoError> {
+    let ids: Vec<String> = sessions::table
+        .filter(sessions::revoked_at.is_null())
+        .filter(sessions::amr.eq(SessionKind::Password.as_str()))
+        .filter(sessions::second_factor.is_null())
+        .filter(sessions::enrolment_only.eq(false))
+        .filter(sessions::account_id.eq(account_id.as_str()))
+        .filter(sessions::id.ne(keep.as_str().to_owned()))
+        .select(sessions::id)
+        .load(conn)?;
+    revoke_ids(conn, &ids, RevokeReason::SecondFactorRequired, now)
+}
+
+/// Revokes every active password-only session (no second factor) of the organisation's
+/// accounts, those limited to enrolment included: its multi-factor policy changed, so each
+/// must sign in again under the new one. Returns how many.
+pub fn revoke_password_only_for_organisation(
+    conn: &mut DbConnection,
+    organisation: &esr_domain::OrganisationCode,
+    now: DateTime<Utc>,
+) -> Result<usize, RepoError> {
+    use crate::schema::accounts;
+    let ids: Vec<String> = sessions::table
+        .filter(sessions::revoked_at.is_null())
+        .filter(sessions::amr.eq(SessionKind::Password.as_str()))
+        .filter(sessions::second_factor.is_null())
+        .filter(
+            sessions::account_id.eq_any(
+                accounts::table
+                    .filter(accounts::organisation_code.eq(organisation.as_str()))
+                    .select(accounts::id),
+            ),
+        )
+        .select(sessions::id)
+        .load(conn)?;
+    revoke_ids(conn, &ids, RevokeReason::SecondFactorRequired, now)
+}
+
+fn revoke_ids(
+    conn: &mut DbConnection,
+    ids: &[String],
+    reason: RevokeReason,
+    now: DateTime<Utc>,
+) -> Result<usize, RepoError> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let now = now.naive_utc();
+    diesel::update(sessions::table.filter(sessions::id.eq_any(ids)))
+        .set((
+            sessions::revoked_at.eq(Some(now)),
+            sessions::revoked_reason.eq(Some(reason.as_str())),
+        ))
+        .execute(conn)?;
+    spend_all_tokens(conn, ids, now)?;
+    Ok(ids.len())
+}
+
 fn revoke_matching(
     conn: &mut DbConnection,
     account_id: &AccountId,
@@ -490,10 +560,13 @@ pub enum RefreshSpend {
         /// The session it belongs to.
         session: Session,
     },
-    /// Already spent: a copy is in someone else's hands. The caller revokes the session.
+    /// Already spent: a copy is in someone else's hands, unless it was spent a moment ago
+    /// (a lost response, a concurrent refresh). The caller decides.
     Reused {
         /// The session it belongs to.
         session_id: SessionId,
+        /// When it was spent.
+        used_at: DateTime<Utc>,
     },
     /// Past its expiry.
     Expired,
@@ -532,12 +605,29 @@ pub fn spend_refresh_token(
         .get_result(conn)
         .optional()?;
     Ok(match existing {
-        Some((session_id, Some(_))) => RefreshSpend::Reused {
+        Some((session_id, Some(used_at))) => RefreshSpend::Reused {
             session_id: SessionId::from_stored(session_id),
+            used_at: used_at.and_utc(),
         },
         Some((_, None)) => RefreshSpend::Expired,
         None => RefreshSpend::Unknown,
     })
+}
+
+/// The session of an unused, unexpired refresh token and when it expires.
+pub fn unused_refresh_token(
+    conn: &mut DbConnection,
+    token_hash: &TokenDigest,
+    now: DateTime<Utc>,
+) -> Result<Option<(SessionId, DateTime<Utc>)>, RepoError> {
+    let found: Option<(String, NaiveDateTime)> = refresh_tokens::table
+        .find(token_hash.as_str())
+        .filter(refresh_tokens::used_at.is_null())
+        .filter(refresh_tokens::expires_at.gt(now.naive_utc()))
+        .select((refresh_tokens::session_id, refresh_tokens::expires_at))
+        .get_result(conn)
+        .optional()?;
+    Ok(found.map(|(id, expires)| (SessionId::from_stored(id), expires.and_utc())))
 }
 
 /// Marks a session as used now.

@@ -13,7 +13,9 @@ ALTER TABLE sessions ADD COLUMN enrolment_only BOOLEAN NOT NULL DEFAULT FALSE;
 
 -- Authenticator apps and passkeys. A TOTP secret is stored only sealed with the key from
 -- ESR_MFA_KEY_FILE; last_step is the last time step accepted, so each code works once.
--- A factor is pending until confirmed_at is set by a first valid code.
+-- A factor is pending until confirmed_at is set by a first valid code, which only the
+-- session that started it (enrolling_session_id) may give, a few times at most
+-- (failed_confirmations).
 CREATE TABLE second_factors (
     id TEXT PRIMARY KEY NOT NULL,
     account_id TEXT NOT NULL REFERENCES accounts (id),
@@ -21,6 +23,8 @@ CREATE TABLE second_factors (
     name TEXT NOT NULL,
     sealed_secret TEXT,
     last_step BIGINT,
+    enrolling_session_id TEXT,
+    failed_confirmations INTEGER NOT NULL DEFAULT 0,
     created_at TIMESTAMP NOT NULL,
     confirmed_at TIMESTAMP,
     last_used_at TIMESTAMP

@@ -21,6 +21,9 @@
 //! same run. When `wrk` is installed, the bare and `/v1/me` endpoints are also measured with
 //! it as a cross-check (`ESR_BENCH_WRK=0` skips that).
 //!
+//! `ESR_BENCH_MFA_ONLY=1` measures logins with an authenticator-app code instead (see
+//! `mfa.rs`); `ESR_BENCH_TIMING_ONLY=1` the login timing by outcome (see `timing.rs`).
+//!
 //! Other knobs: `ESR_BENCH_LOGIN_CLIENTS` (8), `ESR_BENCH_ME_CLIENTS` (16),
 //! `ESR_BENCH_FLOOD_CLIENTS` (64), `ESR_BENCH_FLOOD_ME_CLIENTS` (4), `ESR_BENCH_SERVER`
 //! (path of another `esr-api` binary to measure instead of the one Cargo built). Experiments:
@@ -37,6 +40,7 @@ mod client;
 mod common;
 mod flood;
 mod knobs;
+mod mfa;
 mod record;
 mod report;
 mod server;
@@ -76,6 +80,12 @@ async fn run(knobs: Knobs, cores: usize) -> Result<()> {
         server_binary()
     );
     let mut report = Report::default();
+
+    if std::env::var("ESR_BENCH_MFA_ONLY").is_ok_and(|v| v == "1") {
+        let table = mfa::mfa_phase(&knobs, cores, &dir).await?;
+        println!("\n{table}");
+        return Ok(());
+    }
 
     if std::env::var("ESR_BENCH_TIMING_ONLY").is_ok_and(|v| v == "1") {
         let timings = timing::login_timing(&knobs, &dir).await?;

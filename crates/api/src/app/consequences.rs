@@ -11,7 +11,7 @@
 //! | [`access_withdrawn`] | cancelled | all revoked | – | actor, reason |
 //! | [`account_locked`] | – | all revoked | "account locked" | `account.locked` |
 //! | [`unlocked_by_administrator`] | unlock links cancelled | – | – | the caller's `admin.account.unlocked` |
-//! | [`factor_added`] | – | – | "sign-in method added" | `mfa.factor_added` |
+//! | [`factor_added`] | – | password-only sessions revoked (the first factor) | "sign-in method added" | `mfa.factor_added` |
 //! | [`factor_removed`] | – | others revoked | "sign-in method removed" | `mfa.factor_removed` |
 //! | [`factors_reset`] | second-step tokens cancelled | all revoked | "sign-in methods reset" | `admin.account.factors_reset` |
 //!
@@ -354,15 +354,19 @@ fn cancel_links(
         + mfa_tokens::void_all(conn, account_id, now)?)
 }
 
-/// Row "second factor added": the holder is told at the work email (a factor added by
-/// someone else is how a takeover would be kept), and it is audited.
+/// Row "second factor added": with the account's first factor, a password alone no longer
+/// opens it, so every other session opened with a password alone ends (one may be whoever
+/// learnt the password); the holder is told at the work email, and it is audited.
 pub fn factor_added(
     conn: &mut DbConnection,
     caller: &Caller,
     account: &Account,
     factor: &second_factors::StoredFactor,
+    confirmed_by: &SessionId,
     now: DateTime<Utc>,
 ) -> Result<(), RepoError> {
+    let sessions_ended =
+        sessions::revoke_password_only_for_account(conn, &account.id, confirmed_by, now)?;
     notify_holder(conn, account, EmailKind::FactorAdded, now)?;
     audit::record(
         conn,
@@ -370,7 +374,11 @@ pub fn factor_added(
         EventType::FactorAdded,
         Some(&account.id),
         &Actor::Account(account.username.clone()),
-        &json!({"factor_id": factor.id, "kind": factor.kind.as_str()}),
+        &json!({
+            "factor_id": factor.id,
+            "kind": factor.kind.as_str(),
+            "password_only_sessions_ended": sessions_ended,
+        }),
         now,
     )
 }
@@ -386,13 +394,18 @@ pub fn factor_removed(
     keep_session: &SessionId,
     now: DateTime<Utc>,
 ) -> Result<usize, RepoError> {
-    let sessions_ended = sessions::revoke_all_for_account(
-        conn,
-        &account.id,
-        Some(keep_session),
-        RevokeReason::FactorRemoved,
-        now,
-    )?;
+    // A pending factor never opened a session: removing it ends none.
+    let sessions_ended = if factor.is_confirmed() {
+        sessions::revoke_all_for_account(
+            conn,
+            &account.id,
+            Some(keep_session),
+            RevokeReason::FactorRemoved,
+            now,
+        )?
+    } else {
+        0
+    };
     let last = factor.is_confirmed() && second_factors::count_confirmed(conn, &account.id)? == 0;
     if last {
         recovery_codes::remove_all(conn, &account.id)?;

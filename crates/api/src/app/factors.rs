@@ -27,6 +27,12 @@ use crate::state::AppState;
 pub const ENROLMENT_LINK_TTL: Duration = Duration::minutes(30);
 /// Longest name of a factor.
 const MAX_FACTOR_NAME: usize = 60;
+/// How long a pending authenticator app can be confirmed.
+const PENDING_TTL: Duration = Duration::minutes(10);
+/// Wrong codes that end a pending authenticator app (it must be started again).
+const MAX_FAILED_CONFIRMATIONS: u32 = 5;
+/// Enrolment links an account may be sent an hour.
+const ENROLMENT_LINKS_PER_HOUR: i64 = 3;
 
 /// Why a factor could not be added, confirmed or removed, or codes issued.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +44,10 @@ pub enum FactorError {
     /// link came with the request.
     #[error("a stronger proof than the password is needed")]
     ProofRequired,
+    /// The account has a factor already: only a session that showed one (or a workplace
+    /// session) adds another; an emailed link is for the first.
+    #[error("an existing factor is needed")]
+    ExistingFactorRequired,
     /// The enrolment token is unknown, used, expired or another account's.
     #[error("invalid enrolment token")]
     InvalidEnrolmentToken,
@@ -59,9 +69,9 @@ pub enum FactorError {
     /// Recovery codes need a confirmed factor first.
     #[error("no factor enrolled")]
     NoFactor,
-    /// The work email has had its hourly share of emails (`ESR_EMAILS_PER_ADDRESS_PER_HOUR`).
-    #[error("too many emails to this address")]
-    MailboxFull,
+    /// The account has been sent its hourly share of enrolment links.
+    #[error("too many enrolment links")]
+    TooManyLinks,
     /// Storage or the unexpected.
     #[error(transparent)]
     Failure(#[from] Failure),
@@ -137,7 +147,9 @@ pub async fn start_totp(
             if let Err(e) = check_proof(c, &session, proof.as_ref(), now)? {
                 return Ok(Err(e));
             }
-            Ok(Ok(add_pending_totp(c, &key, &account, &name, now)?))
+            Ok(Ok(add_pending_totp(
+                c, &key, &account, &session, &name, now,
+            )?))
         })
     })
     .await
@@ -148,13 +160,21 @@ fn add_pending_totp(
     conn: &mut DbConnection,
     key: &MfaKey,
     account: &Account,
+    session: &Session,
     name: &str,
     now: DateTime<Utc>,
 ) -> Result<PendingTotp, RepoError> {
     let secret = TotpSecret::generate();
     let factor_id = second_factors::new_id();
     let sealed = key.seal(secret.as_bytes(), &factor_id, account.id.as_str());
-    second_factors::add_pending_totp(conn, &factor_id, &account.id, name, &sealed, now)?;
+    let new = second_factors::NewTotp {
+        id: &factor_id,
+        account_id: &account.id,
+        name,
+        sealed_secret: &sealed,
+        enrolling_session_id: &session.id,
+    };
+    second_factors::add_pending_totp(conn, &new, now)?;
     let enrolment = secret.enrolment(account.username.as_str());
     Ok(PendingTotp {
         factor_id,
@@ -218,13 +238,23 @@ fn confirm_in_transaction(
     if factor.is_confirmed() {
         return Ok(Err(FactorError::AlreadyConfirmed));
     }
-    let Some(step) = totp_step(key, &factor, code, now) else {
-        return Ok(Err(FactorError::WrongCode));
+    // Only the session that started it, while it is fresh: another session of the account
+    // (one that has only the password) must not finish someone else's enrolment.
+    if factor.enrolling_session_id.as_ref() != Some(&session.id)
+        || now - factor.created_at > PENDING_TTL
+    {
+        return Ok(Err(FactorError::NotFound));
+    }
+    let step = totp_step(key, &factor, code, now);
+    let accepted = match step {
+        Some(step) => second_factors::accept_step(conn, &factor.id, step, now)?,
+        None => false,
     };
-    let first = second_factors::count_confirmed(conn, &account.id)? == 0;
-    if !second_factors::accept_step(conn, &factor.id, step, now)? {
+    if !accepted {
+        wrong_confirmation(conn, caller, &account, &factor, now)?;
         return Ok(Err(FactorError::WrongCode));
     }
+    let first = second_factors::count_confirmed(conn, &account.id)? == 1;
     sessions::complete_with_second_factor(conn, &session.id, SecondFactor::Otp)?;
     let recovery_codes = if first {
         Some(issue_recovery_codes(conn, caller, key, &account, now)?)
@@ -233,11 +263,35 @@ fn confirm_in_transaction(
     };
     let factor = second_factors::find(conn, &account.id, &factor.id)?
         .ok_or_else(|| RepoError::Corrupt("confirmed factor vanished".into()))?;
-    consequences::factor_added(conn, caller, &account, &factor, now)?;
+    consequences::factor_added(conn, caller, &account, &factor, &session.id, now)?;
     Ok(Ok(Confirmed {
         factor,
         recovery_codes,
     }))
+}
+
+/// A wrong code for a pending authenticator app: counted and audited; the fifth ends it.
+fn wrong_confirmation(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    account: &Account,
+    factor: &StoredFactor,
+    now: DateTime<Utc>,
+) -> Result<(), RepoError> {
+    let failures = second_factors::count_failed_confirmation(conn, &factor.id)?;
+    let ended = failures >= MAX_FAILED_CONFIRMATIONS;
+    if ended {
+        second_factors::remove(conn, &account.id, &factor.id)?;
+    }
+    audit::record(
+        conn,
+        caller,
+        EventType::FactorConfirmationFailed,
+        Some(&account.id),
+        &Actor::Account(account.username.clone()),
+        &json!({"factor_id": factor.id, "failures": failures, "pending_factor_removed": ended}),
+        now,
+    )
 }
 
 /// The time step `code` matches for the authenticator app `factor` at `now`, if any.
@@ -293,10 +347,12 @@ fn remove_in_transaction(
     let Some(factor) = second_factors::find(conn, &account.id, factor_id)? else {
         return Ok(Err(FactorError::NotFound));
     };
+    let own_pending =
+        !factor.is_confirmed() && factor.enrolling_session_id.as_ref() == Some(&session.id);
+    if !own_pending && !is_strong(session) {
+        return Ok(Err(FactorError::ProofRequired));
+    }
     if factor.is_confirmed() {
-        if !is_strong(session) {
-            return Ok(Err(FactorError::ProofRequired));
-        }
         let last = second_factors::count_confirmed(conn, &account.id)? == 1;
         if last && policy_of(conn, &account)? == MfaPolicy::Required {
             return Ok(Err(FactorError::LastFactorRequired));
@@ -360,7 +416,8 @@ fn issue_recovery_codes(
 }
 
 /// Emails a one-time enrolment link to the holder's work email: with it, a password session
-/// may enrol a first factor. Answered the same whatever the session, so it says nothing.
+/// of the account may enrol its first factor. At most three an hour, counted apart from the
+/// mailbox's share, so they cannot crowd out a recovery email.
 pub async fn send_enrolment_link(
     app: &AppState,
     caller: &Caller,
@@ -369,7 +426,6 @@ pub async fn send_enrolment_link(
 ) -> Result<(), FactorError> {
     let account_id = session.account_id.clone();
     let caller = caller.clone();
-    let config = app.config.clone();
     let sent = app
         .db(move |c| {
             c.write_transaction(|c| {
@@ -377,10 +433,19 @@ pub async fn send_enrolment_link(
                 if policy_of(c, &account)? == MfaPolicy::Off {
                     return Ok(Err(FactorError::PolicyOff));
                 }
-                let profile = profile_of(c, &account)?;
-                if super::recovery::mailbox_is_full(c, &config, &profile.person.work_email, now)? {
-                    return Ok(Err(FactorError::MailboxFull));
+                if second_factors::count_confirmed(c, &account.id)? > 0 {
+                    return Ok(Err(FactorError::ExistingFactorRequired));
                 }
+                let links_this_hour = outbox::queued_about_since(
+                    c,
+                    &account.id,
+                    EmailKind::EnrolmentLink,
+                    now - Duration::hours(1),
+                )?;
+                if links_this_hour >= ENROLMENT_LINKS_PER_HOUR {
+                    return Ok(Err(FactorError::TooManyLinks));
+                }
+                let profile = profile_of(c, &account)?;
                 queue_enrolment_link(c, &caller, &account, &profile, now)?;
                 Ok(Ok(()))
             })
@@ -461,6 +526,9 @@ fn check_proof(
 ) -> Result<Result<(), FactorError>, RepoError> {
     if is_strong(session) {
         return Ok(Ok(()));
+    }
+    if second_factors::count_confirmed(conn, &session.account_id)? > 0 {
+        return Ok(Err(FactorError::ExistingFactorRequired));
     }
     let Some(digest) = enrolment_token else {
         return Ok(Err(FactorError::ProofRequired));

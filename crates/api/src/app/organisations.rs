@@ -1,7 +1,7 @@
 //! Organisations: creating one and changing its settings, each with its audit row.
 
 use chrono::{DateTime, Utc};
-use esr_domain::OrganisationCode;
+use esr_domain::{MfaPolicy, OrganisationCode};
 use esr_persistence::audit::{Actor, EventType};
 use esr_persistence::organisations::{
     self, Organisation, OrganisationChanges, OrganisationSettings,
@@ -48,9 +48,14 @@ pub fn update(
     now: DateTime<Utc>,
 ) -> Result<Option<Organisation>, RepoError> {
     conn.write_transaction(|c| {
+        let before = organisations::find(c, code)?.map(|o| o.mfa_policy);
         let updated = organisations::update(c, code, changes, now)?;
         if let Some(o) = &updated {
-            let details = settings_details(o, json!({"name_changed": changes.name.is_some()}));
+            let sessions_ended = policy_changed(c, o, before, now)?;
+            let details = settings_details(
+                o,
+                json!({"name_changed": changes.name.is_some(), "password_only_sessions_ended": sessions_ended}),
+            );
             audit::record(
                 c,
                 caller,
@@ -63,6 +68,21 @@ pub fn update(
         }
         Ok(updated)
     })
+}
+
+/// A change of multi-factor policy (to `optional` or `required`) ends every session of the
+/// organisation opened with a password alone: each signs in again under the new policy,
+/// which may ask for a factor, or allow only enrolment, where the old one did not.
+fn policy_changed(
+    conn: &mut DbConnection,
+    organisation: &Organisation,
+    before: Option<MfaPolicy>,
+    now: DateTime<Utc>,
+) -> Result<usize, RepoError> {
+    if before == Some(organisation.mfa_policy) || organisation.mfa_policy == MfaPolicy::Off {
+        return Ok(0);
+    }
+    esr_persistence::sessions::revoke_password_only_for_organisation(conn, &organisation.code, now)
 }
 
 /// The audit details of an organisation's settings (never its name: it is not needed to

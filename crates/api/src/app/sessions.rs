@@ -28,6 +28,8 @@ const MAX_USERNAME: usize = 64;
 const MAX_PASSWORD_BYTES: usize = 1024;
 /// Longest refresh token looked at.
 const MAX_REFRESH_TOKEN: usize = 128;
+/// How long a session limited to enrolling a second factor lasts.
+const ENROLMENT_SESSION: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// The tokens of a session, as handed to the client.
 #[derive(Debug)]
@@ -508,6 +510,8 @@ pub fn open_session(
     let session_id = SessionId::from_stored(esr_domain::random_token(&mut rand::rng(), 16));
     let kind = proof.kind;
     let lifetime = match kind {
+        // Long enough to add a factor, not to live on a password alone.
+        SessionKind::Password if proof.enrolment_only => ENROLMENT_SESSION,
         SessionKind::Password => config.session_max,
         SessionKind::Smartcard => config.workplace_session,
     };
@@ -527,8 +531,17 @@ pub fn open_session(
         },
         now,
     )?;
-    let (refresh_token, refresh_expires_at) =
-        add_refresh_token(conn, config, &session_id, None, session_expires_at, now)?;
+    // A session's first refresh token is random; each later one follows from the last.
+    let refresh_token = esr_domain::random_token(&mut rand::rng(), 32);
+    let refresh_expires_at = store_refresh_token(
+        conn,
+        config,
+        &refresh_token,
+        &session_id,
+        None,
+        session_expires_at,
+        now,
+    )?;
     Ok(IssuedSession {
         session_id,
         account_id: account_id.clone(),
@@ -540,26 +553,26 @@ pub fn open_session(
     })
 }
 
-fn add_refresh_token(
+fn store_refresh_token(
     conn: &mut DbConnection,
     config: &Config,
+    token: &str,
     session_id: &SessionId,
     parent: Option<&TokenDigest>,
     session_expires_at: DateTime<Utc>,
     now: DateTime<Utc>,
-) -> Result<(String, DateTime<Utc>), RepoError> {
-    let token = esr_domain::random_token(&mut rand::rng(), 32);
+) -> Result<DateTime<Utc>, RepoError> {
     let ttl = Duration::from_std(config.refresh_token_ttl).unwrap_or(Duration::days(14));
     let expires_at = (now + ttl).min(session_expires_at);
     sessions::add_refresh_token(
         conn,
-        &TokenDigest::of(&token),
+        &TokenDigest::of(token),
         session_id,
         parent,
         expires_at,
         now,
     )?;
-    Ok((token, expires_at))
+    Ok(expires_at)
 }
 
 /// Signs the access token of an issued session.
@@ -595,7 +608,8 @@ pub enum RefreshError {
 }
 
 /// Exchanges a refresh token for a new pair. Each works once: presenting a spent one ends
-/// the whole session (someone else has a copy).
+/// the whole session (someone else has a copy), except within `ESR_REFRESH_GRACE_SECS` of
+/// its use while its successor is unused, when it answers with that same successor.
 pub async fn refresh(
     app: &AppState,
     caller: &Caller,
@@ -605,11 +619,11 @@ pub async fn refresh(
     if token.is_empty() || token.len() > MAX_REFRESH_TOKEN {
         return Err(RefreshError::InvalidRefreshToken);
     }
-    let digest = TokenDigest::of(token);
+    let token = token.to_owned();
     let config = app.config.clone();
     let caller = caller.clone();
     let rotation = app
-        .db(move |c| c.write_transaction(|c| rotate(c, &config, &caller, &digest, now)))
+        .db(move |c| c.write_transaction(|c| rotate(c, &config, &caller, &token, now)))
         .await
         .map_err(Failure::from)?;
     match rotation {
@@ -632,10 +646,11 @@ fn rotate(
     conn: &mut DbConnection,
     config: &Config,
     caller: &Caller,
-    digest: &TokenDigest,
+    token: &str,
     now: DateTime<Utc>,
 ) -> Result<Rotation, RepoError> {
-    match sessions::spend_refresh_token(conn, digest, now)? {
+    let digest = TokenDigest::of(token);
+    match sessions::spend_refresh_token(conn, &digest, now)? {
         RefreshSpend::Spent { session } => {
             if !session.is_active(now) || !account_may_continue(conn, &session)? {
                 if session.revoked_at.is_none() {
@@ -643,42 +658,113 @@ fn rotate(
                 }
                 return Ok(Rotation::Refused);
             }
-            let (refresh_token, refresh_expires_at) = add_refresh_token(
+            let refresh_token = successor_of(config, token);
+            let refresh_expires_at = store_refresh_token(
                 conn,
                 config,
+                &refresh_token,
                 &session.id,
-                Some(digest),
+                Some(&digest),
                 session.expires_at,
                 now,
             )?;
             sessions::touch(conn, &session.id, now)?;
-            Ok(Rotation::Issued(IssuedSession {
-                second_factor: session.second_factor,
-                session_id: session.id,
-                account_id: session.account_id,
-                kind: session.kind,
+            Ok(Rotation::Issued(issued(
+                session,
                 refresh_token,
                 refresh_expires_at,
-                session_expires_at: session.expires_at,
-            }))
+            )))
         }
-        RefreshSpend::Reused { session_id } => {
-            let session = sessions::find(conn, &session_id)?;
-            let was_active =
-                sessions::revoke(conn, &session_id, RevokeReason::RefreshTokenReuse, now)?;
-            audit::record(
-                conn,
-                caller,
-                EventType::RefreshTokenReused,
-                session.as_ref().map(|s| &s.account_id),
-                &Actor::Anonymous,
-                &json!({"session_id": session_id, "session_was_active": was_active}),
-                now,
-            )?;
-            Ok(Rotation::Reused)
+        RefreshSpend::Reused {
+            session_id,
+            used_at,
+        } => {
+            let within_grace = now - used_at
+                <= Duration::from_std(config.refresh_grace).unwrap_or(Duration::zero());
+            if within_grace && let Some(again) = resend_successor(conn, config, token, now)? {
+                return Ok(Rotation::Issued(again));
+            }
+            reused(conn, caller, &session_id, now)
         }
         RefreshSpend::Expired | RefreshSpend::Unknown => Ok(Rotation::Refused),
     }
+}
+
+/// The refresh token that follows `token`: HMAC-SHA-256 of it under a key derived from the
+/// audit key (outside the database). Only this service can compute it, and only from the token
+/// itself, so a spent token presented again within the grace can be answered with the very
+/// successor it was answered with the first time, without storing that successor in the clear.
+fn successor_of(config: &Config, token: &str) -> String {
+    use base64ct::{Base64UrlUnpadded, Encoding};
+    use hmac::{KeyInit, Mac};
+    let key = config
+        .audit_digest_key
+        .subkey("esr-access refresh successor v1");
+    let mut mac =
+        hmac::Hmac::<sha2::Sha256>::new_from_slice(&key).expect("HMAC takes a key of any length");
+    mac.update(token.as_bytes());
+    Base64UrlUnpadded::encode_string(&mac.finalize().into_bytes())
+}
+
+/// Within the grace after a refresh: the same successor again, if it is still unused and its
+/// session may continue (a lost response, two threads refreshing at once). `None` when the
+/// successor was used already: then the spent token is in someone else's hands.
+fn resend_successor(
+    conn: &mut DbConnection,
+    config: &Config,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<IssuedSession>, RepoError> {
+    let successor = successor_of(config, token);
+    let Some((session_id, expires_at)) =
+        sessions::unused_refresh_token(conn, &TokenDigest::of(&successor), now)?
+    else {
+        return Ok(None);
+    };
+    let Some(session) = sessions::find(conn, &session_id)? else {
+        return Ok(None);
+    };
+    if !session.is_active(now) || !account_may_continue(conn, &session)? {
+        return Ok(None);
+    }
+    Ok(Some(issued(session, successor, expires_at)))
+}
+
+fn issued(
+    session: Session,
+    refresh_token: String,
+    refresh_expires_at: DateTime<Utc>,
+) -> IssuedSession {
+    IssuedSession {
+        second_factor: session.second_factor,
+        session_id: session.id,
+        account_id: session.account_id,
+        kind: session.kind,
+        refresh_token,
+        refresh_expires_at,
+        session_expires_at: session.expires_at,
+    }
+}
+
+/// A spent refresh token presented again: the session ends, and it is audited.
+fn reused(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    session_id: &SessionId,
+    now: DateTime<Utc>,
+) -> Result<Rotation, RepoError> {
+    let session = sessions::find(conn, session_id)?;
+    let was_active = sessions::revoke(conn, session_id, RevokeReason::RefreshTokenReuse, now)?;
+    audit::record(
+        conn,
+        caller,
+        EventType::RefreshTokenReused,
+        session.as_ref().map(|s| &s.account_id),
+        &Actor::Anonymous,
+        &json!({"session_id": session_id, "session_was_active": was_active}),
+        now,
+    )?;
+    Ok(Rotation::Reused)
 }
 
 /// A password session may continue only while its account is active and internet access is
@@ -691,7 +777,9 @@ fn account_may_continue(conn: &mut DbConnection, session: &Session) -> Result<bo
     };
     Ok(match session.kind {
         SessionKind::Password => {
-            account.status == AccountStatus::Active && account.internet_access.allows_login()
+            account.status == AccountStatus::Active
+                && account.internet_access.allows_login()
+                && still_enough(conn, session, &account)?
         }
         SessionKind::Smartcard => {
             matches!(
@@ -699,6 +787,24 @@ fn account_may_continue(conn: &mut DbConnection, session: &Session) -> Result<bo
                 AccountStatus::Active | AccountStatus::Locked
             )
         }
+    })
+}
+
+/// Whether what opened a password session still opens the account: a session with no second
+/// factor only while a password alone would still open one like it (the account has gained
+/// no factor, the policy has not changed to ask for one).
+fn still_enough(
+    conn: &mut DbConnection,
+    session: &Session,
+    account: &Account,
+) -> Result<bool, RepoError> {
+    if session.second_factor.is_some() {
+        return Ok(true);
+    }
+    Ok(match second_step::after_password(conn, account)? {
+        AfterPassword::Session => !session.enrolment_only,
+        AfterPassword::EnrolmentOnly => session.enrolment_only,
+        AfterPassword::SecondFactor => false,
     })
 }
 

@@ -116,6 +116,8 @@ pub struct Config {
     pub access_token_ttl: Duration,
     /// Refresh-token lifetime.
     pub refresh_token_ttl: Duration,
+    /// How long a just-spent refresh token still answers with the same successor.
+    pub refresh_grace: Duration,
     /// Absolute password-session lifetime.
     pub session_max: Duration,
     /// Lockout threshold.
@@ -252,6 +254,7 @@ impl Settings {
                 token_audience: tokens.audience,
                 access_token_ttl: tokens.access_ttl,
                 refresh_token_ttl: tokens.refresh_ttl,
+                refresh_grace: tokens.refresh_grace,
                 session_max: tokens.session_max,
                 lockout: passwords.lockout,
                 argon2: passwords.argon2,

@@ -53,6 +53,17 @@ pub struct AccessTokenSettings {
     )]
     pub refresh_token_ttl_hours: u64,
 
+    /// Seconds after a refresh during which the refresh token it spent still answers, with the
+    /// same new refresh token (a lost response, two app threads refreshing at once); after
+    /// them a spent token ends its session. 0 turns the grace off; at most 300.
+    #[arg(
+        long,
+        env = "ESR_REFRESH_GRACE_SECS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub refresh_grace_secs: u64,
+
     /// Longest a password session lasts, however often it is refreshed, in hours.
     #[arg(
         long,
@@ -72,6 +83,7 @@ pub(super) struct Tokens {
     pub(super) audience: String,
     pub(super) access_ttl: Duration,
     pub(super) refresh_ttl: Duration,
+    pub(super) refresh_grace: Duration,
     pub(super) session_max: Duration,
 }
 
@@ -116,6 +128,9 @@ impl AccessTokenSettings {
         if !(60..=3600).contains(&self.access_token_ttl_secs) {
             problems.push("ESR_ACCESS_TOKEN_TTL_SECS must be between 60 and 3600".into());
         }
+        if self.refresh_grace_secs > 300 {
+            problems.push("ESR_REFRESH_GRACE_SECS must be at most 300".into());
+        }
         if self.refresh_token_ttl_hours == 0 || self.session_max_hours == 0 {
             problems.push(
                 "ESR_REFRESH_TOKEN_TTL_HOURS and ESR_SESSION_MAX_HOURS must be at least 1".into(),
@@ -128,6 +143,7 @@ impl AccessTokenSettings {
             audience: self.token_audience,
             access_ttl: Duration::from_secs(self.access_token_ttl_secs),
             refresh_ttl: Duration::from_secs(self.refresh_token_ttl_hours * 3600),
+            refresh_grace: Duration::from_secs(self.refresh_grace_secs),
             session_max: Duration::from_secs(self.session_max_hours * 3600),
         }
     }

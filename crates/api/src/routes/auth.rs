@@ -338,13 +338,16 @@ pub struct RefreshRequest {
 
 /// Exchange a refresh token for a new access token and a new refresh token. Each refresh
 /// token works once: presenting a spent one ends the whole session (someone else has a copy).
+/// A retry within 30 seconds (`ESR_REFRESH_GRACE_SECS`) of the refresh, while its new refresh
+/// token is unused, answers with that same refresh token again: a lost response or two app
+/// threads refreshing at once do not log anyone out.
 #[utoipa::path(
     tag = "session",
     request_body = RefreshRequest,
     responses(
-        (status = 200, description = "New tokens; the presented refresh token is spent.", body = TokenResponse),
+        (status = 200, description = "New tokens; the presented refresh token is spent (a retry within the grace gets the same refresh token and a fresh access token).", body = TokenResponse),
         (status = 400, description = "Malformed request.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`invalid-refresh-token`: unknown, expired, already used (the session is then revoked), or the session has ended.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`invalid-refresh-token`: unknown, expired, already used outside the grace (the session is then revoked), or the session has ended.", body = Problem, content_type = "application/problem+json"),
     ),
 )]
 #[post("/auth/refresh")]

@@ -96,6 +96,12 @@ impl AsProblem for FactorError {
                 "More proof needed",
                 "Your password alone cannot change sign-in methods. Sign in at work with your smartcard, sign in with a sign-in method you already have, or ask for an enrolment link (POST /v1/me/factors/enrolment-link) and send its token as enrolment_token.",
             ),
+            Self::ExistingFactorRequired => spec(
+                StatusCode::FORBIDDEN,
+                "enrolment-proof-required",
+                "More proof needed",
+                "You have a sign-in method already: to add or change one, sign in with it (or at work with your smartcard). Emailed links only add the first.",
+            ),
             Self::InvalidEnrolmentToken => spec(
                 StatusCode::FORBIDDEN,
                 "invalid-enrolment-token",
@@ -138,13 +144,13 @@ impl AsProblem for FactorError {
                 "No sign-in method",
                 "Add an authenticator app or a passkey first; recovery codes come with it.",
             ),
-            Self::MailboxFull => spec(
+            Self::TooManyLinks => spec(
                 StatusCode::TOO_MANY_REQUESTS,
                 "too-many-emails",
                 "Too many emails",
-                "Your work email address has had as many emails from ESR as it may this hour. Try again later.",
+                "Three links were sent to your work email address in the last hour. Use the newest, or try again later.",
             )
-            .with_retry_after(600),
+            .with_retry_after(1200),
             Self::Failure(f) => f.problem(),
         }
     }
@@ -213,9 +219,10 @@ pub struct PendingTotpBody {
     pub qr_svg: String,
 }
 
-/// Add an authenticator app (pending until confirmed). Needs a workplace (smartcard) session,
-/// a session completed with a second factor, or an `enrolment_token` from an emailed link.
-/// Replaces any other pending authenticator app.
+/// Add an authenticator app (pending until confirmed by this session, within 10 minutes).
+/// Needs a workplace (smartcard) session, a session completed with a second factor, or, for
+/// the account's first method, an `enrolment_token` from an emailed link. Replaces any other
+/// pending authenticator app.
 #[utoipa::path(
     tag = "self",
     path = "/me/factors/totp",
@@ -275,9 +282,11 @@ pub struct ConfirmedBody {
     pub recovery_codes: Option<Vec<String>>,
 }
 
-/// Confirm a pending authenticator app with a code from it. The account's first factor comes
-/// with ten recovery codes, shown only in this answer. The session that confirms it counts as
-/// signed in with it (no longer limited to enrolment).
+/// Confirm a pending authenticator app with a code from it: only the session that added it,
+/// within 10 minutes; five wrong codes end it. The account's first factor comes with ten
+/// recovery codes, shown only in this answer, and ends every other session opened with a
+/// password alone. The session that confirms it counts as signed in with it (no longer
+/// limited to enrolment).
 #[utoipa::path(
     tag = "self",
     path = "/me/factors/totp/{id}/confirm",
@@ -288,7 +297,7 @@ pub struct ConfirmedBody {
         (status = 200, description = "Confirmed.", body = ConfirmedBody),
         (status = 400, description = "`invalid-second-factor`: the code does not match (or is not six digits).", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid access token.", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`factor-not-found`.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`factor-not-found`: no such pending factor of this session (or older than 10 minutes, or ended by five wrong codes).", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`factor-already-confirmed`.", body = Problem, content_type = "application/problem+json"),
     ),
 )]
@@ -371,8 +380,9 @@ pub async fn regenerate_recovery_codes(
 }
 
 /// Email a one-time enrolment link to the account's work email. Its token (in the link's
-/// `#token=` fragment) lets this password session add a first sign-in method, for 30
-/// minutes. A new link replaces the previous one.
+/// `#token=` fragment) lets a password session of the account add its first sign-in method,
+/// for 30 minutes. A new link replaces the previous one; three an hour at most. An account
+/// with a sign-in method already adds another by signing in with it.
 #[utoipa::path(
     tag = "self",
     path = "/me/factors/enrolment-link",
@@ -381,7 +391,8 @@ pub async fn regenerate_recovery_codes(
         (status = 202, description = "The link is on its way to the work email."),
         (status = 401, description = "No valid access token.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`mfa-off`.", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`too-many-emails`: the work email has had its hourly share of emails (see `Retry-After`).", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`enrolment-proof-required`: the account has a sign-in method already (links only add the first).", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`too-many-emails`: three links in the last hour (see `Retry-After`).", body = Problem, content_type = "application/problem+json"),
     ),
 )]
 #[post("/me/factors/enrolment-link")]

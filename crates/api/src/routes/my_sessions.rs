@@ -11,7 +11,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::app::Caller;
 use crate::app::sessions::{self, EndSessionError};
-use crate::auth::AnySession;
+use crate::auth::Authenticated;
 use crate::problem::{AsProblem, Problem, ProblemSpec};
 use crate::state::AppState;
 
@@ -100,7 +100,7 @@ crate::problem_response!(EndSessionError);
 #[get("/me/sessions")]
 pub async fn list_sessions(
     state: web::Data<AppState>,
-    AnySession(auth): AnySession,
+    auth: Authenticated,
 ) -> Result<web::Json<SessionsBody>, crate::app::Failure> {
     let all = sessions::list_own(&state, &auth.session).await?;
     Ok(web::Json(SessionsBody {
@@ -125,7 +125,7 @@ pub async fn list_sessions(
 pub async fn end_session(
     state: web::Data<AppState>,
     caller: Caller,
-    AnySession(auth): AnySession,
+    auth: Authenticated,
     id: web::Path<String>,
 ) -> Result<HttpResponse, EndSessionError> {
     sessions::end_own(&state, &caller, &auth.session, &id, Utc::now()).await?;

@@ -14,6 +14,7 @@ pub const JANE_PASSWORD: &str = "Bluebell harbour lantern";
 both_backends!(
     login_returns_eddsa_tokens_that_open_me,
     refresh_rotates_and_reuse_revokes_the_session,
+    a_refresh_retried_within_the_grace_gets_the_same_pair,
     logout_ends_access_and_refresh,
     forged_expired_and_misaddressed_tokens_are_refused,
     a_key_registered_by_another_instance_is_picked_up,
@@ -113,13 +114,24 @@ async fn refresh_rotates_and_reuse_revokes_the_session(app: &TestApp) {
     let a2 = second["access_token"].as_str().unwrap();
     assert_eq!(app.get_auth("/v1/me", a2).await.status(), 200);
 
-    // r1 again: someone has a copy. The whole session ends, including r2 and both access tokens.
+    // r2 is used, then r1 comes again: someone has a copy. The whole session ends, including
+    // r3 and every access token.
+    let res = app
+        .post_json("/v1/auth/refresh", &json!({"refresh_token": r2}), None)
+        .await;
+    assert_eq!(res.status(), 200);
+    let third: Value = res.json().await.unwrap();
+    let r3 = third["refresh_token"].as_str().unwrap();
     let res = app
         .post_json("/v1/auth/refresh", &json!({"refresh_token": r1}), None)
         .await;
     assert_eq!(res.status(), 401);
     assert_eq!(problem(res).await["code"], "invalid-refresh-token");
     assert_eq!(app.get_auth("/v1/me", a2).await.status(), 401);
+    let res = app
+        .post_json("/v1/auth/refresh", &json!({"refresh_token": r3}), None)
+        .await;
+    assert_eq!(res.status(), 401, "the newest token dies with the session");
     assert_eq!(
         app.get_auth("/v1/me", first["access_token"].as_str().unwrap())
             .await
@@ -430,4 +442,59 @@ async fn status_is_revealed_only_after_a_correct_password() {
         );
         app.stop().await;
     }
+}
+
+async fn refresh(app: &TestApp, token: &str) -> reqwest::Response {
+    app.post_json("/v1/auth/refresh", &json!({"refresh_token": token}), None)
+        .await
+}
+
+/// A lost response or two app threads refreshing at once: within the grace the spent token
+/// answers with the same successor; after it, a spent token ends the session.
+async fn a_refresh_retried_within_the_grace_gets_the_same_pair(app: &TestApp) {
+    let r1 = app.tokens(JANE, JANE_PASSWORD).await["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let first: Value = refresh(app, &r1).await.json().await.unwrap();
+    let again = refresh(app, &r1).await;
+    assert_eq!(again.status(), 200, "the response was lost: retried");
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(
+        again["refresh_token"], first["refresh_token"],
+        "the same successor"
+    );
+    assert_eq!(
+        app.get_auth("/v1/me", again["access_token"].as_str().unwrap())
+            .await
+            .status(),
+        200
+    );
+
+    // Two threads at once with the successor: both get the same next token.
+    let r2 = first["refresh_token"].as_str().unwrap().to_owned();
+    let (a, b) = tokio::join!(refresh(app, &r2), refresh(app, &r2));
+    assert_eq!((a.status().as_u16(), b.status().as_u16()), (200, 200));
+    let (a, b): (Value, Value) = (a.json().await.unwrap(), b.json().await.unwrap());
+    assert_eq!(a["refresh_token"], b["refresh_token"]);
+    let r3 = a["refresh_token"].as_str().unwrap().to_owned();
+
+    // After the grace, the spent r2 means a copy: the session ends, r3 with it.
+    {
+        use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
+        use esr_persistence::schema::refresh_tokens::dsl;
+        diesel::update(dsl::refresh_tokens.filter(dsl::used_at.is_not_null()))
+            .set(dsl::used_at.eq((chrono::Utc::now() - chrono::Duration::seconds(60)).naive_utc()))
+            .execute(&mut app.db())
+            .unwrap();
+    }
+    let res = refresh(app, &r2).await;
+    assert_eq!(res.status(), 401);
+    assert_eq!(refresh(app, &r3).await.status(), 401, "the session ended");
+    assert_eq!(
+        app.get_auth("/v1/me", a["access_token"].as_str().unwrap())
+            .await
+            .status(),
+        401
+    );
 }

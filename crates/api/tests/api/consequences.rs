@@ -129,7 +129,7 @@ const TABLE: &[Row] = &[
     Row {
         event: Event::FactorAdded,
         links_cancelled: false,
-        password_session_survives: Some(true),
+        password_session_survives: Some(false),
         workplace_session_survives: true,
         emails: &[("factor_added", JANE_EMAIL)],
         audit: "mfa.factor_added",

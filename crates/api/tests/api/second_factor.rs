@@ -27,10 +27,11 @@ both_backends!(
     policy_off_asks_for_nothing_and_enrols_nothing,
     my_sessions_are_listed_and_ended,
     second_step_bad_input,
+    a_password_alone_cannot_take_over_an_enrolment,
 );
 both_backends_owned!(
     wrong_codes_and_passwords_share_one_lockout_under_parallel_attack,
-    enrolment_links_keep_to_the_mailbox_limit
+    enrolment_links_keep_to_their_own_limit
 );
 
 /// The authenticator app's code at `offset_steps` steps from now.
@@ -523,7 +524,12 @@ async fn required_policy_limits_a_factorless_session_to_enrolment(app: &TestApp)
         )
         .await;
     assert_eq!(problem(res).await["code"], "mfa-enrolment-required");
-    json_of(app.get_auth("/v1/me/sessions", &limited).await, 200).await;
+    let res = app.get_auth("/v1/me/sessions", &limited).await;
+    assert_eq!(
+        problem(res).await["code"],
+        "mfa-enrolment-required",
+        "not even the sessions"
+    );
 
     // Enrol with the emailed link; the session that confirms is then a full one.
     json_of(
@@ -792,18 +798,140 @@ async fn second_step_bad_input(app: &TestApp) {
     .await;
 }
 
-async fn enrolment_links_keep_to_the_mailbox_limit(backend: TestBackend) {
-    let Some(app) = spawn_app_with(backend, |c| c.emails_per_address_per_hour = 2).await else {
+async fn enrolment_links_keep_to_their_own_limit(backend: TestBackend) {
+    let Some(app) = spawn_app_with(backend, |c| c.emails_per_address_per_hour = 3).await else {
         return;
     };
     let session = bearer(&app.tokens(JANE, JANE_PASSWORD).await);
     let empty = json!({});
     let ask = || app.post_json("/v1/me/factors/enrolment-link", &empty, Some(&session));
-    assert_eq!(ask().await.status(), 202);
-    assert_eq!(ask().await.status(), 202);
+    for _ in 0..3 {
+        assert_eq!(ask().await.status(), 202);
+    }
     let res = ask().await;
     assert_eq!(res.status(), 429);
     assert!(res.headers().contains_key("retry-after"));
     assert_eq!(problem(res).await["code"], "too-many-emails");
+    // They do not use up the mailbox's share: the holder's own recovery email still goes.
+    crate::recovery::request_recovery(&app, JANE_EMAIL, "1985-04-12", Some(JANE)).await;
+    mail_with(&app, "/reset-password#token=").await;
     app.stop().await;
+}
+
+/// What the outside review broke: another password session finishing a pending enrolment,
+/// an emailed link adding a factor beside an existing one, password-only sessions outliving
+/// the first factor or a change of policy, and a pending factor removed by someone else.
+async fn a_password_alone_cannot_take_over_an_enrolment(app: &TestApp) {
+    fresh_step().await;
+    // The victim starts an authenticator app at work; whoever has only the password has a
+    // session too.
+    let workplace = bearer(&smartcard_tokens(app, JANE_CARD).await);
+    let intruder = bearer(&app.tokens(JANE, JANE_PASSWORD).await);
+    let pending = json_of(
+        app.post_json("/v1/me/factors/totp", &json!({}), Some(&workplace))
+            .await,
+        201,
+    )
+    .await;
+    let id = pending["id"].as_str().unwrap();
+    let secret = pending["secret"].as_str().unwrap();
+    let confirm = format!("/v1/me/factors/totp/{id}/confirm");
+    // Not even the right code lets another session confirm it, nor remove it.
+    let res = app
+        .post_json(&confirm, &json!({"code": code(secret, 0)}), Some(&intruder))
+        .await;
+    assert_eq!(problem(res).await["code"], "factor-not-found");
+    let res = delete(app, &format!("/v1/me/factors/{id}"), &intruder).await;
+    assert_eq!(problem(res).await["code"], "enrolment-proof-required");
+    // Five wrong codes end the pending app, even for the session that started it.
+    for _ in 0..5 {
+        let res = app
+            .post_json(&confirm, &json!({"code": "000000"}), Some(&workplace))
+            .await;
+        assert_eq!(problem(res).await["code"], "invalid-second-factor");
+    }
+    let res = app
+        .post_json(
+            &confirm,
+            &json!({"code": code(secret, 0)}),
+            Some(&workplace),
+        )
+        .await;
+    assert_eq!(
+        problem(res).await["code"],
+        "factor-not-found",
+        "ended by five wrong codes"
+    );
+    let events = esr_persistence::audit::recent(&mut app.db(), Some(&jane(app).id), 100).unwrap();
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.event_type == "mfa.factor_confirmation_failed")
+            .count(),
+        5
+    );
+
+    // The first factor ends every session opened with the password alone.
+    let (_, secret, _) = enrol_with(app, &workplace).await;
+    assert_eq!(app.get_auth("/v1/me", &intruder).await.status(), 401);
+    // An emailed link adds only the first factor.
+    let res = app
+        .post_json(
+            "/v1/me/factors/enrolment-link",
+            &json!({}),
+            Some(&workplace),
+        )
+        .await;
+    assert_eq!(problem(res).await["code"], "enrolment-proof-required");
+
+    // A change of policy ends the organisation's password-only sessions.
+    let key = admin_key(app, "policy", "all", "write");
+    let priya = bearer(&app.tokens("999APATEL01", "Copper kettle meadow 42").await);
+    let res = app
+        .client
+        .patch(format!("{}/v1/admin/organisations/999", app.address))
+        .bearer_auth(&key)
+        .json(&json!({"mfa_policy": "required"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        app.get_auth("/v1/me", &priya).await.status(),
+        401,
+        "password-only, ended"
+    );
+    let limited = json_of(
+        app.login("999APATEL01", "Copper kettle meadow 42").await,
+        200,
+    )
+    .await;
+    let me = json_of(app.get_auth("/v1/me", &bearer(&limited)).await, 200).await;
+    assert_eq!(me["session"]["enrolment_only"], true);
+    let lasts = chrono::DateTime::parse_from_rfc3339(me["session"]["expires_at"].as_str().unwrap())
+        .unwrap()
+        .with_timezone(&Utc)
+        - Utc::now();
+    assert!(
+        lasts <= chrono::Duration::hours(1),
+        "an enrolment-only session is short: {lasts}"
+    );
+    // Jane's session with a factor is untouched.
+    let signed_in = json_of(
+        second_step(
+            app,
+            challenge(app).await["mfa_token"].as_str().unwrap(),
+            json!({"totp_code": code(&secret, 1)}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        app.get_auth("/v1/me/internet-access", &bearer(&signed_in))
+            .await
+            .status(),
+        200
+    );
+    patch_org(app, json!({"mfa_policy": "optional"})).await;
 }

@@ -113,12 +113,17 @@ async fn refresh_token_spent_on_one_instance_is_refused_on_the_other_and_revokes
     let a2 = second["access_token"].as_str().unwrap();
     assert_eq!(b.get_auth("/v1/me", a2).await.status(), 200);
 
-    // r1, spent on A, replayed on B: refused, and the whole session ends.
+    // r2 spent on A; then r1, spent on A before it, replayed on B: refused, and the whole
+    // session ends.
+    let res = a.refresh(r2).await;
+    assert_eq!(res.status(), 200);
+    let third: Value = res.json().await.unwrap();
+    let r3 = third["refresh_token"].as_str().unwrap();
     let res = b.refresh(r1).await;
     assert_eq!(res.status(), 401);
     assert_eq!(problem(res).await["code"], "invalid-refresh-token");
     for instance in [&a, &b] {
-        let res = instance.refresh(r2).await;
+        let res = instance.refresh(r3).await;
         assert_eq!(res.status(), 401, "the newer token dies with the session");
         assert_eq!(problem(res).await["code"], "invalid-refresh-token");
         assert_eq!(instance.get_auth("/v1/me", a2).await.status(), 401);
