@@ -32,9 +32,9 @@ pub enum AuthError {
     /// The token does not verify.
     #[error("invalid access token: {}", .0.reason())]
     Invalid(TokenRejection),
-    /// The token verifies but its session was revoked or has ended.
+    /// The token verifies but its session was revoked or has ended (why, when known).
     #[error("session ended")]
-    SessionEnded,
+    SessionEnded(Option<&'static str>),
     /// The session may only enrol a second factor (its organisation requires one and the
     /// account has none yet).
     #[error("second factor enrolment required")]
@@ -57,8 +57,12 @@ impl AsProblem for AuthError {
                 "Send an access token: Authorization: Bearer <token> (from POST /v1/auth/login).",
             )
             .with_www_authenticate(CHALLENGE),
-            Self::Invalid(_) | Self::SessionEnded => {
+            Self::Invalid(_) | Self::SessionEnded(_) => {
                 tracing::info!(reason = %self, "access token refused");
+                let ended = match self {
+                    Self::SessionEnded(why) => *why,
+                    _ => None,
+                };
                 ProblemSpec::new(
                     StatusCode::UNAUTHORIZED,
                     "invalid-token",
@@ -66,6 +70,7 @@ impl AsProblem for AuthError {
                     "The access token is invalid or expired, or its session has ended. Refresh it or log in again.",
                 )
                 .with_www_authenticate(CHALLENGE_INVALID)
+                .with_session_ended(ended)
             }
             Self::EnrolmentRequired => ProblemSpec::new(
                 StatusCode::FORBIDDEN,
@@ -148,16 +153,17 @@ impl AccessToken {
     /// for the routes such a session exists for (the profile, factors, sessions, logout).
     pub fn with_any_session(self, session: Option<Session>) -> Result<Authenticated, AuthError> {
         match session {
-            Some(session)
-                if session.is_active(self.verified_at)
-                    && session.account_id.as_str() == self.claims.sub =>
-            {
-                Ok(Authenticated {
-                    claims: self.claims,
-                    session,
-                })
+            Some(session) if session.account_id.as_str() != self.claims.sub => {
+                Err(AuthError::SessionEnded(None))
             }
-            _ => Err(AuthError::SessionEnded),
+            Some(session) if session.is_active(self.verified_at) => Ok(Authenticated {
+                claims: self.claims,
+                session,
+            }),
+            Some(session) => Err(AuthError::SessionEnded(
+                session.end_reason(self.verified_at),
+            )),
+            None => Err(AuthError::SessionEnded(None)),
         }
     }
 }

@@ -28,7 +28,10 @@ impl MfaTokenPurpose {
     }
 }
 
-/// Stores a new token, voiding the account's earlier unused tokens of the same purpose.
+/// Stores a new token. A new enrolment link voids the account's earlier ones (only the newest
+/// works); sign-in challenges stand side by side, so a login elsewhere with the password
+/// cannot cancel the holder's code step (each expires within minutes, and wrong codes count
+/// towards one lockout whichever challenge they answer).
 pub fn issue(
     conn: &mut DbConnection,
     digest: &TokenDigest,
@@ -38,14 +41,16 @@ pub fn issue(
     now: DateTime<Utc>,
 ) -> Result<(), RepoError> {
     let at = now.naive_utc();
-    diesel::update(
-        t::table
-            .filter(t::account_id.eq(account_id.as_str()))
-            .filter(t::purpose.eq(purpose.as_str()))
-            .filter(t::used_at.is_null()),
-    )
-    .set(t::used_at.eq(Some(at)))
-    .execute(conn)?;
+    if purpose == MfaTokenPurpose::Enrolment {
+        diesel::update(
+            t::table
+                .filter(t::account_id.eq(account_id.as_str()))
+                .filter(t::purpose.eq(purpose.as_str()))
+                .filter(t::used_at.is_null()),
+        )
+        .set(t::used_at.eq(Some(at)))
+        .execute(conn)?;
+    }
     diesel::insert_into(t::table)
         .values((
             t::token_hash.eq(digest.as_str()),

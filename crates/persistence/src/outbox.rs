@@ -168,18 +168,21 @@ pub fn enqueue(
     Ok(id)
 }
 
-/// Emails of a kind queued for an address since `since` (any status): the per-mailbox limit.
+/// Recovery and unlock emails queued for an address since `since` (any status): the
+/// per-mailbox limit.
 pub fn queued_to_since(
     conn: &mut DbConnection,
     recipient: &str,
     since: DateTime<Utc>,
 ) -> Result<i64, RepoError> {
-    // Enrolment links are limited per account on their own: whoever holds only the password
-    // must not be able to spend the mailbox's share and so block the holder's recovery.
+    // Only the emails a stranger can cause count: notices of changes and enrolment links
+    // follow something done with the password (bounded on their own), and must not spend the
+    // mailbox's share and so block the holder's own recovery.
+    let counted = [EmailKind::Recovery.as_str(), EmailKind::Unlock.as_str()];
     Ok(o::table
         .filter(o::recipient.eq(recipient))
         .filter(o::created_at.ge(since.naive_utc()))
-        .filter(o::kind.ne(EmailKind::EnrolmentLink.as_str()))
+        .filter(o::kind.eq_any(counted))
         .select(count_star())
         .get_result(conn)?)
 }

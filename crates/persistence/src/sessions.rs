@@ -211,6 +211,17 @@ impl Session {
         self.revoked_at.is_none() && now < self.expires_at
     }
 
+    /// Why it is no longer usable at `now`: its revocation's reason, or `expired` past its
+    /// absolute end; `None` while it is active.
+    pub fn end_reason(&self, now: DateTime<Utc>) -> Option<&'static str> {
+        match self.revoked_reason {
+            Some(reason) => Some(reason.as_str()),
+            None if self.revoked_at.is_some() => Some("revoked"),
+            None if now >= self.expires_at => Some("expired"),
+            None => None,
+        }
+    }
+
     /// The methods that authenticated it (the `amr` claim), first factor first.
     pub fn amr(&self) -> Vec<&'static str> {
         amr(self.kind, self.second_factor)
@@ -417,8 +428,9 @@ pub fn revoke_kind_for_account(
     revoke_matching(conn, account_id, keep, Some(kind), reason, now)
 }
 
-/// Revokes the account's active sessions opened with a password alone (no second factor, not
-/// limited to enrolment) except `keep`: its first factor was just added. Returns how many.
+/// Revokes the account's active sessions opened with a password alone (no second factor;
+/// those limited to enrolment too) except `keep`: its first factor was just added. Returns
+/// how many.
 pub fn revoke_password_only_for_account(
     conn: &mut DbConnection,
     account_id: &AccountId,
@@ -429,7 +441,6 @@ pub fn revoke_password_only_for_account(
         .filter(sessions::revoked_at.is_null())
         .filter(sessions::amr.eq(SessionKind::Password.as_str()))
         .filter(sessions::second_factor.is_null())
-        .filter(sessions::enrolment_only.eq(false))
         .filter(sessions::account_id.eq(account_id.as_str()))
         .filter(sessions::id.ne(keep.as_str().to_owned()))
         .select(sessions::id)

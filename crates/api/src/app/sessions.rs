@@ -599,9 +599,10 @@ pub fn sign(app: &AppState, issued: IssuedSession, now: DateTime<Utc>) -> Result
 /// Why a refresh token was not exchanged.
 #[derive(Debug, thiserror::Error)]
 pub enum RefreshError {
-    /// Unknown, expired, already used (the session is then revoked), or its session ended.
+    /// Unknown, expired, already used (the session is then revoked), or its session ended;
+    /// why the session ended, when known (see [`crate::problem::Problem::session_ended`]).
     #[error("invalid refresh token")]
-    InvalidRefreshToken,
+    InvalidRefreshToken(Option<&'static str>),
     /// Storage or the unexpected.
     #[error(transparent)]
     Failure(#[from] Failure),
@@ -617,7 +618,7 @@ pub async fn refresh(
     now: DateTime<Utc>,
 ) -> Result<Tokens, RefreshError> {
     if token.is_empty() || token.len() > MAX_REFRESH_TOKEN {
-        return Err(RefreshError::InvalidRefreshToken);
+        return Err(RefreshError::InvalidRefreshToken(None));
     }
     let token = token.to_owned();
     let config = app.config.clone();
@@ -630,16 +631,19 @@ pub async fn refresh(
         Rotation::Issued(issued) => Ok(sign(app, issued, now)?),
         Rotation::Reused => {
             app.metrics.security_event("refresh_token.reused");
-            Err(RefreshError::InvalidRefreshToken)
+            Err(RefreshError::InvalidRefreshToken(Some(
+                RevokeReason::RefreshTokenReuse.as_str(),
+            )))
         }
-        Rotation::Refused => Err(RefreshError::InvalidRefreshToken),
+        Rotation::Refused(why) => Err(RefreshError::InvalidRefreshToken(why)),
     }
 }
 
 enum Rotation {
     Issued(IssuedSession),
     Reused,
-    Refused,
+    /// Refused, with why the session ended when it did.
+    Refused(Option<&'static str>),
 }
 
 fn rotate(
@@ -652,11 +656,14 @@ fn rotate(
     let digest = TokenDigest::of(token);
     match sessions::spend_refresh_token(conn, &digest, now)? {
         RefreshSpend::Spent { session } => {
-            if !session.is_active(now) || !account_may_continue(conn, &session)? {
-                if session.revoked_at.is_none() {
-                    sessions::revoke(conn, &session.id, RevokeReason::AccountNotActive, now)?;
-                }
-                return Ok(Rotation::Refused);
+            if let Some(why) = session.end_reason(now) {
+                return Ok(Rotation::Refused(Some(why)));
+            }
+            if !account_may_continue(conn, &session)? {
+                sessions::revoke(conn, &session.id, RevokeReason::AccountNotActive, now)?;
+                return Ok(Rotation::Refused(Some(
+                    RevokeReason::AccountNotActive.as_str(),
+                )));
             }
             let refresh_token = successor_of(config, token);
             let refresh_expires_at = store_refresh_token(
@@ -684,9 +691,17 @@ fn rotate(
             if within_grace && let Some(again) = resend_successor(conn, config, token, now)? {
                 return Ok(Rotation::Issued(again));
             }
-            reused(conn, caller, &session_id, now)
+            // A token of a session that has ended already (its tokens are spent with it) says
+            // why it ended; only a live session's spent token is a copy in other hands.
+            let ended = sessions::find(conn, &session_id)?.and_then(|s| s.end_reason(now));
+            match ended {
+                Some(why) => Ok(Rotation::Refused(Some(why))),
+                None => reused(conn, caller, &session_id, now),
+            }
         }
-        RefreshSpend::Expired | RefreshSpend::Unknown => Ok(Rotation::Refused),
+        // Unused for longer than its lifetime: the session idled out.
+        RefreshSpend::Expired => Ok(Rotation::Refused(Some("idle_timeout"))),
+        RefreshSpend::Unknown => Ok(Rotation::Refused(None)),
     }
 }
 
@@ -753,15 +768,15 @@ fn reused(
     session_id: &SessionId,
     now: DateTime<Utc>,
 ) -> Result<Rotation, RepoError> {
-    let session = sessions::find(conn, session_id)?;
-    let was_active = sessions::revoke(conn, session_id, RevokeReason::RefreshTokenReuse, now)?;
+    let account_id = sessions::find(conn, session_id)?.map(|s| s.account_id);
+    sessions::revoke(conn, session_id, RevokeReason::RefreshTokenReuse, now)?;
     audit::record(
         conn,
         caller,
         EventType::RefreshTokenReused,
-        session.as_ref().map(|s| &s.account_id),
+        account_id.as_ref(),
         &Actor::Anonymous,
-        &json!({"session_id": session_id, "session_was_active": was_active}),
+        &json!({"session_id": session_id}),
         now,
     )?;
     Ok(Rotation::Reused)

@@ -49,6 +49,18 @@ pub struct Problem {
     /// Every rule the input broke, for forms that show all errors at once.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub violations: Vec<Violation>,
+    /// Why the session of the token ended, when it did (`invalid-token`,
+    /// `invalid-refresh-token`): `expired` (its absolute end), `idle_timeout` (its refresh
+    /// token unused too long), `logout`, `ended_by_owner`, `password_changed`,
+    /// `password_reset`, `password_set`, `account_locked`, `account_suspended`,
+    /// `account_disabled`, `internet_access_rejected`, `internet_access_revoked`,
+    /// `internet_access_lapsed`, `account_not_active`, `refresh_token_reuse`,
+    /// `smartcard_changed`, `factor_removed`, `factors_reset` or `second_factor_required`.
+    /// Stable values: the app can say "you signed out elsewhere" or "your password was
+    /// changed" instead of a bare "log in again".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "password_changed")]
+    pub session_ended: Option<String>,
 }
 
 /// One broken rule.
@@ -73,6 +85,7 @@ pub struct ProblemSpec {
     violations: Vec<Violation>,
     retry_after_secs: Option<u64>,
     www_authenticate: Option<&'static str>,
+    session_ended: Option<&'static str>,
 }
 
 impl ProblemSpec {
@@ -91,7 +104,15 @@ impl ProblemSpec {
             violations: Vec::new(),
             retry_after_secs: None,
             www_authenticate: None,
+            session_ended: None,
         }
+    }
+
+    /// Adds why the token's session ended (see [`Problem::session_ended`]).
+    #[must_use]
+    pub fn with_session_ended(mut self, why: Option<&'static str>) -> Self {
+        self.session_ended = why;
+        self
     }
 
     /// Adds the rules the input broke.
@@ -185,6 +206,7 @@ impl ProblemSpec {
             code: self.code.to_owned(),
             request_id,
             violations: self.violations,
+            session_ended: self.session_ended.map(str::to_owned),
         }
     }
 }

@@ -170,12 +170,13 @@ crate::problem_response!(LoginError);
 impl AsProblem for RefreshError {
     fn problem(&self) -> ProblemSpec {
         match self {
-            Self::InvalidRefreshToken => ProblemSpec::new(
+            Self::InvalidRefreshToken(why) => ProblemSpec::new(
                 StatusCode::UNAUTHORIZED,
                 "invalid-refresh-token",
                 "Unauthorized",
                 "The refresh token is invalid, expired or already used, or its session has ended. Log in again.",
-            ),
+            )
+            .with_session_ended(*why),
             Self::Failure(f) => f.problem(),
         }
     }
@@ -347,7 +348,7 @@ pub struct RefreshRequest {
     responses(
         (status = 200, description = "New tokens; the presented refresh token is spent (a retry within the grace gets the same refresh token and a fresh access token).", body = TokenResponse),
         (status = 400, description = "Malformed request.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`invalid-refresh-token`: unknown, expired, already used outside the grace (the session is then revoked), or the session has ended.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`invalid-refresh-token`: unknown, expired, already used outside the grace (the session is then revoked), or the session has ended; `session_ended` says why when known (`idle_timeout`, `expired`, `logout`, `password_changed`, `refresh_token_reuse`, …).", body = Problem, content_type = "application/problem+json"),
     ),
 )]
 #[post("/auth/refresh")]

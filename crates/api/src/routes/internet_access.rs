@@ -105,7 +105,7 @@ crate::problem_response!(AccessError);
 impl AsProblem for SetAtWorkError {
     fn problem(&self) -> ProblemSpec {
         match self {
-            Self::SessionEnded => AuthError::SessionEnded.problem(),
+            Self::SessionEnded => AuthError::SessionEnded(None).problem(),
             Self::SmartcardRequired => smartcard_required(),
             Self::NotApproved(status) => ProblemSpec::new(
                 StatusCode::FORBIDDEN,

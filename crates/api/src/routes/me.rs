@@ -122,7 +122,7 @@ crate::problem_response!(MeError);
 impl AsProblem for ChangeError {
     fn problem(&self) -> ProblemSpec {
         match self {
-            Self::SessionEnded => AuthError::SessionEnded.problem(),
+            Self::SessionEnded => AuthError::SessionEnded(None).problem(),
             Self::WrongCurrentPassword => ProblemSpec::new(
                 StatusCode::BAD_REQUEST,
                 "current-password-incorrect",

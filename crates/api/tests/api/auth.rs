@@ -15,6 +15,7 @@ both_backends!(
     login_returns_eddsa_tokens_that_open_me,
     refresh_rotates_and_reuse_revokes_the_session,
     a_refresh_retried_within_the_grace_gets_the_same_pair,
+    the_app_is_told_why_a_session_ended,
     logout_ends_access_and_refresh,
     forged_expired_and_misaddressed_tokens_are_refused,
     a_key_registered_by_another_instance_is_picked_up,
@@ -497,4 +498,80 @@ async fn a_refresh_retried_within_the_grace_gets_the_same_pair(app: &TestApp) {
             .status(),
         401
     );
+}
+
+/// A refused token says why its session ended, so the app can tell "you logged out" from
+/// "your password was changed" from "someone else used your session".
+async fn the_app_is_told_why_a_session_ended(app: &TestApp) {
+    let why = |body: Value| body["session_ended"].clone();
+    // Logout: the access and the refresh token say so.
+    let tokens = app.tokens(JANE, JANE_PASSWORD).await;
+    let access = tokens["access_token"].as_str().unwrap();
+    assert_eq!(
+        app.post_json("/v1/auth/logout", &json!({}), Some(access))
+            .await
+            .status(),
+        204
+    );
+    let res = app.get_auth("/v1/me", access).await;
+    assert_eq!(why(problem(res).await), "logout");
+    let res = refresh(app, tokens["refresh_token"].as_str().unwrap()).await;
+    let body = problem(res).await;
+    assert_eq!(body["code"], "invalid-refresh-token");
+    assert_eq!(why(body), "logout");
+
+    // The password changed in another session.
+    let phone = app.tokens(JANE, JANE_PASSWORD).await;
+    let laptop = app.tokens(JANE, JANE_PASSWORD).await;
+    let new = "Wandering heron at dusk";
+    let res = app
+        .post_json(
+            "/v1/me/password",
+            &json!({"current_password": JANE_PASSWORD, "new_password": new, "confirm_password": new}),
+            laptop["access_token"].as_str(),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let res = app
+        .get_auth("/v1/me", phone["access_token"].as_str().unwrap())
+        .await;
+    assert_eq!(why(problem(res).await), "password_changed");
+
+    // A copy of a refresh token was used: both holders are told.
+    let r1 = laptop_refresh(app, new).await;
+    let r2 = refresh(app, &r1).await.json::<Value>().await.unwrap()["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r3 = refresh(app, &r2).await.json::<Value>().await.unwrap()["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    {
+        use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
+        use esr_persistence::schema::refresh_tokens::dsl;
+        diesel::update(dsl::refresh_tokens.filter(dsl::used_at.is_not_null()))
+            .set(dsl::used_at.eq((chrono::Utc::now() - chrono::Duration::seconds(60)).naive_utc()))
+            .execute(&mut app.db())
+            .unwrap();
+    }
+    assert_eq!(
+        why(problem(refresh(app, &r1).await).await),
+        "refresh_token_reuse"
+    );
+    assert_eq!(
+        why(problem(refresh(app, &r3).await).await),
+        "refresh_token_reuse"
+    );
+
+    // A token that never was has no session to speak of.
+    let body = problem(refresh(app, &"A".repeat(43)).await).await;
+    assert!(body.get("session_ended").is_none(), "{body}");
+}
+
+async fn laptop_refresh(app: &TestApp, password: &str) -> String {
+    app.tokens(JANE, password).await["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }

@@ -433,7 +433,8 @@ async fn an_expired_or_foreign_mfa_token_is_refused(app: &TestApp) {
         "five minutes only"
     );
 
-    // A newer challenge voids the older one.
+    // A later login with the password does not cancel a code step in progress: each
+    // challenge stands on its own, and each is spent by its own login.
     let first = challenge(app).await["mfa_token"]
         .as_str()
         .unwrap()
@@ -442,13 +443,19 @@ async fn an_expired_or_foreign_mfa_token_is_refused(app: &TestApp) {
         .as_str()
         .unwrap()
         .to_owned();
-    let res = second_step(app, &first, json!({"totp_code": code(&secret, 1)})).await;
-    assert_eq!(problem(res).await["code"], "invalid-mfa-token");
     json_of(
-        second_step(app, &second, json!({"totp_code": code(&secret, 1)})).await,
+        second_step(app, &first, json!({"totp_code": code(&secret, 1)})).await,
         200,
     )
     .await;
+    let res = second_step(app, &first, json!({"totp_code": code(&secret, 1)})).await;
+    assert_eq!(problem(res).await["code"], "invalid-mfa-token", "spent");
+    let res = second_step(app, &second, json!({"totp_code": code(&secret, 1)})).await;
+    assert_eq!(
+        problem(res).await["code"],
+        "invalid-second-factor",
+        "the step is spent too"
+    );
 }
 
 async fn wrong_codes_and_passwords_share_one_lockout_under_parallel_attack(backend: TestBackend) {
@@ -510,6 +517,7 @@ async fn required_policy_limits_a_factorless_session_to_enrolment(app: &TestApp)
     patch_org(app, json!({"mfa_policy": "required"})).await;
     let tokens = json_of(app.login(JANE, JANE_PASSWORD).await, 200).await;
     let limited = bearer(&tokens);
+    let other_limited = bearer(&json_of(app.login(JANE, JANE_PASSWORD).await, 200).await);
     let me = json_of(app.get_auth("/v1/me", &limited).await, 200).await;
     assert_eq!(me["mfa_policy"], "required");
     assert_eq!(me["session"]["enrolment_only"], true);
@@ -566,6 +574,12 @@ async fn required_policy_limits_a_factorless_session_to_enrolment(app: &TestApp)
             .await
             .status(),
         200
+    );
+    // The other session the password alone opened ends with the first factor.
+    let res = app.get_auth("/v1/me", &other_limited).await;
+    assert_eq!(
+        problem(res).await["session_ended"],
+        "second_factor_required"
     );
 
     // The last factor cannot go while the policy requires one.
@@ -812,7 +826,24 @@ async fn enrolment_links_keep_to_their_own_limit(backend: TestBackend) {
     assert_eq!(res.status(), 429);
     assert!(res.headers().contains_key("retry-after"));
     assert_eq!(problem(res).await["code"], "too-many-emails");
-    // They do not use up the mailbox's share: the holder's own recovery email still goes.
+    // Nor do notices of changes made with the password: they do not use up the mailbox's
+    // share, and the holder's own recovery email still goes.
+    let mut current = JANE_PASSWORD.to_owned();
+    for next in [
+        "Amber lantern meadow 1",
+        "Amber lantern meadow 2",
+        "Amber lantern meadow 3",
+    ] {
+        let res = app
+            .post_json(
+                "/v1/me/password",
+                &json!({"current_password": current, "new_password": next, "confirm_password": next}),
+                Some(&session),
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+        current = next.to_owned();
+    }
     crate::recovery::request_recovery(&app, JANE_EMAIL, "1985-04-12", Some(JANE)).await;
     mail_with(&app, "/reset-password#token=").await;
     app.stop().await;

@@ -66,7 +66,7 @@ pub enum AdminError {
     },
     /// The JSON body could not be read (malformed, wrong shape, too large, wrong type).
     #[error("unreadable request body")]
-    Body(ProblemSpec),
+    Body(Box<ProblemSpec>),
     /// Storage, capacity or the unexpected.
     #[error(transparent)]
     Failure(#[from] Failure),
@@ -119,7 +119,7 @@ impl AsProblem for AdminError {
             Self::Conflict { code, detail } => {
                 ProblemSpec::new(StatusCode::CONFLICT, code, "Conflict", detail.clone())
             }
-            Self::Body(spec) => spec.clone(),
+            Self::Body(spec) => (**spec).clone(),
             Self::Failure(f) => f.problem(),
         }
     }
@@ -132,13 +132,13 @@ crate::problem_response!(AdminError);
 pub fn json_body<T>(body: Result<web::Json<T>, actix_web::Error>) -> Result<T, AdminError> {
     body.map(web::Json::into_inner).map_err(|e| {
         let response = e.error_response();
-        AdminError::Body(
+        AdminError::Body(Box::new(
             response
                 .extensions()
                 .get::<ProblemSpec>()
                 .cloned()
                 .unwrap_or_else(|| ProblemSpec::for_status(response.status())),
-        )
+        ))
     })
 }
 
