@@ -49,11 +49,15 @@ pub enum EmailKind {
     FactorsReset,
     /// The link that lets a password session enrol a first sign-in method.
     EnrolmentLink,
+    /// "A recovery code was used to log in to your ESR account".
+    RecoveryCodeUsed,
+    /// "New recovery codes were made for your ESR account" (the old set no longer works).
+    RecoveryCodesReplaced,
 }
 
 impl EmailKind {
     /// Every kind.
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 12] = [
         Self::Recovery,
         Self::Unlock,
         Self::PasswordChanged,
@@ -64,6 +68,8 @@ impl EmailKind {
         Self::FactorRemoved,
         Self::FactorsReset,
         Self::EnrolmentLink,
+        Self::RecoveryCodeUsed,
+        Self::RecoveryCodesReplaced,
     ];
 
     /// The stored text (also the template name).
@@ -79,6 +85,8 @@ impl EmailKind {
             Self::FactorRemoved => "factor_removed",
             Self::FactorsReset => "factors_reset",
             Self::EnrolmentLink => "enrolment_link",
+            Self::RecoveryCodeUsed => "recovery_code_used",
+            Self::RecoveryCodesReplaced => "recovery_codes_replaced",
         }
     }
 

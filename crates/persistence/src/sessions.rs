@@ -625,6 +625,19 @@ pub fn spend_refresh_token(
     })
 }
 
+/// The session a refresh token belongs to, whatever the token's state.
+pub fn session_of_refresh_token(
+    conn: &mut DbConnection,
+    token_hash: &TokenDigest,
+) -> Result<Option<SessionId>, RepoError> {
+    let found: Option<String> = refresh_tokens::table
+        .find(token_hash.as_str())
+        .select(refresh_tokens::session_id)
+        .get_result(conn)
+        .optional()?;
+    Ok(found.map(SessionId::from_stored))
+}
+
 /// The session of an unused, unexpired refresh token and when it expires.
 pub fn unused_refresh_token(
     conn: &mut DbConnection,

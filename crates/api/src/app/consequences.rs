@@ -431,6 +431,25 @@ pub fn factor_removed(
     Ok(sessions_ended)
 }
 
+/// A recovery code signed someone in: the holder is told, since a code taken from where it
+/// was kept would otherwise open the account unnoticed.
+pub fn recovery_code_used(
+    conn: &mut DbConnection,
+    account: &Account,
+    now: DateTime<Utc>,
+) -> Result<(), RepoError> {
+    notify_holder(conn, account, EmailKind::RecoveryCodeUsed, now)
+}
+
+/// A new set of recovery codes replaced the old: the holder is told.
+pub fn recovery_codes_replaced(
+    conn: &mut DbConnection,
+    account: &Account,
+    now: DateTime<Utc>,
+) -> Result<(), RepoError> {
+    notify_holder(conn, account, EmailKind::RecoveryCodesReplaced, now)
+}
+
 /// Row "second factors reset by an administrator": every factor and recovery code goes,
 /// second-step tokens are cancelled, every session ends, and the holder is told.
 pub fn factors_reset(

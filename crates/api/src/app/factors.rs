@@ -377,17 +377,22 @@ pub async fn regenerate_recovery_codes(
     let account_id = session.account_id.clone();
     let key = app.config.mfa_key.clone();
     let caller = caller.clone();
-    app.db(move |c| {
-        c.write_transaction(|c| {
-            let account = account_of(c, &account_id)?;
-            if second_factors::count_confirmed(c, &account.id)? == 0 {
-                return Ok(Err(FactorError::NoFactor));
-            }
-            Ok(Ok(issue_recovery_codes(c, &caller, &key, &account, now)?))
+    let issued = app
+        .db(move |c| {
+            c.write_transaction(|c| {
+                let account = account_of(c, &account_id)?;
+                if second_factors::count_confirmed(c, &account.id)? == 0 {
+                    return Ok(Err(FactorError::NoFactor));
+                }
+                let codes = issue_recovery_codes(c, &caller, &key, &account, now)?;
+                consequences::recovery_codes_replaced(c, &account, now)?;
+                Ok(Ok(codes))
+            })
         })
-    })
-    .await
-    .map_err(Failure::from)?
+        .await
+        .map_err(Failure::from)?;
+    app.delivery_wake.notify_one();
+    issued
 }
 
 fn issue_recovery_codes(

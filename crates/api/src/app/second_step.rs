@@ -17,7 +17,7 @@ use esr_persistence::{DbConnection, RepoError, recovery_codes};
 use serde_json::json;
 
 use super::sessions::{IssuedSession, Proof, Tokens, login_succeeded, open_session, sign};
-use super::{Caller, Failure, audit, factors, lockout};
+use super::{Caller, Failure, audit, consequences, factors, lockout};
 use crate::config::Config;
 use crate::rate_limit::Limited;
 use crate::state::AppState;
@@ -177,6 +177,8 @@ pub async fn complete(
         })
         .await
         .map_err(Failure::from)?;
+    // A lock, or a recovery code used, queues an email: send it now, not at the next poll.
+    app.delivery_wake.notify_one();
     match completed {
         Ok(issued) => {
             app.metrics.security_event("login.succeeded");
@@ -184,8 +186,6 @@ pub async fn complete(
         }
         Err(e) => {
             app.metrics.security_event("login.second_factor_failed");
-            // A lock queues an email: send it now rather than at the next poll.
-            app.delivery_wake.notify_one();
             Err(e)
         }
     }
@@ -225,6 +225,9 @@ fn answer_challenge(
     };
     let issued = open_session(conn, config, caller, &account.id, proof, now)?;
     login_succeeded(conn, caller, &account, &issued, now)?;
+    if answer.method() == Method::RecoveryCode {
+        consequences::recovery_code_used(conn, &account, now)?;
+    }
     Ok(Ok(issued))
 }
 

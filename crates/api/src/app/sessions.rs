@@ -832,22 +832,60 @@ pub async fn logout(
 ) -> Result<(), Failure> {
     let caller = caller.clone();
     let session = session.clone();
+    app.db(move |c| c.write_transaction(|c| end_by_logout(c, &caller, &session, now)))
+        .await?;
+    Ok(())
+}
+
+/// Ends the session a refresh token belongs to (RFC 7009 style: for an app whose access token
+/// has expired). A token that is unknown, or whose session has ended, ends nothing and is not
+/// an error: the outcome the caller wants holds either way.
+pub async fn logout_by_refresh_token(
+    app: &AppState,
+    caller: &Caller,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<(), Failure> {
+    if token.is_empty() || token.len() > MAX_REFRESH_TOKEN {
+        return Ok(());
+    }
+    let digest = TokenDigest::of(token);
+    let caller = caller.clone();
     app.db(move |c| {
         c.write_transaction(|c| {
-            sessions::revoke(c, &session.id, RevokeReason::Logout, now)?;
-            audit::record(
-                c,
-                &caller,
-                EventType::Logout,
-                Some(&session.account_id),
-                &Actor::Session(session.id.clone()),
-                &json!({}),
-                now,
-            )
+            let Some(session_id) = sessions::session_of_refresh_token(c, &digest)? else {
+                return Ok(());
+            };
+            match sessions::find(c, &session_id)? {
+                Some(session) => end_by_logout(c, &caller, &session, now),
+                None => Ok(()),
+            }
         })
     })
     .await?;
     Ok(())
+}
+
+/// Revokes the session for a logout, audited when it was still active (a repeated logout
+/// changes nothing and records nothing).
+fn end_by_logout(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    session: &Session,
+    now: DateTime<Utc>,
+) -> Result<(), RepoError> {
+    if !sessions::revoke(conn, &session.id, RevokeReason::Logout, now)? {
+        return Ok(());
+    }
+    audit::record(
+        conn,
+        caller,
+        EventType::Logout,
+        Some(&session.account_id),
+        &Actor::Session(session.id.clone()),
+        &json!({}),
+        now,
+    )
 }
 
 /// The account's active sessions, most recently used first.

@@ -210,14 +210,16 @@ pub fn render(
             &serde_json::from_str(payload).map_err(parse_err)?,
             links,
         ),
-        EmailKind::FactorAdded | EmailKind::FactorRemoved | EmailKind::FactorsReset => {
-            factor_notice(
-                known,
-                lang,
-                &serde_json::from_str(payload).map_err(parse_err)?,
-                links,
-            )
-        }
+        EmailKind::FactorAdded
+        | EmailKind::FactorRemoved
+        | EmailKind::FactorsReset
+        | EmailKind::RecoveryCodeUsed
+        | EmailKind::RecoveryCodesReplaced => factor_notice(
+            known,
+            lang,
+            &serde_json::from_str(payload).map_err(parse_err)?,
+            links,
+        ),
         EmailKind::EnrolmentLink => enrolment_link(
             lang,
             &serde_json::from_str(payload).map_err(parse_err)?,
@@ -605,7 +607,8 @@ fn smartcard_changed(lang: Lang, p: &NoticePayload, links: &LinkBase) -> Rendere
     doc.finish()
 }
 
-/// "A sign-in method was added / removed / reset": the notices of second-factor changes.
+/// "A sign-in method was added / removed / reset", "a recovery code was used", "new recovery
+/// codes were made": the notices of second-factor changes.
 fn factor_notice(kind: EmailKind, lang: Lang, p: &NoticePayload, links: &LinkBase) -> Rendered {
     let (subject, what) = match (kind, lang) {
         (EmailKind::FactorAdded, Lang::En) => (
@@ -623,6 +626,22 @@ fn factor_notice(kind: EmailKind, lang: Lang, p: &NoticePayload, links: &LinkBas
         (EmailKind::FactorRemoved, Lang::Cy) => (
             "Tynnwyd dull mewngofnodi o'ch cyfrif ESR",
             "Tynnwyd dull mewngofnodi o'ch cyfrif ESR",
+        ),
+        (EmailKind::RecoveryCodeUsed, Lang::En) => (
+            "A recovery code was used to log in to your ESR account",
+            "One of your recovery codes was used to log in to your ESR account",
+        ),
+        (EmailKind::RecoveryCodeUsed, Lang::Cy) => (
+            "Defnyddiwyd cod adfer i fewngofnodi i'ch cyfrif ESR",
+            "Defnyddiwyd un o'ch codau adfer i fewngofnodi i'ch cyfrif ESR",
+        ),
+        (EmailKind::RecoveryCodesReplaced, Lang::En) => (
+            "New recovery codes were made for your ESR account",
+            "New recovery codes were made for your ESR account, and the old ones no longer work,",
+        ),
+        (EmailKind::RecoveryCodesReplaced, Lang::Cy) => (
+            "Crëwyd codau adfer newydd ar gyfer eich cyfrif ESR",
+            "Crëwyd codau adfer newydd ar gyfer eich cyfrif ESR, ac nid yw'r hen rai yn gweithio mwyach,",
         ),
         (_, Lang::En) => (
             "The sign-in methods of your ESR account were reset",
@@ -791,7 +810,13 @@ mod tests {
         .expect("json");
         let m = render("unlock", "en", "a@b.c", &unlock, &links()).expect("renders");
         assert!(m.text.contains("unlock-account#token=tok-999JSMITH01"));
-        for kind in ["factor_added", "factor_removed", "factors_reset"] {
+        for kind in [
+            "factor_added",
+            "factor_removed",
+            "factors_reset",
+            "recovery_code_used",
+            "recovery_codes_replaced",
+        ] {
             for lang in ["en", "cy"] {
                 let m = render(kind, lang, "a@b.c", notice, &links()).expect("renders");
                 assert!(m.text.contains("999JSMITH01"), "{kind} {lang}: {}", m.text);

@@ -1,7 +1,8 @@
 //! Password login for the My ESR app, refresh-token rotation and logout.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, post, web};
+use actix_web::http::header::AUTHORIZATION;
+use actix_web::{HttpRequest, HttpResponse, post, web};
 use chrono::{DateTime, Utc};
 use esr_domain::{Coded, Password};
 use serde::{Deserialize, Serialize};
@@ -362,22 +363,86 @@ pub async fn refresh(
     Ok(web::Json(tokens.into()))
 }
 
-/// End the current session: its access tokens stop working at once and its refresh token
-/// is spent.
+/// What to log out, when the access token is not at hand.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"refresh_token": "Q2Vnc0dGV3h4bXNkZ1d0cE1jY2JpQ0lJb2h0b1Bkc0k"}))]
+pub struct LogoutRequest {
+    /// The session's refresh token (for an app whose access token has expired).
+    #[serde(default)]
+    #[schema(format = Password, max_length = 128)]
+    pub refresh_token: Option<String>,
+}
+
+/// Why a logout was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum LogoutError {
+    /// Neither an access token nor a refresh token came.
+    #[error(transparent)]
+    Auth(#[from] crate::auth::AuthError),
+    /// The body is not a `LogoutRequest`.
+    #[error("invalid logout body: {0}")]
+    Body(String),
+    /// Storage or the unexpected.
+    #[error(transparent)]
+    Failure(#[from] crate::app::Failure),
+}
+
+impl AsProblem for LogoutError {
+    fn problem(&self) -> ProblemSpec {
+        match self {
+            Self::Auth(e) => e.problem(),
+            Self::Body(why) => ProblemSpec::new(
+                StatusCode::BAD_REQUEST,
+                "invalid-request-body",
+                "Invalid request body",
+                format!("The body must be empty or {{\"refresh_token\": \"…\"}}: {why}"),
+            ),
+            Self::Failure(f) => f.problem(),
+        }
+    }
+}
+crate::problem_response!(LogoutError);
+
+/// End a session: its access tokens stop working at once and its refresh token is spent.
+/// Send the access token (`Authorization: Bearer …`), or, when it has expired, the session's
+/// refresh token in the body. Logging out again, or with a token whose session has already
+/// ended, is also `204` (RFC 7009): the session is ended either way.
 #[utoipa::path(
     tag = "session",
-    security(("bearerAuth" = [])),
+    security((), ("bearerAuth" = [])),
+    request_body(content = Option<LogoutRequest>, description = "Optional: the refresh token, when the access token is not at hand."),
     responses(
-        (status = 204, description = "Logged out."),
-        (status = 401, description = "No valid access token.", body = Problem, content_type = "application/problem+json"),
+        (status = 204, description = "Logged out (or the session had ended already)."),
+        (status = 400, description = "`invalid-request-body`: a body that is not `{\"refresh_token\": …}`.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthenticated`: neither an access token nor a refresh token was sent.", body = Problem, content_type = "application/problem+json"),
     ),
 )]
 #[post("/auth/logout")]
 pub async fn logout(
     state: web::Data<AppState>,
     caller: Caller,
-    AnySession(auth): AnySession,
-) -> Result<HttpResponse, crate::app::Failure> {
-    sessions::logout(&state, &caller, &auth.session, Utc::now()).await?;
+    req: HttpRequest,
+    session: Option<AnySession>,
+    body: web::Bytes,
+) -> Result<HttpResponse, LogoutError> {
+    let now = Utc::now();
+    if let Some(AnySession(auth)) = session {
+        sessions::logout(&state, &caller, &auth.session, now).await?;
+        return Ok(HttpResponse::NoContent().finish());
+    }
+    let request: LogoutRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        LogoutRequest {
+            refresh_token: None,
+        }
+    } else {
+        serde_json::from_slice(&body).map_err(|e| LogoutError::Body(e.to_string()))?
+    };
+    match request.refresh_token {
+        Some(token) => sessions::logout_by_refresh_token(&state, &caller, &token, now).await?,
+        // A bearer token that no longer opens a session: already logged out.
+        None if req.headers().contains_key(AUTHORIZATION) => {}
+        None => return Err(crate::auth::AuthError::Missing.into()),
+    }
     Ok(HttpResponse::NoContent().finish())
 }

@@ -192,13 +192,43 @@ async fn logout_ends_access_and_refresh(app: &TestApp) {
             .status(),
         200
     );
-    // Logging out twice, or without a token.
+    // Logging out twice is fine (RFC 7009): the session is ended either way.
     assert_eq!(
         app.post_json("/v1/auth/logout", &json!({}), Some(access))
             .await
             .status(),
-        401
+        204
     );
+    // An app whose access token has expired logs out with the refresh token alone.
+    let res = app
+        .post_json(
+            "/v1/auth/logout",
+            &json!({"refresh_token": other["refresh_token"]}),
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), 204);
+    let res = app
+        .get_auth("/v1/me", other["access_token"].as_str().unwrap())
+        .await;
+    assert_eq!(problem(res).await["session_ended"], "logout");
+    for again in [other["refresh_token"].as_str().unwrap(), "never-issued"] {
+        let res = app
+            .post_json("/v1/auth/logout", &json!({"refresh_token": again}), None)
+            .await;
+        assert_eq!(res.status(), 204, "{again}");
+    }
+    let res = app
+        .post_json("/v1/auth/logout", &json!({"refresh": "typo"}), None)
+        .await;
+    assert_eq!(problem(res).await["code"], "invalid-request-body");
+    let events = esr_persistence::audit::recent(&mut app.db(), None, 100).unwrap();
+    assert_eq!(
+        events.iter().filter(|e| e.event_type == "logout").count(),
+        2,
+        "each session's logout audited once"
+    );
+    // Without any token: who is logging out?
     let res = app.post_json("/v1/auth/logout", &json!({}), None).await;
     assert_eq!(res.status(), 401);
     assert_eq!(

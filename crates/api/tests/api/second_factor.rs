@@ -410,6 +410,9 @@ async fn recovery_codes_work_once_and_a_new_set_voids_the_old(app: &TestApp) {
         200,
     )
     .await;
+    // The holder hears of each code used and of the new set.
+    mail_with(app, "One of your recovery codes was used").await;
+    mail_with(app, "New recovery codes were made").await;
 }
 
 async fn an_expired_or_foreign_mfa_token_is_refused(app: &TestApp) {
