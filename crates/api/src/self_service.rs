@@ -63,7 +63,9 @@ const ASSETS: &[(&str, &str, &str)] = &[
 /// errors included, carries the security headers: they are added by the scope, not by the
 /// handlers.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/self-service").route(web::get().to(redirect_to_slash)))
+    // The service's own address opens the pages: a person who types it lands somewhere.
+    cfg.service(web::resource("/").route(web::get().to(redirect_to_pages)))
+        .service(web::resource("/self-service").route(web::get().to(redirect_to_slash)))
         .service(
             web::scope("/self-service")
                 .wrap(
@@ -75,6 +77,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(web::resource("/assets/{file}").route(web::get().to(asset)))
                 .service(web::resource("/{page:.*}").route(web::get().to(page))),
         );
+}
+
+/// `302`, not permanent: what the root shows may change.
+async fn redirect_to_pages() -> HttpResponse {
+    HttpResponse::Found()
+        .insert_header((header::LOCATION, "/self-service/"))
+        .finish()
 }
 
 async fn redirect_to_slash() -> HttpResponse {

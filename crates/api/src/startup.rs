@@ -8,7 +8,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::{DefaultHeaders, from_fn};
-use actix_web::{App, HttpServer, web};
+use actix_web::{App, HttpResponse, HttpServer, web};
 use anyhow::Context;
 use esr_domain::PasswordHasher;
 use esr_persistence::{DbPool, PoolOptions, migrations};
@@ -365,7 +365,14 @@ fn serve_document(
     document: utoipa::openapi::OpenApi,
 ) {
     if swagger_ui {
-        cfg.service(SwaggerUi::new("/swagger-ui/{_:.*}").url(OPENAPI_PATH, document));
+        // Swagger UI's address typed without its slash: part of Swagger UI, not an operation.
+        let to_slash = web::get().to(|| async {
+            HttpResponse::MovedPermanently()
+                .insert_header((header::LOCATION, "/swagger-ui/"))
+                .finish()
+        });
+        cfg.route("/swagger-ui", to_slash)
+            .service(SwaggerUi::new("/swagger-ui/{_:.*}").url(OPENAPI_PATH, document));
     } else {
         cfg.app_data(web::Data::new(document))
             .route(OPENAPI_PATH, web::get().to(openapi_document));

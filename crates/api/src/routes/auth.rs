@@ -374,6 +374,33 @@ pub struct LogoutRequest {
     pub refresh_token: Option<String>,
 }
 
+/// Longest refresh token a logout body may carry.
+const MAX_LOGOUT_TOKEN: usize = 128;
+
+impl LogoutRequest {
+    /// The body as sent: empty, or `{"refresh_token": …}` with a token of at most 128
+    /// characters.
+    fn read(body: &[u8]) -> Result<Self, LogoutError> {
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Self {
+                refresh_token: None,
+            });
+        }
+        let request: Self =
+            serde_json::from_slice(body).map_err(|e| LogoutError::Body(e.to_string()))?;
+        if request
+            .refresh_token
+            .as_ref()
+            .is_some_and(|t| t.len() > MAX_LOGOUT_TOKEN)
+        {
+            return Err(LogoutError::Body(
+                "refresh_token is longer than 128 characters".into(),
+            ));
+        }
+        Ok(request)
+    }
+}
+
 /// Why a logout was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum LogoutError {
@@ -426,18 +453,12 @@ pub async fn logout(
     session: Option<AnySession>,
     body: web::Bytes,
 ) -> Result<HttpResponse, LogoutError> {
+    let request = LogoutRequest::read(&body)?;
     let now = Utc::now();
     if let Some(AnySession(auth)) = session {
         sessions::logout(&state, &caller, &auth.session, now).await?;
         return Ok(HttpResponse::NoContent().finish());
     }
-    let request: LogoutRequest = if body.iter().all(u8::is_ascii_whitespace) {
-        LogoutRequest {
-            refresh_token: None,
-        }
-    } else {
-        serde_json::from_slice(&body).map_err(|e| LogoutError::Body(e.to_string()))?
-    };
     match request.refresh_token {
         Some(token) => sessions::logout_by_refresh_token(&state, &caller, &token, now).await?,
         // A bearer token that no longer opens a session: already logged out.

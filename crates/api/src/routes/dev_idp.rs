@@ -34,6 +34,7 @@ const ID_TOKEN_TTL_SECS: i64 = 300;
 pub fn configure(cfg: &mut ServiceConfig<'_>) {
     cfg.service(
         utoipa_actix_web::scope("/dev-idp")
+            .service(index)
             .service(discovery)
             .service(jwks)
             .service(authorize)
@@ -146,6 +147,42 @@ pub struct DevIdpMetadata {
     pub acr_values_supported: Vec<&'static str>,
     /// Claims in its ID tokens.
     pub claims_supported: Vec<&'static str>,
+}
+
+/// What the dev identity provider is, for whoever opens the address the start-up banner
+/// prints: plain HTML, no script.
+const INDEX: &str = r#"<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Dev identity provider - ESR Access</title></head>
+<body>
+<h1>Dev identity provider</h1>
+<p>In dev mode this stands in for NHS CIS2: the service signs staff in at work through it over
+HTTP exactly as it would through CIS2. It does not exist in production.</p>
+<ul>
+<li><a href="/self-service/internet-access">Manage Internet Access</a>: sign in with a demo
+smartcard (a list of the demo people is shown) and set a password.</li>
+<li><a href="/dev-idp/.well-known/openid-configuration">Discovery document</a> and
+<a href="/dev-idp/jwks.json">signing keys</a>.</li>
+<li>With curl: README, "Registering for remote access at work" (<code>login_hint</code> is the
+employee number or the smartcard number).</li>
+</ul>
+</body>
+</html>
+"#;
+
+/// Dev identity provider: what it is, and where to start (dev mode only; 404 in production).
+#[utoipa::path(
+    operation_id = "dev_idp_index",
+    tag = "dev",
+    responses(
+        (status = 200, description = "A page saying what the dev identity provider is.", content_type = "text/html"),
+    ),
+)]
+#[get("/")]
+pub async fn index() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(INDEX)
 }
 
 /// Dev identity provider: discovery document (dev mode only; 404 in production).

@@ -218,10 +218,13 @@ async fn logout_ends_access_and_refresh(app: &TestApp) {
             .await;
         assert_eq!(res.status(), 204, "{again}");
     }
-    let res = app
-        .post_json("/v1/auth/logout", &json!({"refresh": "typo"}), None)
-        .await;
-    assert_eq!(problem(res).await["code"], "invalid-request-body");
+    for bad in [
+        json!({"refresh": "typo"}),
+        json!({"refresh_token": "x".repeat(129)}),
+    ] {
+        let res = app.post_json("/v1/auth/logout", &bad, Some(access)).await;
+        assert_eq!(problem(res).await["code"], "invalid-request-body", "{bad}");
+    }
     let events = esr_persistence::audit::recent(&mut app.db(), None, 100).unwrap();
     assert_eq!(
         events.iter().filter(|e| e.event_type == "logout").count(),

@@ -15,6 +15,7 @@ const PAGES: &[&str] = &[
     "unlock-account",
     "internet-access",
     "smartcard-callback",
+    "add-sign-in-method",
 ];
 
 /// The policy's directives, name → sources.
@@ -202,6 +203,10 @@ async fn errors_under_self_service_carry_the_security_headers(app: &TestApp) {
     let res = app.get("/self-service").await;
     assert_eq!(res.status(), 308);
     assert_eq!(header(&res, "location"), Some("/self-service/"));
+    // So does the service's own address (not permanently: what it shows may change).
+    let res = app.get("/").await;
+    assert_eq!(res.status(), 302);
+    assert_eq!(header(&res, "location"), Some("/self-service/"));
 }
 
 #[tokio::test]
@@ -220,6 +225,19 @@ async fn the_dev_identity_provider_the_pages_look_for_exists_only_in_dev_mode() 
     const DISCOVERY: &str = "/dev-idp/.well-known/openid-configuration";
     let dev = spawn_app(TestBackend::Sqlite).await.unwrap();
     assert_eq!(dev.get(DISCOVERY).await.status(), 200, "dev mode");
+    // The address the start-up banner prints says what it is.
+    let index = dev.get("/dev-idp/").await;
+    assert_eq!(index.status(), 200);
+    assert!(
+        index
+            .text()
+            .await
+            .unwrap()
+            .contains("Dev identity provider")
+    );
+    let res = dev.get("/swagger-ui").await;
+    assert_eq!(res.status(), 301);
+    assert_eq!(header(&res, "location"), Some("/swagger-ui/"));
     dev.stop().await;
 
     let production = spawn_production_app(TestBackend::Sqlite, &["--smartcard-disabled"])

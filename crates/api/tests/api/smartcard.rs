@@ -673,6 +673,7 @@ async fn dev_idp_routes_do_not_exist_in_production(backend: TestBackend) {
 
 async fn assert_dev_idp_absent(app: &TestApp) {
     for path in [
+        "/dev-idp/",
         "/dev-idp/.well-known/openid-configuration",
         "/dev-idp/jwks.json",
         "/dev-idp/authorize?login_hint=100001",
