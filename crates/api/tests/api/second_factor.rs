@@ -261,10 +261,12 @@ async fn enrolment_needs_a_strong_proof_and_login_then_asks_for_a_code(app: &Tes
             .unwrap()["access_token"]
             .is_string()
     );
+    // The confirming code is kept: sent again later, it must be refused whatever the clock.
+    let confirming_code = code(&secret, 0);
     let confirmed = json_of(
         app.post_json(
             &confirm_path,
-            &json!({"code": code(&secret, 0)}),
+            &json!({"code": confirming_code}),
             Some(&password_session),
         )
         .await,
@@ -311,7 +313,7 @@ async fn enrolment_needs_a_strong_proof_and_login_then_asks_for_a_code(app: &Tes
     let mfa_token = challenge["mfa_token"].as_str().unwrap();
 
     // The step that confirmed the app is spent: its code is refused.
-    let res = second_step(app, mfa_token, json!({"totp_code": code(&secret, 0)})).await;
+    let res = second_step(app, mfa_token, json!({"totp_code": confirming_code})).await;
     assert_eq!(res.status(), 401);
     assert_eq!(problem(res).await["code"], "invalid-second-factor");
     let tokens = json_of(
@@ -438,6 +440,8 @@ async fn an_expired_or_foreign_mfa_token_is_refused(app: &TestApp) {
 
     // A later login with the password does not cancel a code step in progress: each
     // challenge stands on its own, and each is spent by its own login.
+    // One code for both: the second try must meet a step already accepted, whatever the clock.
+    let next = code(&secret, 1);
     let first = challenge(app).await["mfa_token"]
         .as_str()
         .unwrap()
@@ -447,13 +451,13 @@ async fn an_expired_or_foreign_mfa_token_is_refused(app: &TestApp) {
         .unwrap()
         .to_owned();
     json_of(
-        second_step(app, &first, json!({"totp_code": code(&secret, 1)})).await,
+        second_step(app, &first, json!({"totp_code": next.as_str()})).await,
         200,
     )
     .await;
-    let res = second_step(app, &first, json!({"totp_code": code(&secret, 1)})).await;
+    let res = second_step(app, &first, json!({"totp_code": next.as_str()})).await;
     assert_eq!(problem(res).await["code"], "invalid-mfa-token", "spent");
-    let res = second_step(app, &second, json!({"totp_code": code(&secret, 1)})).await;
+    let res = second_step(app, &second, json!({"totp_code": next.as_str()})).await;
     assert_eq!(
         problem(res).await["code"],
         "invalid-second-factor",
