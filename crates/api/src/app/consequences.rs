@@ -488,7 +488,11 @@ fn single_account(held: &[Account]) -> Option<&esr_domain::AccountId> {
     }
 }
 
-fn profile_of(conn: &mut DbConnection, account: &Account) -> Result<AccountProfile, RepoError> {
+/// The account with its person and organisation name (every account has them).
+pub(super) fn profile_of(
+    conn: &mut DbConnection,
+    account: &Account,
+) -> Result<AccountProfile, RepoError> {
     accounts::profile(conn, &account.id)?
         .ok_or_else(|| RepoError::Corrupt(format!("account {} has no profile", account.id)))
 }

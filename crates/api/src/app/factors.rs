@@ -450,7 +450,7 @@ pub async fn send_enrolment_link(
                 if links_this_hour >= ENROLMENT_LINKS_PER_HOUR {
                     return Ok(Err(FactorError::TooManyLinks));
                 }
-                let profile = profile_of(c, &account)?;
+                let profile = consequences::profile_of(c, &account)?;
                 queue_enrolment_link(c, &caller, &account, &profile, now)?;
                 Ok(Ok(()))
             })
@@ -459,11 +459,6 @@ pub async fn send_enrolment_link(
         .map_err(Failure::from)?;
     app.delivery_wake.notify_one();
     sent
-}
-
-fn profile_of(conn: &mut DbConnection, account: &Account) -> Result<AccountProfile, RepoError> {
-    accounts::profile(conn, &account.id)?
-        .ok_or_else(|| RepoError::Corrupt(format!("account {} has no profile", account.id)))
 }
 
 fn queue_enrolment_link(

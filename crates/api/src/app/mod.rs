@@ -13,6 +13,7 @@ pub mod administration;
 pub mod api_keys;
 pub mod audit;
 pub mod caller;
+pub mod challenge;
 pub mod consequences;
 pub mod factors;
 pub mod failure;

@@ -1,13 +1,13 @@
-//! The second step of a password login: a correct password for an account with a second
-//! factor earns a challenge (a single-use `mfa_token`, five minutes, bound to the account),
-//! and the token with an authenticator-app code or a recovery code opens the session.
+//! The second step of a password login: the challenge a correct password earned
+//! ([`super::challenge`]) answered with an authenticator-app code or a recovery code opens
+//! the session.
 //!
 //! A wrong, replayed or spent code counts towards the same lockout as a wrong password, in
 //! the same atomic increment ([`super::lockout`]), and the correct password that earned the
 //! challenge does not clear the count: only a completed login does.
 
-use chrono::{DateTime, Duration, Utc};
-use esr_domain::{AccountStatus, AfterPassword, OneTimeToken, RecoveryCode, TokenDigest, TotpCode};
+use chrono::{DateTime, Utc};
+use esr_domain::{AccountStatus, RecoveryCode, TokenDigest, TotpCode};
 use esr_persistence::accounts::{self, Account};
 use esr_persistence::audit::{Actor, EventType};
 use esr_persistence::mfa_tokens::{self, MfaTokenPurpose};
@@ -16,46 +16,15 @@ use esr_persistence::sessions::{SecondFactor, SessionKind};
 use esr_persistence::{DbConnection, RepoError, recovery_codes};
 use serde_json::json;
 
+use super::challenge::Method;
 use super::sessions::{IssuedSession, Proof, Tokens, login_succeeded, open_session, sign};
 use super::{Caller, Failure, audit, consequences, factors, lockout};
 use crate::config::Config;
 use crate::rate_limit::Limited;
 use crate::state::AppState;
 
-/// How long a challenge can be answered.
-pub const CHALLENGE_TTL: Duration = Duration::minutes(5);
 /// Longest `mfa_token` looked at.
 const MAX_MFA_TOKEN: usize = 128;
-
-/// A way to answer a challenge.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Method {
-    /// A code from an authenticator app.
-    Totp,
-    /// One of the account's recovery codes.
-    RecoveryCode,
-}
-
-impl Method {
-    /// The name clients see in `methods`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Totp => "totp",
-            Self::RecoveryCode => "recovery_code",
-        }
-    }
-}
-
-/// What a correct password earned for an account with a second factor.
-#[derive(Debug)]
-pub struct Challenge {
-    /// The single-use token to send back with the second factor.
-    pub mfa_token: String,
-    /// The ways this account can answer.
-    pub methods: Vec<Method>,
-    /// Seconds the token works.
-    pub expires_in: u64,
-}
 
 /// The second factor given.
 #[derive(Debug)]
@@ -90,65 +59,6 @@ pub enum SecondStepError {
     /// Storage or the unexpected.
     #[error(transparent)]
     Failure(#[from] Failure),
-}
-
-/// What a correct password opens for this account, by its organisation's policy and its
-/// confirmed factors.
-pub fn after_password(
-    conn: &mut DbConnection,
-    account: &Account,
-) -> Result<AfterPassword, RepoError> {
-    let policy = factors::policy_of(conn, account)?;
-    let confirmed = second_factors::count_confirmed(conn, &account.id)?;
-    Ok(policy.after_password(usize::try_from(confirmed).unwrap_or(usize::MAX)))
-}
-
-/// Issues a challenge for the account (voiding any earlier one) and audits it.
-pub fn challenge(
-    conn: &mut DbConnection,
-    caller: &Caller,
-    account: &Account,
-    now: DateTime<Utc>,
-) -> Result<Challenge, RepoError> {
-    let (plain, digest) = OneTimeToken::generate(&mut rand::rng());
-    mfa_tokens::issue(
-        conn,
-        &digest,
-        &account.id,
-        MfaTokenPurpose::SignIn,
-        now + CHALLENGE_TTL,
-        now,
-    )?;
-    let methods = methods_of(conn, account)?;
-    audit::record(
-        conn,
-        caller,
-        EventType::LoginSecondFactorRequired,
-        Some(&account.id),
-        &Actor::Account(account.username.clone()),
-        &json!({"methods": methods.iter().map(|m| m.as_str()).collect::<Vec<_>>()}),
-        now,
-    )?;
-    Ok(Challenge {
-        mfa_token: plain.expose_secret().to_owned(),
-        methods,
-        expires_in: u64::try_from(CHALLENGE_TTL.num_seconds()).unwrap_or(300),
-    })
-}
-
-fn methods_of(conn: &mut DbConnection, account: &Account) -> Result<Vec<Method>, RepoError> {
-    let factors = second_factors::list_for_account(conn, &account.id)?;
-    let mut methods = Vec::new();
-    if factors
-        .iter()
-        .any(|f| f.is_confirmed() && f.kind == FactorKind::Totp)
-    {
-        methods.push(Method::Totp);
-    }
-    if recovery_codes::count_unused(conn, &account.id)? > 0 {
-        methods.push(Method::RecoveryCode);
-    }
-    Ok(methods)
 }
 
 /// Answers a challenge: the token and a second factor open a session with `amr`

@@ -13,7 +13,7 @@ use esr_persistence::sessions::{
 };
 use esr_persistence::{DbConnection, RepoError, organisations};
 
-use super::second_step::{self, Challenge};
+use super::challenge::{self, Challenge};
 use serde_json::json;
 
 use super::consequences::{self, Withdrawal};
@@ -373,7 +373,7 @@ fn succeed(
         login_failed(conn, caller, account, reason, now)?;
         return Ok(Err(refused));
     }
-    let after_password = second_step::after_password(conn, account)?;
+    let after_password = challenge::after_password(conn, account)?;
     let verified = account.password_hash.as_deref().unwrap_or_default();
     if after_password == AfterPassword::SecondFactor {
         // The failure count stays until the second factor is right: a correct password
@@ -383,8 +383,8 @@ fn succeed(
             return Ok(Err(LoginError::InvalidCredentials));
         }
         upgrade_hash(conn, caller, account, verified, upgraded_hash, now)?;
-        let challenge = second_step::challenge(conn, caller, account, now)?;
-        return Ok(Ok(Opened::Challenge(challenge)));
+        let issued = challenge::challenge(conn, caller, account, now)?;
+        return Ok(Ok(Opened::Challenge(issued)));
     }
     if !accounts::record_successful_login(conn, &account.id, verified, now)? {
         login_failed(conn, caller, account, "changed_during_login", now)?;
@@ -816,7 +816,7 @@ fn still_enough(
     if session.second_factor.is_some() {
         return Ok(true);
     }
-    Ok(match second_step::after_password(conn, account)? {
+    Ok(match challenge::after_password(conn, account)? {
         AfterPassword::Session => !session.enrolment_only,
         AfterPassword::EnrolmentOnly => session.enrolment_only,
         AfterPassword::SecondFactor => false,

@@ -10,7 +10,8 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::app::Caller;
-use crate::app::second_step::{self, Answer, Challenge, SecondStepError};
+use crate::app::challenge::Challenge;
+use crate::app::second_step::{self, Answer, SecondStepError};
 use crate::app::sessions::{self, LoginError, LoginResult, RefreshError, Tokens};
 use crate::auth::AnySession;
 use crate::problem::{AsProblem, Problem, ProblemSpec};
