@@ -55,6 +55,35 @@ try {
   await page.waitForSelector("#profile-card:not([hidden])");
   check((await page.textContent("#profile")).includes("999SJONES01"), "logged in from home with the new password");
 
+  // Siân also works for organisation 998, which links the same smartcard to its record: the
+  // sign-in asks which organisation, and goes to the one chosen.
+  const linked = await fetch(BASE + "/v1/admin/people", {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Authorization: "Bearer " + process.env.ADMIN_KEY_998 },
+    body: JSON.stringify({
+      organisation_code: "998", employee_number: "800003", first_name: "Siân", last_name: "Jones",
+      date_of_birth: "1992-07-21", work_email: "sian.jones@board.example", smartcard_subject: "555000000003",
+    }),
+  });
+  check(linked.status === 201, "organisation 998 links the same smartcard to its own record");
+  await page.evaluate(() => sessionStorage.clear());
+  await page.goto(BASE + "/self-service/internet-access");
+  await page.click("#smartcard-signin");
+  await page.waitForSelector("text=Siân Jones");
+  await page.click("text=Siân Jones >> nth=0");
+  await page.waitForSelector("#choose-organisation:not([hidden])");
+  const choices = await page.$$eval("#organisation-list button", (buttons) => buttons.map((b) => b.textContent));
+  check(choices.length === 2 && choices[0].startsWith("998 ") && choices[1].startsWith("999 "), "both organisations offered: " + choices);
+  await accessible(page, "Choose your organisation");
+  await shot(page, "smartcard-choose-organisation");
+  await page.click("#organisation-list button >> nth=0");
+  // The provider again (it remembers nobody in dev mode), then back to the page.
+  await page.waitForSelector("text=Siân Jones");
+  await page.click("text=Siân Jones >> nth=0");
+  await page.waitForSelector("#access-card:not([hidden])");
+  check((await page.textContent("#access-organisation")).startsWith("998 "), "signed in to the organisation chosen");
+  check((await page.textContent("#esr-username")).startsWith("998"), "with that organisation's ESR username");
+
   finish();
   console.log("manage internet access: all checks passed");
 } finally {

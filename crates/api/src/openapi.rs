@@ -10,7 +10,7 @@ use utoipa::openapi::{ContentBuilder, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::AppExt;
 
-use crate::problem::{Problem, Violation};
+use crate::problem::{OrganisationChoice, Problem, Violation};
 
 /// Where the document is served.
 pub const OPENAPI_PATH: &str = "/api-docs/openapi.json";
@@ -38,7 +38,7 @@ stable `code` and the `request_id`; every response carries `X-Request-Id`.",
         (name = "operations", description = "Health, readiness, metrics and this document."),
         (name = "dev", description = "Dev mode only: the built-in test identity provider standing in for NHS CIS2, and the mailbox of the file email transport. These routes do not exist in production (404)."),
     ),
-    components(schemas(Problem, Violation)),
+    components(schemas(Problem, Violation, OrganisationChoice)),
     modifiers(&SecuritySchemes, &DocumentEndpoint),
 )]
 struct ApiDoc;

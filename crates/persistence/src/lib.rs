@@ -31,7 +31,6 @@ pub mod connection;
 pub mod error;
 pub mod mfa_tokens;
 pub mod migrations;
-pub mod oidc_flows;
 pub mod one_time_tokens;
 pub mod organisations;
 pub mod outbox;
@@ -45,6 +44,7 @@ pub mod schema;
 pub mod second_factors;
 pub mod sessions;
 pub mod signing_keys;
+pub mod spent_smartcard_states;
 
 pub use connection::{Backend, DatabaseUrl, DbConnection};
 pub use error::{ConnectError, RepoError};

@@ -183,18 +183,22 @@ pub fn find_by_email_and_dob(
         .collect()
 }
 
-/// Finds the person whose NHS smartcard identity (CIS2 `uid`) is `subject`.
+/// The people whose NHS smartcard identity (CIS2 `uid`) is `subject`, at most `limit`, by
+/// organisation: one per organisation that employs its holder.
 pub fn find_by_smartcard_subject(
     conn: &mut DbConnection,
     subject: &str,
-) -> Result<Option<Person>, RepoError> {
+    limit: i64,
+) -> Result<Vec<Person>, RepoError> {
     people::table
         .filter(people::smartcard_subject.eq(subject))
+        .order(people::organisation_code.asc())
+        .limit(limit)
         .select(PersonRow::as_select())
-        .get_result(conn)
-        .optional()?
+        .load(conn)?
+        .into_iter()
         .map(Person::try_from)
-        .transpose()
+        .collect()
 }
 
 /// People with this employee number in any organisation (the dev identity provider signs

@@ -97,12 +97,13 @@ pub enum RowRejection {
         /// The line of the first occurrence.
         first_line: u64,
     },
-    /// Another row earlier in this import carries the same smartcard subject.
+    /// Another row of the organisation earlier in this import carries the same smartcard
+    /// subject.
     DuplicateSmartcardSubject {
         /// The line of the first occurrence.
         first_line: u64,
     },
-    /// The smartcard subject is linked to another person already.
+    /// The smartcard subject is linked to another person of the organisation already.
     SmartcardSubjectTaken,
 }
 
@@ -316,13 +317,14 @@ fn apply_batch(
         }
     }
 
-    // 2. Smartcard subjects are unique across people: refuse one held by someone else (or
-    //    by an earlier row of the batch) rather than let the UNIQUE constraint fail the batch.
+    // 2. A smartcard subject is unique within an organisation: refuse one held by someone
+    //    else there (or by an earlier row of the batch) rather than let the UNIQUE constraint
+    //    fail the batch. Other organisations' people are never looked at.
     let subjects: Vec<&str> = rows_new
         .iter()
         .filter_map(|r| r.smartcard_subject.as_deref())
         .collect();
-    let mut holders: HashMap<String, Key> = HashMap::new();
+    let mut holders: HashMap<(String, String), String> = HashMap::new();
     for chunk in subjects.chunks(ROWS_PER_STATEMENT) {
         let found: Vec<(Option<String>, String, String)> = per_backend!(&mut *conn, |c| {
             people::table
@@ -337,29 +339,31 @@ fn apply_batch(
         holders.extend(
             found
                 .into_iter()
-                .filter_map(|(subject, org, emp)| subject.map(|s| (s, (org, emp)))),
+                .filter_map(|(subject, org, emp)| subject.map(|s| ((org, s), emp))),
         );
     }
-    let mut subject_in_batch: HashMap<String, u64> = HashMap::new();
+    let mut subject_in_batch: HashMap<(String, String), u64> = HashMap::new();
     let mut rows_ok = Vec::with_capacity(rows_new.len());
     for row in rows_new {
         if let Some(subject) = &row.smartcard_subject {
-            if let Some(&first_line) = subject_in_batch.get(subject) {
+            let key = (row.organisation_code.clone(), subject.clone());
+            if let Some(&first_line) = subject_in_batch.get(&key) {
                 outcome.rejected.push((
                     row.line,
                     RowRejection::DuplicateSmartcardSubject { first_line },
                 ));
                 continue;
             }
-            if let Some((org, emp)) = holders.get(subject)
-                && (org != &row.organisation_code || emp != &row.employee_number)
+            if holders
+                .get(&key)
+                .is_some_and(|emp| emp != &row.employee_number)
             {
                 outcome
                     .rejected
                     .push((row.line, RowRejection::SmartcardSubjectTaken));
                 continue;
             }
-            subject_in_batch.insert(subject.clone(), row.line);
+            subject_in_batch.insert(key, row.line);
         }
         rows_ok.push(row);
     }

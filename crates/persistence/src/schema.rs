@@ -132,15 +132,10 @@ diesel::table! {
 }
 
 diesel::table! {
-    /// Smartcard (OIDC) sign-in flows in progress, keyed by the SHA-256 of `state`.
-    oidc_flows (state_hash) {
-        state_hash -> Text,
-        nonce_hash -> Text,
-        code_verifier -> Text,
-        redirect_uri -> Text,
-        created_at -> Timestamp,
+    /// Smartcard sign-in states already brought back once, kept until they expire.
+    spent_smartcard_states (state_digest) {
+        state_digest -> Text,
         expires_at -> Timestamp,
-        used_at -> Nullable<Timestamp>,
     }
 }
 
@@ -173,7 +168,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     one_time_tokens,
     recovery_requests,
     outbox,
-    oidc_flows,
+    spent_smartcard_states,
     api_keys,
     rate_limit_windows,
     second_factors,

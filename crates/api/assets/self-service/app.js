@@ -544,6 +544,20 @@
   const WORK = "esr.workplace";
   const BINDING = "esr.smartcard-binding";
 
+  // Sends the browser to the NHS identity service; `organisation_code` when the card holder
+  // has chosen which of their employing organisations to sign in to.
+  async function startSmartcardSignIn(organisation_code) {
+    const redirect_uri = location.origin + location.pathname.replace(/(internet-access|smartcard-callback)$/, "smartcard-callback");
+    const body = organisation_code ? { redirect_uri, organisation_code } : { redirect_uri };
+    const res = await api("/v1/auth/smartcard/start", body);
+    if (res.status === 200) {
+      // Only this browser can finish the sign-in: the callback page sends the binding back.
+      sessionStorage.setItem(BINDING, res.body.browser_binding);
+      location.assign(res.body.authorization_url);
+    }
+    else showErrors(problemErrors(res.body, {}, null));
+  }
+
   async function initInternetAccess() {
     const token = sessionStorage.getItem(WORK);
     if (!token) {
@@ -553,16 +567,7 @@
       api("/dev-idp/.well-known/openid-configuration").then((res) => {
         $("dev-idp-hint").hidden = res.status !== 200;
       });
-      $("smartcard-signin").addEventListener("click", async () => {
-        const redirect_uri = location.origin + location.pathname.replace(/internet-access$/, "smartcard-callback");
-        const res = await api("/v1/auth/smartcard/start", { redirect_uri });
-        if (res.status === 200) {
-          // Only this browser can finish the sign-in: the callback page sends the binding back.
-          sessionStorage.setItem(BINDING, res.body.browser_binding);
-          location.assign(res.body.authorization_url);
-        }
-        else showErrors(problemErrors(res.body, {}, null));
-      });
+      $("smartcard-signin").addEventListener("click", () => startSmartcardSignIn());
       return;
     }
     const render = (a) => {
@@ -633,6 +638,24 @@
     other: "The NHS identity service did not return a sign-in.",
   };
 
+  // The card is linked in several organisations: one button each, starting the sign-in again
+  // for the organisation pressed.
+  function chooseOrganisation(organisations) {
+    $("checking").hidden = true;
+    const list = $("organisation-list");
+    for (const organisation of organisations) {
+      const item = document.createElement("li");
+      const button = document.createElement("button");
+      button.type = "button";
+      button.textContent = organisation.code + " " + organisation.name;
+      button.addEventListener("click", () => startSmartcardSignIn(organisation.code));
+      item.append(button);
+      list.append(item);
+    }
+    $("choose-organisation").hidden = false;
+    $("choose-organisation-title").focus();
+  }
+
   async function initSmartcardCallback() {
     const params = new URLSearchParams(location.search);
     const code = params.get("code"), state = params.get("state");
@@ -645,6 +668,9 @@
     sessionStorage.removeItem(BINDING);
     if (!browser_binding) return badLink("This sign-in was not started in this browser. Please sign in with your smartcard again.");
     const res = await api("/v1/auth/smartcard/callback", { code, state, browser_binding });
+    if (res.status === 409 && res.body && res.body.code === "organisation-choice-required") {
+      return chooseOrganisation(res.body.organisations || []);
+    }
     if (res.status !== 200) return badLink((res.body && res.body.detail) || "Sign-in failed.");
     sessionStorage.setItem(WORK, res.body.access_token);
     location.replace(location.pathname.replace(/smartcard-callback$/, "internet-access"));

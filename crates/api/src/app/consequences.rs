@@ -6,8 +6,8 @@
 //! | event | links | sessions | emails | audit |
 //! |---|---|---|---|---|
 //! | [`password_set`] | cancelled | others revoked (all for a reset) | "password changed" | `password.changed` / `.reset` / `.set` |
-//! | [`work_email_changed`] | cancelled | – | notice to the old and the new address | old/new digests, account ids |
-//! | [`smartcard_changed`] | cancelled | workplace sessions revoked | notice to the work email | old/new digests, account ids |
+//! | [`work_email_changed`] | cancelled | – | notice to the old and the new address (with no account: about the record) | old/new digests, account ids |
+//! | [`smartcard_changed`] | cancelled | workplace sessions revoked | notice to the work email (with no account: about the record) | old/new digests, account ids |
 //! | [`access_withdrawn`] | cancelled | all revoked | – | actor, reason |
 //! | [`account_locked`] | – | all revoked | "account locked" | `account.locked` |
 //! | [`unlocked_by_administrator`] | unlock links cancelled | – | – | the caller's `admin.account.unlocked` |
@@ -29,7 +29,9 @@ use esr_persistence::outbox::{self, EmailKind, NewMessage};
 use esr_persistence::people::Person;
 use esr_persistence::second_factors;
 use esr_persistence::sessions::{self, RevokeReason, SessionKind};
-use esr_persistence::{DbConnection, RepoError, mfa_tokens, one_time_tokens, recovery_codes};
+use esr_persistence::{
+    DbConnection, RepoError, mfa_tokens, one_time_tokens, organisations, recovery_codes,
+};
 use serde_json::{Value, json};
 
 use super::{Caller, audit};
@@ -281,6 +283,12 @@ pub fn work_email_changed(
             queue_notice(conn, &profile, address, EmailKind::WorkEmailChanged, now)?;
         }
     }
+    if held.is_empty() {
+        // Whoever registers for remote access later would do so with the new address.
+        for address in [old_email, person.work_email.as_str()] {
+            queue_record_notice(conn, person, address, EmailKind::WorkEmailChanged, now)?;
+        }
+    }
     audit::record(
         conn,
         caller,
@@ -323,6 +331,11 @@ pub fn smartcard_changed(
             now,
         )?;
         notify_holder(conn, account, EmailKind::SmartcardChanged, now)?;
+    }
+    if held.is_empty() {
+        // The new card could register for remote access in this person's name.
+        let address = person.work_email.as_str();
+        queue_record_notice(conn, person, address, EmailKind::SmartcardChanged, now)?;
     }
     let digest = |subject: Option<&str>| subject.map(|s| digests.digest(s));
     audit::record(
@@ -507,6 +520,36 @@ fn notify_holder(
     let profile = profile_of(conn, account)?;
     let address = profile.person.work_email.clone();
     queue_notice(conn, &profile, &address, kind, now)
+}
+
+/// Queues a notice about the staff record of a person who has no account yet, so a change
+/// of their contact details is never silent either.
+fn queue_record_notice(
+    conn: &mut DbConnection,
+    person: &Person,
+    address: &str,
+    kind: EmailKind,
+    now: DateTime<Utc>,
+) -> Result<(), RepoError> {
+    let organisation = organisations::find(conn, &person.organisation_code)?
+        .ok_or_else(|| RepoError::Corrupt(format!("person {} has no organisation", person.id)))?;
+    let payload = json!({
+        "organisation_code": organisation.code.as_str(),
+        "organisation_name": organisation.name,
+        "at": now.to_rfc3339_opts(SecondsFormat::Secs, true),
+    });
+    outbox::enqueue(
+        conn,
+        &NewMessage {
+            kind,
+            recipient: address,
+            language: &person.language,
+            account_id: None,
+            payload: &payload,
+        },
+        now,
+    )?;
+    Ok(())
 }
 
 fn queue_notice(

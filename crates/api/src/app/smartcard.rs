@@ -2,26 +2,33 @@
 //! PKCE): [`start`] makes the provider's authorization URL, [`complete`] exchanges the code
 //! and opens a workplace session (`amr` `smartcard`, shorter lifetime).
 //!
-//! `state`, `nonce` and the PKCE verifier are made here and kept in the database (the state
-//! and nonce only as SHA-256), so any instance finishes a flow another started; a state works
-//! once, for `ESR_OIDC_FLOW_TTL_SECS`, and only from the browser that started it. Every
+//! `state`, `nonce` and the PKCE verifier are made here and travel sealed in `state` (see
+//! [`crate::oidc::flow_ticket`]), so starting stores nothing and any instance finishes a flow
+//! another started; a state works once (the callback marks it spent), for
+//! `ESR_OIDC_FLOW_TTL_SECS`, and only from the browser that started it. Every
 //! outcome of a callback is audited, without codes, tokens, nonces or states (refusals that
 //! concern no account within the anonymous allowance); a start, which anyone can make, is only
 //! counted in the metrics.
 
 use chrono::{DateTime, Duration, Utc};
-use esr_domain::{AccountId, AccountStatus, InternetAccessStatus, TokenDigest, UsernameError};
+use esr_domain::{
+    AccountId, AccountStatus, InternetAccessStatus, OrganisationCode, TokenDigest, UsernameError,
+};
 use esr_persistence::audit::{Actor, EventType};
-use esr_persistence::oidc_flows::{self, FlowUse, NewFlow};
+use esr_persistence::people::Person;
 use esr_persistence::sessions::SessionKind;
-use esr_persistence::{DbConnection, RepoError, accounts, people};
+use esr_persistence::{
+    DbConnection, RepoError, accounts, organisations, people, spent_smartcard_states,
+};
 use serde_json::{Value, json};
 
 use super::sessions::{IssuedSession, Proof, Tokens, open_session, sign};
 use super::{Caller, Failure, audit};
 use crate::config::Config;
+use crate::oidc::flow_ticket::FlowTicket;
 use crate::oidc::id_token::pkce_challenge;
 use crate::oidc::{IdTokenRejection, OidcClient, ProviderError};
+use crate::problem::OrganisationChoice;
 use crate::rate_limit::Limited;
 use crate::state::AppState;
 
@@ -55,6 +62,9 @@ pub enum SmartcardError {
     /// No person has this smartcard identity.
     #[error("no ESR record linked to this smartcard")]
     NoEsrRecord,
+    /// The smartcard is linked in several organisations: start again choosing one.
+    #[error("organisation choice required")]
+    OrganisationChoiceRequired(Vec<OrganisationChoice>),
     /// The account is suspended or disabled.
     #[error("account {}", .0.as_str())]
     AccountUnusable(AccountStatus),
@@ -67,9 +77,6 @@ pub enum SmartcardError {
     /// Too many attempts from this client.
     #[error("rate limited")]
     RateLimited(Limited),
-    /// As many sign-ins are open as the service keeps; the oldest end within this many seconds.
-    #[error("too many sign-ins open")]
-    TooManyOpen(u64),
     /// Storage or the unexpected.
     #[error(transparent)]
     Failure(#[from] Failure),
@@ -109,6 +116,7 @@ pub async fn start(
     app: &AppState,
     caller: &Caller,
     redirect_uri: &str,
+    organisation: Option<OrganisationCode>,
     now: DateTime<Utc>,
 ) -> Result<Started, SmartcardError> {
     let checked = rate_limit(app, caller).await.and_then(|()| {
@@ -123,18 +131,18 @@ pub async fn start(
         Ok(checked) => checked,
         Err(e) => return Err(refuse(app, caller, "start", e, now).await),
     };
-    let mut rng = rand::rng();
-    let flow_state = esr_domain::random_token(&mut rng, 32);
-    let nonce = esr_domain::random_token(&mut rng, 32);
-    // 43 base64url characters: within RFC 7636's 43–128 unreserved characters.
-    let verifier = esr_domain::random_token(&mut rng, 32);
-    let browser_binding = esr_domain::random_token(&mut rng, 32);
+    let (mut ticket, browser_binding) = new_flow(oidc, &allowed, now);
+    ticket.organisation = organisation.map(|code| code.as_str().to_owned());
+    let state = app
+        .config
+        .smartcard_flow_key
+        .seal(&ticket, &browser_binding);
     let authorization_url = match oidc
         .authorization_url(
-            &flow_state,
-            &nonce,
-            &pkce_challenge(&verifier),
-            allowed.as_str(),
+            &state,
+            &ticket.nonce,
+            &pkce_challenge(&ticket.code_verifier),
+            &ticket.redirect_uri,
         )
         .await
     {
@@ -146,56 +154,34 @@ pub async fn start(
             return Err(fail(app, caller, None, details, error, now).await);
         }
     };
-    let ttl = Duration::from_std(oidc.config().flow_ttl).unwrap_or(Duration::minutes(10));
-    let expires_at = now + ttl;
-    let state_hash = flow_key(&flow_state, &browser_binding);
-    let nonce_hash = TokenDigest::of(&nonce);
-    let redirect_uri = allowed.to_string();
-    let most_open = u64::from(app.config.open_smartcard_flows_max);
-    let opened = app
-        .db(move |c| {
-            c.write_transaction(|c| {
-                // A flow is kept one lifetime past its expiry, so a late replay is still told
-                // from a made-up state; after that it is of no use.
-                oidc_flows::delete_expired(c, now - ttl)?;
-                // Each start holds a row until it expires: a flood of starts is refused here
-                // rather than grow the table.
-                if oidc_flows::count_open(c, now)? >= most_open {
-                    return Ok(false);
-                }
-                let flow = NewFlow {
-                    state_hash: &state_hash,
-                    nonce_hash: &nonce_hash,
-                    code_verifier: &verifier,
-                    redirect_uri: &redirect_uri,
-                    expires_at,
-                };
-                oidc_flows::create(c, &flow, now)?;
-                Ok(true)
-            })
-        })
-        .await
-        .map_err(Failure::from)?;
-    if !opened {
-        app.metrics.security_event("smartcard.flows_full");
-        let ttl_secs = u64::try_from(ttl.num_seconds()).unwrap_or(600);
-        return Err(SmartcardError::TooManyOpen(ttl_secs));
-    }
     app.metrics.security_event("smartcard.started");
     Ok(Started {
         authorization_url: authorization_url.to_string(),
-        state: flow_state,
+        state,
         browser_binding,
-        expires_at,
+        expires_at: ticket.expires_at,
     })
 }
 
-/// The key of a flow: both the `state` the provider carries and the binding that never
-/// leaves the browser which started the sign-in. A code and state lifted from one browser
-/// and replayed from another (login cross-site request forgery: signing a victim's browser
-/// in as the attacker) find no flow.
-fn flow_key(state: &str, browser_binding: &str) -> TokenDigest {
-    TokenDigest::of(&format!("{state}.{browser_binding}"))
+/// A new flow for `redirect_uri`, and the secret that binds it to the starting browser: a
+/// code and state lifted from one browser and replayed from another (login cross-site request
+/// forgery: signing a victim's browser in as the attacker) do not open without it.
+fn new_flow(
+    oidc: &OidcClient,
+    redirect_uri: &url::Url,
+    now: DateTime<Utc>,
+) -> (FlowTicket, String) {
+    let mut rng = rand::rng();
+    let lifetime = Duration::from_std(oidc.config().flow_ttl).unwrap_or(Duration::minutes(10));
+    let ticket = FlowTicket {
+        nonce: esr_domain::random_token(&mut rng, 32),
+        // 43 base64url characters: within RFC 7636's 43–128 unreserved characters.
+        code_verifier: esr_domain::random_token(&mut rng, 32),
+        redirect_uri: redirect_uri.to_string(),
+        expires_at: now + lifetime,
+        organisation: None,
+    };
+    (ticket, esr_domain::random_token(&mut rng, 32))
 }
 
 /// Finishes a sign-in: uses the flow of `state` once, exchanges `code` at the provider's
@@ -228,19 +214,9 @@ pub async fn complete(
         Ok(oidc) => oidc,
         Err(e) => return Err(refuse(app, caller, "callback", e, now).await),
     };
-    let state_hash = flow_key(state, browser_binding);
-    let used = app
-        .db(move |c| c.write_transaction(|c| oidc_flows::use_flow(c, &state_hash, now)))
-        .await
-        .map_err(Failure::from)?;
-    let flow = match used {
-        FlowUse::Used(flow) => flow,
-        refused => {
-            let reason = match refused {
-                FlowUse::AlreadyUsed => "state_reused",
-                FlowUse::Expired => "state_expired",
-                _ => "state_unknown",
-            };
+    let flow = match spend_flow(app, state, browser_binding, now).await? {
+        Ok(flow) => flow,
+        Err(reason) => {
             if reason == "state_reused" {
                 app.metrics.security_event("smartcard.state_reused");
             }
@@ -253,7 +229,10 @@ pub async fn complete(
         .exchange_code(code, &flow.code_verifier, &flow.redirect_uri)
         .await
     {
-        Ok(id_token) => oidc.verify(&id_token, &flow.nonce_hash).await,
+        Ok(id_token) => {
+            let nonce_hash = TokenDigest::of(&flow.nonce);
+            oidc.verify(&id_token, nonce_hash.as_str()).await
+        }
         Err(e) => Err(e),
     };
     let verified = match verified {
@@ -269,7 +248,14 @@ pub async fn complete(
     let subject = verified.subject.clone();
     let outcome = app
         .db(move |c| {
-            c.write_transaction(|c| sign_in(c, &config, &in_txn, &subject, verified.assurance, now))
+            c.write_transaction(|c| {
+                let card = VerifiedCard {
+                    subject: &subject,
+                    assurance: verified.assurance,
+                    organisation: flow.organisation.as_deref(),
+                };
+                sign_in(c, &config, &in_txn, &card, now)
+            })
         })
         .await
         .map_err(Failure::from)?;
@@ -283,6 +269,33 @@ pub async fn complete(
             Err(e)
         }
     }
+}
+
+/// Opens the flow `state` seals for this browser and spends it, once: the flow, or why not
+/// (`state_unknown`: not ours or not this browser's; `state_expired`; `state_reused`).
+async fn spend_flow(
+    app: &AppState,
+    state: &str,
+    browser_binding: &str,
+    now: DateTime<Utc>,
+) -> Result<Result<FlowTicket, &'static str>, Failure> {
+    let Some(flow) = app.config.smartcard_flow_key.open(state, browser_binding) else {
+        return Ok(Err("state_unknown"));
+    };
+    if flow.expires_at <= now {
+        return Ok(Err("state_expired"));
+    }
+    let digest = TokenDigest::of(state);
+    let expires_at = flow.expires_at;
+    let spent = app
+        .db(move |c| {
+            c.write_transaction(|c| {
+                spent_smartcard_states::delete_expired(c, now)?;
+                spent_smartcard_states::spend(c, &digest, expires_at)
+            })
+        })
+        .await?;
+    Ok(if spent { Ok(flow) } else { Err("state_reused") })
 }
 
 /// The audit reason and the answer of a provider refusal.
@@ -403,8 +416,7 @@ fn sign_in(
     conn: &mut DbConnection,
     config: &Config,
     caller: &Caller,
-    subject: &str,
-    assurance: u8,
+    card: &VerifiedCard<'_>,
     now: DateTime<Utc>,
 ) -> Result<Result<IssuedSession, SmartcardError>, RepoError> {
     let failed = |conn: &mut DbConnection, account_id: Option<&AccountId>, details| {
@@ -418,14 +430,26 @@ fn sign_in(
             now,
         )
     };
-    let Some(person) = people::find_by_smartcard_subject(conn, subject)? else {
-        let digest = config.audit_digest_key.digest(subject);
-        failed(
-            conn,
-            None,
-            json!({"step": "callback", "reason": "unknown_subject", "subject_digest": digest}),
-        )?;
-        return Ok(Err(SmartcardError::NoEsrRecord));
+    let person = match employment(conn, card)? {
+        Employment::One(person) => *person,
+        Employment::None => {
+            let digest = config.audit_digest_key.digest(card.subject);
+            failed(
+                conn,
+                None,
+                json!({"step": "callback", "reason": "unknown_subject", "subject_digest": digest}),
+            )?;
+            return Ok(Err(SmartcardError::NoEsrRecord));
+        }
+        Employment::Several(choices) => {
+            let digest = config.audit_digest_key.digest(card.subject);
+            failed(
+                conn,
+                None,
+                json!({"step": "callback", "reason": "organisation_choice_required", "subject_digest": digest}),
+            )?;
+            return Ok(Err(SmartcardError::OrganisationChoiceRequired(choices)));
+        }
     };
     let existed = accounts::for_person(conn, &person.id)?
         .into_iter()
@@ -482,8 +506,57 @@ fn sign_in(
         EventType::SmartcardLoginSucceeded,
         Some(&account.id),
         &Actor::Account(account.username.clone()),
-        &json!({"amr": "smartcard", "session_id": issued.session_id(), "assurance_level": assurance}),
+        &json!({"amr": "smartcard", "session_id": issued.session_id(), "assurance_level": card.assurance}),
         now,
     )?;
     Ok(Ok(issued))
+}
+
+/// The smartcard identity the provider vouched for, and the organisation the browser chose.
+struct VerifiedCard<'a> {
+    /// The CIS2 `uid`.
+    subject: &'a str,
+    /// The assurance level of the sign-in.
+    assurance: u8,
+    /// The organisation chosen at `start`, if one was.
+    organisation: Option<&'a str>,
+}
+
+/// Most organisations one smartcard is looked up in (a member of staff with more employments
+/// than this chooses among the first, by code).
+const MOST_EMPLOYMENTS: i64 = 20;
+
+/// Which of the card holder's ESR records a sign-in is for.
+enum Employment {
+    /// No record carries this card (in the chosen organisation, when one was chosen).
+    None,
+    /// Exactly one does.
+    One(Box<Person>),
+    /// Several organisations have linked the card and none was chosen.
+    Several(Vec<OrganisationChoice>),
+}
+
+/// The record of the card's holder to sign in to: the only one, or the one of the chosen
+/// organisation. A card is unique within an organisation, not across them.
+fn employment(conn: &mut DbConnection, card: &VerifiedCard<'_>) -> Result<Employment, RepoError> {
+    let mut held = people::find_by_smartcard_subject(conn, card.subject, MOST_EMPLOYMENTS)?;
+    if let Some(chosen) = card.organisation {
+        held.retain(|p| p.organisation_code.as_str() == chosen);
+    }
+    if held.len() <= 1 {
+        return Ok(held
+            .pop()
+            .map_or(Employment::None, |p| Employment::One(Box::new(p))));
+    }
+    let mut choices = Vec::with_capacity(held.len());
+    for person in &held {
+        let name = organisations::find(conn, &person.organisation_code)?
+            .map(|o| o.name)
+            .unwrap_or_default();
+        choices.push(OrganisationChoice {
+            code: person.organisation_code.as_str().to_owned(),
+            name,
+        });
+    }
+    Ok(Employment::Several(choices))
 }

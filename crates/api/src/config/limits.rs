@@ -93,17 +93,6 @@ pub struct LimitSettings {
         global = true
     )]
     pub anonymous_audits_per_hour: u32,
-
-    /// Smartcard sign-ins started and not yet finished or expired, at most, across instances;
-    /// beyond, `start` answers `503 busy`. Each holds a row until it expires.
-    #[arg(
-        long,
-        env = "ESR_OPEN_SMARTCARD_FLOWS_MAX",
-        default_value_t = 10_000,
-        value_parser = clap::value_parser!(u32).range(1..),
-        global = true
-    )]
-    pub open_smartcard_flows_max: u32,
 }
 
 /// The limits section, resolved.
@@ -117,7 +106,6 @@ pub(super) struct Limits {
     pub(super) body_timeout: std::time::Duration,
     pub(super) max_connections: usize,
     pub(super) anonymous_audits_per_hour: u32,
-    pub(super) open_smartcard_flows_max: u32,
 }
 
 impl LimitSettings {
@@ -134,7 +122,6 @@ impl LimitSettings {
             body_timeout: std::time::Duration::from_secs(self.body_timeout_secs),
             max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
             anonymous_audits_per_hour: self.anonymous_audits_per_hour,
-            open_smartcard_flows_max: self.open_smartcard_flows_max,
         }
     }
 }

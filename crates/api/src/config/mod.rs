@@ -106,6 +106,8 @@ pub struct Config {
     /// The key of the audit chain, derived once from the audit key (see
     /// [`crate::audit::DigestKey::chain_key`]).
     pub audit_chain: esr_persistence::audit::ChainKey,
+    /// Seals smartcard sign-in flows into their `state`, derived once from the audit key.
+    pub smartcard_flow_key: crate::oidc::flow_ticket::FlowSealKey,
     /// Seals authenticator-app secrets and keys recovery-code digests.
     pub mfa_key: crate::mfa::MfaKey,
     /// Token issuer (`iss`): the public base URL.
@@ -163,8 +165,6 @@ pub struct Config {
     pub max_connections: usize,
     /// Audit rows an hour for requests that concern no account.
     pub anonymous_audits_per_hour: u32,
-    /// Smartcard sign-ins open at once, at most.
-    pub open_smartcard_flows_max: u32,
 }
 
 /// Why the configuration cannot be used.
@@ -244,6 +244,9 @@ impl Settings {
                 shutdown_timeout: server.shutdown_timeout,
                 signing_key_file: tokens.signing_key_file,
                 audit_chain: tokens.audit_digest_key.chain_key(),
+                smartcard_flow_key: crate::oidc::flow_ticket::FlowSealKey::derive(
+                    &tokens.audit_digest_key,
+                ),
                 audit_digest_key: tokens.audit_digest_key,
                 token_issuer: server
                     .public_base_url
@@ -277,7 +280,6 @@ impl Settings {
                 body_timeout: limits.body_timeout,
                 max_connections: limits.max_connections,
                 anonymous_audits_per_hour: limits.anonymous_audits_per_hour,
-                open_smartcard_flows_max: limits.open_smartcard_flows_max,
                 password_policy: passwords.policy,
                 breached_passwords: passwords.breached,
             }),

@@ -126,11 +126,13 @@ pub struct EnrolmentPayload {
     pub minutes: u64,
 }
 
-/// Payload of a notice about an account.
+/// Payload of a notice about an account, or about the staff record of a person who has no
+/// account yet (a change of their work email or smartcard).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NoticePayload {
-    /// Username.
-    pub username: String,
+    /// Username; absent when the notice is about a person with no account.
+    #[serde(default)]
+    pub username: Option<String>,
     /// Organisation code.
     pub organisation_code: String,
     /// Organisation name.
@@ -144,8 +146,22 @@ impl NoticePayload {
     fn account(&self) -> String {
         format!(
             "{} ({} {})",
-            self.username, self.organisation_code, self.organisation_name
+            self.username.as_deref().unwrap_or_default(),
+            self.organisation_code,
+            self.organisation_name
         )
+    }
+
+    /// What changed hands, as the contact-change notices name it (after "your" or its Welsh
+    /// forms): "ESR account JSMITH01 (…)", or "ESR record (…)" for a person with no account.
+    fn record(&self, lang: Lang) -> String {
+        let organisation = format!("({} {})", self.organisation_code, self.organisation_name);
+        match (&self.username, lang) {
+            (Some(username), Lang::En) => format!("ESR account {username} {organisation}"),
+            (Some(username), Lang::Cy) => format!("cyfrif ESR {username} {organisation}"),
+            (None, Lang::En) => format!("ESR record {organisation}"),
+            (None, Lang::Cy) => format!("cofnod ESR {organisation}"),
+        }
     }
 }
 
@@ -535,15 +551,15 @@ fn work_email_changed(lang: Lang, p: &NoticePayload, links: &LinkBase) -> Render
     let mut doc = Doc::new(
         lang,
         match lang {
-            Lang::En => "The work email of your ESR account was changed",
-            Lang::Cy => "Mae cyfeiriad e-bost gwaith eich cyfrif ESR wedi newid",
+            Lang::En => "The work email on your ESR record was changed",
+            Lang::Cy => "Mae'r cyfeiriad e-bost gwaith ar eich cofnod ESR wedi newid",
         },
     );
-    let account = p.account();
+    let record = p.record(lang);
     match lang {
         Lang::En => {
             doc.para(&format!(
-                "The work email address of your ESR account {account} was changed on {}. This message goes to the old and the new address.",
+                "The work email address of your {record} was changed on {}. This message goes to the old and the new address.",
                 when(lang, &p.at)
             ));
             doc.para(
@@ -557,7 +573,7 @@ fn work_email_changed(lang: Lang, p: &NoticePayload, links: &LinkBase) -> Render
         }
         Lang::Cy => {
             doc.para(&format!(
-                "Newidiwyd cyfeiriad e-bost gwaith eich cyfrif ESR {account} ar {}. Mae'r neges hon yn mynd i'r hen gyfeiriad a'r cyfeiriad newydd.",
+                "Newidiwyd cyfeiriad e-bost gwaith eich {record} ar {}. Mae'r neges hon yn mynd i'r hen gyfeiriad a'r cyfeiriad newydd.",
                 when(lang, &p.at)
             ));
             doc.para("Nid yw unrhyw e-bost enw defnyddiwr neu ailosod cyfrinair a anfonwyd cyn y newid yn gweithio mwyach.");
@@ -575,17 +591,21 @@ fn smartcard_changed(lang: Lang, p: &NoticePayload, links: &LinkBase) -> Rendere
     let mut doc = Doc::new(
         lang,
         match lang {
-            Lang::En => "The smartcard linked to your ESR account was changed",
-            Lang::Cy => "Mae'r cerdyn clyfar sy'n gysylltiedig â'ch cyfrif ESR wedi newid",
+            Lang::En => "The smartcard linked to your ESR record was changed",
+            Lang::Cy => "Mae'r cerdyn clyfar sy'n gysylltiedig â'ch cofnod ESR wedi newid",
         },
     );
-    let account = p.account();
+    let record = p.record(lang);
+    let had_sessions = p.username.is_some();
     match lang {
         Lang::En => {
             doc.para(&format!(
-                "The NHS smartcard linked to your ESR account {account} was changed on {}. Sign-ins at work with the previous smartcard have been ended.",
+                "The NHS smartcard linked to your {record} was changed on {}.",
                 when(lang, &p.at)
             ));
+            if had_sessions {
+                doc.para("Sign-ins at work with the previous smartcard have been ended.");
+            }
             doc.link(
                 "If you did not expect this change, contact the System Administrator straight away:",
                 "login",
@@ -594,9 +614,14 @@ fn smartcard_changed(lang: Lang, p: &NoticePayload, links: &LinkBase) -> Rendere
         }
         Lang::Cy => {
             doc.para(&format!(
-                "Newidiwyd y cerdyn clyfar GIG sy'n gysylltiedig â'ch cyfrif ESR {account} ar {}. Mae mewngofnodi yn y gwaith gyda'r cerdyn clyfar blaenorol wedi dod i ben.",
+                "Newidiwyd y cerdyn clyfar GIG sy'n gysylltiedig â'ch {record} ar {}.",
                 when(lang, &p.at)
             ));
+            if had_sessions {
+                doc.para(
+                    "Mae mewngofnodi yn y gwaith gyda'r cerdyn clyfar blaenorol wedi dod i ben.",
+                );
+            }
             doc.link(
                 "Os nad oeddech yn disgwyl y newid hwn, cysylltwch â Gweinyddwr y System ar unwaith:",
                 "login",
@@ -836,5 +861,31 @@ mod tests {
         assert!(m.text.contains("30 munud"));
         assert!(render("nope", "en", "a", "{}", &links()).is_err());
         assert!(render("recovery", "en", "a", "{}", &links()).is_err());
+    }
+
+    #[test]
+    fn contact_change_notices_name_the_record_when_there_is_no_account() {
+        let of_account = r#"{"username":"999JSMITH01","organisation_code":"999","organisation_name":"Demo NHS Trust","at":"2026-11-25T10:30:00Z"}"#;
+        let of_person = r#"{"organisation_code":"999","organisation_name":"Demo NHS Trust","at":"2026-11-25T10:30:00Z"}"#;
+        for kind in ["work_email_changed", "smartcard_changed"] {
+            let m = render(kind, "en", "a@b.c", of_account, &links()).expect("renders");
+            assert!(
+                m.text
+                    .contains("your ESR account 999JSMITH01 (999 Demo NHS Trust)")
+            );
+            let m = render(kind, "en", "a@b.c", of_person, &links()).expect("renders");
+            assert!(
+                m.text.contains("your ESR record (999 Demo NHS Trust)"),
+                "{}",
+                m.text
+            );
+            assert!(!m.text.contains("Sign-ins at work"), "{}", m.text);
+            let m = render(kind, "cy", "a@b.c", of_person, &links()).expect("renders");
+            assert!(
+                m.text.contains("cofnod ESR (999 Demo NHS Trust)"),
+                "{}",
+                m.text
+            );
+        }
     }
 }

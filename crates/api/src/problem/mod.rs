@@ -61,6 +61,19 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(example = "password_changed")]
     pub session_ended: Option<String>,
+    /// The organisations to choose from (`organisation-choice-required`: the smartcard is
+    /// linked to an ESR record in each); start again with one's `organisation_code`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub organisations: Vec<OrganisationChoice>,
+}
+
+/// An organisation a smartcard sign-in can be made to.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OrganisationChoice {
+    /// The ESR organisation code, e.g. `999`.
+    pub code: String,
+    /// Its name, e.g. `Demo NHS Trust`.
+    pub name: String,
 }
 
 /// One broken rule.
@@ -86,6 +99,7 @@ pub struct ProblemSpec {
     retry_after_secs: Option<u64>,
     www_authenticate: Option<&'static str>,
     session_ended: Option<&'static str>,
+    organisations: Vec<OrganisationChoice>,
 }
 
 impl ProblemSpec {
@@ -105,6 +119,7 @@ impl ProblemSpec {
             retry_after_secs: None,
             www_authenticate: None,
             session_ended: None,
+            organisations: Vec::new(),
         }
     }
 
@@ -119,6 +134,13 @@ impl ProblemSpec {
     #[must_use]
     pub fn with_violations(mut self, violations: Vec<Violation>) -> Self {
         self.violations = violations;
+        self
+    }
+
+    /// Adds the organisations to choose from (see [`Problem::organisations`]).
+    #[must_use]
+    pub fn with_organisations(mut self, organisations: Vec<OrganisationChoice>) -> Self {
+        self.organisations = organisations;
         self
     }
 
@@ -207,6 +229,7 @@ impl ProblemSpec {
             request_id,
             violations: self.violations,
             session_ended: self.session_ended.map(str::to_owned),
+            organisations: self.organisations,
         }
     }
 }

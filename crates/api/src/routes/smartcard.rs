@@ -2,15 +2,15 @@
 //! PKCE): `start` hands the front end the provider's authorization URL, `callback` exchanges
 //! the code and answers a workplace session (`amr` `smartcard`, shorter lifetime).
 //!
-//! `state`, `nonce` and the PKCE verifier are made here and kept in the database (the state
-//! and nonce only as SHA-256), so any instance finishes a flow another started; a state works
-//! once, for `ESR_OIDC_FLOW_TTL_SECS`. Every outcome is audited, without codes, tokens, nonces
-//! or states.
+//! `state` is the flow itself (nonce, PKCE verifier, redirect URI, expiry) sealed under a key
+//! every instance shares, so any instance finishes a flow another started and starting one
+//! stores nothing; a state works once, for `ESR_OIDC_FLOW_TTL_SECS`. Every outcome of a
+//! callback is audited, without codes, tokens, nonces or states.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
-use esr_domain::{AccountStatus, Coded};
+use esr_domain::{AccountStatus, Coded, OrganisationCode};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -39,6 +39,11 @@ pub fn configure_well_known(cfg: &mut ServiceConfig<'_>) {
 pub struct StartRequest {
     /// The front end's callback page; must be on the configured allow-list (exact match).
     pub redirect_uri: String,
+    /// The organisation to sign in to, for a smartcard linked to ESR records in several
+    /// (the callback answered `organisation-choice-required` with the choices).
+    #[serde(default)]
+    #[schema(value_type = Option<String>, example = "999", pattern = "^[0-9A-Z]{3}$")]
+    pub organisation_code: Option<OrganisationCode>,
 }
 
 /// Where to send the browser to sign in with the smartcard.
@@ -134,6 +139,13 @@ impl AsProblem for SmartcardError {
                 "No ESR record linked to this smartcard",
                 "There is no ESR record linked to this smartcard. Please contact the System Administrator.",
             ),
+            Self::OrganisationChoiceRequired(choices) => ProblemSpec::new(
+                StatusCode::CONFLICT,
+                "organisation-choice-required",
+                "Choose an organisation",
+                "Your smartcard is linked to ESR records in more than one organisation. Choose the organisation to sign in to, then sign in again.",
+            )
+            .with_organisations(choices.clone()),
             Self::AccountUnusable(status) => {
                 let (code, detail) = match status {
                     AccountStatus::Suspended => (
@@ -161,15 +173,6 @@ impl AsProblem for SmartcardError {
             )
             .with_retry_after(30),
             Self::RateLimited(limited) => limited.problem(),
-            // Open sign-ins end only as they expire: ask for a minute, not the second a busy
-            // hashing pool needs.
-            Self::TooManyOpen(secs) => ProblemSpec::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "busy",
-                "Service Unavailable",
-                "The service is busy. Please try again in a moment.",
-            )
-            .with_retry_after((*secs).clamp(1, 60)),
             Self::Failure(f) => f.problem(),
         }
     }
@@ -177,8 +180,9 @@ impl AsProblem for SmartcardError {
 crate::problem_response!(SmartcardError);
 
 /// Start a smartcard sign-in (NHS CIS2). Returns the provider's authorization URL for the
-/// browser, and a `browser_binding` for the callback; `state`, `nonce` and the PKCE verifier
-/// are kept server-side for 10 minutes and work once, and only from the browser that started. `acr_values` asks for a smartcard-strength sign-in (`AAL3_ANY` by default).
+/// browser, and a `browser_binding` for the callback. `state` carries the flow sealed (nonce and
+/// PKCE verifier are never readable outside the service); it works for 10 minutes, once, and
+/// only with the `browser_binding` of the browser that started. `acr_values` asks for a smartcard-strength sign-in (`AAL3_ANY` by default).
 #[utoipa::path(
     operation_id = "smartcard_start",
     tag = "smartcard",
@@ -192,7 +196,7 @@ crate::problem_response!(SmartcardError);
         (status = 413, description = "`payload-too-large`: JSON bodies are limited to 16 KiB.", body = Problem, content_type = "application/problem+json", example = json!({"type": "/problems/payload-too-large", "title": "Payload Too Large", "status": 413, "detail": "The request body is larger than the limit of 16384 bytes.", "code": "payload-too-large", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"})),
         (status = 415, description = "`unsupported-media-type`: send `Content-Type: application/json`.", body = Problem, content_type = "application/problem+json", example = json!({"type": "/problems/unsupported-media-type", "title": "Unsupported Media Type", "status": 415, "detail": "Send the request body as application/json.", "code": "unsupported-media-type", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"})),
         (status = 429, description = "Too many attempts (see `Retry-After`).", body = Problem, content_type = "application/problem+json", example = json!({"type": "/problems/too-many-requests", "title": "Too Many Requests", "status": 429, "detail": "Too many attempts. Please wait before trying again.", "code": "too-many-requests", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"})),
-        (status = 503, description = "`identity-provider-unavailable` (see `Retry-After`), or `smartcard-login-disabled`, or `database-unavailable`, or `busy` (more sign-ins open than `ESR_OPEN_SMARTCARD_FLOWS_MAX`).", body = Problem, content_type = "application/problem+json", examples(
+        (status = 503, description = "`identity-provider-unavailable` (see `Retry-After`), or `smartcard-login-disabled`, or `database-unavailable`.", body = Problem, content_type = "application/problem+json", examples(
             ("identity-provider-unavailable" = (summary = "The provider is unreachable or slow", value = json!({"type": "/problems/identity-provider-unavailable", "title": "Service Unavailable", "status": 503, "detail": "The NHS identity service (smartcard sign-in) is not answering. Please try again in a few minutes.", "code": "identity-provider-unavailable", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))),
             ("smartcard-login-disabled" = (summary = "Smartcard sign-in is switched off", value = json!({"type": "/problems/smartcard-login-disabled", "title": "Smartcard sign-in unavailable", "status": 503, "detail": "Smartcard sign-in is not enabled on this service.", "code": "smartcard-login-disabled", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))),
             ("database-unavailable" = (summary = "The database is unavailable", value = json!({"type": "/problems/database-unavailable", "title": "Service Unavailable", "status": 503, "detail": "The service is busy or its database is unavailable; try again shortly.", "code": "database-unavailable", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))),
@@ -205,8 +209,18 @@ pub async fn start(
     caller: Caller,
     body: web::Json<StartRequest>,
 ) -> Result<web::Json<StartResponse>, SmartcardError> {
-    let redirect_uri = body.into_inner().redirect_uri;
-    let started = smartcard::start(&state, &caller, &redirect_uri, Utc::now()).await?;
+    let StartRequest {
+        redirect_uri,
+        organisation_code,
+    } = body.into_inner();
+    let started = smartcard::start(
+        &state,
+        &caller,
+        &redirect_uri,
+        organisation_code,
+        Utc::now(),
+    )
+    .await?;
     Ok(web::Json(StartResponse {
         authorization_url: started.authorization_url,
         state: started.state,
@@ -246,6 +260,7 @@ pub async fn start(
             ("smartcard-assurance-too-low" = (summary = "Assurance level below the configured minimum", value = json!({"type": "/problems/smartcard-assurance-too-low", "title": "Smartcard required", "status": 403, "detail": "This sign-in is not strong enough to manage internet access. Please sign in with your NHS smartcard.", "code": "smartcard-assurance-too-low", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))),
             ("account-suspended" = (summary = "The ESR account is suspended", value = json!({"type": "/problems/account-suspended", "title": "Account not usable", "status": 403, "detail": "Your ESR account is suspended. Please contact the System Administrator.", "code": "account-suspended", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))),
         )),
+        (status = 409, description = "`organisation-choice-required`: the smartcard is linked to ESR records in several organisations (`organisations` lists them). Start again with the chosen `organisation_code`.", body = Problem, content_type = "application/problem+json", example = json!({"type": "/problems/organisation-choice-required", "title": "Choose an organisation", "status": 409, "detail": "Your smartcard is linked to ESR records in more than one organisation. Choose the organisation to sign in to, then sign in again.", "code": "organisation-choice-required", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10", "organisations": [{"code": "999", "name": "Demo NHS Trust"}, {"code": "998", "name": "Demo Health Board"}]})),
         (status = 413, description = "`payload-too-large`: JSON bodies are limited to 16 KiB.", body = Problem, content_type = "application/problem+json", example = json!({"type": "/problems/payload-too-large", "title": "Payload Too Large", "status": 413, "detail": "The request body is larger than the limit of 16384 bytes.", "code": "payload-too-large", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"})),
         (status = 415, description = "`unsupported-media-type`: send `Content-Type: application/json`.", body = Problem, content_type = "application/problem+json", example = json!({"type": "/problems/unsupported-media-type", "title": "Unsupported Media Type", "status": 415, "detail": "Send the request body as application/json.", "code": "unsupported-media-type", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"})),
         (status = 429, description = "Too many attempts (see `Retry-After`).", body = Problem, content_type = "application/problem+json", example = json!({"type": "/problems/too-many-requests", "title": "Too Many Requests", "status": 429, "detail": "Too many attempts. Please wait before trying again.", "code": "too-many-requests", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"})),

@@ -35,6 +35,14 @@ fn missing() -> Option<String> {
 }
 
 async fn run_script(script: &'static str) {
+    run_script_with(script, |_| Vec::new()).await;
+}
+
+/// [`run_script`], with environment variables made from the running app (keys, say).
+async fn run_script_with(
+    script: &'static str,
+    env: impl FnOnce(&crate::helpers::TestApp) -> Vec<(&'static str, String)>,
+) {
     if let Some(why) = missing() {
         assert!(
             std::env::var("ESR_REQUIRE_BROWSER").as_deref() != Ok("1"),
@@ -51,9 +59,11 @@ async fn run_script(script: &'static str) {
     let app = spawn_app(TestBackend::Sqlite).await.expect("SQLite app");
     let root = repo();
     let address = app.address.clone();
+    let extra = env(&app);
     let output = tokio::task::spawn_blocking(move || {
         Command::new("node")
             .arg(root.join("tests/browser").join(script))
+            .envs(extra)
             .env("BASE_URL", address)
             .env("SCREENSHOT_DIR", root.join("target/browser"))
             .current_dir(&root)
@@ -89,7 +99,12 @@ async fn swagger_ui_renders_every_tag_and_try_it_out_works() {
 
 #[tokio::test]
 async fn manage_internet_access_through_the_dev_identity_provider_in_a_real_browser() {
-    run_script("internet-access.mjs").await;
+    // The second organisation's key links the same smartcard there, for the choice at sign-in.
+    run_script_with("internet-access.mjs", |app| {
+        let key = crate::admin::admin_key(app, "trust-998", "998", "write");
+        vec![("ADMIN_KEY_998", key)]
+    })
+    .await;
 }
 
 #[tokio::test]

@@ -27,6 +27,8 @@ pub struct TestApp {
     pub database_url: DatabaseUrl,
     /// The key of this server's audit chain (from its configuration).
     pub audit_chain: esr_persistence::audit::ChainKey,
+    /// The key this server seals smartcard flows into their `state` with.
+    pub smartcard_flow_key: esr_api::oidc::flow_ticket::FlowSealKey,
     handle: actix_web::dev::ServerHandle,
     _db: TestDb,
     _mailbox_dir: tempfile::TempDir,
@@ -209,6 +211,7 @@ async fn start(mut config: Config, backend: TestBackend, db: TestDb) -> TestApp 
     }
     let database_url = config.database_url.clone();
     let audit_chain = config.audit_chain.clone();
+    let smartcard_flow_key = config.smartcard_flow_key.clone();
     let app = Application::build(config)
         .await
         .expect("application builds");
@@ -229,6 +232,7 @@ async fn start(mut config: Config, backend: TestBackend, db: TestDb) -> TestApp 
         backend,
         database_url,
         audit_chain,
+        smartcard_flow_key,
         handle,
         _db: db,
         _dir: None,

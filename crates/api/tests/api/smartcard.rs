@@ -22,6 +22,7 @@ both_backends!(
     same_name_people_signing_in_at_once_get_distinct_usernames,
     dev_idp_token_refuses_a_missing_or_forged_client_assertion,
     a_sign_in_finishes_only_in_the_browser_that_started_it,
+    a_card_linked_in_two_organisations_signs_in_to_the_one_chosen,
 );
 both_backends_owned!(dev_idp_routes_do_not_exist_in_production);
 
@@ -45,9 +46,12 @@ pub struct Flow {
 }
 
 impl Flow {
-    /// The digest the service keys the stored flow by (state and binding together).
-    pub fn key_digest(&self) -> String {
-        esr_domain::sha256_hex(format!("{}.{}", self.state, self.binding).as_bytes())
+    /// What the service sealed into the state (only the service, never an attacker, can open
+    /// it).
+    pub fn ticket(&self, app: &TestApp) -> esr_api::oidc::flow_ticket::FlowTicket {
+        app.smartcard_flow_key
+            .open(&self.state, &self.binding)
+            .expect("a state this server sealed for this browser")
     }
 
     /// The callback's body for `code`, as the starting browser sends it.
@@ -58,13 +62,12 @@ impl Flow {
 
 /// `POST /v1/auth/smartcard/start`; returns the authorization URL and the flow.
 pub async fn start(app: &TestApp) -> (String, Flow) {
-    let res = app
-        .post_json(
-            "/v1/auth/smartcard/start",
-            &json!({"redirect_uri": REDIRECT}),
-            None,
-        )
-        .await;
+    start_with(app, json!({"redirect_uri": REDIRECT})).await
+}
+
+/// `POST /v1/auth/smartcard/start` with `body`.
+async fn start_with(app: &TestApp, body: Value) -> (String, Flow) {
+    let res = app.post_json("/v1/auth/smartcard/start", &body, None).await;
     assert_eq!(res.status(), 200, "start");
     let body: Value = res.json().await.unwrap();
     (
@@ -79,7 +82,12 @@ pub async fn start(app: &TestApp) -> (String, Flow) {
 /// Start, then "sign in" at the dev provider as `login_hint`; returns the code of the
 /// redirect and the flow.
 async fn authorize(app: &TestApp, login_hint: &str) -> (String, Flow) {
-    let (url, flow) = start(app).await;
+    authorize_with(app, login_hint, json!({"redirect_uri": REDIRECT})).await
+}
+
+/// [`authorize`], starting with `start_body`.
+async fn authorize_with(app: &TestApp, login_hint: &str, start_body: Value) -> (String, Flow) {
+    let (url, flow) = start_with(app, start_body).await;
     let res = app
         .client
         .get(format!("{url}&login_hint={login_hint}"))
@@ -490,15 +498,12 @@ async fn smartcard_sign_in_problems(app: &TestApp) {
 
     // An expired flow.
     let (code, state) = authorize(app, "100001").await;
-    {
-        use diesel::{ExpressionMethods, RunQueryDsl};
-        use esr_persistence::schema::oidc_flows;
-        diesel::update(oidc_flows::table)
-            .filter(oidc_flows::state_hash.eq(state.key_digest()))
-            .set(oidc_flows::expires_at.eq((Utc::now() - chrono::Duration::minutes(1)).naive_utc()))
-            .execute(&mut app.db())
-            .unwrap();
-    }
+    let mut ticket = state.ticket(app);
+    ticket.expires_at = Utc::now() - chrono::Duration::minutes(1);
+    let state = Flow {
+        state: app.smartcard_flow_key.seal(&ticket, &state.binding),
+        binding: state.binding,
+    };
     let res = callback(app, &code, &state).await;
     assert_eq!(res.status(), 401);
     assert_eq!(problem(res).await["code"], "smartcard-state-invalid");
@@ -695,16 +700,10 @@ async fn assert_dev_idp_absent(app: &TestApp) {
     assert_eq!(res.status(), 404);
 }
 
-/// The PKCE verifier the service keeps for a flow (read from the database, as only the
-/// service and no attacker has it).
+/// The PKCE verifier sealed in a flow's state (only the service, never an attacker, can
+/// open it).
 fn verifier_of(app: &TestApp, flow: &Flow) -> String {
-    use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
-    use esr_persistence::schema::oidc_flows;
-    oidc_flows::table
-        .filter(oidc_flows::state_hash.eq(flow.key_digest()))
-        .select(oidc_flows::code_verifier)
-        .first::<String>(&mut app.db())
-        .unwrap()
+    flow.ticket(app).code_verifier
 }
 
 /// `GET /v1/me/internet-access` with a bearer token: the Manage Internet Access page's data.
@@ -804,4 +803,73 @@ async fn dev_idp_token_refuses_a_missing_or_forged_client_assertion(app: &TestAp
             "{case}"
         );
     }
+}
+
+/// A smartcard identifies one member of staff, who may work for two organisations: each links
+/// the card to its own record without learning of the other's (no conflict across them), and
+/// the sign-in asks which organisation, then goes to the one chosen.
+async fn a_card_linked_in_two_organisations_signs_in_to_the_one_chosen(app: &TestApp) {
+    let jane_card = "555000000001";
+    let other_trust = crate::admin::admin_key(app, "trust-998", "998", "write");
+    let res = app
+        .post_json(
+            "/v1/admin/people",
+            &json!({
+                "organisation_code": "998", "employee_number": "800001", "first_name": "Jane",
+                "last_name": "Smith", "date_of_birth": "1985-04-12",
+                "work_email": "jane.smith@board.example", "smartcard_subject": jane_card}),
+            Some(&other_trust),
+        )
+        .await;
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+
+    let (code, flow) = authorize(app, jane_card).await;
+    let res = callback(app, &code, &flow).await;
+    assert_eq!(res.status(), 409);
+    let body = problem(res).await;
+    assert_eq!(body["code"], "organisation-choice-required");
+    let codes: Vec<&str> = body["organisations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["998", "999"]);
+    assert!(
+        body["organisations"][0]["name"]
+            .as_str()
+            .is_some_and(|n| !n.is_empty())
+    );
+
+    for (chosen, username_starts) in [("998", "998"), ("999", "999")] {
+        let start = json!({"redirect_uri": REDIRECT, "organisation_code": chosen});
+        let (code, flow) = authorize_with(app, jane_card, start).await;
+        let res = callback(app, &code, &flow).await;
+        assert_eq!(res.status(), 200, "{chosen}");
+        let tokens: Value = res.json().await.unwrap();
+        let page = internet_access_page(app, tokens["access_token"].as_str().unwrap()).await;
+        assert_eq!(page["organisation"]["code"], chosen);
+        assert!(
+            page["username"]
+                .as_str()
+                .unwrap()
+                .starts_with(username_starts),
+            "{page}"
+        );
+    }
+
+    // An organisation the card is not linked in: no record there.
+    let start = json!({"redirect_uri": REDIRECT, "organisation_code": "997"});
+    let (code, flow) = authorize_with(app, jane_card, start).await;
+    let res = callback(app, &code, &flow).await;
+    assert_eq!(problem(res).await["code"], "no-esr-record");
+    // A malformed code is refused before anything starts.
+    let res = app
+        .post_json(
+            "/v1/auth/smartcard/start",
+            &json!({"redirect_uri": REDIRECT, "organisation_code": "99"}),
+            None,
+        )
+        .await;
+    assert_eq!(problem(res).await["code"], "invalid-request-body");
 }

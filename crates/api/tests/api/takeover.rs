@@ -21,6 +21,7 @@ both_backends_owned!(
     a_locked_account_gives_no_password_oracle_to_a_later_session,
     an_admin_unlock_spends_outstanding_unlock_links,
     a_suspended_account_counts_wrong_passwords_and_then_hides_the_right_one,
+    a_person_with_no_account_is_told_of_contact_changes_too,
 );
 
 const JANE_EMAIL: &str = "jane.smith@demo.nhs.uk";
@@ -358,5 +359,54 @@ async fn a_suspended_account_counts_wrong_passwords_and_then_hides_the_right_one
         );
         assert_eq!(problem(res).await["code"], "invalid-credentials");
     }
+    app.stop().await;
+}
+
+/// Before anyone has an account, pointing the record at an attacker's address or card would
+/// set up a takeover of the account made later: the person hears of it at once.
+async fn a_person_with_no_account_is_told_of_contact_changes_too(backend: TestBackend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let trust = admin_key(&app, "trust-999", "999", "write");
+    let gwen_email = "gwen.evans@demo.nhs.uk";
+    let res = app
+        .post_json(
+            "/v1/admin/people",
+            &json!({
+                "organisation_code": "999", "employee_number": "300901", "first_name": "Gwen",
+                "last_name": "Evans", "date_of_birth": "1979-02-28", "work_email": gwen_email,
+                "language": "cy"}),
+            Some(&trust),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let gwen: Value = res.json().await.unwrap();
+    let path = format!(
+        "{}/v1/admin/people/{}",
+        app.address,
+        gwen["id"].as_str().unwrap()
+    );
+    for change in [
+        json!({"work_email": ATTACKER_EMAIL}),
+        json!({"smartcard_subject": ATTACKER_CARD}),
+    ] {
+        let res = app
+            .client
+            .patch(&path)
+            .bearer_auth(&trust)
+            .json(&change)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    }
+    wait_for_kind(&app, gwen_email, "work_email_changed").await;
+    wait_for_kind(&app, ATTACKER_EMAIL, "work_email_changed").await;
+    wait_for_kind(&app, ATTACKER_EMAIL, "smartcard_changed").await;
+    // Delivered in her language, naming the record (there is no username to name).
+    let sent = app.wait_for_mail(gwen_email, 1).await;
+    let text = sent[0]["text"].as_str().unwrap();
+    assert!(text.contains("cofnod ESR (999 "), "{text}");
     app.stop().await;
 }

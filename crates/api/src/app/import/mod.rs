@@ -549,14 +549,15 @@ fn storage_error((line, why): (u64, RowRejection)) -> LineError {
             field: Some("smartcard_subject"),
             code: "duplicate-smartcard-subject",
             message: format!(
-                "This smartcard subject already appears on line {first_line}; the first occurrence was kept"
+                "This smartcard subject already appears for the organisation on line {first_line}; the first occurrence was kept"
             ),
         },
         RowRejection::SmartcardSubjectTaken => LineError {
             line,
             field: Some("smartcard_subject"),
             code: "smartcard-subject-taken",
-            message: "This smartcard subject is linked to another person".into(),
+            message: "This smartcard subject is linked to another person of the organisation"
+                .into(),
         },
     }
 }
