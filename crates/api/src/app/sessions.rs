@@ -19,6 +19,7 @@ use serde_json::json;
 use super::consequences::{self, Withdrawal};
 use super::{Caller, Failure, audit, lockout};
 use crate::config::Config;
+use crate::hashing::HashSlot;
 use crate::rate_limit::Limited;
 use crate::state::AppState;
 
@@ -146,20 +147,7 @@ pub async fn password_login(
 ) -> Result<LoginResult, LoginError> {
     let typed = typed_username.trim().to_owned();
     check_login_input(&typed, &password)?;
-    let limit_key = typed.to_uppercase();
-    let limited = match app.limits.login_per_ip.check(&caller.limit_key()).await {
-        Ok(()) => app.limits.login_per_username.check(&limit_key).await,
-        refused => refused,
-    };
-    limited.map_err(|limited| {
-        app.metrics.security_event("login.rate_limited");
-        LoginError::RateLimited(limited)
-    })?;
-    // Admission before any work: a flood is refused here, in microseconds.
-    let slot = app.hashing.try_reserve().map_err(|_| {
-        app.metrics.security_event("hashing.rejected");
-        Failure::Overloaded
-    })?;
+    let slot = admit_login(app, caller, &typed).await?;
     let account = match Username::parse(&typed) {
         Ok(username) => app
             .db(move |c| accounts::find_by_username(c, &username))
@@ -168,20 +156,7 @@ pub async fn password_login(
         Err(_) => None,
     };
     let stored_hash = account.as_ref().and_then(|a| a.password_hash.clone());
-    let hasher = app.hasher.clone();
-    let (correct, upgraded) = app
-        .hashing
-        .run(slot, move || match &stored_hash {
-            Some(phc) => hasher.verify_and_upgrade(&password, phc, &mut rand::rng()),
-            None => {
-                // Same work as a real verification, so timing does not reveal the username.
-                let _ = hasher.verify(&password, hasher.dummy_hash());
-                Ok((false, None))
-            }
-        })
-        .await
-        .map_err(Failure::unexpected)?
-        .map_err(Failure::unexpected)?;
+    let (correct, upgraded) = verify_password(app, slot, password, stored_hash).await?;
     let Some(account) = account else {
         return Err(unknown_username(app, caller, &typed, now).await);
     };
@@ -209,6 +184,61 @@ pub async fn password_login(
         })
         .await
         .map_err(Failure::from)?;
+    answer_login(app, applied, now)
+}
+
+/// The rate limits (per client and per typed username), then a slot in the hashing pool:
+/// a flood is refused here, in microseconds, before any work.
+async fn admit_login(app: &AppState, caller: &Caller, typed: &str) -> Result<HashSlot, LoginError> {
+    let limited = match app.limits.login_per_ip.check(&caller.limit_key()).await {
+        Ok(()) => {
+            app.limits
+                .login_per_username
+                .check(&typed.to_uppercase())
+                .await
+        }
+        refused => refused,
+    };
+    limited.map_err(|limited| {
+        app.metrics.security_event("login.rate_limited");
+        LoginError::RateLimited(limited)
+    })?;
+    Ok(app.hashing.try_reserve().map_err(|_| {
+        app.metrics.security_event("hashing.rejected");
+        Failure::Overloaded
+    })?)
+}
+
+/// Verifies `password` against the stored hash (and the new hash when the parameters have
+/// moved on); with no hash (an unknown username) the same work against a dummy, so timing
+/// does not reveal whether the username exists.
+async fn verify_password(
+    app: &AppState,
+    slot: HashSlot,
+    password: Password,
+    stored_hash: Option<String>,
+) -> Result<(bool, Option<esr_domain::PasswordHash>), LoginError> {
+    let hasher = app.hasher.clone();
+    Ok(app
+        .hashing
+        .run(slot, move || match &stored_hash {
+            Some(phc) => hasher.verify_and_upgrade(&password, phc, &mut rand::rng()),
+            None => {
+                let _ = hasher.verify(&password, hasher.dummy_hash());
+                Ok((false, None))
+            }
+        })
+        .await
+        .map_err(Failure::unexpected)?
+        .map_err(Failure::unexpected)?)
+}
+
+/// Signs what the login opened, or passes its refusal on; counted in the metrics.
+fn answer_login(
+    app: &AppState,
+    applied: Result<Opened, LoginError>,
+    now: DateTime<Utc>,
+) -> Result<LoginResult, LoginError> {
     match applied {
         Ok(Opened::Session(issued)) => {
             app.metrics.security_event("login.succeeded");

@@ -14,6 +14,7 @@ use chrono::{DateTime, Duration, Utc};
 use esr_domain::{
     AccountId, AccountStatus, InternetAccessStatus, OrganisationCode, TokenDigest, UsernameError,
 };
+use esr_persistence::accounts::Account;
 use esr_persistence::audit::{Actor, EventType};
 use esr_persistence::people::Person;
 use esr_persistence::sessions::SessionKind;
@@ -27,7 +28,7 @@ use super::{Caller, Failure, audit};
 use crate::config::Config;
 use crate::oidc::flow_ticket::FlowTicket;
 use crate::oidc::id_token::pkce_challenge;
-use crate::oidc::{IdTokenRejection, OidcClient, ProviderError};
+use crate::oidc::{IdTokenRejection, OidcClient, ProviderError, VerifiedIdToken};
 use crate::problem::OrganisationChoice;
 use crate::rate_limit::Limited;
 use crate::state::AppState;
@@ -197,17 +198,7 @@ pub async fn complete(
 ) -> Result<Tokens, SmartcardError> {
     let checked = rate_limit(app, caller).await.and_then(|()| {
         let oidc = provider(app)?;
-        let sent = [code, state, browser_binding];
-        if sent.iter().any(|p| p.is_empty()) {
-            return Err(SmartcardError::InvalidRequest(
-                "Send code, state and browser_binding.",
-            ));
-        }
-        if sent.iter().any(|p| p.len() > MAX_PARAMETER) {
-            return Err(SmartcardError::InvalidRequest(
-                "code, state or browser_binding is too long.",
-            ));
-        }
+        check_callback_input([code, state, browser_binding])?;
         Ok(oidc)
     });
     let oidc = match checked {
@@ -225,17 +216,7 @@ pub async fn complete(
             return Err(fail(app, caller, None, details, error, now).await);
         }
     };
-    let verified = match oidc
-        .exchange_code(code, &flow.code_verifier, &flow.redirect_uri)
-        .await
-    {
-        Ok(id_token) => {
-            let nonce_hash = TokenDigest::of(&flow.nonce);
-            oidc.verify(&id_token, nonce_hash.as_str()).await
-        }
-        Err(e) => Err(e),
-    };
-    let verified = match verified {
+    let verified = match redeem_code(oidc, code, &flow).await {
         Ok(verified) => verified,
         Err(e) => {
             let (reason, error) = provider_refusal(e);
@@ -269,6 +250,35 @@ pub async fn complete(
             Err(e)
         }
     }
+}
+
+/// Refuses an empty or absurdly long code, state or binding before anything is looked up.
+fn check_callback_input(sent: [&str; 3]) -> Result<(), SmartcardError> {
+    if sent.iter().any(|p| p.is_empty()) {
+        return Err(SmartcardError::InvalidRequest(
+            "Send code, state and browser_binding.",
+        ));
+    }
+    if sent.iter().any(|p| p.len() > MAX_PARAMETER) {
+        return Err(SmartcardError::InvalidRequest(
+            "code, state or browser_binding is too long.",
+        ));
+    }
+    Ok(())
+}
+
+/// Exchanges `code` at the provider's token endpoint with the flow's PKCE verifier and
+/// verifies the ID token it answers against the flow's nonce.
+async fn redeem_code(
+    oidc: &OidcClient,
+    code: &str,
+    flow: &FlowTicket,
+) -> Result<VerifiedIdToken, ProviderError> {
+    let id_token = oidc
+        .exchange_code(code, &flow.code_verifier, &flow.redirect_uri)
+        .await?;
+    let nonce_hash = TokenDigest::of(&flow.nonce);
+    oidc.verify(&id_token, nonce_hash.as_str()).await
 }
 
 /// Opens the flow `state` seals for this browser and spends it, once: the flow, or why not
@@ -419,36 +429,66 @@ fn sign_in(
     card: &VerifiedCard<'_>,
     now: DateTime<Utc>,
 ) -> Result<Result<IssuedSession, SmartcardError>, RepoError> {
-    let failed = |conn: &mut DbConnection, account_id: Option<&AccountId>, details| {
-        audit::record(
-            conn,
-            caller,
-            EventType::SmartcardLoginFailed,
-            account_id,
-            &Actor::Anonymous,
-            &details,
-            now,
-        )
+    let refusal = match card_holder_account(conn, config, caller, card, now)? {
+        // A lock (wrong passwords from home) does not stop the smartcard: setting a new
+        // password at work is how a locked person gets back in.
+        Ok(account)
+            if !matches!(
+                account.status,
+                AccountStatus::Suspended | AccountStatus::Disabled
+            ) =>
+        {
+            return open_workplace_session(conn, config, caller, &account, card, now).map(Ok);
+        }
+        Ok(account) => Refusal {
+            account_id: Some(account.id),
+            details: json!({"step": "callback", "reason": format!("account_{}", account.status.as_str())}),
+            error: SmartcardError::AccountUnusable(account.status),
+        },
+        Err(refusal) => refusal,
+    };
+    audit::record(
+        conn,
+        caller,
+        EventType::SmartcardLoginFailed,
+        refusal.account_id.as_ref(),
+        &Actor::Anonymous,
+        &refusal.details,
+        now,
+    )?;
+    Ok(Err(refusal.error))
+}
+
+/// A sign-in refused after the provider vouched for the card: what to audit and answer.
+struct Refusal {
+    account_id: Option<AccountId>,
+    details: Value,
+    error: SmartcardError,
+}
+
+/// The account of the card holder's record (the only one, or the chosen organisation's),
+/// created now, with its username, when the person has none.
+fn card_holder_account(
+    conn: &mut DbConnection,
+    config: &Config,
+    caller: &Caller,
+    card: &VerifiedCard<'_>,
+    now: DateTime<Utc>,
+) -> Result<Result<Account, Refusal>, RepoError> {
+    let unknown = |reason: &str, error| Refusal {
+        account_id: None,
+        details: json!({"step": "callback", "reason": reason,
+            "subject_digest": config.audit_digest_key.digest(card.subject)}),
+        error,
     };
     let person = match employment(conn, card)? {
         Employment::One(person) => *person,
         Employment::None => {
-            let digest = config.audit_digest_key.digest(card.subject);
-            failed(
-                conn,
-                None,
-                json!({"step": "callback", "reason": "unknown_subject", "subject_digest": digest}),
-            )?;
-            return Ok(Err(SmartcardError::NoEsrRecord));
+            return Ok(Err(unknown("unknown_subject", SmartcardError::NoEsrRecord)));
         }
         Employment::Several(choices) => {
-            let digest = config.audit_digest_key.digest(card.subject);
-            failed(
-                conn,
-                None,
-                json!({"step": "callback", "reason": "organisation_choice_required", "subject_digest": digest}),
-            )?;
-            return Ok(Err(SmartcardError::OrganisationChoiceRequired(choices)));
+            let error = SmartcardError::OrganisationChoiceRequired(choices);
+            return Ok(Err(unknown("organisation_choice_required", error)));
         }
     };
     let existed = accounts::for_person(conn, &person.id)?
@@ -462,12 +502,11 @@ fn sign_in(
     )? {
         Ok(account) => account,
         Err(e) => {
-            failed(
-                conn,
-                None,
-                json!({"step": "callback", "reason": "no_username", "person_id": person.id}),
-            )?;
-            return Ok(Err(SmartcardError::NoUsername(e)));
+            return Ok(Err(Refusal {
+                account_id: None,
+                details: json!({"step": "callback", "reason": "no_username", "person_id": person.id}),
+                error: SmartcardError::NoUsername(e),
+            }));
         }
     };
     if !existed {
@@ -481,17 +520,18 @@ fn sign_in(
             now,
         )?;
     }
-    if matches!(
-        account.status,
-        AccountStatus::Suspended | AccountStatus::Disabled
-    ) {
-        failed(
-            conn,
-            Some(&account.id),
-            json!({"step": "callback", "reason": format!("account_{}", account.status.as_str())}),
-        )?;
-        return Ok(Err(SmartcardError::AccountUnusable(account.status)));
-    }
+    Ok(Ok(account))
+}
+
+/// Opens the workplace session (`amr` `smartcard`) of `account`, audited.
+fn open_workplace_session(
+    conn: &mut DbConnection,
+    config: &Config,
+    caller: &Caller,
+    account: &Account,
+    card: &VerifiedCard<'_>,
+    now: DateTime<Utc>,
+) -> Result<IssuedSession, RepoError> {
     let issued = open_session(
         conn,
         config,
@@ -509,7 +549,7 @@ fn sign_in(
         &json!({"amr": "smartcard", "session_id": issued.session_id(), "assurance_level": card.assurance}),
         now,
     )?;
-    Ok(Ok(issued))
+    Ok(issued)
 }
 
 /// The smartcard identity the provider vouched for, and the organisation the browser chose.
