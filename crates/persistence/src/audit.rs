@@ -441,6 +441,21 @@ pub fn append(
     Ok(seq)
 }
 
+/// How many events of `event_type` about the account were recorded at or after `since`.
+pub fn count_since(
+    conn: &mut DbConnection,
+    account_id: &AccountId,
+    event_type: EventType,
+    since: DateTime<Utc>,
+) -> Result<i64, RepoError> {
+    Ok(audit_events::table
+        .filter(audit_events::account_id.eq(account_id.as_str()))
+        .filter(audit_events::event_type.eq(event_type.as_str()))
+        .filter(audit_events::at.ge(since.naive_utc()))
+        .count()
+        .get_result(conn)?)
+}
+
 /// Events of an account (or all), newest first, for tests and the admin API.
 pub fn recent(
     conn: &mut DbConnection,

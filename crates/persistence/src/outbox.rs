@@ -53,11 +53,14 @@ pub enum EmailKind {
     RecoveryCodeUsed,
     /// "New recovery codes were made for your ESR account" (the old set no longer works).
     RecoveryCodesReplaced,
+    /// "Your smartcard was also linked to an ESR record at another organisation", to the
+    /// holder's records elsewhere.
+    SmartcardLinkedElsewhere,
 }
 
 impl EmailKind {
     /// Every kind.
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 13] = [
         Self::Recovery,
         Self::Unlock,
         Self::PasswordChanged,
@@ -70,6 +73,7 @@ impl EmailKind {
         Self::EnrolmentLink,
         Self::RecoveryCodeUsed,
         Self::RecoveryCodesReplaced,
+        Self::SmartcardLinkedElsewhere,
     ];
 
     /// The stored text (also the template name).
@@ -87,6 +91,7 @@ impl EmailKind {
             Self::EnrolmentLink => "enrolment_link",
             Self::RecoveryCodeUsed => "recovery_code_used",
             Self::RecoveryCodesReplaced => "recovery_codes_replaced",
+            Self::SmartcardLinkedElsewhere => "smartcard_linked_elsewhere",
         }
     }
 

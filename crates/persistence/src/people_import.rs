@@ -139,6 +139,9 @@ pub struct ContactChange {
     pub email_changed: bool,
     /// Whether the smartcard subject changed.
     pub subject_changed: bool,
+    /// The person is new, created with a smartcard that a record of another organisation
+    /// carries too (nothing changed; the other records are to be told of the link).
+    pub created_with_card_held_elsewhere: bool,
 }
 
 /// An import in progress on one connection (which it borrows for its whole duration, since
@@ -325,6 +328,7 @@ fn apply_batch(
         .filter_map(|r| r.smartcard_subject.as_deref())
         .collect();
     let mut holders: HashMap<(String, String), String> = HashMap::new();
+    let mut held_in: HashMap<String, HashSet<String>> = HashMap::new();
     for chunk in subjects.chunks(ROWS_PER_STATEMENT) {
         let found: Vec<(Option<String>, String, String)> = per_backend!(&mut *conn, |c| {
             people::table
@@ -336,11 +340,14 @@ fn apply_batch(
                 ))
                 .load(c)
         })?;
-        holders.extend(
-            found
-                .into_iter()
-                .filter_map(|(subject, org, emp)| subject.map(|s| ((org, s), emp))),
-        );
+        for (subject, org, emp) in found {
+            let Some(subject) = subject else { continue };
+            held_in
+                .entry(subject.clone())
+                .or_default()
+                .insert(org.clone());
+            holders.insert((org, subject), emp);
+        }
     }
     let mut subject_in_batch: HashMap<(String, String), u64> = HashMap::new();
     let mut rows_ok = Vec::with_capacity(rows_new.len());
@@ -399,10 +406,20 @@ fn apply_batch(
         }
     }
     let mut to_write = Vec::with_capacity(rows_ok.len());
+    let mut new_with_card_held_elsewhere: Vec<Key> = Vec::new();
     for row in rows_ok {
         match stored.get(&(row.organisation_code.clone(), row.employee_number.clone())) {
             None => {
                 outcome.created += 1;
+                let held_elsewhere = row.smartcard_subject.as_ref().is_some_and(|subject| {
+                    held_in
+                        .get(subject)
+                        .is_some_and(|orgs| orgs.iter().any(|o| o != &row.organisation_code))
+                });
+                if held_elsewhere {
+                    new_with_card_held_elsewhere
+                        .push((row.organisation_code.clone(), row.employee_number.clone()));
+                }
                 to_write.push(row);
             }
             Some(s) => {
@@ -420,6 +437,7 @@ fn apply_batch(
                         old_subject: s.6.clone(),
                         email_changed,
                         subject_changed,
+                        created_with_card_held_elsewhere: false,
                     });
                 }
                 if same {
@@ -474,6 +492,21 @@ fn apply_batch(
         diesel::update(people::table.filter(people::id.eq_any(chunk)))
             .set(people::contact_changed_at.eq(Some(now)))
             .execute(conn)?;
+    }
+    for (org, emp) in new_with_card_held_elsewhere {
+        let (id, email): (String, String) = people::table
+            .filter(people::organisation_code.eq(&org))
+            .filter(people::employee_number.eq(&emp))
+            .select((people::id, people::work_email))
+            .get_result(conn)?;
+        outcome.contact_changes.push(ContactChange {
+            person_id: PersonId::from_stored(id),
+            old_email: email,
+            old_subject: None,
+            email_changed: false,
+            subject_changed: false,
+            created_with_card_held_elsewhere: true,
+        });
     }
     outcome.rejected.sort_by_key(|(line, _)| *line);
     Ok(outcome)
@@ -540,6 +573,12 @@ mod postgres {
     struct Written {
         #[diesel(sql_type = Bool)]
         inserted: bool,
+        #[diesel(sql_type = Text)]
+        id: String,
+        #[diesel(sql_type = Text)]
+        work_email: String,
+        #[diesel(sql_type = Bool)]
+        card_held_elsewhere: bool,
     }
 
     pub(super) fn apply_batch(
@@ -591,13 +630,14 @@ mod postgres {
         .map(|r| (r.line, r.first_line))
         .collect();
 
-        // 3. Smartcard subjects already linked to someone else.
+        // 3. Smartcard subjects already linked to someone else of the same organisation
+        //    (other organisations' people are never compared with).
         let taken: HashSet<i64> = diesel::sql_query(
             "SELECT b.line
                FROM import_batch b
-               JOIN people p ON p.smartcard_subject = b.smartcard_subject
-              WHERE p.organisation_code <> b.organisation_code
-                 OR p.employee_number <> b.employee_number",
+               JOIN people p ON p.organisation_code = b.organisation_code
+                            AND p.smartcard_subject = b.smartcard_subject
+              WHERE p.employee_number <> b.employee_number",
         )
         .load::<Line>(conn)?
         .into_iter()
@@ -606,7 +646,7 @@ mod postgres {
 
         // In line order, as the portable path: a row refused for its key does not claim its
         // subject; the first row with a subject claims it for the batch.
-        let mut subject_in_batch: HashMap<&str, u64> = HashMap::new();
+        let mut subject_in_batch: HashMap<(&str, &str), u64> = HashMap::new();
         let mut refused: Vec<i64> = Vec::new();
         let mut accepted = 0u64;
         for row in &rows_left {
@@ -622,7 +662,9 @@ mod postgres {
                 continue;
             }
             if let Some(subject) = row.smartcard_subject.as_deref() {
-                if let Some(&first_line) = subject_in_batch.get(subject) {
+                if let Some(&first_line) =
+                    subject_in_batch.get(&(row.organisation_code.as_str(), subject))
+                {
                     outcome.rejected.push((
                         row.line,
                         RowRejection::DuplicateSmartcardSubject { first_line },
@@ -637,7 +679,7 @@ mod postgres {
                     refused.push(line);
                     continue;
                 }
-                subject_in_batch.insert(subject, row.line);
+                subject_in_batch.insert((row.organisation_code.as_str(), subject), row.line);
             }
             accepted += 1;
         }
@@ -672,6 +714,7 @@ mod postgres {
             old_subject: c.smartcard_subject,
             email_changed: c.email_changed,
             subject_changed: c.subject_changed,
+            created_with_card_held_elsewhere: false,
         })
         .collect();
 
@@ -702,11 +745,28 @@ mod postgres {
                     IS DISTINCT FROM
                     (EXCLUDED.first_name, EXCLUDED.last_name, EXCLUDED.date_of_birth,
                      EXCLUDED.work_email, EXCLUDED.smartcard_subject)
-             RETURNING (p.xmax = 0) AS inserted",
+             RETURNING (p.xmax = 0) AS inserted, p.id, p.work_email,
+                       EXISTS (SELECT 1 FROM people o
+                                WHERE o.smartcard_subject = p.smartcard_subject
+                                  AND o.organisation_code <> p.organisation_code)
+                           AS card_held_elsewhere",
         )
         .bind::<Timestamp, _>(now.naive_utc())
         .load::<Written>(conn)?;
         let created = written.iter().filter(|w| w.inserted).count() as u64;
+        outcome.contact_changes.extend(
+            written
+                .iter()
+                .filter(|w| w.inserted && w.card_held_elsewhere)
+                .map(|w| ContactChange {
+                    person_id: PersonId::from_stored(w.id.clone()),
+                    old_email: w.work_email.clone(),
+                    old_subject: None,
+                    email_changed: false,
+                    subject_changed: false,
+                    created_with_card_held_elsewhere: true,
+                }),
+        );
         let updated = written.len() as u64 - created;
         outcome.created = created;
         outcome.updated = updated;

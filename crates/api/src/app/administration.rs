@@ -201,6 +201,10 @@ pub enum AdminActionError {
     /// The person's work email or smartcard changed recently; recovery waits until then.
     #[error("contact change hold until {0}")]
     ContactChangeHold(DateTime<Utc>),
+    /// Administrators have asked for as many recovery emails to this account or its mailbox
+    /// as they may this hour.
+    #[error("too many recovery emails")]
+    TooManyEmails,
     /// Storage or the unexpected.
     #[error(transparent)]
     Failure(#[from] Failure),
@@ -297,11 +301,15 @@ pub async fn send_recovery_email(
     let caller = caller.clone();
     let key = key.clone();
     let hold = super::contact_change_hold(&app.config);
+    let mailbox_share = app.config.emails_per_address_per_hour;
     app.db(move |c| {
         c.write_transaction(|c| {
-            let Some(account) = visible_account(c, &key, &username)? else {
+            let Some(seen) = visible_account(c, &key, &username)? else {
                 return Ok(Err(AdminActionError::NotFound));
             };
+            // Held, so two requests at once count each other.
+            let account = accounts::find_for_update(c, &seen.id)?
+                .ok_or_else(|| RepoError::Corrupt("account vanished".into()))?;
             if account.internet_access != InternetAccessStatus::Approved {
                 return Ok(Err(AdminActionError::AccessNotApproved));
             }
@@ -315,6 +323,9 @@ pub async fn send_recovery_email(
                 .ok_or_else(|| RepoError::Corrupt("account without person".into()))?;
             if let Some(until) = person.contact_hold_until(hold, now) {
                 return Ok(Err(AdminActionError::ContactChangeHold(until)));
+            }
+            if administrators_sent_enough(c, &account.id, &person.work_email, mailbox_share, now)? {
+                return Ok(Err(AdminActionError::TooManyEmails));
             }
             let ip = caller.ip_text();
             recovery_requests::enqueue(
@@ -346,6 +357,35 @@ pub async fn send_recovery_email(
     .map_err(Failure::from)??;
     app.delivery_wake.notify_one();
     Ok(())
+}
+
+/// Recovery emails administrators may ask for about one account in an hour.
+const ADMIN_RECOVERY_EMAILS_PER_ACCOUNT_HOUR: i64 = 3;
+
+/// Whether administrators have asked for enough recovery emails: three about the account this
+/// hour, or half the mailbox's hourly share spent already. A record an organisation makes with
+/// someone else's address (any organisation can) must not spend the share that person's own
+/// Forgotten requests need.
+fn administrators_sent_enough(
+    conn: &mut DbConnection,
+    account_id: &esr_domain::AccountId,
+    work_email: &str,
+    mailbox_share: u32,
+    now: DateTime<Utc>,
+) -> Result<bool, RepoError> {
+    let hour_ago = now - chrono::Duration::hours(1);
+    let asked = esr_persistence::audit::count_since(
+        conn,
+        account_id,
+        EventType::AdminRecoveryEmailRequested,
+        hour_ago,
+    )?;
+    if asked >= ADMIN_RECOVERY_EMAILS_PER_ACCOUNT_HOUR {
+        return Ok(true);
+    }
+    let half_share = i64::from(mailbox_share / 2);
+    Ok(mailbox_share > 0
+        && esr_persistence::outbox::queued_to_since(conn, work_email, hour_ago)? >= half_share)
 }
 
 /// Resets the second factors of the account named `username` (a lost phone with no recovery

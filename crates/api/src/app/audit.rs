@@ -36,13 +36,34 @@ pub fn record(
     Ok(())
 }
 
+/// Which allowance an anonymous audit row is counted in. Each has its own, so a flood of one
+/// kind (junk smartcard callbacks, say) never silences the audit of another (recovery
+/// probing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnonymousPool {
+    /// Unmatched and suppressed recovery and unlock requests.
+    Recovery,
+    /// Refused smartcard sign-ins that concern no account.
+    Smartcard,
+}
+
+impl AnonymousPool {
+    fn key(self) -> &'static str {
+        match self {
+            Self::Recovery => "anonymous_audit",
+            Self::Smartcard => "anonymous_audit:smartcard",
+        }
+    }
+}
+
 /// Whether an audit row that concerns no account (an unmatched request, a refused anonymous
-/// sign-in) may still be written this hour: no more than `per_hour` in all, and, with a
+/// sign-in) may still be written this hour: no more than `per_hour` in its pool, and, with a
 /// `subject` (the event and what was typed, e.g. an email digest), only its first.
 /// Anonymous requests cost nothing to send; without this bound a flood from many addresses
 /// would grow the permanent, append-only trail without end.
 pub fn anonymous_allowed(
     conn: &mut DbConnection,
+    pool: AnonymousPool,
     per_hour: u32,
     subject: Option<&str>,
     now: DateTime<Utc>,
@@ -59,6 +80,6 @@ pub fn anonymous_allowed(
             return Ok(false);
         }
     }
-    let all = TokenDigest::of("anonymous_audit");
+    let all = TokenDigest::of(pool.key());
     Ok(rate_limits::hit(conn, &all, hour)? <= per_hour)
 }

@@ -7,7 +7,7 @@
 //! |---|---|---|---|---|
 //! | [`password_set`] | cancelled | others revoked (all for a reset) | "password changed" | `password.changed` / `.reset` / `.set` |
 //! | [`work_email_changed`] | cancelled | – | notice to the old and the new address (with no account: about the record) | old/new digests, account ids |
-//! | [`smartcard_changed`] | cancelled | workplace sessions revoked | notice to the work email (with no account: about the record) | old/new digests, account ids |
+//! | [`smartcard_changed`] | cancelled | workplace sessions revoked | notice to the work email, and the old one if replaced too (with no account: about the record); other organisations' records of the card told | old/new digests, account ids |
 //! | [`access_withdrawn`] | cancelled | all revoked | – | actor, reason |
 //! | [`account_locked`] | – | all revoked | "account locked" | `account.locked` |
 //! | [`unlocked_by_administrator`] | unlock links cancelled | – | – | the caller's `admin.account.unlocked` |
@@ -30,7 +30,7 @@ use esr_persistence::people::Person;
 use esr_persistence::second_factors;
 use esr_persistence::sessions::{self, RevokeReason, SessionKind};
 use esr_persistence::{
-    DbConnection, RepoError, mfa_tokens, one_time_tokens, organisations, recovery_codes,
+    DbConnection, RepoError, mfa_tokens, one_time_tokens, organisations, people, recovery_codes,
 };
 use serde_json::{Value, json};
 
@@ -307,16 +307,22 @@ pub fn work_email_changed(
 }
 
 /// Row "smartcard subject changed": links are cancelled, workplace sessions opened with the
-/// old card end (a card is proof enough to set a password at work), and the holder is told.
+/// old card end (a card is proof enough to set a password at work), and the holder is told
+/// (at the old address too when the same change replaced the work email). The card's
+/// holder's records at other organisations are told that it was linked here.
 pub fn smartcard_changed(
     conn: &mut DbConnection,
     caller: &Caller,
     actor: &Actor,
     digests: &DigestKey,
-    person: &Person,
-    old_subject: Option<&str>,
+    change: &CardChange<'_>,
     now: DateTime<Utc>,
 ) -> Result<(), RepoError> {
+    let CardChange {
+        person,
+        old_subject,
+        old_email,
+    } = *change;
     let held = accounts::for_person(conn, &person.id)?;
     let mut links_cancelled = 0;
     let mut sessions_ended = 0;
@@ -331,12 +337,18 @@ pub fn smartcard_changed(
             now,
         )?;
         notify_holder(conn, account, EmailKind::SmartcardChanged, now)?;
+        if let Some(old_email) = old_email {
+            let profile = profile_of(conn, account)?;
+            queue_notice(conn, &profile, old_email, EmailKind::SmartcardChanged, now)?;
+        }
     }
     if held.is_empty() {
         // The new card could register for remote access in this person's name.
-        let address = person.work_email.as_str();
-        queue_record_notice(conn, person, address, EmailKind::SmartcardChanged, now)?;
+        for address in std::iter::once(person.work_email.as_str()).chain(old_email) {
+            queue_record_notice(conn, person, address, EmailKind::SmartcardChanged, now)?;
+        }
     }
+    smartcard_linked(conn, person, now)?;
     let digest = |subject: Option<&str>| subject.map(|s| digests.digest(s));
     audit::record(
         conn,
@@ -355,6 +367,64 @@ pub fn smartcard_changed(
         now,
     )
 }
+
+/// A smartcard subject changing, as [`smartcard_changed`] applies it.
+#[derive(Debug, Clone, Copy)]
+pub struct CardChange<'a> {
+    /// The person after the change.
+    pub person: &'a Person,
+    /// The subject before it (`None`: no card was linked).
+    pub old_subject: Option<&'a str>,
+    /// The work email before it, when the same change replaced the email too.
+    pub old_email: Option<&'a str>,
+}
+
+/// A card was linked to `person` (created with it, or changed to it): the holder's records at
+/// other organisations that carry the same card are told, so an organisation that links
+/// someone else's card to a record it controls is never silent. (A card is unique within an
+/// organisation, not across them: one member of staff may work for several.)
+pub fn smartcard_linked(
+    conn: &mut DbConnection,
+    person: &Person,
+    now: DateTime<Utc>,
+) -> Result<(), RepoError> {
+    let Some(subject) = person.smartcard_subject.as_deref() else {
+        return Ok(());
+    };
+    let here = organisations::find(conn, &person.organisation_code)?
+        .ok_or_else(|| RepoError::Corrupt(format!("person {} has no organisation", person.id)))?;
+    let elsewhere = people::find_by_smartcard_subject(conn, subject, MOST_RECORDS_TOLD)?;
+    for other in elsewhere
+        .iter()
+        .filter(|p| p.organisation_code != person.organisation_code)
+    {
+        let theirs = organisations::find(conn, &other.organisation_code)?.ok_or_else(|| {
+            RepoError::Corrupt(format!("person {} has no organisation", other.id))
+        })?;
+        let payload = json!({
+            "organisation_code": theirs.code.as_str(),
+            "organisation_name": theirs.name,
+            "other_organisation_code": here.code.as_str(),
+            "other_organisation_name": here.name,
+            "at": now.to_rfc3339_opts(SecondsFormat::Secs, true),
+        });
+        outbox::enqueue(
+            conn,
+            &NewMessage {
+                kind: EmailKind::SmartcardLinkedElsewhere,
+                recipient: &other.work_email,
+                language: &other.language,
+                account_id: None,
+                payload: &payload,
+            },
+            now,
+        )?;
+    }
+    Ok(())
+}
+
+/// Most of a card holder's other records told of a new link.
+const MOST_RECORDS_TOLD: i64 = 20;
 
 /// Every outstanding link and second-step token of the account: reset and unlock links,
 /// second-factor challenges and enrolment links. Returns how many there were.

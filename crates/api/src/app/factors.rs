@@ -15,7 +15,7 @@ use esr_persistence::mfa_tokens::{self, MfaTokenPurpose};
 use esr_persistence::outbox::{self, EmailKind, NewMessage};
 use esr_persistence::second_factors::{self, StoredFactor};
 use esr_persistence::sessions::{self, SecondFactor, Session, SessionKind};
-use esr_persistence::{DbConnection, RepoError, organisations, recovery_codes};
+use esr_persistence::{DbConnection, RepoError, organisations, people, recovery_codes};
 use serde_json::json;
 
 use super::{Caller, Failure, audit, consequences};
@@ -72,6 +72,10 @@ pub enum FactorError {
     /// The account has been sent its hourly share of enrolment links.
     #[error("too many enrolment links")]
     TooManyLinks,
+    /// The work email or smartcard changed within the contact-change hold, and the session
+    /// has no second factor to show: the changed detail is not yet proof enough.
+    #[error("contact details changed recently")]
+    ContactChangeHold(DateTime<Utc>),
     /// Storage or the unexpected.
     #[error(transparent)]
     Failure(#[from] Failure),
@@ -138,11 +142,15 @@ pub async fn start_totp(
     let proof = enrolment_token.map(TokenDigest::of);
     let session = session.clone();
     let key = app.config.mfa_key.clone();
+    let hold = super::contact_change_hold(&app.config);
     app.db(move |c| {
         c.write_transaction(|c| {
             let account = account_of(c, &session.account_id)?;
             if policy_of(c, &account)? == MfaPolicy::Off {
                 return Ok(Err(FactorError::PolicyOff));
+            }
+            if let Err(e) = not_held(c, &account, &session, hold, now)? {
+                return Ok(Err(e));
             }
             if let Err(e) = check_proof(c, &session, proof.as_ref(), now)? {
                 return Ok(Err(e));
@@ -326,9 +334,12 @@ pub async fn remove(
     let session = session.clone();
     let factor_id = factor_id.to_owned();
     let caller = caller.clone();
+    let hold = super::contact_change_hold(&app.config);
     let removed = app
         .db(move |c| {
-            c.write_transaction(|c| remove_in_transaction(c, &caller, &session, &factor_id, now))
+            c.write_transaction(|c| {
+                remove_in_transaction(c, &caller, &session, &factor_id, hold, now)
+            })
         })
         .await
         .map_err(Failure::from)?;
@@ -341,6 +352,7 @@ fn remove_in_transaction(
     caller: &Caller,
     session: &Session,
     factor_id: &str,
+    hold: Duration,
     now: DateTime<Utc>,
 ) -> Result<Result<(), FactorError>, RepoError> {
     let account = account_of(conn, &session.account_id)?;
@@ -353,6 +365,9 @@ fn remove_in_transaction(
         return Ok(Err(FactorError::ProofRequired));
     }
     if factor.is_confirmed() {
+        if let Err(e) = not_held(conn, &account, session, hold, now)? {
+            return Ok(Err(e));
+        }
         let last = second_factors::count_confirmed(conn, &account.id)? == 1;
         if last && policy_of(conn, &account)? == MfaPolicy::Required {
             return Ok(Err(FactorError::LastFactorRequired));
@@ -374,13 +389,17 @@ pub async fn regenerate_recovery_codes(
     if !is_strong(session) {
         return Err(FactorError::ProofRequired);
     }
-    let account_id = session.account_id.clone();
+    let session = session.clone();
     let key = app.config.mfa_key.clone();
     let caller = caller.clone();
+    let hold = super::contact_change_hold(&app.config);
     let issued = app
         .db(move |c| {
             c.write_transaction(|c| {
-                let account = account_of(c, &account_id)?;
+                let account = account_of(c, &session.account_id)?;
+                if let Err(e) = not_held(c, &account, &session, hold, now)? {
+                    return Ok(Err(e));
+                }
                 if second_factors::count_confirmed(c, &account.id)? == 0 {
                     return Ok(Err(FactorError::NoFactor));
                 }
@@ -429,14 +448,18 @@ pub async fn send_enrolment_link(
     session: &Session,
     now: DateTime<Utc>,
 ) -> Result<(), FactorError> {
-    let account_id = session.account_id.clone();
+    let session = session.clone();
     let caller = caller.clone();
+    let hold = super::contact_change_hold(&app.config);
     let sent = app
         .db(move |c| {
             c.write_transaction(|c| {
-                let account = account_of(c, &account_id)?;
+                let account = account_of(c, &session.account_id)?;
                 if policy_of(c, &account)? == MfaPolicy::Off {
                     return Ok(Err(FactorError::PolicyOff));
+                }
+                if let Err(e) = not_held(c, &account, &session, hold, now)? {
+                    return Ok(Err(e));
                 }
                 if second_factors::count_confirmed(c, &account.id)? > 0 {
                     return Ok(Err(FactorError::ExistingFactorRequired));
@@ -514,6 +537,28 @@ fn queue_enrolment_link(
 /// work with a smartcard.
 pub fn is_strong(session: &Session) -> bool {
     session.kind == SessionKind::Smartcard || session.second_factor.is_some()
+}
+
+/// Refuses a change of sign-in methods while the contact-change hold runs, unless the session
+/// showed a second factor: a card or address just linked (perhaps by whoever wants the
+/// account) is not yet proof enough, neither as a workplace session nor as the inbox an
+/// enrolment link goes to.
+fn not_held(
+    conn: &mut DbConnection,
+    account: &Account,
+    session: &Session,
+    hold: Duration,
+    now: DateTime<Utc>,
+) -> Result<Result<(), FactorError>, RepoError> {
+    if session.second_factor.is_some() {
+        return Ok(Ok(()));
+    }
+    let person = people::find(conn, &account.person_id)?
+        .ok_or_else(|| RepoError::Corrupt(format!("account {} has no person", account.id)))?;
+    Ok(match person.contact_hold_until(hold, now) {
+        Some(until) => Err(FactorError::ContactChangeHold(until)),
+        None => Ok(()),
+    })
 }
 
 /// The enrolment proof: a strong session, or a valid enrolment link of this account (spent

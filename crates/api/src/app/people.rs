@@ -143,6 +143,7 @@ pub async fn create(
                 Ok(person) => person,
                 Err(e) => return Ok(Err(e)),
             };
+            consequences::smartcard_linked(c, &person, now)?;
             audit::record(
                 c,
                 &caller,
@@ -232,8 +233,13 @@ fn update_in_transaction(
         )?;
     }
     if after.smartcard_subject != before.smartcard_subject {
-        let old = before.smartcard_subject.as_deref();
-        consequences::smartcard_changed(conn, caller, &actor, digests, &after, old, now)?;
+        let change = consequences::CardChange {
+            person: &after,
+            old_subject: before.smartcard_subject.as_deref(),
+            old_email: (after.work_email != before.work_email)
+                .then_some(before.work_email.as_str()),
+        };
+        consequences::smartcard_changed(conn, caller, &actor, digests, &change, now)?;
     }
     Ok(Ok(after))
 }

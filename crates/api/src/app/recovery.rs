@@ -387,7 +387,13 @@ fn audit_unsent(
     now: DateTime<Utc>,
 ) -> Result<(), RepoError> {
     let subject = format!("{event}:{email_digest}");
-    if audit::anonymous_allowed(conn, config.anonymous_audits_per_hour, Some(&subject), now)? {
+    if audit::anonymous_allowed(
+        conn,
+        audit::AnonymousPool::Recovery,
+        config.anonymous_audits_per_hour,
+        Some(&subject),
+        now,
+    )? {
         audit::record(conn, caller, event, None, &Actor::Anonymous, details, now)?;
     }
     Ok(())

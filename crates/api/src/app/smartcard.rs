@@ -23,6 +23,7 @@ use esr_persistence::{
 };
 use serde_json::{Value, json};
 
+use super::audit::AnonymousPool;
 use super::sessions::{IssuedSession, Proof, Tokens, open_session, sign};
 use super::{Caller, Failure, audit};
 use crate::config::Config;
@@ -398,7 +399,9 @@ async fn fail(
         .db(move |c| {
             c.write_transaction(|c| {
                 let about_no_account = account_id.is_none();
-                if about_no_account && !audit::anonymous_allowed(c, per_hour, None, now)? {
+                if about_no_account
+                    && !audit::anonymous_allowed(c, AnonymousPool::Smartcard, per_hour, None, now)?
+                {
                     return Ok(());
                 }
                 audit::record(

@@ -126,6 +126,22 @@ pub struct EnrolmentPayload {
     pub minutes: u64,
 }
 
+/// Payload of the notice that a holder's smartcard was linked to a record at another
+/// organisation.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LinkedElsewherePayload {
+    /// The recipient's own record's organisation code.
+    pub organisation_code: String,
+    /// Its name.
+    pub organisation_name: String,
+    /// The organisation that linked the card.
+    pub other_organisation_code: String,
+    /// Its name.
+    pub other_organisation_name: String,
+    /// When it happened (RFC 3339).
+    pub at: String,
+}
+
 /// Payload of a notice about an account, or about the staff record of a person who has no
 /// account yet (a change of their work email or smartcard).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -232,6 +248,11 @@ pub fn render(
         | EmailKind::RecoveryCodeUsed
         | EmailKind::RecoveryCodesReplaced => factor_notice(
             known,
+            lang,
+            &serde_json::from_str(payload).map_err(parse_err)?,
+            links,
+        ),
+        EmailKind::SmartcardLinkedElsewhere => smartcard_linked_elsewhere(
             lang,
             &serde_json::from_str(payload).map_err(parse_err)?,
             links,
@@ -632,6 +653,52 @@ fn smartcard_changed(lang: Lang, p: &NoticePayload, links: &LinkBase) -> Rendere
     doc.finish()
 }
 
+fn smartcard_linked_elsewhere(
+    lang: Lang,
+    p: &LinkedElsewherePayload,
+    links: &LinkBase,
+) -> Rendered {
+    let mut doc = Doc::new(
+        lang,
+        match lang {
+            Lang::En => "Your smartcard was linked to an ESR record at another organisation",
+            Lang::Cy => "Cysylltwyd eich cerdyn clyfar â chofnod ESR mewn sefydliad arall",
+        },
+    );
+    let own = format!("{} {}", p.organisation_code, p.organisation_name);
+    let other = format!(
+        "{} {}",
+        p.other_organisation_code, p.other_organisation_name
+    );
+    match lang {
+        Lang::En => {
+            doc.para(&format!(
+                "The NHS smartcard linked to your ESR record ({own}) was also linked to an ESR record at {other} on {}.",
+                when(lang, &p.at)
+            ));
+            doc.para("If you work there too, you need do nothing: when you sign in with your smartcard you will be asked which organisation to sign in to.");
+            doc.link(
+                "If you do not work there, contact the System Administrator straight away, and when you sign in with your smartcard choose your own organisation:",
+                "login",
+                &links.login(),
+            );
+        }
+        Lang::Cy => {
+            doc.para(&format!(
+                "Cysylltwyd y cerdyn clyfar GIG sy'n gysylltiedig â'ch cofnod ESR ({own}) hefyd â chofnod ESR yn {other} ar {}.",
+                when(lang, &p.at)
+            ));
+            doc.para("Os ydych yn gweithio yno hefyd, nid oes angen i chi wneud dim: pan fyddwch yn mewngofnodi gyda'ch cerdyn clyfar gofynnir i chi pa sefydliad i fewngofnodi iddo.");
+            doc.link(
+                "Os nad ydych yn gweithio yno, cysylltwch â Gweinyddwr y System ar unwaith, a phan fyddwch yn mewngofnodi gyda'ch cerdyn clyfar dewiswch eich sefydliad eich hun:",
+                "login",
+                &links.login(),
+            );
+        }
+    }
+    doc.finish()
+}
+
 /// "A sign-in method was added / removed / reset", "a recovery code was used", "new recovery
 /// codes were made": the notices of second-factor changes.
 fn factor_notice(kind: EmailKind, lang: Lang, p: &NoticePayload, links: &LinkBase) -> Rendered {
@@ -886,6 +953,23 @@ mod tests {
                 "{}",
                 m.text
             );
+        }
+    }
+
+    #[test]
+    fn a_card_linked_elsewhere_names_both_organisations() {
+        let payload = r#"{"organisation_code":"999","organisation_name":"Demo NHS Trust","other_organisation_code":"998","other_organisation_name":"Other Trust","at":"2026-11-25T10:30:00Z"}"#;
+        for lang in ["en", "cy"] {
+            let m = render(
+                "smartcard_linked_elsewhere",
+                lang,
+                "a@b.c",
+                payload,
+                &links(),
+            )
+            .expect("renders");
+            assert!(m.text.contains("999 Demo NHS Trust"), "{}", m.text);
+            assert!(m.text.contains("998 Other Trust"), "{}", m.text);
         }
     }
 }

@@ -151,6 +151,13 @@ impl AsProblem for FactorError {
                 "Three links were sent to your work email address in the last hour. Use the newest, or try again later.",
             )
             .with_retry_after(1200),
+            Self::ContactChangeHold(until) => spec(
+                StatusCode::FORBIDDEN,
+                "contact-change-hold",
+                "Recently changed details",
+                "Your work email or smartcard details were changed recently. For your security, sign-in methods can be changed once the waiting time after the change has passed (see Retry-After), or now from a session signed in with a sign-in method you already have. If you did not expect the change, contact your System Administrator.",
+            )
+            .with_retry_after(crate::routes::internet_access::seconds_until(*until)),
             Self::Failure(f) => f.problem(),
         }
     }
@@ -232,7 +239,7 @@ pub struct PendingTotpBody {
         (status = 201, description = "Pending: scan the QR code, then confirm with a code.", body = PendingTotpBody),
         (status = 400, description = "`invalid-factor-name`, or a malformed request.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid access token.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`enrolment-proof-required`, `invalid-enrolment-token` or `mfa-off`.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`enrolment-proof-required`, `invalid-enrolment-token` or `mfa-off`. `contact-change-hold`: the work email or smartcard changed within `ESR_CONTACT_CHANGE_HOLD_HOURS` and the session showed no sign-in method (see `Retry-After`).", body = Problem, content_type = "application/problem+json", examples(("contact-change-hold" = (summary = "Work email or smartcard changed within the hold", value = json!({"type": "/problems/contact-change-hold", "title": "Recently changed details", "status": 403, "detail": "Your work email or smartcard details were changed recently. For your security, sign-in methods can be changed once the waiting time after the change has passed (see Retry-After), or now from a session signed in with a sign-in method you already have. If you did not expect the change, contact your System Administrator.", "code": "contact-change-hold", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))))),
     ),
 )]
 #[post("/me/factors/totp")]
@@ -329,7 +336,7 @@ pub async fn confirm_totp(
     responses(
         (status = 204, description = "Removed."),
         (status = 401, description = "No valid access token.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`enrolment-proof-required`.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`enrolment-proof-required`. `contact-change-hold`: the work email or smartcard changed within `ESR_CONTACT_CHANGE_HOLD_HOURS` and the session showed no sign-in method (see `Retry-After`).", body = Problem, content_type = "application/problem+json", examples(("contact-change-hold" = (summary = "Work email or smartcard changed within the hold", value = json!({"type": "/problems/contact-change-hold", "title": "Recently changed details", "status": 403, "detail": "Your work email or smartcard details were changed recently. For your security, sign-in methods can be changed once the waiting time after the change has passed (see Retry-After), or now from a session signed in with a sign-in method you already have. If you did not expect the change, contact your System Administrator.", "code": "contact-change-hold", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))))),
         (status = 404, description = "`factor-not-found`.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`last-factor-required`.", body = Problem, content_type = "application/problem+json"),
     ),
@@ -362,7 +369,7 @@ pub struct RecoveryCodesBody {
     responses(
         (status = 201, description = "The new codes.", body = RecoveryCodesBody),
         (status = 401, description = "No valid access token.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`enrolment-proof-required`.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`enrolment-proof-required`. `contact-change-hold`: the work email or smartcard changed within `ESR_CONTACT_CHANGE_HOLD_HOURS` and the session showed no sign-in method (see `Retry-After`).", body = Problem, content_type = "application/problem+json", examples(("contact-change-hold" = (summary = "Work email or smartcard changed within the hold", value = json!({"type": "/problems/contact-change-hold", "title": "Recently changed details", "status": 403, "detail": "Your work email or smartcard details were changed recently. For your security, sign-in methods can be changed once the waiting time after the change has passed (see Retry-After), or now from a session signed in with a sign-in method you already have. If you did not expect the change, contact your System Administrator.", "code": "contact-change-hold", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))))),
         (status = 409, description = "`no-factor`: add a sign-in method first.", body = Problem, content_type = "application/problem+json"),
     ),
 )]
@@ -390,8 +397,7 @@ pub async fn regenerate_recovery_codes(
     responses(
         (status = 202, description = "The link is on its way to the work email."),
         (status = 401, description = "No valid access token.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`mfa-off`.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`enrolment-proof-required`: the account has a sign-in method already (links only add the first).", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`mfa-off`, or `enrolment-proof-required`: the account has a sign-in method already (links only add the first). `contact-change-hold`: the work email or smartcard changed within `ESR_CONTACT_CHANGE_HOLD_HOURS` and the session showed no sign-in method (see `Retry-After`).", body = Problem, content_type = "application/problem+json", examples(("contact-change-hold" = (summary = "Work email or smartcard changed within the hold", value = json!({"type": "/problems/contact-change-hold", "title": "Recently changed details", "status": 403, "detail": "Your work email or smartcard details were changed recently. For your security, sign-in methods can be changed once the waiting time after the change has passed (see Retry-After), or now from a session signed in with a sign-in method you already have. If you did not expect the change, contact your System Administrator.", "code": "contact-change-hold", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))))),
         (status = 429, description = "`too-many-emails`: three links in the last hour (see `Retry-After`).", body = Problem, content_type = "application/problem+json"),
     ),
 )]

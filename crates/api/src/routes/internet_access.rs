@@ -136,7 +136,7 @@ crate::problem_response!(SetAtWorkError);
 
 const CONTACT_CHANGE_HOLD: &str = "Your work email or smartcard details were changed recently. For your security you can set your password once the waiting time after the change has passed (see Retry-After). If you did not expect the change, contact your System Administrator.";
 
-fn seconds_until(until: chrono::DateTime<chrono::Utc>) -> u64 {
+pub(crate) fn seconds_until(until: chrono::DateTime<chrono::Utc>) -> u64 {
     u64::try_from((until - chrono::Utc::now()).num_seconds())
         .unwrap_or(0)
         .max(1)

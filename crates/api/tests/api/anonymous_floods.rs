@@ -31,6 +31,20 @@ async fn a_flood_of_anonymous_requests_leaves_storage_bounded(backend: TestBacke
     else {
         return;
     };
+    // First 30 junk smartcard callbacks: they spend their own allowance, not recovery's.
+    for i in 0..30u32 {
+        let res = app
+            .client
+            .post(format!("{}/v1/auth/smartcard/callback", app.address))
+            .header("x-forwarded-for", format!("192.0.2.{i}"))
+            .json(&json!({"code": "c", "state": format!("junk-{i}"), "browser_binding": "b"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401);
+    }
+    assert_eq!(count(&app, "smartcard.login_failed"), 10);
+
     // 120 Forgotten requests, each from its own forwarded address, for addresses nobody has,
     // and the same one again and again.
     for i in 0..120u32 {

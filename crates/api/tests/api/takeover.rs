@@ -22,6 +22,9 @@ both_backends_owned!(
     an_admin_unlock_spends_outstanding_unlock_links,
     a_suspended_account_counts_wrong_passwords_and_then_hides_the_right_one,
     a_person_with_no_account_is_told_of_contact_changes_too,
+    a_new_card_cannot_change_sign_in_methods_during_the_hold,
+    another_organisation_linking_a_card_tells_its_holder,
+    administrators_cannot_spend_a_mailbox_share,
 );
 
 const JANE_EMAIL: &str = "jane.smith@demo.nhs.uk";
@@ -408,5 +411,140 @@ async fn a_person_with_no_account_is_told_of_contact_changes_too(backend: TestBa
     let sent = app.wait_for_mail(gwen_email, 1).await;
     let text = sent[0]["text"].as_str().unwrap();
     assert!(text.contains("cofnod ESR (999 "), "{text}");
+    app.stop().await;
+}
+
+/// With the card pointed at theirs, the attacker's workplace session must not add a sign-in
+/// method of their own (which would shut the holder's password out) nor remove the holder's;
+/// nor may the new address receive an enrolment link. The old address hears of the card
+/// change as well as of the email change made with it.
+async fn a_new_card_cannot_change_sign_in_methods_during_the_hold(backend: TestBackend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let trust = admin_key(&app, "trust-999", "999", "write");
+    patch_jane(
+        &app,
+        &trust,
+        json!({"work_email": ATTACKER_EMAIL, "smartcard_subject": ATTACKER_CARD}),
+    )
+    .await;
+    wait_for_kind(&app, JANE_EMAIL, "work_email_changed").await;
+    wait_for_kind(&app, JANE_EMAIL, "smartcard_changed").await;
+
+    let attacker = smartcard_tokens(&app, ATTACKER_CARD).await;
+    let token = attacker["access_token"].as_str().unwrap();
+    let res = app
+        .post_json("/v1/me/factors/totp", &json!({"name": "mine"}), Some(token))
+        .await;
+    assert_eq!(res.status(), 403);
+    assert!(res.headers().contains_key("retry-after"));
+    assert_eq!(problem(res).await["code"], "contact-change-hold");
+    let res = app
+        .post_json("/v1/me/factors/recovery-codes", &json!({}), Some(token))
+        .await;
+    assert_eq!(problem(res).await["code"], "contact-change-hold");
+
+    // A password session asking for an enrolment link to the new address: held too.
+    let login = app.login(JANE, JANE_PASSWORD).await;
+    let password_token = login.json::<Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = app
+        .post_json(
+            "/v1/me/factors/enrolment-link",
+            &json!({}),
+            Some(&password_token),
+        )
+        .await;
+    assert_eq!(problem(res).await["code"], "contact-change-hold");
+    assert!(
+        !kinds(&app, ATTACKER_EMAIL)
+            .iter()
+            .any(|k| k == "enrolment_link")
+    );
+    assert_eq!(app.login(JANE, JANE_PASSWORD).await.status(), 200);
+    app.stop().await;
+}
+
+/// A card is unique within an organisation, not across them: another organisation may link
+/// Jane's card to a record it controls (she might work there too). Jane hears of it at once,
+/// whether the record is made through the admin API or the HR import.
+async fn another_organisation_linking_a_card_tells_its_holder(backend: TestBackend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let other = admin_key(&app, "trust-998", "998", "write");
+    let res = app
+        .post_json(
+            "/v1/admin/people",
+            &json!({
+                "organisation_code": "998", "employee_number": "700001", "first_name": "Jane",
+                "last_name": "Smith", "date_of_birth": JANE_DOB, "work_email": ATTACKER_EMAIL,
+                "smartcard_subject": "555000000001"}),
+            Some(&other),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    wait_for_kind(&app, JANE_EMAIL, "smartcard_linked_elsewhere").await;
+    let sent = app.wait_for_mail(JANE_EMAIL, 1).await;
+    let text = sent[0]["text"].as_str().unwrap();
+    assert!(
+        text.contains("998 Demo Manual Approval NHS Trust"),
+        "{text}"
+    );
+
+    // Siân's card (her record is in 999) created with a new 998 record by the import.
+    let csv = "organisation_code,employee_number,first_name,last_name,date_of_birth,work_email,smartcard_subject\n\
+               998,700002,Sian,Jones,1992-07-21,decoy@attacker.example,555000000003\n";
+    let res = app
+        .client
+        .post(format!("{}/v1/admin/people/import", app.address))
+        .header("content-type", "text/csv")
+        .bearer_auth(&other)
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    wait_for_kind(&app, "sian.jones@demo.nhs.uk", "smartcard_linked_elsewhere").await;
+    // Imported again unchanged: nobody is told twice.
+    let before = kinds(&app, "sian.jones@demo.nhs.uk").len();
+    let res = app
+        .client
+        .post(format!("{}/v1/admin/people/import", app.address))
+        .header("content-type", "text/csv")
+        .bearer_auth(&other)
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(kinds(&app, "sian.jones@demo.nhs.uk").len(), before);
+    app.stop().await;
+}
+
+/// A record made with someone else's address (any organisation can make one) must not let
+/// administrators' sends spend the share of that mailbox the person's own Forgotten requests
+/// need: three a hour per account, and never past half the mailbox's share.
+async fn administrators_cannot_spend_a_mailbox_share(backend: TestBackend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let trust = admin_key(&app, "trust-999", "999", "write");
+    let path = format!("/v1/admin/accounts/{JANE}/send-recovery-email");
+    for i in 0..3 {
+        let res = app.post_json(&path, &json!({}), Some(&trust)).await;
+        assert_eq!(res.status(), 202, "send {i}");
+    }
+    let res = app.post_json(&path, &json!({}), Some(&trust)).await;
+    assert_eq!(res.status(), 429);
+    assert!(res.headers().contains_key("retry-after"));
+    assert_eq!(problem(res).await["code"], "too-many-emails");
+    app.wait_for_mail(JANE_EMAIL, 3).await;
+    // Jane's own request still gets through.
+    request_recovery(&app, JANE_EMAIL, JANE_DOB, None).await;
+    app.wait_for_mail(JANE_EMAIL, 4).await;
     app.stop().await;
 }

@@ -178,13 +178,20 @@ impl Importer<'_> {
             let person = esr_persistence::people::find(conn, &change.person_id)?
                 .ok_or_else(|| RepoError::Corrupt("an imported person vanished".into()))?;
             let (caller, actor, digests) = (self.caller, self.actor, self.digests);
+            if change.created_with_card_held_elsewhere {
+                consequences::smartcard_linked(conn, &person, now)?;
+            }
             if change.email_changed {
                 let old = &change.old_email;
                 consequences::work_email_changed(conn, caller, actor, digests, &person, old, now)?;
             }
             if change.subject_changed {
-                let old = change.old_subject.as_deref();
-                consequences::smartcard_changed(conn, caller, actor, digests, &person, old, now)?;
+                let change = consequences::CardChange {
+                    person: &person,
+                    old_subject: change.old_subject.as_deref(),
+                    old_email: change.email_changed.then_some(change.old_email.as_str()),
+                };
+                consequences::smartcard_changed(conn, caller, actor, digests, &change, now)?;
             }
         }
         Ok(())

@@ -15,7 +15,7 @@ use super::{AdminError, bad_cursor, page_limit};
 use crate::admin_auth::{AdminKey, WriteKey};
 use crate::app::Caller;
 use crate::app::administration::{self, AccountAction, AdminActionError, visible_account};
-use crate::problem::Problem;
+use crate::problem::{Problem, ProblemSpec};
 use crate::routes::factors::FactorBody;
 use crate::state::AppState;
 
@@ -180,6 +180,15 @@ impl From<AdminActionError> for AdminError {
                     until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
                 ),
             },
+            AdminActionError::TooManyEmails => Self::Body(Box::new(
+                ProblemSpec::new(
+                    actix_web::http::StatusCode::TOO_MANY_REQUESTS,
+                    "too-many-emails",
+                    "Too many emails",
+                    "Administrators have asked for three recovery emails to this account in the last hour, or for half of what its mailbox may receive in an hour. Try again later.",
+                )
+                .with_retry_after(3600),
+            )),
             AdminActionError::Failure(f) => Self::Failure(f),
         }
     }
@@ -482,6 +491,7 @@ pub struct Queued {
         (status = 202, description = "Queued: the delivery worker issues the link and sends the same email as Forgotten | Request Username/Password.", body = Queued),
         (status = 404, description = "`account-not-found`.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`internet-access-not-approved` or `account-not-usable` (suspended or disabled): the email is only for accounts that may log in from home. `contact-change-hold`: the work email or smartcard changed within `ESR_CONTACT_CHANGE_HOLD_HOURS`.", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`too-many-emails`: administrators asked for three recovery emails to this account in the last hour, or for half of what its mailbox may receive in an hour (see `Retry-After`). The rest stays for the holder's own Forgotten requests.", body = Problem, content_type = "application/problem+json", example = json!({"type": "/problems/too-many-emails", "title": "Too many emails", "status": 429, "detail": "Administrators have asked for three recovery emails to this account in the last hour, or for half of what its mailbox may receive in an hour. Try again later.", "code": "too-many-emails", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"})),
     ),
 )]
 #[post("/admin/accounts/{username}/send-recovery-email")]
