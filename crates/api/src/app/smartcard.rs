@@ -123,10 +123,13 @@ pub async fn start(
 ) -> Result<Started, SmartcardError> {
     let checked = rate_limit(app, caller).await.and_then(|()| {
         let oidc = provider(app)?;
-        url::Url::parse(redirect_uri.trim())
-            .ok()
-            .filter(|uri| oidc.config().redirect_uris.contains(uri))
-            .map(|allowed| (oidc, allowed))
+        // The text as registered, not a URL that normalises to it: what is checked is
+        // exactly what the provider is given.
+        oidc.config()
+            .redirect_uris
+            .iter()
+            .find(|allowed| allowed.as_str() == redirect_uri)
+            .map(|allowed| (oidc, allowed.clone()))
             .ok_or(SmartcardError::RedirectUriNotAllowed)
     });
     let (oidc, allowed) = match checked {

@@ -424,6 +424,10 @@ async fn smartcard_sign_in_problems(app: &TestApp) {
         "https://evil.example/callback",
         "http://localhost:3000/smartcard/callback/x",
         "not a url",
+        // The same page written differently is not the registered text: compared exactly.
+        "HTTP://LOCALHOST:3000/smartcard/callback",
+        "http://localhost:3000/smartcard/../smartcard/callback",
+        " http://localhost:3000/smartcard/callback",
     ] {
         let res = app
             .post_json(
@@ -444,7 +448,7 @@ async fn smartcard_sign_in_problems(app: &TestApp) {
             .collect::<Vec<_>>()
     };
     let refused = refusals("\"redirect_uri_not_allowed\"");
-    assert_eq!(refused.len(), 3, "every refusal audited: {refused:?}");
+    assert_eq!(refused.len(), 6, "every refusal audited: {refused:?}");
     assert!(refused.iter().all(|d| d.contains("\"step\":\"start\"")));
 
     // A smartcard linked to no ESR record.
