@@ -35,3 +35,25 @@ pub use failure::Failure;
 pub fn contact_change_hold(config: &crate::config::Config) -> chrono::Duration {
     chrono::Duration::from_std(config.contact_change_hold).unwrap_or(chrono::Duration::zero())
 }
+
+/// When the contact-change hold binds `session`, its end: a workplace session that showed no
+/// second factor, of a person whose work email or smartcard changed within the hold. Changing
+/// a card ends the old card's workplace sessions, so such a session was opened with the card
+/// just linked, perhaps by whoever wants the account: until the hold ends it may look at
+/// Manage Internet Access but not act on the account or its other sessions.
+pub fn workplace_session_held(
+    conn: &mut esr_persistence::DbConnection,
+    session: &esr_persistence::sessions::Session,
+    hold: chrono::Duration,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, esr_persistence::RepoError> {
+    use esr_persistence::sessions::SessionKind;
+    if session.kind != SessionKind::Smartcard || session.second_factor.is_some() {
+        return Ok(None);
+    }
+    let Some(account) = esr_persistence::accounts::find(conn, &session.account_id)? else {
+        return Ok(None);
+    };
+    Ok(esr_persistence::people::find(conn, &account.person_id)?
+        .and_then(|person| person.contact_hold_until(hold, now)))
+}

@@ -174,6 +174,10 @@ pub enum ChangeError {
     /// The new password breaks the policy.
     #[error("password policy")]
     Policy(Vec<Violation>),
+    /// A workplace session during the contact-change hold (see
+    /// [`super::workplace_session_held`]).
+    #[error("contact details changed recently")]
+    ContactChangeHold(DateTime<Utc>),
     /// Storage, capacity or the unexpected.
     #[error(transparent)]
     Failure(#[from] Failure),
@@ -201,14 +205,22 @@ pub async fn change_at_home(
     // way back is an unlock link, a reset or the smartcard's set at work; checking the current
     // password here would let a session opened after the lock (a smartcard one) guess it with
     // no lockout to stop it, the right guess answered differently.
-    let account_id = session.account_id.clone();
-    let active = app
-        .db(move |c| accounts::find(c, &account_id))
+    let held_session = session.clone();
+    let hold = super::contact_change_hold(&app.config);
+    let (active, held) = app
+        .db(move |c| {
+            let active = accounts::find(c, &held_session.account_id)?
+                .is_some_and(|a| a.status == AccountStatus::Active);
+            let held = super::workplace_session_held(c, &held_session, hold, now)?;
+            Ok::<_, RepoError>((active, held))
+        })
         .await
-        .map_err(Failure::from)?
-        .is_some_and(|a| a.status == AccountStatus::Active);
+        .map_err(Failure::from)?;
     if !active {
         return Err(ChangeError::SessionEnded);
+    }
+    if let Some(until) = held {
+        return Err(ChangeError::ContactChangeHold(until));
     }
     let Checked { profile, verdict } = check_new_password(app, session.account_id.clone(), form)
         .await?

@@ -53,13 +53,12 @@ pub async fn submit_request(
     form: RecoveryForm,
     now: DateTime<Utc>,
 ) -> Result<(), SubmitError> {
+    // Keyed on the email and date of birth typed together: requests with a made-up date of
+    // birth spend their own allowance, never the one the holder's own request needs. (The
+    // mailbox's hourly share bounds what reaches the inbox whatever was typed.)
+    let typed = format!("{}|{}", form.email.as_str(), form.date_of_birth.date());
     let limited = match app.limits.recovery_per_ip.check(&caller.limit_key()).await {
-        Ok(()) => {
-            app.limits
-                .recovery_per_email
-                .check(form.email.as_str())
-                .await
-        }
+        Ok(()) => app.limits.recovery_per_email.check(&typed).await,
         refused => refused,
     };
     limited.map_err(|limited| {

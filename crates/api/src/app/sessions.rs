@@ -919,20 +919,37 @@ fn end_by_logout(
 }
 
 /// The account's active sessions, most recently used first.
-pub async fn list_own(app: &AppState, session: &Session) -> Result<Vec<Session>, Failure> {
-    let account_id = session.account_id.clone();
-    let now = Utc::now();
-    Ok(app
-        .db(move |c| sessions::list_active_for_account(c, &account_id, now))
-        .await?)
+pub async fn list_own(
+    app: &AppState,
+    session: &Session,
+    now: DateTime<Utc>,
+) -> Result<Vec<Session>, EndSessionError> {
+    let session = session.clone();
+    let hold = super::contact_change_hold(&app.config);
+    app.db(move |c| {
+        if let Some(until) = super::workplace_session_held(c, &session, hold, now)? {
+            return Ok(Err(EndSessionError::ContactChangeHold(until)));
+        }
+        Ok(Ok(sessions::list_active_for_account(
+            c,
+            &session.account_id,
+            now,
+        )?))
+    })
+    .await
+    .map_err(Failure::from)?
 }
 
-/// Why a session of one's own was not ended.
+/// Why the account's sessions were not listed or one of them not ended.
 #[derive(Debug, thiserror::Error)]
 pub enum EndSessionError {
     /// No active session of this account has that id.
     #[error("session not found")]
     NotFound,
+    /// A workplace session during the contact-change hold (see
+    /// [`super::workplace_session_held`]).
+    #[error("contact details changed recently")]
+    ContactChangeHold(DateTime<Utc>),
     /// Storage or the unexpected.
     #[error(transparent)]
     Failure(#[from] Failure),
@@ -951,13 +968,18 @@ pub async fn end_own(
     let actor = Actor::Session(session.id.clone());
     let target = SessionId::from_stored(target.to_owned());
     let caller = caller.clone();
+    let session = session.clone();
+    let hold = super::contact_change_hold(&app.config);
     let ended = app
         .db(move |c| {
             c.write_transaction(|c| {
+                if let Some(until) = super::workplace_session_held(c, &session, hold, now)? {
+                    return Ok(Err(EndSessionError::ContactChangeHold(until)));
+                }
                 let owned = sessions::find(c, &target)?
                     .filter(|s| s.account_id == account_id && s.is_active(now));
                 if owned.is_none() {
-                    return Ok(false);
+                    return Ok(Ok(false));
                 }
                 sessions::revoke(c, &target, RevokeReason::EndedByOwner, now)?;
                 audit::record(
@@ -969,11 +991,11 @@ pub async fn end_own(
                     &json!({"session_id": target}),
                     now,
                 )?;
-                Ok(true)
+                Ok(Ok(true))
             })
         })
         .await
-        .map_err(Failure::from)?;
+        .map_err(Failure::from)??;
     if ended {
         Ok(())
     } else {

@@ -453,15 +453,21 @@ fn sign_in(
         },
         Err(refusal) => refusal,
     };
-    audit::record(
-        conn,
-        caller,
-        EventType::SmartcardLoginFailed,
-        refusal.account_id.as_ref(),
-        &Actor::Anonymous,
-        &refusal.details,
-        now,
-    )?;
+    // A card linked to no record concerns no account: within the anonymous allowance.
+    let per_hour = config.anonymous_audits_per_hour;
+    if refusal.account_id.is_some()
+        || audit::anonymous_allowed(conn, AnonymousPool::Smartcard, per_hour, None, now)?
+    {
+        audit::record(
+            conn,
+            caller,
+            EventType::SmartcardLoginFailed,
+            refusal.account_id.as_ref(),
+            &Actor::Anonymous,
+            &refusal.details,
+            now,
+        )?;
+    }
     Ok(Err(refusal.error))
 }
 

@@ -135,6 +135,13 @@ impl AsProblem for ChangeError {
                 message: "The current password is not correct".into(),
             }]),
             Self::Policy(violations) => policy_problem(violations),
+            Self::ContactChangeHold(until) => ProblemSpec::new(
+                StatusCode::FORBIDDEN,
+                "contact-change-hold",
+                "Recently changed details",
+                "Your work email or smartcard details were changed recently. For your security, a smartcard sign-in cannot change your password until the waiting time after the change has passed (see Retry-After). If you did not expect the change, contact your System Administrator.",
+            )
+            .with_retry_after(crate::routes::internet_access::seconds_until(*until)),
             Self::Failure(f) => f.problem(),
         }
     }
@@ -227,6 +234,7 @@ pub struct PasswordChanged {
         (status = 200, description = "Password changed.", body = PasswordChanged),
         (status = 400, description = "`current-password-incorrect`, or `password-policy` with every violation.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid access token.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`contact-change-hold`: a smartcard sign-in while the work email or smartcard changed within `ESR_CONTACT_CHANGE_HOLD_HOURS` (see `Retry-After`).", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Busy.", body = Problem, content_type = "application/problem+json"),
     ),
 )]

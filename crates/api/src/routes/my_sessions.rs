@@ -80,6 +80,13 @@ impl AsProblem for EndSessionError {
                 "Not found",
                 "No active session of yours has this id.",
             ),
+            Self::ContactChangeHold(until) => ProblemSpec::new(
+                StatusCode::FORBIDDEN,
+                "contact-change-hold",
+                "Recently changed details",
+                "Your work email or smartcard details were changed recently. For your security, a smartcard sign-in cannot see or end your other sessions until the waiting time after the change has passed (see Retry-After). If you did not expect the change, contact your System Administrator.",
+            )
+            .with_retry_after(crate::routes::internet_access::seconds_until(*until)),
             Self::Failure(f) => f.problem(),
         }
     }
@@ -94,6 +101,7 @@ crate::problem_response!(EndSessionError);
     security(("bearerAuth" = [])),
     responses(
         (status = 200, description = "The active sessions.", body = SessionsBody),
+        (status = 403, description = "`contact-change-hold`: a smartcard sign-in while the work email or smartcard changed within `ESR_CONTACT_CHANGE_HOLD_HOURS` (see `Retry-After`).", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid access token.", body = Problem, content_type = "application/problem+json"),
     ),
 )]
@@ -101,8 +109,8 @@ crate::problem_response!(EndSessionError);
 pub async fn list_sessions(
     state: web::Data<AppState>,
     auth: Authenticated,
-) -> Result<web::Json<SessionsBody>, crate::app::Failure> {
-    let all = sessions::list_own(&state, &auth.session).await?;
+) -> Result<web::Json<SessionsBody>, EndSessionError> {
+    let all = sessions::list_own(&state, &auth.session, Utc::now()).await?;
     Ok(web::Json(SessionsBody {
         items: all.into_iter().map(|s| body(s, &auth.session)).collect(),
     }))
@@ -117,6 +125,7 @@ pub async fn list_sessions(
     params(("id" = String, Path, description = "The session's id.")),
     responses(
         (status = 204, description = "Ended."),
+        (status = 403, description = "`contact-change-hold`: a smartcard sign-in while the work email or smartcard changed within `ESR_CONTACT_CHANGE_HOLD_HOURS` (see `Retry-After`).", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid access token.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`session-not-found`: no active session of this account has that id.", body = Problem, content_type = "application/problem+json"),
     ),

@@ -444,6 +444,21 @@ async fn a_new_card_cannot_change_sign_in_methods_during_the_hold(backend: TestB
         .post_json("/v1/me/factors/recovery-codes", &json!({}), Some(token))
         .await;
     assert_eq!(problem(res).await["code"], "contact-change-hold");
+    // Nor may it watch or end the holder's sessions, or try the current password.
+    let res = app.get_auth("/v1/me/sessions", token).await;
+    assert_eq!(problem(res).await["code"], "contact-change-hold");
+    let res = app
+        .client
+        .delete(format!("{}/v1/me/sessions/any-session", app.address))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(problem(res).await["code"], "contact-change-hold");
+    let body = json!({"current_password": JANE_PASSWORD, "new_password": "Attacker chosen passphrase 1",
+        "confirm_password": "Attacker chosen passphrase 1"});
+    let res = app.post_json("/v1/me/password", &body, Some(token)).await;
+    assert_eq!(problem(res).await["code"], "contact-change-hold");
 
     // A password session asking for an enrolment link to the new address: held too.
     let login = app.login(JANE, JANE_PASSWORD).await;
