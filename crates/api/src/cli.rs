@@ -273,6 +273,7 @@ fn import(
         caller: &caller,
         actor: &esr_persistence::audit::Actor::Cli,
         digests: &config.audit_digest_key,
+        contact_change_hold: crate::app::contact_change_hold(config),
     };
     let report = crate::app::import::import_people(
         &mut conn,

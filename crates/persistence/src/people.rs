@@ -23,6 +23,8 @@ pub(crate) struct PersonRow {
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
     contact_changed_at: Option<NaiveDateTime>,
+    previous_work_email: Option<String>,
+    previous_email_until: Option<NaiveDateTime>,
 }
 
 /// A member of staff in one employing organisation.
@@ -52,9 +54,22 @@ pub struct Person {
     pub updated_at: DateTime<Utc>,
     /// When the work email or smartcard subject last changed after creation, if ever.
     pub contact_changed_at: Option<DateTime<Utc>>,
+    /// The work email on record before the current contact-change hold began.
+    pub previous_work_email: Option<String>,
+    /// Until when notices are copied to [`Person::previous_work_email`].
+    pub previous_email_until: Option<DateTime<Utc>>,
 }
 
 impl Person {
+    /// The address notices are copied to at `now`: the one on record before the current
+    /// contact-change hold began, while the hold runs and if it differs from today's.
+    pub fn previous_email_to_tell(&self, now: DateTime<Utc>) -> Option<&str> {
+        self.previous_work_email
+            .as_deref()
+            .filter(|previous| *previous != self.work_email)
+            .filter(|_| self.previous_email_until.is_some_and(|until| until > now))
+    }
+
     /// Until when a recent change of work email or smartcard holds recovery and setting a
     /// password at work, if it still does at `now`.
     pub fn contact_hold_until(
@@ -87,6 +102,8 @@ impl TryFrom<PersonRow> for Person {
             created_at: r.created_at.and_utc(),
             updated_at: r.updated_at.and_utc(),
             contact_changed_at: r.contact_changed_at.map(|t| t.and_utc()),
+            previous_work_email: r.previous_work_email,
+            previous_email_until: r.previous_email_until.map(|t| t.and_utc()),
         })
     }
 }
@@ -302,6 +319,36 @@ pub struct PersonChanges<'a> {
     pub smartcard_subject: Option<Option<&'a str>>,
     /// `en` or `cy`.
     pub language: Option<&'a str>,
+}
+
+/// Remembers, after a change of contact details, the address to copy notices to until
+/// `until`: the address before the change, unless one from before an earlier change is still
+/// being told (a second change must not drop the first address on record).
+pub fn remember_previous_email(
+    conn: &mut DbConnection,
+    person: &PersonId,
+    old_email: Option<&str>,
+    until: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(), RepoError> {
+    let Some(current) = find(conn, person)? else {
+        return Ok(());
+    };
+    let still_told = current
+        .previous_email_until
+        .is_some_and(|u| u > now)
+        .then_some(current.previous_work_email.as_deref())
+        .flatten();
+    let Some(previous) = still_told.or(old_email) else {
+        return Ok(());
+    };
+    diesel::update(people::table.find(person.as_str()))
+        .set((
+            people::previous_work_email.eq(Some(previous)),
+            people::previous_email_until.eq(Some(until.naive_utc())),
+        ))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// Applies `changes` to a person; returns them as they now are (`None`: no such id).

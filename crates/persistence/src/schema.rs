@@ -30,6 +30,8 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         contact_changed_at -> Nullable<Timestamp>,
+        previous_work_email -> Nullable<Text>,
+        previous_email_until -> Nullable<Timestamp>,
     }
 }
 

@@ -279,13 +279,13 @@ pub fn work_email_changed(
     for account in &held {
         links_cancelled += cancel_links(conn, &account.id, now)?;
         let profile = profile_of(conn, account)?;
-        for address in [old_email, person.work_email.as_str()] {
+        for address in told_of_new_email(person, old_email, now) {
             queue_notice(conn, &profile, address, EmailKind::WorkEmailChanged, now)?;
         }
     }
     if held.is_empty() {
         // Whoever registers for remote access later would do so with the new address.
-        for address in [old_email, person.work_email.as_str()] {
+        for address in told_of_new_email(person, old_email, now) {
             queue_record_notice(conn, person, address, EmailKind::WorkEmailChanged, now)?;
         }
     }
@@ -337,14 +337,23 @@ pub fn smartcard_changed(
             now,
         )?;
         notify_holder(conn, account, EmailKind::SmartcardChanged, now)?;
-        if let Some(old_email) = old_email {
+        // The address the same change replaced, unless the holder's notices reach it anyway.
+        let already_told = person.previous_email_to_tell(now);
+        if let Some(old_email) = old_email.filter(|old| already_told != Some(*old)) {
             let profile = profile_of(conn, account)?;
             queue_notice(conn, &profile, old_email, EmailKind::SmartcardChanged, now)?;
         }
     }
     if held.is_empty() {
         // The new card could register for remote access in this person's name.
-        for address in std::iter::once(person.work_email.as_str()).chain(old_email) {
+        let told = std::iter::once(person.work_email.as_str())
+            .chain(old_email)
+            .chain(
+                person
+                    .previous_email_to_tell(now)
+                    .filter(|p| Some(*p) != old_email),
+            );
+        for address in told {
             queue_record_notice(conn, person, address, EmailKind::SmartcardChanged, now)?;
         }
     }
@@ -366,6 +375,22 @@ pub fn smartcard_changed(
         }),
         now,
     )
+}
+
+/// Who hears of a new work email: the old and the new address, and the one on record before
+/// an earlier change whose hold still runs (a second change must not silence the first).
+fn told_of_new_email<'a>(
+    person: &'a Person,
+    old_email: &'a str,
+    now: DateTime<Utc>,
+) -> Vec<&'a str> {
+    let mut told = vec![old_email, person.work_email.as_str()];
+    if let Some(previous) = person.previous_email_to_tell(now)
+        && previous != old_email
+    {
+        told.push(previous);
+    }
+    told
 }
 
 /// A smartcard subject changing, as [`smartcard_changed`] applies it.
@@ -580,7 +605,9 @@ pub(super) fn profile_of(
         .ok_or_else(|| RepoError::Corrupt(format!("account {} has no profile", account.id)))
 }
 
-/// Queues a notice about the account to its holder's work email.
+/// Queues a notice about the account to its holder's work email, and, during a contact-change
+/// hold, to the address on record before it: whoever changed the address must not be the only
+/// one to hear what happens next.
 fn notify_holder(
     conn: &mut DbConnection,
     account: &Account,
@@ -588,8 +615,18 @@ fn notify_holder(
     now: DateTime<Utc>,
 ) -> Result<(), RepoError> {
     let profile = profile_of(conn, account)?;
-    let address = profile.person.work_email.clone();
-    queue_notice(conn, &profile, &address, kind, now)
+    let addresses: Vec<String> = std::iter::once(profile.person.work_email.clone())
+        .chain(
+            profile
+                .person
+                .previous_email_to_tell(now)
+                .map(str::to_owned),
+        )
+        .collect();
+    for address in &addresses {
+        queue_notice(conn, &profile, address, kind, now)?;
+    }
+    Ok(())
 }
 
 /// Queues a notice about the staff record of a person who has no account yet, so a change

@@ -173,10 +173,15 @@ pub async fn update(
     let caller = caller.clone();
     let key = key.clone();
     let digests = app.config.audit_digest_key.clone();
+    let hold = super::contact_change_hold(&app.config);
     let person = app
         .db(move |c| {
             c.write_transaction(|c| {
-                update_in_transaction(c, &caller, &key, &digests, &id, &update, now)
+                let keys = Keys {
+                    key: &key,
+                    digests: &digests,
+                };
+                update_in_transaction(c, &caller, &keys, &id, &update, hold, now)
             })
         })
         .await
@@ -185,15 +190,22 @@ pub async fn update(
     Ok(person)
 }
 
+/// The administrator's key and the key of the audit's digests.
+struct Keys<'a> {
+    key: &'a AdminKey,
+    digests: &'a DigestKey,
+}
+
 fn update_in_transaction(
     conn: &mut DbConnection,
     caller: &Caller,
-    key: &AdminKey,
-    digests: &DigestKey,
+    keys: &Keys<'_>,
     id: &PersonId,
     update: &PersonUpdate,
+    hold: chrono::Duration,
     now: DateTime<Utc>,
 ) -> Result<Result<Person, PersonError>, RepoError> {
+    let Keys { key, digests } = *keys;
     let Some(before) = visible_person(conn, key, id)? else {
         return Ok(Err(PersonError::NotFound));
     };
@@ -211,6 +223,14 @@ fn update_in_transaction(
             Ok(None) => return Ok(Err(PersonError::NotFound)),
             Err(e) => return Ok(Err(e)),
         };
+    let email_changed = after.work_email != before.work_email;
+    let after = if email_changed || after.smartcard_subject != before.smartcard_subject {
+        let old_email = email_changed.then_some(before.work_email.as_str());
+        people::remember_previous_email(conn, id, old_email, now + hold, now)?;
+        people::find(conn, id)?.ok_or_else(|| RepoError::Corrupt("person vanished".into()))?
+    } else {
+        after
+    };
     let actor = key.actor();
     audit::record(
         conn,

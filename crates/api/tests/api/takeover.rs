@@ -25,6 +25,7 @@ both_backends_owned!(
     a_new_card_cannot_change_sign_in_methods_during_the_hold,
     another_organisation_linking_a_card_tells_its_holder,
     administrators_cannot_spend_a_mailbox_share,
+    the_address_before_a_change_hears_of_what_follows_during_the_hold,
 );
 
 const JANE_EMAIL: &str = "jane.smith@demo.nhs.uk";
@@ -561,5 +562,35 @@ async fn administrators_cannot_spend_a_mailbox_share(backend: TestBackend) {
     // Jane's own request still gets through.
     request_recovery(&app, JANE_EMAIL, JANE_DOB, None).await;
     app.wait_for_mail(JANE_EMAIL, 4).await;
+    app.stop().await;
+}
+
+/// Changing the address first and the card (or the sign-in methods) after must not leave the
+/// holder's own address out: during the hold, notices are copied to the address on record
+/// before it began, once each.
+async fn the_address_before_a_change_hears_of_what_follows_during_the_hold(backend: TestBackend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let trust = admin_key(&app, "trust-999", "999", "write");
+    let other_attacker_email = "mallory.two@attacker.example";
+    patch_jane(&app, &trust, json!({"work_email": ATTACKER_EMAIL})).await;
+    patch_jane(&app, &trust, json!({"smartcard_subject": ATTACKER_CARD})).await;
+    patch_jane(&app, &trust, json!({"work_email": other_attacker_email})).await;
+    let res = app
+        .post_json(
+            &format!("/v1/admin/accounts/{JANE}/factors/reset"),
+            &json!({}),
+            Some(&trust),
+        )
+        .await;
+    assert!(res.status().is_success(), "{}", res.status());
+    wait_for_kind(&app, JANE_EMAIL, "factors_reset").await;
+    let told = kinds(&app, JANE_EMAIL);
+    for kind in ["work_email_changed", "smartcard_changed", "factors_reset"] {
+        let times = told.iter().filter(|k| *k == kind).count();
+        let expected = if kind == "work_email_changed" { 2 } else { 1 };
+        assert_eq!(times, expected, "{kind} to Jane's own address: {told:?}");
+    }
     app.stop().await;
 }

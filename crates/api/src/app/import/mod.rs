@@ -162,6 +162,8 @@ pub struct Importer<'a> {
     pub actor: &'a esr_persistence::audit::Actor,
     /// The key of the audit's digests of old and new contact details.
     pub digests: &'a crate::audit::DigestKey,
+    /// How long a contact change holds recovery (and copies notices to the old address).
+    pub contact_change_hold: chrono::Duration,
 }
 
 impl Importer<'_> {
@@ -175,6 +177,17 @@ impl Importer<'_> {
     ) -> Result<(), RepoError> {
         use crate::app::consequences;
         for change in changes {
+            if change.email_changed || change.subject_changed {
+                let old_email = change.email_changed.then_some(change.old_email.as_str());
+                let until = now + self.contact_change_hold;
+                esr_persistence::people::remember_previous_email(
+                    conn,
+                    &change.person_id,
+                    old_email,
+                    until,
+                    now,
+                )?;
+            }
             let person = esr_persistence::people::find(conn, &change.person_id)?
                 .ok_or_else(|| RepoError::Corrupt("an imported person vanished".into()))?;
             let (caller, actor, digests) = (self.caller, self.actor, self.digests);

@@ -256,6 +256,7 @@ fn start_import(
                 caller: &caller,
                 actor: &actor,
                 digests: &config.audit_digest_key,
+                contact_change_hold: crate::app::contact_change_hold(&config),
             };
             let report = crate::app::import::import_people(
                 &mut conn,
