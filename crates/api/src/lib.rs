@@ -24,6 +24,7 @@ pub mod routes;
 pub mod security_headers;
 pub mod seed;
 pub mod self_service;
+pub mod smartcard_flow;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

@@ -1,5 +1,5 @@
 //! Smartcard sign-in states already brought back to the callback. A state carries its own flow
-//! (sealed, see the api crate's `oidc::flow_ticket`), so this table is the only thing that
+//! (sealed, see the api crate's `smartcard_flow`), so this table is the only thing that
 //! makes it single use: one insert per callback, and of two callbacks racing with the same
 //! state exactly one inserts. Rows go once their state has expired, when it is refused anyway.
 

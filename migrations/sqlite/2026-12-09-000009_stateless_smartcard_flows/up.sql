@@ -1,4 +1,4 @@
--- A smartcard sign-in's flow now travels sealed in its `state` (see oidc/flow_ticket.rs), so
+-- A smartcard sign-in's flow travels sealed in its `state` (see crates/api/src/smartcard_flow.rs), so
 -- starting one stores nothing. What is left to remember is which states were spent: a row per
 -- callback that brought a genuine, unexpired state, kept until that state expires.
 DROP TABLE oidc_flows;

@@ -3,7 +3,7 @@
 //! and opens a workplace session (`amr` `smartcard`, shorter lifetime).
 //!
 //! `state`, `nonce` and the PKCE verifier are made here and travel sealed in `state` (see
-//! [`crate::oidc::flow_ticket`]), so starting stores nothing and any instance finishes a flow
+//! [`crate::smartcard_flow`]), so starting stores nothing and any instance finishes a flow
 //! another started; a state works once (the callback marks it spent), for
 //! `ESR_OIDC_FLOW_TTL_SECS`, and only from the browser that started it. Every
 //! outcome of a callback is audited, without codes, tokens, nonces or states (refusals that
@@ -27,11 +27,10 @@ use super::audit::AnonymousPool;
 use super::sessions::{IssuedSession, Proof, Tokens, open_session, sign};
 use super::{Caller, Failure, audit};
 use crate::config::Config;
-use crate::oidc::flow_ticket::FlowTicket;
 use crate::oidc::id_token::pkce_challenge;
 use crate::oidc::{IdTokenRejection, OidcClient, ProviderError, VerifiedIdToken};
-use crate::problem::OrganisationChoice;
 use crate::rate_limit::Limited;
+use crate::smartcard_flow::FlowTicket;
 use crate::state::AppState;
 
 /// Longest code or state looked at.
@@ -66,7 +65,7 @@ pub enum SmartcardError {
     NoEsrRecord,
     /// The smartcard is linked in several organisations: start again choosing one.
     #[error("organisation choice required")]
-    OrganisationChoiceRequired(Vec<OrganisationChoice>),
+    OrganisationChoiceRequired(Vec<Employer>),
     /// The account is suspended or disabled.
     #[error("account {}", .0.as_str())]
     AccountUnusable(AccountStatus),
@@ -82,6 +81,15 @@ pub enum SmartcardError {
     /// Storage or the unexpected.
     #[error(transparent)]
     Failure(#[from] Failure),
+}
+
+/// An organisation that has linked the card to one of its records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Employer {
+    /// The organisation's code.
+    pub code: OrganisationCode,
+    /// Its name.
+    pub name: String,
 }
 
 /// Where to send the browser to sign in.
@@ -585,7 +593,7 @@ enum Employment {
     /// Exactly one does.
     One(Box<Person>),
     /// Several organisations have linked the card and none was chosen.
-    Several(Vec<OrganisationChoice>),
+    Several(Vec<Employer>),
 }
 
 /// The record of the card's holder to sign in to: the only one, or the one of the chosen
@@ -605,8 +613,8 @@ fn employment(conn: &mut DbConnection, card: &VerifiedCard<'_>) -> Result<Employ
         let name = organisations::find(conn, &person.organisation_code)?
             .map(|o| o.name)
             .unwrap_or_default();
-        choices.push(OrganisationChoice {
-            code: person.organisation_code.as_str().to_owned(),
+        choices.push(Employer {
+            code: person.organisation_code.clone(),
             name,
         });
     }

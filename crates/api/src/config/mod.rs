@@ -107,7 +107,7 @@ pub struct Config {
     /// [`crate::audit::DigestKey::chain_key`]).
     pub audit_chain: esr_persistence::audit::ChainKey,
     /// Seals smartcard sign-in flows into their `state`, derived once from the audit key.
-    pub smartcard_flow_key: crate::oidc::flow_ticket::FlowSealKey,
+    pub smartcard_flow_key: crate::smartcard_flow::FlowSealKey,
     /// Seals authenticator-app secrets and keys recovery-code digests.
     pub mfa_key: crate::mfa::MfaKey,
     /// Token issuer (`iss`): the public base URL.
@@ -244,7 +244,7 @@ impl Settings {
                 shutdown_timeout: server.shutdown_timeout,
                 signing_key_file: tokens.signing_key_file,
                 audit_chain: tokens.audit_digest_key.chain_key(),
-                smartcard_flow_key: crate::oidc::flow_ticket::FlowSealKey::derive(
+                smartcard_flow_key: crate::smartcard_flow::FlowSealKey::derive(
                     &tokens.audit_digest_key,
                 ),
                 audit_digest_key: tokens.audit_digest_key,

@@ -3,7 +3,6 @@
 
 pub mod client;
 pub mod dev_provider;
-pub mod flow_ticket;
 pub mod id_token;
 pub mod rsa_key;
 

@@ -18,7 +18,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use crate::app::smartcard::{self, SmartcardError};
 use crate::app::{Caller, Failure};
 use crate::oidc::RsaJwkSet;
-use crate::problem::{AsProblem, Problem, ProblemSpec};
+use crate::problem::{AsProblem, OrganisationChoice, Problem, ProblemSpec};
 use crate::routes::auth::TokenResponse;
 use crate::state::AppState;
 
@@ -145,7 +145,15 @@ impl AsProblem for SmartcardError {
                 "Choose an organisation",
                 "Your smartcard is linked to ESR records in more than one organisation. Choose the organisation to sign in to, then sign in again.",
             )
-            .with_organisations(choices.clone()),
+            .with_organisations(
+                choices
+                    .iter()
+                    .map(|e| OrganisationChoice {
+                        code: e.code.as_str().to_owned(),
+                        name: e.name.clone(),
+                    })
+                    .collect(),
+            ),
             Self::AccountUnusable(status) => {
                 let (code, detail) = match status {
                     AccountStatus::Suspended => (

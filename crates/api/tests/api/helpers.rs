@@ -28,7 +28,7 @@ pub struct TestApp {
     /// The key of this server's audit chain (from its configuration).
     pub audit_chain: esr_persistence::audit::ChainKey,
     /// The key this server seals smartcard flows into their `state` with.
-    pub smartcard_flow_key: esr_api::oidc::flow_ticket::FlowSealKey,
+    pub smartcard_flow_key: esr_api::smartcard_flow::FlowSealKey,
     handle: actix_web::dev::ServerHandle,
     _db: TestDb,
     _mailbox_dir: tempfile::TempDir,

@@ -48,7 +48,7 @@ pub struct Flow {
 impl Flow {
     /// What the service sealed into the state (only the service, never an attacker, can open
     /// it).
-    pub fn ticket(&self, app: &TestApp) -> esr_api::oidc::flow_ticket::FlowTicket {
+    pub fn ticket(&self, app: &TestApp) -> esr_api::smartcard_flow::FlowTicket {
         app.smartcard_flow_key
             .open(&self.state, &self.binding)
             .expect("a state this server sealed for this browser")

@@ -1,4 +1,5 @@
-//! A smartcard sign-in's flow, kept by the browser instead of the database: `state` is the
+//! A smartcard sign-in's flow (NHS CIS2, see [`crate::oidc`]), kept by the browser instead of
+//! the database: `state` is the
 //! flow itself (nonce, PKCE verifier, redirect URI, expiry), sealed with XChaCha20-Poly1305
 //! under a key derived from the audit key and bound to the starting browser's secret.
 //!
