@@ -30,7 +30,8 @@ pub struct LimitSettings {
     )]
     pub rate_recovery_per_ip: u32,
 
-    /// Recovery and unlock requests per hour per email address typed (0 = off).
+    /// Recovery and unlock requests per hour per email address and date of birth typed
+    /// together (0 = off).
     #[arg(
         long,
         env = "ESR_RATE_RECOVERY_PER_EMAIL",

@@ -9,6 +9,7 @@
 mod database;
 mod email;
 mod limits;
+mod mobile_apps;
 mod passwords;
 mod server;
 mod smartcard;
@@ -27,6 +28,7 @@ pub use database::DatabaseSettings;
 pub(crate) use email::tests::RELAY_CA_PEM;
 pub use email::{EmailConfig, EmailSettings, EmailTransportKind, NotifyKey, OutboxConfig, SmtpTls};
 pub use limits::LimitSettings;
+pub use mobile_apps::{AndroidApp, MobileAppSettings, MobileApps};
 pub use passwords::{BreachedPasswordsConfig, PasswordSettings};
 pub use server::{LogFormat, ServerSettings};
 pub use smartcard::{ClientAuth, ClientSecret, Issuer, OidcConfig, SmartcardSettings};
@@ -62,11 +64,15 @@ pub struct Settings {
     pub smartcard: SmartcardSettings,
     #[command(flatten)]
     pub limits: LimitSettings,
+    #[command(flatten)]
+    pub mobile_apps: MobileAppSettings,
 }
 
 /// A validated configuration: every value concrete, every rule of the mode checked.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// The My ESR app's association with this domain (`/.well-known/` files).
+    pub mobile_apps: MobileApps,
     /// Dev or production.
     pub mode: Mode,
     /// Listen address (port 0 picks a free port).
@@ -223,6 +229,7 @@ impl Settings {
             .smartcard
             .resolve(production, serving, listen_addr, &mut problems);
         let limits = self.limits.resolve();
+        let mobile_apps = self.mobile_apps.resolve(&mut problems);
 
         match (problems.is_empty(), server, database, email) {
             (true, Some(server), Some(database), Some(email)) => Ok(Config {
@@ -230,6 +237,7 @@ impl Settings {
                     .mfa_key
                     .unwrap_or_else(|| tokens::dev_mfa_key(&database.url)),
                 mode: self.mode,
+                mobile_apps,
                 listen_addr: server.listen_addr,
                 operator_listen_addr: server.operator_listen_addr,
                 swagger_ui: server.swagger_ui,

@@ -5,6 +5,7 @@
 use utoipa_actix_web::service_config::ServiceConfig;
 
 pub mod admin;
+pub mod app_association;
 pub mod auth;
 pub mod dev;
 pub mod dev_idp;
@@ -24,6 +25,7 @@ pub mod smartcard;
 pub fn configure(cfg: &mut ServiceConfig<'_>, dev: bool) {
     operations::configure(cfg);
     smartcard::configure_well_known(cfg);
+    app_association::configure(cfg);
     cfg.service(
         utoipa_actix_web::scope("/v1")
             // The app's hot paths first: a request is matched against the resources in this

@@ -8,6 +8,7 @@ mod helpers;
 
 mod admin;
 mod anonymous_floods;
+mod app_association;
 mod audit_chain;
 mod auth;
 mod breached;
