@@ -1,5 +1,5 @@
 //! API keys: list, create (shown once) and revoke. Keys administer the service itself, so
-//! these need a read-write key scoped to all organisations.
+//! these need a read-write key scoped to all organisations; any key may ask what it is.
 
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::{AdminError, PageQuery, bad_cursor, page_limit, violation, violation_of};
-use crate::admin_auth::WriteKey;
+use crate::admin_auth::{AdminKey, WriteKey};
 use crate::app::Caller;
 use crate::app::api_keys::{self as use_cases, CreateKeyError, NewKey};
 use crate::problem::Problem;
@@ -18,7 +18,8 @@ use crate::state::AppState;
 
 /// Registers the key routes.
 pub fn configure(cfg: &mut ServiceConfig<'_>) {
-    cfg.service(list_api_keys)
+    cfg.service(current_api_key)
+        .service(list_api_keys)
         .service(create_api_key)
         .service(revoke_api_key);
 }
@@ -113,6 +114,31 @@ pub struct CreatedApiKey {
     pub key: String,
     /// The key as listed.
     pub api_key: ApiKeyBody,
+}
+
+/// The key making the request: its name, scope and access, so a script can check it holds
+/// the key it expects before acting. Any live key, read-only or scoped to one organisation
+/// included; never the key itself.
+#[utoipa::path(
+    tag = "admin",
+    security(("apiKey" = [])),
+    responses(
+        (status = 200, description = "This key, as listed.", body = ApiKeyBody),
+    ),
+)]
+#[get("/admin/api-keys/current")]
+pub async fn current_api_key(
+    state: web::Data<AppState>,
+    key: AdminKey,
+) -> Result<web::Json<ApiKeyBody>, AdminError> {
+    let id = key.id.clone();
+    let found = state.db(move |c| api_keys::find(c, &id)).await?;
+    found
+        .map(|k| web::Json(ApiKeyBody::from(k)))
+        .ok_or(AdminError::NotFound {
+            code: "api-key-not-found",
+            what: "API key",
+        })
 }
 
 /// List API keys (read-write key for all organisations).

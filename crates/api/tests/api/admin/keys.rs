@@ -117,6 +117,15 @@ async fn keys_authenticate_list_and_revoke(app: &TestApp) {
         "last use recorded"
     );
 
+    // Any key may ask what it is: read-only and scoped as it is, never the key itself.
+    let current = ok_json(get(app, "/v1/admin/api-keys/current", &desk).await).await;
+    assert_eq!(current["id"], list2["items"][0]["id"]);
+    assert_eq!(current["name"], "service-desk");
+    assert_eq!(current["access"], "read");
+    assert!(!current.to_string().contains(&desk));
+    let res = app.get("/v1/admin/api-keys/current").await;
+    assert_eq!(code_of(res).await, (401, "invalid-api-key".into()));
+
     // Revoked: refused at once; revoking again is harmless.
     let id = list2["items"][0]["id"].as_str().unwrap();
     let revoked = ok_json(
@@ -131,6 +140,8 @@ async fn keys_authenticate_list_and_revoke(app: &TestApp) {
     .await;
     assert!(revoked["revoked_at"].is_string());
     let res = get(app, "/v1/admin/organisations", &desk).await;
+    assert_eq!(code_of(res).await, (401, "invalid-api-key".into()));
+    let res = get(app, "/v1/admin/api-keys/current", &desk).await;
     assert_eq!(code_of(res).await, (401, "invalid-api-key".into()));
     assert_eq!(
         post(
