@@ -279,13 +279,13 @@ pub fn work_email_changed(
     for account in &held {
         links_cancelled += cancel_links(conn, &account.id, now)?;
         let profile = profile_of(conn, account)?;
-        for address in told_of_new_email(person, old_email, now) {
+        for address in told_of_contact_change(person, Some(old_email), now) {
             queue_notice(conn, &profile, address, EmailKind::WorkEmailChanged, now)?;
         }
     }
     if held.is_empty() {
         // Whoever registers for remote access later would do so with the new address.
-        for address in told_of_new_email(person, old_email, now) {
+        for address in told_of_contact_change(person, Some(old_email), now) {
             queue_record_notice(conn, person, address, EmailKind::WorkEmailChanged, now)?;
         }
     }
@@ -336,24 +336,14 @@ pub fn smartcard_changed(
             RevokeReason::SmartcardChanged,
             now,
         )?;
-        notify_holder(conn, account, EmailKind::SmartcardChanged, now)?;
-        // The address the same change replaced, unless the holder's notices reach it anyway.
-        let already_told = person.previous_email_to_tell(now);
-        if let Some(old_email) = old_email.filter(|old| already_told != Some(*old)) {
-            let profile = profile_of(conn, account)?;
-            queue_notice(conn, &profile, old_email, EmailKind::SmartcardChanged, now)?;
+        let profile = profile_of(conn, account)?;
+        for address in told_of_contact_change(person, old_email, now) {
+            queue_notice(conn, &profile, address, EmailKind::SmartcardChanged, now)?;
         }
     }
     if held.is_empty() {
         // The new card could register for remote access in this person's name.
-        let told = std::iter::once(person.work_email.as_str())
-            .chain(old_email)
-            .chain(
-                person
-                    .previous_email_to_tell(now)
-                    .filter(|p| Some(*p) != old_email),
-            );
-        for address in told {
+        for address in told_of_contact_change(person, old_email, now) {
             queue_record_notice(conn, person, address, EmailKind::SmartcardChanged, now)?;
         }
     }
@@ -377,18 +367,22 @@ pub fn smartcard_changed(
     )
 }
 
-/// Who hears of a new work email: the old and the new address, and the one on record before
-/// an earlier change whose hold still runs (a second change must not silence the first).
-fn told_of_new_email<'a>(
+/// Who hears of a change of contact details, each address once: the work email on record,
+/// the one the same change replaced (if it did), and the one on record before an earlier
+/// change whose hold still runs (a second change must not silence the first).
+fn told_of_contact_change<'a>(
     person: &'a Person,
-    old_email: &'a str,
+    replaced_email: Option<&'a str>,
     now: DateTime<Utc>,
 ) -> Vec<&'a str> {
-    let mut told = vec![old_email, person.work_email.as_str()];
-    if let Some(previous) = person.previous_email_to_tell(now)
-        && previous != old_email
+    let mut told = vec![person.work_email.as_str()];
+    for address in replaced_email
+        .into_iter()
+        .chain(person.previous_email_to_tell(now))
     {
-        told.push(previous);
+        if !told.contains(&address) {
+            told.push(address);
+        }
     }
     told
 }
@@ -416,16 +410,13 @@ pub fn smartcard_linked(
     let Some(subject) = person.smartcard_subject.as_deref() else {
         return Ok(());
     };
-    let here = organisations::find(conn, &person.organisation_code)?
-        .ok_or_else(|| RepoError::Corrupt(format!("person {} has no organisation", person.id)))?;
+    let here = organisation_of(conn, person)?;
     let elsewhere = people::find_by_smartcard_subject(conn, subject, MOST_RECORDS_TOLD)?;
     for other in elsewhere
         .iter()
         .filter(|p| p.organisation_code != person.organisation_code)
     {
-        let theirs = organisations::find(conn, &other.organisation_code)?.ok_or_else(|| {
-            RepoError::Corrupt(format!("person {} has no organisation", other.id))
-        })?;
+        let theirs = organisation_of(conn, other)?;
         let payload = json!({
             "organisation_code": theirs.code.as_str(),
             "organisation_name": theirs.name,
@@ -629,6 +620,15 @@ fn notify_holder(
     Ok(())
 }
 
+/// The person's organisation (every person has one).
+fn organisation_of(
+    conn: &mut DbConnection,
+    person: &Person,
+) -> Result<organisations::Organisation, RepoError> {
+    organisations::find(conn, &person.organisation_code)?
+        .ok_or_else(|| RepoError::Corrupt(format!("person {} has no organisation", person.id)))
+}
+
 /// Queues a notice about the staff record of a person who has no account yet, so a change
 /// of their contact details is never silent either.
 fn queue_record_notice(
@@ -638,8 +638,7 @@ fn queue_record_notice(
     kind: EmailKind,
     now: DateTime<Utc>,
 ) -> Result<(), RepoError> {
-    let organisation = organisations::find(conn, &person.organisation_code)?
-        .ok_or_else(|| RepoError::Corrupt(format!("person {} has no organisation", person.id)))?;
+    let organisation = organisation_of(conn, person)?;
     let payload = json!({
         "organisation_code": organisation.code.as_str(),
         "organisation_name": organisation.name,

@@ -409,21 +409,7 @@ async fn fail(
     let recorded = app
         .db(move |c| {
             c.write_transaction(|c| {
-                let about_no_account = account_id.is_none();
-                if about_no_account
-                    && !audit::anonymous_allowed(c, AnonymousPool::Smartcard, per_hour, None, now)?
-                {
-                    return Ok(());
-                }
-                audit::record(
-                    c,
-                    &caller,
-                    EventType::SmartcardLoginFailed,
-                    account_id.as_ref(),
-                    &Actor::Anonymous,
-                    &details,
-                    now,
-                )
+                record_failure(c, &caller, per_hour, account_id.as_ref(), &details, now)
             })
         })
         .await;
@@ -432,6 +418,32 @@ async fn fail(
     }
     app.metrics.security_event("smartcard.login_failed");
     error
+}
+
+/// Audits a failed smartcard step; one that concerns no account only within the smartcard
+/// share of the anonymous allowance.
+fn record_failure(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    per_hour: u32,
+    account_id: Option<&AccountId>,
+    details: &Value,
+    now: DateTime<Utc>,
+) -> Result<(), RepoError> {
+    if account_id.is_none()
+        && !audit::anonymous_allowed(conn, AnonymousPool::Smartcard, per_hour, None, now)?
+    {
+        return Ok(());
+    }
+    audit::record(
+        conn,
+        caller,
+        EventType::SmartcardLoginFailed,
+        account_id,
+        &Actor::Anonymous,
+        details,
+        now,
+    )
 }
 
 /// Links the verified smartcard identity to a person and account and opens the workplace
@@ -461,21 +473,9 @@ fn sign_in(
         },
         Err(refusal) => refusal,
     };
-    // A card linked to no record concerns no account: within the anonymous allowance.
     let per_hour = config.anonymous_audits_per_hour;
-    if refusal.account_id.is_some()
-        || audit::anonymous_allowed(conn, AnonymousPool::Smartcard, per_hour, None, now)?
-    {
-        audit::record(
-            conn,
-            caller,
-            EventType::SmartcardLoginFailed,
-            refusal.account_id.as_ref(),
-            &Actor::Anonymous,
-            &refusal.details,
-            now,
-        )?;
-    }
+    let account_id = refusal.account_id.as_ref();
+    record_failure(conn, caller, per_hour, account_id, &refusal.details, now)?;
     Ok(Err(refusal.error))
 }
 

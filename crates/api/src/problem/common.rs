@@ -57,6 +57,22 @@ impl AsProblem for Limited {
     }
 }
 
+/// The `403 contact-change-hold` problem: the person's work email or smartcard changed
+/// within the hold, which ends at `until` (`Retry-After`). `detail` says what waits.
+pub fn contact_change_hold_problem(
+    detail: &'static str,
+    until: chrono::DateTime<chrono::Utc>,
+) -> ProblemSpec {
+    let seconds = u64::try_from((until - chrono::Utc::now()).num_seconds()).unwrap_or(0);
+    ProblemSpec::new(
+        StatusCode::FORBIDDEN,
+        "contact-change-hold",
+        "Recently changed details",
+        detail,
+    )
+    .with_retry_after(seconds.max(1))
+}
+
 /// The `503 busy` problem of a full hashing pool.
 pub fn busy_problem() -> ProblemSpec {
     ProblemSpec::new(

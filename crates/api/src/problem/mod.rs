@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 use crate::request_context::RequestId;
 
 mod common;
-pub use common::{busy_problem, policy_problem, violation_body};
+pub use common::{busy_problem, contact_change_hold_problem, policy_problem, violation_body};
 
 /// Media type of problem responses.
 pub const PROBLEM_JSON: &str = "application/problem+json";

@@ -151,13 +151,10 @@ impl AsProblem for FactorError {
                 "Three links were sent to your work email address in the last hour. Use the newest, or try again later.",
             )
             .with_retry_after(1200),
-            Self::ContactChangeHold(until) => spec(
-                StatusCode::FORBIDDEN,
-                "contact-change-hold",
-                "Recently changed details",
+            Self::ContactChangeHold(until) => crate::problem::contact_change_hold_problem(
                 "Your work email or smartcard details were changed recently. For your security, sign-in methods can be changed once the waiting time after the change has passed (see Retry-After), or now from a session signed in with a sign-in method you already have. If you did not expect the change, contact your System Administrator.",
-            )
-            .with_retry_after(crate::routes::internet_access::seconds_until(*until)),
+                *until,
+            ),
             Self::Failure(f) => f.problem(),
         }
     }

@@ -121,13 +121,9 @@ impl AsProblem for SetAtWorkError {
                 },
             ),
             Self::Policy(violations) => policy_problem(violations),
-            Self::ContactChangeHold(until) => ProblemSpec::new(
-                StatusCode::FORBIDDEN,
-                "contact-change-hold",
-                "Recently changed details",
-                CONTACT_CHANGE_HOLD,
-            )
-            .with_retry_after(seconds_until(*until)),
+            Self::ContactChangeHold(until) => {
+                crate::problem::contact_change_hold_problem(CONTACT_CHANGE_HOLD, *until)
+            }
             Self::Failure(f) => f.problem(),
         }
     }
@@ -135,12 +131,6 @@ impl AsProblem for SetAtWorkError {
 crate::problem_response!(SetAtWorkError);
 
 const CONTACT_CHANGE_HOLD: &str = "Your work email or smartcard details were changed recently. For your security you can set your password once the waiting time after the change has passed (see Retry-After). If you did not expect the change, contact your System Administrator.";
-
-pub(crate) fn seconds_until(until: chrono::DateTime<chrono::Utc>) -> u64 {
-    u64::try_from((until - chrono::Utc::now()).num_seconds())
-        .unwrap_or(0)
-        .max(1)
-}
 
 impl From<AccessPage> for InternetAccess {
     fn from(page: AccessPage) -> Self {

@@ -135,13 +135,10 @@ impl AsProblem for ChangeError {
                 message: "The current password is not correct".into(),
             }]),
             Self::Policy(violations) => policy_problem(violations),
-            Self::ContactChangeHold(until) => ProblemSpec::new(
-                StatusCode::FORBIDDEN,
-                "contact-change-hold",
-                "Recently changed details",
+            Self::ContactChangeHold(until) => crate::problem::contact_change_hold_problem(
                 "Your work email or smartcard details were changed recently. For your security, a smartcard sign-in cannot change your password until the waiting time after the change has passed (see Retry-After). If you did not expect the change, contact your System Administrator.",
-            )
-            .with_retry_after(crate::routes::internet_access::seconds_until(*until)),
+                *until,
+            ),
             Self::Failure(f) => f.problem(),
         }
     }

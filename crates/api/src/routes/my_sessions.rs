@@ -80,13 +80,10 @@ impl AsProblem for EndSessionError {
                 "Not found",
                 "No active session of yours has this id.",
             ),
-            Self::ContactChangeHold(until) => ProblemSpec::new(
-                StatusCode::FORBIDDEN,
-                "contact-change-hold",
-                "Recently changed details",
+            Self::ContactChangeHold(until) => crate::problem::contact_change_hold_problem(
                 "Your work email or smartcard details were changed recently. For your security, a smartcard sign-in cannot see or end your other sessions until the waiting time after the change has passed (see Retry-After). If you did not expect the change, contact your System Administrator.",
-            )
-            .with_retry_after(crate::routes::internet_access::seconds_until(*until)),
+                *until,
+            ),
             Self::Failure(f) => f.problem(),
         }
     }

@@ -71,6 +71,18 @@ fn kinds(app: &TestApp, to: &str) -> Vec<String> {
         .collect()
 }
 
+/// `POST /v1/admin/people/import` with `csv` and the key.
+async fn import_csv(app: &TestApp, key: &str, csv: impl Into<String>) -> reqwest::Response {
+    app.client
+        .post(format!("{}/v1/admin/people/import", app.address))
+        .header("content-type", "text/csv")
+        .bearer_auth(key)
+        .body(csv.into())
+        .send()
+        .await
+        .unwrap()
+}
+
 async fn wait_for_kind(app: &TestApp, to: &str, kind: &str) {
     let what = format!("a {kind} email to {to}");
     esr_test_support::wait::wait_until(&what, std::time::Duration::from_secs(10), || async {
@@ -188,15 +200,7 @@ async fn the_import_changing_a_work_email_has_the_same_consequences(backend: Tes
         "organisation_code,employee_number,first_name,last_name,date_of_birth,work_email,smartcard_subject\n\
          999,100001,Jane,Smith,{JANE_DOB},{ATTACKER_EMAIL},555000000001\n"
     );
-    let res = app
-        .client
-        .post(format!("{}/v1/admin/people/import", app.address))
-        .header("content-type", "text/csv")
-        .bearer_auth(&root)
-        .body(csv)
-        .send()
-        .await
-        .unwrap();
+    let res = import_csv(&app, &root, csv).await;
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     wait_for_kind(&app, JANE_EMAIL, "work_email_changed").await;
     wait_for_kind(&app, ATTACKER_EMAIL, "work_email_changed").await;
@@ -514,28 +518,12 @@ async fn another_organisation_linking_a_card_tells_its_holder(backend: TestBacke
     // Siân's card (her record is in 999) created with a new 998 record by the import.
     let csv = "organisation_code,employee_number,first_name,last_name,date_of_birth,work_email,smartcard_subject\n\
                998,700002,Sian,Jones,1992-07-21,decoy@attacker.example,555000000003\n";
-    let res = app
-        .client
-        .post(format!("{}/v1/admin/people/import", app.address))
-        .header("content-type", "text/csv")
-        .bearer_auth(&other)
-        .body(csv)
-        .send()
-        .await
-        .unwrap();
+    let res = import_csv(&app, &other, csv).await;
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     wait_for_kind(&app, "sian.jones@demo.nhs.uk", "smartcard_linked_elsewhere").await;
     // Imported again unchanged: nobody is told twice.
     let before = kinds(&app, "sian.jones@demo.nhs.uk").len();
-    let res = app
-        .client
-        .post(format!("{}/v1/admin/people/import", app.address))
-        .header("content-type", "text/csv")
-        .bearer_auth(&other)
-        .body(csv)
-        .send()
-        .await
-        .unwrap();
+    let res = import_csv(&app, &other, csv).await;
     assert_eq!(res.status(), 200);
     assert_eq!(kinds(&app, "sian.jones@demo.nhs.uk").len(), before);
     app.stop().await;
