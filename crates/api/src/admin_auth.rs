@@ -14,7 +14,7 @@ use esr_domain::{ApiKeyAccess, ApiKeyScope, ApiKeySecret};
 use esr_persistence::api_keys;
 use futures_util::future::LocalBoxFuture;
 
-use crate::problem::{AsProblem, ProblemSpec};
+use crate::problem::{AsProblem, ProblemCatalogue, ProblemSpec};
 use crate::state::{AppState, StorageError};
 
 pub use crate::app::administration::AdminKey;
@@ -96,6 +96,18 @@ impl AsProblem for AdminAuthError {
     }
 }
 crate::problem_response!(AdminAuthError);
+
+impl ProblemCatalogue for AdminAuthError {
+    fn examples() -> Vec<ProblemSpec> {
+        let mut examples: Vec<ProblemSpec> =
+            [Self::InvalidKey, Self::ReadOnly, Self::ScopeTooNarrow]
+                .iter()
+                .map(AsProblem::problem)
+                .collect();
+        examples.extend(StorageError::examples());
+        examples
+    }
+}
 
 fn presented_key(req: &HttpRequest) -> Option<ApiKeySecret> {
     let value = req.headers().get(AUTHORIZATION)?.to_str().ok()?;

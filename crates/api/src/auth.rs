@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use esr_persistence::sessions::{self, Session};
 use futures_util::future::LocalBoxFuture;
 
-use crate::problem::{AsProblem, ProblemSpec};
+use crate::problem::{AsProblem, ProblemCatalogue, ProblemSpec};
 use crate::state::{AppState, StorageError};
 use crate::tokens::{AccessClaims, TokenRejection};
 
@@ -63,14 +63,7 @@ impl AsProblem for AuthError {
                     Self::SessionEnded(why) => *why,
                     _ => None,
                 };
-                ProblemSpec::new(
-                    StatusCode::UNAUTHORIZED,
-                    "invalid-token",
-                    "Unauthorized",
-                    "The access token is invalid or expired, or its session has ended. Refresh it or log in again.",
-                )
-                .with_www_authenticate(CHALLENGE_INVALID)
-                .with_session_ended(ended)
+                invalid_token_problem(ended)
             }
             Self::EnrolmentRequired => ProblemSpec::new(
                 StatusCode::FORBIDDEN,
@@ -83,6 +76,30 @@ impl AsProblem for AuthError {
     }
 }
 crate::problem_response!(AuthError);
+
+impl ProblemCatalogue for AuthError {
+    fn examples() -> Vec<ProblemSpec> {
+        let mut examples = vec![
+            Self::Missing.problem(),
+            invalid_token_problem(Some("password_changed")),
+            Self::EnrolmentRequired.problem(),
+        ];
+        examples.extend(StorageError::examples());
+        examples
+    }
+}
+
+/// The `401 invalid-token` problem, saying why the session ended when known.
+pub(crate) fn invalid_token_problem(ended: Option<&'static str>) -> ProblemSpec {
+    ProblemSpec::new(
+        StatusCode::UNAUTHORIZED,
+        "invalid-token",
+        "Unauthorized",
+        "The access token is invalid or expired, or its session has ended. Refresh it or log in again.",
+    )
+    .with_www_authenticate(CHALLENGE_INVALID)
+    .with_session_ended(ended)
+}
 
 /// Reloads verification keys from the database at most this often (an unknown `kid` may be a
 /// key another instance just registered).

@@ -99,117 +99,72 @@ impl Modify for DocumentEndpoint {
     }
 }
 
-/// Adds the problem answers every operation of a kind can give, so the document lists them
-/// even where a handler's own annotation does not (a handler's own entry always wins).
-///
-/// Admin operations first: 401 (no live API key), 403 (read-only key on a change, or an
-/// organisation-scoped key on a service-wide operation), 404 where the path names a resource
-/// (also for other organisations' resources: never 403, so a scoped key learns nothing about
-/// them), 413/415 for a body, and 503. Then every operation: the extractors answer 415 for a
-/// body of another type, 400/413 for a bad JSON body and 400 for bad parameters, the bearer
-/// extractor 401, and any database-backed `/v1` operation 503 when the database is unavailable.
-fn add_problem_responses(api: &mut utoipa::openapi::OpenApi) {
-    use utoipa::openapi::{Ref, RefOr};
-    let problem = |description: &str| {
-        RefOr::T(
-            ResponseBuilder::new()
-                .description(description)
-                .content(
-                    crate::problem::PROBLEM_JSON,
-                    ContentBuilder::new()
-                        .schema(Some(Ref::from_schema_name("Problem")))
-                        .build(),
-                )
-                .build(),
-        )
-    };
-    for (path, item) in api.paths.paths.iter_mut() {
-        let v1 = path.starts_with("/v1/");
+/// Adds the problems an operation's extractors can give before its handler runs, by the
+/// operation's shape, beside those its error type lists: a JSON body's (malformed, wrong shape,
+/// too large, wrong type, too slow), malformed path or query parameters, a missing or invalid
+/// access token, and a read-only API key on an admin change. Each comes from the extractor's
+/// own error type, so the document shows what the service sends.
+fn add_extractor_problems(api: &mut utoipa::openapi::OpenApi) {
+    use crate::admin_auth::AdminAuthError;
+    use crate::auth::AuthError;
+    use crate::problem::{AsProblem, ProblemCatalogue, RequestError, merge_into};
+    use utoipa::openapi::RefOr;
+    for (path, item) in &mut api.paths.paths {
         let admin = path.starts_with("/v1/admin/");
-        let names_resource = path.contains('{');
-        for op in [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
-        ]
-        .into_iter()
-        .flatten()
-        {
-            let responses = &mut op.responses.responses;
-            let mut add = |code: &str, description: &str| {
-                responses
-                    .entry(code.to_owned())
-                    .or_insert_with(|| problem(description));
-            };
-            let has_body = op.request_body.is_some();
-            if admin {
-                add(
-                    "401",
-                    "`invalid-api-key`: no API key, or an unknown or revoked one (see `WWW-Authenticate`).",
-                );
-                add(
-                    "403",
-                    "`api-key-read-only` (a change with a read-only key) or `api-key-scope` (an operation on the service itself with a key scoped to one organisation).",
-                );
-                if has_body {
-                    add(
-                        "413",
-                        "`payload-too-large`: JSON bodies are limited to 16 KiB.",
-                    );
-                    add(
-                        "415",
-                        "`unsupported-media-type`: send `Content-Type: application/json`.",
-                    );
-                }
-                if names_resource {
-                    add(
-                        "404",
-                        "Not found, or belongs to an organisation the key does not cover.",
-                    );
-                }
-                add("503", "`database-unavailable` (see `Retry-After`).");
-            }
-            if has_body {
-                add(
-                    "415",
-                    "`unsupported-media-type`: the body's `Content-Type` is not the documented one.",
-                );
-            }
+        for (method, op) in [
+            ("GET", &mut item.get),
+            ("PUT", &mut item.put),
+            ("POST", &mut item.post),
+            ("DELETE", &mut item.delete),
+            ("PATCH", &mut item.patch),
+        ] {
+            let Some(op) = op else { continue };
+            let mut problems = Vec::new();
             let json_body = op.request_body.as_ref().is_some_and(
                 |b| matches!(b, RefOr::T(b) if b.content.contains_key("application/json")),
             );
             if json_body {
-                add(
-                    "400",
-                    "`malformed-json` or `invalid-request-body`: the body is not JSON of the documented shape (unknown fields are refused).",
-                );
-                add(
-                    "413",
-                    "`payload-too-large`: JSON bodies are limited to 16 KiB.",
-                );
+                problems.extend(RequestError::examples());
             }
             if op.parameters.as_ref().is_some_and(|p| !p.is_empty()) {
-                add(
-                    "400",
-                    "`invalid-path-parameter` or `invalid-query-parameter`.",
-                );
+                problems.extend(RequestError::parameter_examples());
             }
-            let bearer = op.security.as_ref().is_some_and(|reqs| {
-                reqs.iter()
-                    .any(|r| serde_json::to_string(r).is_ok_and(|j| j.contains("bearerAuth")))
-            });
-            if bearer {
-                add(
-                    "401",
-                    "`unauthenticated` or `invalid-token`: no valid access token (see `WWW-Authenticate`).",
-                );
+            if bearer_only(op) {
+                problems.push(AuthError::Missing.problem());
+                problems.push(crate::auth::invalid_token_problem(Some("password_changed")));
             }
-            if v1 && !path.starts_with("/v1/password-policy") {
-                add("503", "`database-unavailable` (see `Retry-After`).");
+            if admin && method != "GET" {
+                problems.push(AdminAuthError::ReadOnly.problem());
             }
+            merge_into(&mut op.responses.responses, &problems);
         }
+    }
+}
+
+/// Whether an operation needs an access token (not merely accepts one).
+fn bearer_only(op: &utoipa::openapi::path::Operation) -> bool {
+    op.security.as_ref().is_some_and(|requirements| {
+        requirements
+            .iter()
+            .all(|r| serde_json::to_string(r).is_ok_and(|json| json.contains("bearerAuth")))
+            && !requirements.is_empty()
+    })
+}
+
+/// Declares every problem code of the document as the `code` enum of `Problem`.
+fn declare_problem_codes(api: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::schema::Schema;
+    use utoipa::openapi::{RefOr, Type};
+    let codes = crate::problem::ProblemIndex::of(api).codes();
+    let Some(components) = api.components.as_mut() else {
+        return;
+    };
+    let Some(RefOr::T(Schema::Object(problem))) = components.schemas.get_mut("Problem") else {
+        return;
+    };
+    if let Some(RefOr::T(Schema::Object(code))) = problem.properties.get_mut("code") {
+        code.schema_type = Type::String.into();
+        code.enum_values = Some(codes.into_iter().map(Into::into).collect());
     }
 }
 
@@ -223,7 +178,8 @@ pub fn document() -> utoipa::openapi::OpenApi {
         .configure(|cfg| crate::routes::configure(cfg, true))
         .split_for_parts();
     let mut api = api;
-    add_problem_responses(&mut api);
+    add_extractor_problems(&mut api);
+    declare_problem_codes(&mut api);
     api
 }
 
@@ -332,7 +288,7 @@ pub async fn no_route(req: actix_web::HttpRequest) -> actix_web::HttpResponse {
             actix_web::http::StatusCode::NOT_FOUND,
             "not-found",
             "Not Found",
-            "There is nothing at this address. The API is described at /api-docs/openapi.json.",
+            crate::problem::NO_ROUTE_DETAIL,
         )
         .into_response(),
     }

@@ -335,9 +335,11 @@ pub fn build_app(
 > {
     let dev = state.config.mode == crate::config::Mode::Dev;
     let swagger_ui = state.config.swagger_ui;
+    let problems = web::Data::new(crate::problem::ProblemIndex::of(&document));
     App::new()
         .into_utoipa_app()
         .app_data(state)
+        .app_data(problems)
         .app_data(json_config())
         .app_data(path_config())
         .app_data(query_config())

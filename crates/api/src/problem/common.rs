@@ -4,7 +4,7 @@
 use actix_web::http::StatusCode;
 use esr_domain::Coded;
 
-use super::{AsProblem, ProblemSpec, Violation, internal_error};
+use super::{AsProblem, ProblemCatalogue, ProblemSpec, Violation, internal_error};
 use crate::app::Failure;
 use crate::rate_limit::Limited;
 use crate::state::StorageError;
@@ -20,6 +20,16 @@ impl AsProblem for Failure {
 }
 crate::problem_response!(Failure);
 
+impl ProblemCatalogue for Failure {
+    fn examples() -> Vec<ProblemSpec> {
+        vec![
+            database_unavailable_problem(),
+            busy_problem(),
+            ProblemSpec::internal(),
+        ]
+    }
+}
+
 impl AsProblem for StorageError {
     fn problem(&self) -> ProblemSpec {
         if !self.is_unavailable() {
@@ -34,16 +44,27 @@ impl AsProblem for StorageError {
             source = cause.source();
         }
         tracing::warn!(error.chain = %chain, "database unavailable");
-        ProblemSpec::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "database-unavailable",
-            "Service Unavailable",
-            "The service is busy or its database is unavailable; try again shortly.",
-        )
-        .with_retry_after(1)
+        database_unavailable_problem()
     }
 }
 crate::problem_response!(StorageError);
+
+impl ProblemCatalogue for StorageError {
+    fn examples() -> Vec<ProblemSpec> {
+        vec![database_unavailable_problem(), ProblemSpec::internal()]
+    }
+}
+
+/// The `503 database-unavailable` problem.
+pub fn database_unavailable_problem() -> ProblemSpec {
+    ProblemSpec::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "database-unavailable",
+        "Service Unavailable",
+        "The service is busy or its database is unavailable; try again shortly.",
+    )
+    .with_retry_after(1)
+}
 
 impl AsProblem for Limited {
     fn problem(&self) -> ProblemSpec {
@@ -54,6 +75,17 @@ impl AsProblem for Limited {
             "Too many attempts. Please wait before trying again.",
         )
         .with_retry_after(self.retry_after_secs)
+    }
+}
+
+impl ProblemCatalogue for Limited {
+    fn examples() -> Vec<ProblemSpec> {
+        vec![
+            Self {
+                retry_after_secs: 60,
+            }
+            .problem(),
+        ]
     }
 }
 
@@ -106,4 +138,17 @@ pub fn policy_problem(violations: &[esr_domain::Violation]) -> ProblemSpec {
         "The new password does not meet the password policy; see violations.",
     )
     .with_violations(violations.iter().map(violation_body).collect())
+}
+
+/// An example `400 password-policy` problem, for the catalogues.
+pub fn policy_problem_example() -> ProblemSpec {
+    policy_problem(&[
+        esr_domain::Violation::TooShort { min: 12 },
+        esr_domain::Violation::ConfirmationMismatch,
+    ])
+}
+
+/// When an example contact-change hold ends (fixed, so the document is the same every build).
+pub fn example_hold_end() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(1_795_856_400, 0).unwrap_or_default()
 }

@@ -16,8 +16,13 @@ use utoipa::ToSchema;
 
 use crate::request_context::RequestId;
 
+mod catalogue;
 mod common;
-pub use common::{busy_problem, contact_change_hold_problem, policy_problem, violation_body};
+pub use catalogue::{ProblemCatalogue, ProblemIndex, merge_into, responses};
+pub use common::{
+    busy_problem, contact_change_hold_problem, database_unavailable_problem, example_hold_end,
+    policy_problem, policy_problem_example, violation_body,
+};
 
 /// Media type of problem responses.
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -163,6 +168,21 @@ impl ProblemSpec {
         self.status
     }
 
+    /// The stable code.
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    /// The title.
+    pub fn title(&self) -> &'static str {
+        self.title
+    }
+
+    /// The detail.
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+
     /// The problem for a status when nothing more specific is known.
     pub fn for_status(status: StatusCode) -> Self {
         let (code, detail) = match status {
@@ -240,7 +260,9 @@ pub trait AsProblem: std::fmt::Debug + std::fmt::Display {
     fn problem(&self) -> ProblemSpec;
 }
 
-/// Implements [`ResponseError`] for an error type through its [`AsProblem`].
+/// Implements [`ResponseError`] for an error type through its [`AsProblem`], and its
+/// OpenAPI responses (`responses(…, ThisError)` in `#[utoipa::path]`) through its
+/// [`ProblemCatalogue`].
 #[macro_export]
 macro_rules! problem_response {
     ($ty:ty) => {
@@ -252,8 +274,63 @@ macro_rules! problem_response {
                 $crate::problem::AsProblem::problem(self).into_response()
             }
         }
+        impl utoipa::IntoResponses for $ty {
+            fn responses() -> std::collections::BTreeMap<
+                String,
+                utoipa::openapi::RefOr<utoipa::openapi::response::Response>,
+            > {
+                $crate::problem::responses(&<$ty as $crate::problem::ProblemCatalogue>::examples())
+            }
+        }
     };
 }
+
+/// Declares the problems of one operation whose error type is shared with others: the
+/// shared type's own problems and the operation's own, each made by `problem()` from a value
+/// of the error type. Use the declared type in the operation's `responses(…)`.
+#[macro_export]
+macro_rules! operation_problems {
+    ($(#[$doc:meta])* $name:ident: $base:ty => [$($extra:expr),* $(,)?]) => {
+        $(#[$doc])*
+        pub struct $name;
+        impl $crate::problem::ProblemCatalogue for $name {
+            fn examples() -> Vec<$crate::problem::ProblemSpec> {
+                let mut examples = <$base as $crate::problem::ProblemCatalogue>::examples();
+                $(examples.push($crate::problem::AsProblem::problem(&$extra));)*
+                examples
+            }
+        }
+        impl utoipa::IntoResponses for $name {
+            fn responses() -> std::collections::BTreeMap<
+                String,
+                utoipa::openapi::RefOr<utoipa::openapi::response::Response>,
+            > {
+                $crate::problem::responses(
+                    &<$name as $crate::problem::ProblemCatalogue>::examples(),
+                )
+            }
+        }
+    };
+}
+
+/// The problems any address can answer with, whatever its operation: no such address, a
+/// method it does not take, and the opaque 500.
+pub fn unrouted_problems() -> Vec<ProblemSpec> {
+    vec![
+        ProblemSpec::new(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            "Not Found",
+            NO_ROUTE_DETAIL,
+        ),
+        ProblemSpec::for_status(StatusCode::METHOD_NOT_ALLOWED),
+        ProblemSpec::internal(),
+    ]
+}
+
+/// The detail of a `404 not-found` for an address that does not exist.
+pub const NO_ROUTE_DETAIL: &str =
+    "There is nothing at this address. The API is described at /api-docs/openapi.json.";
 
 /// Logs an unexpected error with its whole cause chain and returns the opaque 500.
 pub fn internal_error(error: &(dyn std::error::Error + 'static)) -> ProblemSpec {
@@ -421,6 +498,37 @@ impl AsProblem for RequestError {
     }
 }
 crate::problem_response!(RequestError);
+
+impl ProblemCatalogue for RequestError {
+    fn examples() -> Vec<ProblemSpec> {
+        [
+            Self::MalformedJson("expected value at line 1 column 1".into()),
+            Self::InvalidBody("missing field `username` at line 1 column 28".into()),
+            Self::TooLarge {
+                limit: JSON_BODY_LIMIT,
+            },
+            Self::UnsupportedMediaType,
+            Self::Payload("the connection closed before the body ended".into()),
+            Self::BodyTimeout { secs: 10 },
+        ]
+        .iter()
+        .map(AsProblem::problem)
+        .collect()
+    }
+}
+
+impl RequestError {
+    /// The problems of malformed path or query parameters.
+    pub fn parameter_examples() -> Vec<ProblemSpec> {
+        [
+            Self::InvalidPath("can not parse \"x\" to a u64".into()),
+            Self::InvalidQuery("unknown field `sort`, expected `cursor` or `limit`".into()),
+        ]
+        .iter()
+        .map(AsProblem::problem)
+        .collect()
+    }
+}
 
 /// Largest JSON body any route accepts.
 pub const JSON_BODY_LIMIT: usize = 16 * 1024;

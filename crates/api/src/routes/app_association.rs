@@ -9,7 +9,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::problem::{AsProblem, Problem, ProblemSpec};
+use crate::problem::{AsProblem, ProblemSpec};
 use crate::state::AppState;
 
 /// Registers the association files.
@@ -33,6 +33,12 @@ impl AsProblem for NoAppConfigured {
     }
 }
 crate::problem_response!(NoAppConfigured);
+
+impl crate::problem::ProblemCatalogue for NoAppConfigured {
+    fn examples() -> Vec<ProblemSpec> {
+        vec![Self.problem()]
+    }
+}
 
 /// One Digital Asset Links statement.
 #[derive(Debug, Serialize, ToSchema)]
@@ -66,7 +72,7 @@ pub struct AndroidTarget {
             "target": {"namespace": "android_app", "package_name": "uk.nhs.esr.myesr",
                 "sha256_cert_fingerprints": ["14:6D:E9:83:C5:73:06:50:D8:EE:B9:95:2F:34:FC:64:16:A0:83:42:E6:1D:BE:A8:8A:04:96:B2:3F:CF:44:E5"]}
         }])),
-        (status = 404, description = "`app-association-not-configured`: no Android app is configured.", body = Problem, content_type = "application/problem+json"),
+        NoAppConfigured,
     ),
 )]
 #[get("/.well-known/assetlinks.json")]
@@ -96,7 +102,7 @@ pub async fn assetlinks(state: web::Data<AppState>) -> Result<HttpResponse, NoAp
         (status = 200, description = "The association.", content_type = "application/json", example = json!({
             "webcredentials": {"apps": ["ABCDE12345.uk.nhs.esr.myesr"]}
         })),
-        (status = 404, description = "`app-association-not-configured`: no iOS app is configured.", body = Problem, content_type = "application/problem+json"),
+        NoAppConfigured,
     ),
 )]
 #[get("/.well-known/apple-app-site-association")]

@@ -9,12 +9,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::app::Caller;
 use crate::app::challenge::Challenge;
 use crate::app::second_step::{self, Answer, SecondStepError};
 use crate::app::sessions::{self, LoginError, LoginResult, RefreshError, Tokens};
+use crate::app::{Caller, Failure};
 use crate::auth::AnySession;
-use crate::problem::{AsProblem, Problem, ProblemSpec};
+use crate::problem::{AsProblem, ProblemCatalogue, ProblemSpec};
+use crate::rate_limit::Limited;
 use crate::state::AppState;
 
 /// Registers the session routes (under `/v1`).
@@ -169,6 +170,25 @@ impl AsProblem for LoginError {
 }
 crate::problem_response!(LoginError);
 
+impl ProblemCatalogue for LoginError {
+    fn examples() -> Vec<ProblemSpec> {
+        let mut examples: Vec<ProblemSpec> = [
+            Self::InvalidCredentials,
+            Self::NotApproved,
+            Self::Suspended,
+            Self::InternetAccessLapsed,
+            Self::PasswordExpired,
+            Self::InvalidRequest("the username is empty"),
+        ]
+        .iter()
+        .map(AsProblem::problem)
+        .collect();
+        examples.extend(Limited::examples());
+        examples.extend(Failure::examples());
+        examples
+    }
+}
+
 impl AsProblem for RefreshError {
     fn problem(&self) -> ProblemSpec {
         match self {
@@ -185,6 +205,14 @@ impl AsProblem for RefreshError {
 }
 crate::problem_response!(RefreshError);
 
+impl ProblemCatalogue for RefreshError {
+    fn examples() -> Vec<ProblemSpec> {
+        let mut examples = vec![Self::InvalidRefreshToken(Some("password_changed")).problem()];
+        examples.extend(Failure::examples());
+        examples
+    }
+}
+
 /// Log in with username and password (My ESR app, home). Returns an access token and a
 /// rotating refresh token — or, for an account with a second factor, `mfa_required` and an
 /// `mfa_token` for `POST /v1/auth/login/mfa`. Unknown username, wrong password and locked
@@ -196,11 +224,7 @@ crate::problem_response!(RefreshError);
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in (`TokenResponse`), or a second factor is needed (`SecondFactorRequired`: no tokens yet). Where the organisation requires a second factor and the account has none, the tokens are of a session that can only add one (`GET /v1/me` says `enrolment_only`).", body = LoginResponse),
-        (status = 400, description = "Malformed request.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`invalid-credentials`: unknown username, wrong password or locked account.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "After a correct password only: `internet-access-not-approved`, `account-suspended`, `internet-access-lapsed` (no login for longer than the organisation's inactivity limit: renew at work with a smartcard in Manage Internet Access) or `password-expired` (older than the organisation's password expiry: reset it by email or at work).", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many attempts (see `Retry-After`).", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Busy (see `Retry-After`).", body = Problem, content_type = "application/problem+json"),
+        LoginError,
     ),
 )]
 #[post("/auth/login")]
@@ -302,6 +326,22 @@ impl AsProblem for SecondFactorError {
 }
 crate::problem_response!(SecondFactorError);
 
+impl ProblemCatalogue for SecondFactorError {
+    fn examples() -> Vec<ProblemSpec> {
+        let mut examples: Vec<ProblemSpec> = [
+            Self::Input(SecondFactorInputError::NotExactlyOne),
+            Self::Step(SecondStepError::InvalidMfaToken),
+            Self::Step(SecondStepError::WrongSecondFactor),
+        ]
+        .iter()
+        .map(AsProblem::problem)
+        .collect();
+        examples.extend(Limited::examples());
+        examples.extend(Failure::examples());
+        examples
+    }
+}
+
 /// Complete a login with a second factor: the `mfa_token` from `POST /v1/auth/login` and a
 /// code from the authenticator app or a recovery code. Returns the tokens, with `amr`
 /// `["pwd","otp"]`. Each code works once; a wrong one counts towards the lockout like a
@@ -312,10 +352,7 @@ crate::problem_response!(SecondFactorError);
     request_body = SecondFactorRequest,
     responses(
         (status = 200, description = "Logged in; the `mfa_token` is spent.", body = TokenResponse),
-        (status = 400, description = "Malformed request, or not exactly one of `totp_code` and `recovery_code`.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`invalid-mfa-token` (unknown, expired or spent, or the account can no longer sign in: log in again) or `invalid-second-factor` (wrong or already used code; counts towards the lockout).", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many attempts (see `Retry-After`).", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Busy (see `Retry-After`).", body = Problem, content_type = "application/problem+json"),
+        SecondFactorError,
     ),
 )]
 #[post("/auth/login/mfa")]
@@ -349,8 +386,7 @@ pub struct RefreshRequest {
     request_body = RefreshRequest,
     responses(
         (status = 200, description = "New tokens; the presented refresh token is spent (a retry within the grace gets the same refresh token and a fresh access token).", body = TokenResponse),
-        (status = 400, description = "Malformed request.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`invalid-refresh-token`: unknown, expired, already used outside the grace (the session is then revoked), or the session has ended; `session_ended` says why when known (`idle_timeout`, `expired`, `logout`, `password_changed`, `refresh_token_reuse`, …).", body = Problem, content_type = "application/problem+json"),
+        RefreshError,
     ),
 )]
 #[post("/auth/refresh")]
@@ -432,6 +468,17 @@ impl AsProblem for LogoutError {
 }
 crate::problem_response!(LogoutError);
 
+impl ProblemCatalogue for LogoutError {
+    fn examples() -> Vec<ProblemSpec> {
+        let mut examples = vec![
+            Self::Body("refresh_token is longer than 128 characters".into()).problem(),
+            Self::Auth(crate::auth::AuthError::Missing).problem(),
+        ];
+        examples.extend(Failure::examples());
+        examples
+    }
+}
+
 /// End a session: its access tokens stop working at once and its refresh token is spent.
 /// Send the access token (`Authorization: Bearer …`), or, when it has expired, the session's
 /// refresh token in the body. Logging out again, or with a token whose session has already
@@ -442,8 +489,7 @@ crate::problem_response!(LogoutError);
     request_body(content = Option<LogoutRequest>, description = "Optional: the refresh token, when the access token is not at hand."),
     responses(
         (status = 204, description = "Logged out (or the session had ended already)."),
-        (status = 400, description = "`invalid-request-body`: a body that is not `{\"refresh_token\": …}`.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`unauthenticated`: neither an access token nor a refresh token was sent.", body = Problem, content_type = "application/problem+json"),
+        LogoutError,
     ),
 )]
 #[post("/auth/logout")]

@@ -8,7 +8,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::config::EmailConfig;
 use crate::email::transport::{MailboxMessage, read_mailbox};
-use crate::problem::{AsProblem, Problem, ProblemSpec, internal_error};
+use crate::problem::{AsProblem, ProblemSpec, internal_error};
 use crate::state::AppState;
 
 /// Registers the dev routes (under `/v1`).
@@ -53,6 +53,12 @@ impl AsProblem for MailboxError {
 }
 crate::problem_response!(MailboxError);
 
+impl crate::problem::ProblemCatalogue for MailboxError {
+    fn examples() -> Vec<ProblemSpec> {
+        vec![Self::NotFileTransport.problem(), ProblemSpec::internal()]
+    }
+}
+
 /// Dev mode only: the emails the `file` transport has "sent", newest first, with their links,
 /// so the recovery journey can be followed without a mail server.
 #[utoipa::path(
@@ -60,7 +66,7 @@ crate::problem_response!(MailboxError);
     params(MailboxQuery),
     responses(
         (status = 200, description = "Messages, newest first.", body = Vec<MailboxMessage>),
-        (status = 404, description = "Not in dev mode, or the file transport is not in use.", body = Problem, content_type = "application/problem+json"),
+        MailboxError,
     ),
 )]
 #[get("/dev/mailbox")]

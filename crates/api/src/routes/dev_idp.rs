@@ -24,7 +24,7 @@ use crate::config::ClientAuth;
 use crate::oidc::dev_provider::{CodeUse, DevIdp, PendingCode};
 use crate::oidc::id_token::pkce_challenge;
 use crate::oidc::{OidcClient, RsaJwkSet};
-use crate::problem::{AsProblem, Problem, ProblemSpec, internal_error};
+use crate::problem::{AsProblem, ProblemSpec, internal_error};
 use crate::state::{AppState, StorageError};
 
 /// Lifetime of issued ID tokens.
@@ -98,6 +98,38 @@ impl AsProblem for DevIdpError {
     }
 }
 crate::problem_response!(DevIdpError);
+
+/// The token endpoint's problems (it can give them all).
+impl crate::problem::ProblemCatalogue for DevIdpError {
+    fn examples() -> Vec<ProblemSpec> {
+        let mut examples: Vec<ProblemSpec> = [
+            Self::Disabled,
+            Self::InvalidRequest("grant_type must be authorization_code".into()),
+            Self::InvalidGrant("the code is unknown, used or expired"),
+            Self::InvalidClient("the client assertion does not verify"),
+        ]
+        .iter()
+        .map(AsProblem::problem)
+        .collect();
+        // The token endpoint's form extractor refuses another content type.
+        examples.push(ProblemSpec::for_status(StatusCode::UNSUPPORTED_MEDIA_TYPE));
+        examples.extend(<StorageError as crate::problem::ProblemCatalogue>::examples());
+        examples
+    }
+}
+
+crate::operation_problems!(
+    /// The problems of the provider's metadata and keys.
+    MetadataProblems: StorageError => [DevIdpError::Disabled]
+);
+
+crate::operation_problems!(
+    /// The problems of the authorization endpoint.
+    AuthorizeProblems: StorageError => [
+        DevIdpError::Disabled,
+        DevIdpError::InvalidRequest("code_challenge_method must be S256".into()),
+    ]
+);
 
 fn parts(state: &AppState) -> Result<(&DevIdp, &OidcClient), DevIdpError> {
     match (state.dev_idp.as_deref(), state.oidc.as_deref()) {
@@ -191,7 +223,7 @@ pub async fn index() -> HttpResponse {
     tag = "dev",
     responses(
         (status = 200, description = "OpenID Provider metadata.", body = DevIdpMetadata),
-        (status = 404, description = "Smartcard sign-in is disabled (and in production this route does not exist).", body = Problem, content_type = "application/problem+json"),
+        MetadataProblems,
     ),
 )]
 #[get("/.well-known/openid-configuration")]
@@ -243,7 +275,7 @@ fn signing_alg(oidc: &OidcClient) -> Algorithm {
     tag = "dev",
     responses(
         (status = 200, description = "The dev provider's RSA public key.", body = RsaJwkSet),
-        (status = 404, description = "Smartcard sign-in is disabled (and in production this route does not exist).", body = Problem, content_type = "application/problem+json"),
+        MetadataProblems,
     ),
 )]
 #[get("/jwks.json")]
@@ -301,8 +333,7 @@ fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, DevIdp
     responses(
         (status = 302, description = "Signed in: `Location` is the redirect URI with `code` and `state`."),
         (status = 200, description = "No `login_hint`: a page listing the demo people.", content_type = "text/html"),
-        (status = 400, description = "`invalid-request`: a parameter is missing or wrong (unknown client, redirect URI not registered, no PKCE S256).", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Smartcard sign-in is disabled (and in production this route does not exist).", body = Problem, content_type = "application/problem+json"),
+        AuthorizeProblems,
     ),
 )]
 #[get("/authorize")]
@@ -504,9 +535,7 @@ pub struct DevTokenResponse {
     request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "The ID token.", body = DevTokenResponse),
-        (status = 400, description = "`invalid-grant` (unknown, used or expired code, wrong redirect URI or PKCE verifier) or `invalid-request`.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`invalid-client`: client authentication failed.", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Smartcard sign-in is disabled (and in production this route does not exist).", body = Problem, content_type = "application/problem+json"),
+        DevIdpError,
     ),
 )]
 #[post("/token")]

@@ -12,9 +12,10 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::app::Caller;
+use crate::app::Failure;
 use crate::app::factors::{self, FactorError};
 use crate::auth::AnySession;
-use crate::problem::{AsProblem, Problem, ProblemSpec};
+use crate::problem::{AsProblem, ProblemSpec};
 use crate::routes::organisations::MfaPolicyBody;
 use crate::state::AppState;
 
@@ -161,6 +162,67 @@ impl AsProblem for FactorError {
 }
 crate::problem_response!(FactorError);
 
+/// Every problem of the factor operations; each operation declares its own below.
+impl crate::problem::ProblemCatalogue for FactorError {
+    fn examples() -> Vec<ProblemSpec> {
+        <Failure as crate::problem::ProblemCatalogue>::examples()
+    }
+}
+
+/// A contact-change hold, for the examples.
+fn hold() -> FactorError {
+    FactorError::ContactChangeHold(crate::problem::example_hold_end())
+}
+
+crate::operation_problems!(
+    /// The problems of starting an authenticator app.
+    StartTotpProblems: FactorError => [
+        FactorError::InvalidName("The name is at most 64 characters."),
+        FactorError::PolicyOff,
+        FactorError::ProofRequired,
+        FactorError::InvalidEnrolmentToken,
+        hold(),
+    ]
+);
+
+crate::operation_problems!(
+    /// The problems of confirming an authenticator app.
+    ConfirmTotpProblems: FactorError => [
+        FactorError::WrongCode,
+        FactorError::NotFound,
+        FactorError::AlreadyConfirmed,
+    ]
+);
+
+crate::operation_problems!(
+    /// The problems of removing a sign-in method.
+    RemoveFactorProblems: FactorError => [
+        FactorError::ProofRequired,
+        hold(),
+        FactorError::NotFound,
+        FactorError::LastFactorRequired,
+    ]
+);
+
+crate::operation_problems!(
+    /// The problems of new recovery codes.
+    RegenerateProblems: FactorError => [
+        FactorError::ProofRequired,
+        hold(),
+        FactorError::NoFactor,
+    ]
+);
+
+crate::operation_problems!(
+    /// The problems of asking for an enrolment link.
+    EnrolmentLinkProblems: FactorError => [
+        FactorError::PolicyOff,
+        FactorError::ExistingFactorRequired,
+        hold(),
+        FactorError::TooManyLinks,
+    ]
+);
+
 /// The signed-in person's sign-in methods (never a secret), the organisation's policy and how
 /// many recovery codes are left. Works in a session limited to enrolment.
 #[utoipa::path(
@@ -169,7 +231,7 @@ crate::problem_response!(FactorError);
     security(("bearerAuth" = [])),
     responses(
         (status = 200, description = "The sign-in methods.", body = FactorsBody),
-        (status = 401, description = "No valid access token.", body = Problem, content_type = "application/problem+json"),
+        FactorError,
     ),
 )]
 #[get("/me/factors")]
@@ -234,9 +296,7 @@ pub struct PendingTotpBody {
     request_body = StartTotpRequest,
     responses(
         (status = 201, description = "Pending: scan the QR code, then confirm with a code.", body = PendingTotpBody),
-        (status = 400, description = "`invalid-factor-name`, or a malformed request.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid access token.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`enrolment-proof-required`, `invalid-enrolment-token` or `mfa-off`. `contact-change-hold`: the work email or smartcard changed within `ESR_CONTACT_CHANGE_HOLD_HOURS` and the session showed no sign-in method (see `Retry-After`).", body = Problem, content_type = "application/problem+json", examples(("contact-change-hold" = (summary = "Work email or smartcard changed within the hold", value = json!({"type": "/problems/contact-change-hold", "title": "Recently changed details", "status": 403, "detail": "Your work email or smartcard details were changed recently. For your security, sign-in methods can be changed once the waiting time after the change has passed (see Retry-After), or now from a session signed in with a sign-in method you already have. If you did not expect the change, contact your System Administrator.", "code": "contact-change-hold", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))))),
+        StartTotpProblems,
     ),
 )]
 #[post("/me/factors/totp")]
@@ -299,10 +359,7 @@ pub struct ConfirmedBody {
     request_body = ConfirmTotpRequest,
     responses(
         (status = 200, description = "Confirmed.", body = ConfirmedBody),
-        (status = 400, description = "`invalid-second-factor`: the code does not match (or is not six digits).", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid access token.", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`factor-not-found`: no such pending factor of this session (or older than 10 minutes, or ended by five wrong codes).", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`factor-already-confirmed`.", body = Problem, content_type = "application/problem+json"),
+        ConfirmTotpProblems,
     ),
 )]
 #[post("/me/factors/totp/{id}/confirm")]
@@ -332,10 +389,7 @@ pub async fn confirm_totp(
     params(("id" = String, Path, description = "The factor's id.")),
     responses(
         (status = 204, description = "Removed."),
-        (status = 401, description = "No valid access token.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`enrolment-proof-required`. `contact-change-hold`: the work email or smartcard changed within `ESR_CONTACT_CHANGE_HOLD_HOURS` and the session showed no sign-in method (see `Retry-After`).", body = Problem, content_type = "application/problem+json", examples(("contact-change-hold" = (summary = "Work email or smartcard changed within the hold", value = json!({"type": "/problems/contact-change-hold", "title": "Recently changed details", "status": 403, "detail": "Your work email or smartcard details were changed recently. For your security, sign-in methods can be changed once the waiting time after the change has passed (see Retry-After), or now from a session signed in with a sign-in method you already have. If you did not expect the change, contact your System Administrator.", "code": "contact-change-hold", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))))),
-        (status = 404, description = "`factor-not-found`.", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`last-factor-required`.", body = Problem, content_type = "application/problem+json"),
+        RemoveFactorProblems,
     ),
 )]
 #[delete("/me/factors/{id}")]
@@ -365,9 +419,7 @@ pub struct RecoveryCodesBody {
     security(("bearerAuth" = [])),
     responses(
         (status = 201, description = "The new codes.", body = RecoveryCodesBody),
-        (status = 401, description = "No valid access token.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`enrolment-proof-required`. `contact-change-hold`: the work email or smartcard changed within `ESR_CONTACT_CHANGE_HOLD_HOURS` and the session showed no sign-in method (see `Retry-After`).", body = Problem, content_type = "application/problem+json", examples(("contact-change-hold" = (summary = "Work email or smartcard changed within the hold", value = json!({"type": "/problems/contact-change-hold", "title": "Recently changed details", "status": 403, "detail": "Your work email or smartcard details were changed recently. For your security, sign-in methods can be changed once the waiting time after the change has passed (see Retry-After), or now from a session signed in with a sign-in method you already have. If you did not expect the change, contact your System Administrator.", "code": "contact-change-hold", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))))),
-        (status = 409, description = "`no-factor`: add a sign-in method first.", body = Problem, content_type = "application/problem+json"),
+        RegenerateProblems,
     ),
 )]
 #[post("/me/factors/recovery-codes")]
@@ -393,9 +445,7 @@ pub async fn regenerate_recovery_codes(
     security(("bearerAuth" = [])),
     responses(
         (status = 202, description = "The link is on its way to the work email."),
-        (status = 401, description = "No valid access token.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`mfa-off`, or `enrolment-proof-required`: the account has a sign-in method already (links only add the first). `contact-change-hold`: the work email or smartcard changed within `ESR_CONTACT_CHANGE_HOLD_HOURS` and the session showed no sign-in method (see `Retry-After`).", body = Problem, content_type = "application/problem+json", examples(("contact-change-hold" = (summary = "Work email or smartcard changed within the hold", value = json!({"type": "/problems/contact-change-hold", "title": "Recently changed details", "status": 403, "detail": "Your work email or smartcard details were changed recently. For your security, sign-in methods can be changed once the waiting time after the change has passed (see Retry-After), or now from a session signed in with a sign-in method you already have. If you did not expect the change, contact your System Administrator.", "code": "contact-change-hold", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))))),
-        (status = 429, description = "`too-many-emails`: three links in the last hour (see `Retry-After`).", body = Problem, content_type = "application/problem+json"),
+        EnrolmentLinkProblems,
     ),
 )]
 #[post("/me/factors/enrolment-link")]

@@ -11,10 +11,11 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::app::Caller;
+use crate::app::Failure;
 use crate::app::internet_access::{self, AccessError, AccessPage};
 use crate::app::passwords::{self, SetAtWorkError};
 use crate::auth::{AuthError, Authenticated};
-use crate::problem::{AsProblem, Problem, ProblemSpec, policy_problem};
+use crate::problem::{AsProblem, ProblemCatalogue, ProblemSpec, policy_problem};
 use crate::state::AppState;
 
 /// Registers the internet-access routes (under `/v1`).
@@ -102,6 +103,23 @@ impl AsProblem for AccessError {
 }
 crate::problem_response!(AccessError);
 
+impl ProblemCatalogue for AccessError {
+    fn examples() -> Vec<ProblemSpec> {
+        let mut examples = vec![
+            Self::AccountGone.problem(),
+            Self::SmartcardRequired.problem(),
+            AuthError::EnrolmentRequired.problem(),
+        ];
+        examples.extend(Failure::examples());
+        examples
+    }
+}
+
+crate::operation_problems!(
+    /// The problems of reading Manage Internet Access.
+    GetAccessProblems: Failure => [AccessError::AccountGone, AuthError::EnrolmentRequired]
+);
+
 impl AsProblem for SetAtWorkError {
     fn problem(&self) -> ProblemSpec {
         match self {
@@ -130,6 +148,24 @@ impl AsProblem for SetAtWorkError {
 }
 crate::problem_response!(SetAtWorkError);
 
+impl ProblemCatalogue for SetAtWorkError {
+    fn examples() -> Vec<ProblemSpec> {
+        let mut examples: Vec<ProblemSpec> = [
+            Self::SessionEnded,
+            Self::SmartcardRequired,
+            Self::NotApproved(InternetAccessStatus::Pending),
+            Self::ContactChangeHold(crate::problem::example_hold_end()),
+        ]
+        .iter()
+        .map(AsProblem::problem)
+        .collect();
+        examples.push(crate::problem::policy_problem_example());
+        examples.push(AuthError::EnrolmentRequired.problem());
+        examples.extend(Failure::examples());
+        examples
+    }
+}
+
 const CONTACT_CHANGE_HOLD: &str = "Your work email or smartcard details were changed recently. For your security you can set your password once the waiting time after the change has passed (see Retry-After). If you did not expect the change, contact your System Administrator.";
 
 impl From<AccessPage> for InternetAccess {
@@ -157,11 +193,7 @@ impl From<AccessPage> for InternetAccess {
     security(("bearerAuth" = [])),
     responses(
         (status = 200, description = "The member of staff's internet access.", body = InternetAccess),
-        (status = 401, description = "No valid access token: `invalid-token` (invalid or expired, or the session ended) or `unauthenticated` (none sent).", body = Problem, content_type = "application/problem+json", examples(
-            ("invalid-token" = (summary = "Invalid or expired access token", value = json!({"type": "/problems/invalid-token", "title": "Unauthorized", "status": 401, "detail": "The access token is invalid or expired, or its session has ended. Refresh it or log in again.", "code": "invalid-token", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))),
-            ("unauthenticated" = (summary = "No access token", value = json!({"type": "/problems/unauthenticated", "title": "Unauthorized", "status": 401, "detail": "Send an access token: Authorization: Bearer <token> (from POST /v1/auth/login).", "code": "unauthenticated", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))),
-        )),
-        (status = 503, description = "`database-unavailable` (see `Retry-After`).", body = Problem, content_type = "application/problem+json", example = json!({"type": "/problems/database-unavailable", "title": "Service Unavailable", "status": 503, "detail": "The service is busy or its database is unavailable; try again shortly.", "code": "database-unavailable", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"})),
+        GetAccessProblems,
     ),
 )]
 #[get("/me/internet-access")]
@@ -181,12 +213,7 @@ pub async fn get_internet_access(
     security(("bearerAuth" = [])),
     responses(
         (status = 200, description = "The internet access after the request (`approved` or `pending`).", body = InternetAccess),
-        (status = 401, description = "No valid access token: `invalid-token` (invalid or expired, or the session ended) or `unauthenticated` (none sent).", body = Problem, content_type = "application/problem+json", examples(
-            ("invalid-token" = (summary = "Invalid or expired access token", value = json!({"type": "/problems/invalid-token", "title": "Unauthorized", "status": 401, "detail": "The access token is invalid or expired, or its session has ended. Refresh it or log in again.", "code": "invalid-token", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))),
-            ("unauthenticated" = (summary = "No access token", value = json!({"type": "/problems/unauthenticated", "title": "Unauthorized", "status": 401, "detail": "Send an access token: Authorization: Bearer <token> (from POST /v1/auth/login).", "code": "unauthenticated", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))),
-        )),
-        (status = 403, description = "`smartcard-required`: a password session cannot request access.", body = Problem, content_type = "application/problem+json", example = json!({"type": "/problems/smartcard-required", "title": "Smartcard sign-in required", "status": 403, "detail": "Manage Internet Access is only available at work: sign in to ESR with your smartcard.", "code": "smartcard-required", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"})),
-        (status = 503, description = "`database-unavailable` (see `Retry-After`).", body = Problem, content_type = "application/problem+json", example = json!({"type": "/problems/database-unavailable", "title": "Service Unavailable", "status": 503, "detail": "The service is busy or its database is unavailable; try again shortly.", "code": "database-unavailable", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"})),
+        AccessError,
     ),
 )]
 #[post("/me/internet-access")]
@@ -210,27 +237,7 @@ pub async fn request_internet_access(
     request_body = SetPasswordRequest,
     responses(
         (status = 204, description = "Password set."),
-        (status = 400, description = "`password-policy` with every violation, or a malformed request (`invalid-request-body`).", body = Problem, content_type = "application/problem+json", examples(
-            ("password-policy" = (summary = "password1: every broken rule at once", value = json!({"type": "/problems/password-policy", "title": "Password not accepted", "status": 400, "detail": "The new password does not meet the password policy; see violations.", "code": "password-policy", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10", "violations": [
-                {"code": "password-too-short", "field": "new_password", "message": "Password must be a minimum of 12 characters"},
-                {"code": "password-common", "field": "new_password", "message": "Commonly used passwords, like \"password1\" are not allowed"}
-            ]}))),
-            ("invalid-request-body" = (summary = "Malformed request", value = json!({"type": "/problems/invalid-request-body", "title": "Invalid request body", "status": 400, "detail": "The request body does not match the expected schema: missing field `confirm_password` at line 1 column 40.", "code": "invalid-request-body", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))),
-        )),
-        (status = 401, description = "No valid access token: `invalid-token` (invalid or expired, or the session ended) or `unauthenticated` (none sent).", body = Problem, content_type = "application/problem+json", examples(
-            ("invalid-token" = (summary = "Invalid or expired access token", value = json!({"type": "/problems/invalid-token", "title": "Unauthorized", "status": 401, "detail": "The access token is invalid or expired, or its session has ended. Refresh it or log in again.", "code": "invalid-token", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))),
-            ("unauthenticated" = (summary = "No access token", value = json!({"type": "/problems/unauthenticated", "title": "Unauthorized", "status": 401, "detail": "Send an access token: Authorization: Bearer <token> (from POST /v1/auth/login).", "code": "unauthenticated", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))),
-        )),
-        (status = 403, description = "`smartcard-required` (a password session), `internet-access-not-approved`, or `contact-change-hold` (the work email or smartcard changed within `ESR_CONTACT_CHANGE_HOLD_HOURS`; `Retry-After` says when it ends).", body = Problem, content_type = "application/problem+json", examples(
-            ("smartcard-required" = (summary = "A password session (from home or the My ESR app)", value = json!({"type": "/problems/smartcard-required", "title": "Smartcard sign-in required", "status": 403, "detail": "Manage Internet Access is only available at work: sign in to ESR with your smartcard.", "code": "smartcard-required", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))),
-            ("internet-access-not-approved" = (summary = "Internet access not (yet) approved", value = json!({"type": "/problems/internet-access-not-approved", "title": "Internet access not approved", "status": 403, "detail": "Your request for internet access is waiting for approval by your organisation. You can set your password once it is approved.", "code": "internet-access-not-approved", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))),
-        )),
-        (status = 413, description = "`payload-too-large`: JSON bodies are limited to 16 KiB.", body = Problem, content_type = "application/problem+json", example = json!({"type": "/problems/payload-too-large", "title": "Payload Too Large", "status": 413, "detail": "The request body is larger than the limit of 16384 bytes.", "code": "payload-too-large", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"})),
-        (status = 415, description = "`unsupported-media-type`: send `Content-Type: application/json`.", body = Problem, content_type = "application/problem+json", example = json!({"type": "/problems/unsupported-media-type", "title": "Unsupported Media Type", "status": 415, "detail": "Send the request body as application/json.", "code": "unsupported-media-type", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"})),
-        (status = 503, description = "`busy`: password hashing at capacity, or `database-unavailable` (see `Retry-After`).", body = Problem, content_type = "application/problem+json", examples(
-            ("busy" = (summary = "Password hashing at capacity", value = json!({"type": "/problems/busy", "title": "Service Unavailable", "status": 503, "detail": "The service is busy. Please try again in a moment.", "code": "busy", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))),
-            ("database-unavailable" = (summary = "The database is unavailable", value = json!({"type": "/problems/database-unavailable", "title": "Service Unavailable", "status": 503, "detail": "The service is busy or its database is unavailable; try again shortly.", "code": "database-unavailable", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))),
-        )),
+        SetAtWorkError,
     ),
 )]
 #[put("/me/internet-access/password")]

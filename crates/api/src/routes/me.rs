@@ -10,9 +10,10 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::app::Caller;
+use crate::app::Failure;
 use crate::app::passwords::{self, ChangeError, NewPasswordForm};
 use crate::auth::{AccessToken, AuthError, Authenticated};
-use crate::problem::{AsProblem, Problem, ProblemSpec, policy_problem};
+use crate::problem::{AsProblem, ProblemCatalogue, ProblemSpec, policy_problem};
 use crate::routes::organisations::MfaPolicyBody;
 use crate::state::{AppState, StorageError};
 
@@ -119,6 +120,14 @@ impl AsProblem for MeError {
 }
 crate::problem_response!(MeError);
 
+impl ProblemCatalogue for MeError {
+    fn examples() -> Vec<ProblemSpec> {
+        let mut examples = vec![Self::AccountGone.problem()];
+        examples.extend(StorageError::examples());
+        examples
+    }
+}
+
 impl AsProblem for ChangeError {
     fn problem(&self) -> ProblemSpec {
         match self {
@@ -145,6 +154,23 @@ impl AsProblem for ChangeError {
 }
 crate::problem_response!(ChangeError);
 
+impl ProblemCatalogue for ChangeError {
+    fn examples() -> Vec<ProblemSpec> {
+        let mut examples: Vec<ProblemSpec> = [
+            Self::SessionEnded,
+            Self::WrongCurrentPassword,
+            Self::ContactChangeHold(crate::problem::example_hold_end()),
+        ]
+        .iter()
+        .map(AsProblem::problem)
+        .collect();
+        examples.push(crate::problem::policy_problem_example());
+        examples.push(AuthError::EnrolmentRequired.problem());
+        examples.extend(Failure::examples());
+        examples
+    }
+}
+
 /// The signed-in member of staff: username, organisation, names, account and internet-access
 /// status, and this session. What the My ESR app shows on its home page.
 #[utoipa::path(
@@ -152,7 +178,7 @@ crate::problem_response!(ChangeError);
     security(("bearerAuth" = [])),
     responses(
         (status = 200, description = "The profile.", body = Me),
-        (status = 401, description = "No valid access token.", body = Problem, content_type = "application/problem+json"),
+        MeError,
     ),
 )]
 #[get("/me")]
@@ -229,10 +255,7 @@ pub struct PasswordChanged {
     request_body = ChangePasswordRequest,
     responses(
         (status = 200, description = "Password changed.", body = PasswordChanged),
-        (status = 400, description = "`current-password-incorrect`, or `password-policy` with every violation.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid access token.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`contact-change-hold`: a smartcard sign-in while the work email or smartcard changed within `ESR_CONTACT_CHANGE_HOLD_HOURS` (see `Retry-After`).", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Busy.", body = Problem, content_type = "application/problem+json"),
+        ChangeError,
     ),
 )]
 #[post("/me/password")]

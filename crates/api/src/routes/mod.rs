@@ -16,6 +16,7 @@ pub mod my_sessions;
 pub mod operations;
 pub mod organisations;
 pub mod password_policy;
+pub mod problems;
 pub mod recovery;
 pub mod smartcard;
 
@@ -26,6 +27,7 @@ pub fn configure(cfg: &mut ServiceConfig<'_>, dev: bool) {
     operations::configure(cfg);
     smartcard::configure_well_known(cfg);
     app_association::configure(cfg);
+    problems::configure(cfg);
     cfg.service(
         utoipa_actix_web::scope("/v1")
             // The app's hot paths first: a request is matched against the resources in this

@@ -10,9 +10,11 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::app::Caller;
+use crate::app::Failure;
 use crate::app::sessions::{self, EndSessionError};
+use crate::auth::AuthError;
 use crate::auth::Authenticated;
-use crate::problem::{AsProblem, Problem, ProblemSpec};
+use crate::problem::{AsProblem, ProblemCatalogue, ProblemSpec};
 use crate::state::AppState;
 
 /// Registers the `/me/sessions` routes (under `/v1`).
@@ -90,6 +92,29 @@ impl AsProblem for EndSessionError {
 }
 crate::problem_response!(EndSessionError);
 
+impl ProblemCatalogue for EndSessionError {
+    fn examples() -> Vec<ProblemSpec> {
+        let mut examples: Vec<ProblemSpec> = [
+            Self::NotFound,
+            Self::ContactChangeHold(crate::problem::example_hold_end()),
+        ]
+        .iter()
+        .map(AsProblem::problem)
+        .collect();
+        examples.push(AuthError::EnrolmentRequired.problem());
+        examples.extend(Failure::examples());
+        examples
+    }
+}
+
+crate::operation_problems!(
+    /// The problems of listing one's sessions.
+    ListSessionsProblems: Failure => [
+        EndSessionError::ContactChangeHold(crate::problem::example_hold_end()),
+        AuthError::EnrolmentRequired,
+    ]
+);
+
 /// Where the signed-in person is signed in: every active session of the account (device,
 /// address, when it started and was last used), the current one marked.
 #[utoipa::path(
@@ -98,8 +123,7 @@ crate::problem_response!(EndSessionError);
     security(("bearerAuth" = [])),
     responses(
         (status = 200, description = "The active sessions.", body = SessionsBody),
-        (status = 403, description = "`contact-change-hold`: a smartcard sign-in while the work email or smartcard changed within `ESR_CONTACT_CHANGE_HOLD_HOURS` (see `Retry-After`).", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid access token.", body = Problem, content_type = "application/problem+json"),
+        ListSessionsProblems,
     ),
 )]
 #[get("/me/sessions")]
@@ -122,9 +146,7 @@ pub async fn list_sessions(
     params(("id" = String, Path, description = "The session's id.")),
     responses(
         (status = 204, description = "Ended."),
-        (status = 403, description = "`contact-change-hold`: a smartcard sign-in while the work email or smartcard changed within `ESR_CONTACT_CHANGE_HOLD_HOURS` (see `Retry-After`).", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid access token.", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`session-not-found`: no active session of this account has that id.", body = Problem, content_type = "application/problem+json"),
+        EndSessionError,
     ),
 )]
 #[delete("/me/sessions/{id}")]

@@ -6,7 +6,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::problem::{AsProblem, Problem, ProblemSpec};
+use crate::problem::{AsProblem, ProblemSpec};
 use crate::state::AppState;
 
 /// Registers the operations routes.
@@ -67,6 +67,20 @@ pub enum NotReady {
 impl AsProblem for NotReady {
     fn problem(&self) -> ProblemSpec {
         tracing::warn!(reason = %self, "not ready");
+        self.spec()
+    }
+}
+crate::problem_response!(NotReady);
+
+impl crate::problem::ProblemCatalogue for NotReady {
+    fn examples() -> Vec<ProblemSpec> {
+        vec![Self::Pending(1).spec()]
+    }
+}
+
+impl NotReady {
+    /// The problem, without the log line.
+    fn spec(&self) -> ProblemSpec {
         let detail = match self {
             Self::Database(_) => "The database is unreachable.".to_owned(),
             Self::Pending(n) => {
@@ -82,14 +96,13 @@ impl AsProblem for NotReady {
         .with_retry_after(5)
     }
 }
-crate::problem_response!(NotReady);
 
 /// The instance can serve traffic: the database answers and its schema is current.
 #[utoipa::path(
     tag = "operations",
     responses(
         (status = 200, description = "Ready for traffic.", body = Ready),
-        (status = 503, description = "Database unreachable or migrations pending.", body = Problem, content_type = "application/problem+json"),
+        NotReady,
     ),
 )]
 #[get("/health/ready")]

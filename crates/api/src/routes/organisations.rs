@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::problem::{AsProblem, Problem, ProblemSpec};
+use crate::problem::{AsProblem, ProblemCatalogue, ProblemSpec};
 use crate::state::{AppState, StorageError};
 
 /// Registers the organisation routes (under `/v1`).
@@ -169,6 +169,26 @@ impl AsProblem for OrganisationError {
 }
 crate::problem_response!(OrganisationError);
 
+/// Reading one organisation's problems.
+impl ProblemCatalogue for OrganisationError {
+    fn examples() -> Vec<ProblemSpec> {
+        let bad_code = OrganisationCode::parse("99").expect_err("too short");
+        let mut examples = vec![
+            Self::InvalidCode(bad_code).problem(),
+            Self::NotFound.problem(),
+        ];
+        examples.extend(StorageError::examples());
+        examples
+    }
+}
+
+crate::operation_problems!(
+    /// The problems of listing organisations.
+    ListOrganisationsProblems: StorageError => [
+        OrganisationError::InvalidPage("limit must be between 1 and 100"),
+    ]
+);
+
 const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 100;
 
@@ -178,8 +198,7 @@ const MAX_PAGE: u32 = 100;
     params(PageQuery),
     responses(
         (status = 200, description = "A page of organisations.", body = OrganisationPage),
-        (status = 400, description = "Bad paging parameter.", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable.", body = Problem, content_type = "application/problem+json"),
+        ListOrganisationsProblems,
     ),
 )]
 #[get("/organisations")]
@@ -219,9 +238,7 @@ pub async fn list_organisations(
     params(("code" = String, Path, description = "Three-character organisation code (letters or digits, any case).", pattern = "^[0-9A-Za-z]{3}$", example = "999")),
     responses(
         (status = 200, description = "The organisation.", body = OrganisationBody),
-        (status = 400, description = "The code is not three letters or digits.", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No organisation has this code.", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable.", body = Problem, content_type = "application/problem+json"),
+        OrganisationError,
     ),
 )]
 #[get("/organisations/{code}")]

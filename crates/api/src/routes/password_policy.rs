@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use crate::problem::Violation;
 use crate::problem::violation_body;
-use crate::problem::{Problem, Violation};
 use crate::state::AppState;
 
 /// Registers the policy routes (under `/v1`).
@@ -104,9 +104,6 @@ pub struct PasswordCheckResult {
     request_body = PasswordCheckRequest,
     responses(
         (status = 200, description = "The candidate's violations (possibly none).", body = PasswordCheckResult),
-        (status = 400, description = "Malformed request.", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over 16 KiB.", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not application/json.", body = Problem, content_type = "application/problem+json"),
     ),
 )]
 #[post("/password-policy/check")]

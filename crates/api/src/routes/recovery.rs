@@ -17,7 +17,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use crate::app::passwords::{self, ResetError};
 use crate::app::recovery::{self, LinkError, RecoveryForm, SubmitError, UseLinkError};
 use crate::app::{Caller, Failure};
-use crate::problem::{AsProblem, Problem, ProblemSpec, Violation, policy_problem};
+use crate::problem::{AsProblem, ProblemCatalogue, ProblemSpec, Violation, policy_problem};
 use crate::rate_limit::Limited;
 use crate::state::AppState;
 
@@ -169,6 +169,50 @@ impl AsProblem for RecoveryError {
 }
 crate::problem_response!(RecoveryError);
 
+/// Resetting a password can give every problem of the recovery journeys but the form's.
+impl ProblemCatalogue for RecoveryError {
+    fn examples() -> Vec<ProblemSpec> {
+        let mut examples: Vec<ProblemSpec> = [
+            Self::InvalidLink(TokenError::Used),
+            Self::UsernameMismatch,
+            rate_limited(),
+        ]
+        .iter()
+        .map(AsProblem::problem)
+        .collect();
+        examples.push(crate::problem::policy_problem_example());
+        examples.extend(Failure::examples());
+        examples
+    }
+}
+
+/// An example of a refused form: an email address that is not one.
+fn invalid_form() -> RecoveryError {
+    let e = WorkEmail::parse("jane.smith").expect_err("not an email address");
+    RecoveryError::InvalidForm(vec![violation("work_email", &e)])
+}
+
+fn rate_limited() -> RecoveryError {
+    RecoveryError::RateLimited(Limited {
+        retry_after_secs: 60,
+    })
+}
+
+crate::operation_problems!(
+    /// The problems of the Forgotten and Unlock Account forms.
+    FormProblems: Failure => [invalid_form(), rate_limited()]
+);
+
+crate::operation_problems!(
+    /// The problems of checking a reset link.
+    ValidateLinkProblems: Failure => [RecoveryError::InvalidLink(TokenError::Used)]
+);
+
+crate::operation_problems!(
+    /// The problems of following an unlock link.
+    UnlockLinkProblems: Failure => [RecoveryError::InvalidLink(TokenError::Used), rate_limited()]
+);
+
 fn violation(field: &str, e: &impl Coded) -> Violation {
     Violation {
         code: e.code().to_owned(),
@@ -224,8 +268,7 @@ async fn submit(
     request_body = RecoveryRequestBody,
     responses(
         (status = 202, description = "Submitted (whatever matched).", body = Submitted),
-        (status = 400, description = "`invalid-form`: a field is not of the right form (every one listed in violations).", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests from this address or for this email.", body = Problem, content_type = "application/problem+json"),
+        FormProblems,
     ),
 )]
 #[post("/recovery-requests")]
@@ -257,8 +300,7 @@ pub async fn request_recovery(
     request_body = UnlockRequestBody,
     responses(
         (status = 202, description = "Submitted (whatever matched).", body = Submitted),
-        (status = 400, description = "`invalid-form`.", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests.", body = Problem, content_type = "application/problem+json"),
+        FormProblems,
     ),
 )]
 #[post("/unlock-requests")]
@@ -317,7 +359,7 @@ pub struct ResetLinkInfo {
     request_body = LinkToken,
     responses(
         (status = 200, description = "The link works.", body = ResetLinkInfo),
-        (status = 400, description = "`invalid-link`.", body = Problem, content_type = "application/problem+json"),
+        ValidateLinkProblems,
     ),
 )]
 #[post("/password-resets/validate")]
@@ -363,9 +405,7 @@ pub struct ResetPasswordBody {
     request_body = ResetPasswordBody,
     responses(
         (status = 204, description = "Password changed; log in with it."),
-        (status = 400, description = "`invalid-link`, `username-mismatch`, or `password-policy` with every violation.", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many attempts.", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Busy.", body = Problem, content_type = "application/problem+json"),
+        RecoveryError,
     ),
 )]
 #[post("/password-resets")]
@@ -400,8 +440,7 @@ pub async fn reset_password(
     request_body = LinkToken,
     responses(
         (status = 204, description = "Unlocked (or was not locked); log in as usual."),
-        (status = 400, description = "`invalid-link`.", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many attempts.", body = Problem, content_type = "application/problem+json"),
+        UnlockLinkProblems,
     ),
 )]
 #[post("/account-unlocks")]

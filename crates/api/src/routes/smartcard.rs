@@ -18,7 +18,8 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use crate::app::smartcard::{self, SmartcardError};
 use crate::app::{Caller, Failure};
 use crate::oidc::RsaJwkSet;
-use crate::problem::{AsProblem, OrganisationChoice, Problem, ProblemSpec};
+use crate::problem::{AsProblem, OrganisationChoice, ProblemCatalogue, ProblemSpec};
+use crate::rate_limit::Limited;
 use crate::routes::auth::TokenResponse;
 use crate::state::AppState;
 
@@ -187,6 +188,51 @@ impl AsProblem for SmartcardError {
 }
 crate::problem_response!(SmartcardError);
 
+/// The callback's problems (it can give them all).
+impl ProblemCatalogue for SmartcardError {
+    fn examples() -> Vec<ProblemSpec> {
+        let demo = |code: &str, name: &str| smartcard::Employer {
+            code: OrganisationCode::parse(code).expect("a valid example code"),
+            name: name.to_owned(),
+        };
+        let mut examples: Vec<ProblemSpec> = [
+            Self::Disabled,
+            Self::InvalidRequest("Send code, state and browser_binding."),
+            Self::InvalidState("expired"),
+            Self::CodeRejected("invalid_grant".into()),
+            Self::InvalidIdToken(crate::oidc::IdTokenRejection::Malformed),
+            Self::AssuranceTooLow(2),
+            Self::NoEsrRecord,
+            Self::OrganisationChoiceRequired(vec![
+                demo("999", "Demo NHS Trust"),
+                demo("998", "Demo Community Health Services"),
+            ]),
+            Self::AccountUnusable(AccountStatus::Suspended),
+            Self::AccountUnusable(AccountStatus::Disabled),
+            Self::NoUsername(esr_domain::UsernameError::NoUsableLetters),
+            Self::NoUsername(esr_domain::UsernameError::Exhausted),
+            Self::ProviderUnavailable("connection refused".into()),
+        ]
+        .iter()
+        .map(AsProblem::problem)
+        .collect();
+        examples.extend(Limited::examples());
+        examples.extend(Failure::examples());
+        examples
+    }
+}
+
+crate::operation_problems!(
+    /// The problems of starting a sign-in.
+    StartProblems: Failure => [
+        SmartcardError::Disabled,
+        SmartcardError::RedirectUriNotAllowed,
+        SmartcardError::InvalidRequest("redirect_uri is empty"),
+        SmartcardError::ProviderUnavailable("connection refused".into()),
+        Limited { retry_after_secs: 60 },
+    ]
+);
+
 /// Start a smartcard sign-in (NHS CIS2). Returns the provider's authorization URL for the
 /// browser, and a `browser_binding` for the callback. `state` carries the flow sealed (nonce and
 /// PKCE verifier are never readable outside the service); it works for 10 minutes, once, and
@@ -197,18 +243,7 @@ crate::problem_response!(SmartcardError);
     request_body = StartRequest,
     responses(
         (status = 200, description = "Redirect the browser to `authorization_url`.", body = StartResponse),
-        (status = 400, description = "`redirect-uri-not-allowed`, or a malformed request (`invalid-request-body`).", body = Problem, content_type = "application/problem+json", examples(
-            ("redirect-uri-not-allowed" = (summary = "Not on the allow-list", value = json!({"type": "/problems/redirect-uri-not-allowed", "title": "Redirect URI not allowed", "status": 400, "detail": "The redirect_uri is not one this service is configured to use (ESR_OIDC_REDIRECT_URIS).", "code": "redirect-uri-not-allowed", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))),
-            ("invalid-request-body" = (summary = "Malformed request", value = json!({"type": "/problems/invalid-request-body", "title": "Invalid request body", "status": 400, "detail": "The request body does not match the expected schema: missing field `redirect_uri` at line 1 column 2.", "code": "invalid-request-body", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))),
-        )),
-        (status = 413, description = "`payload-too-large`: JSON bodies are limited to 16 KiB.", body = Problem, content_type = "application/problem+json", example = json!({"type": "/problems/payload-too-large", "title": "Payload Too Large", "status": 413, "detail": "The request body is larger than the limit of 16384 bytes.", "code": "payload-too-large", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"})),
-        (status = 415, description = "`unsupported-media-type`: send `Content-Type: application/json`.", body = Problem, content_type = "application/problem+json", example = json!({"type": "/problems/unsupported-media-type", "title": "Unsupported Media Type", "status": 415, "detail": "Send the request body as application/json.", "code": "unsupported-media-type", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"})),
-        (status = 429, description = "Too many attempts (see `Retry-After`).", body = Problem, content_type = "application/problem+json", example = json!({"type": "/problems/too-many-requests", "title": "Too Many Requests", "status": 429, "detail": "Too many attempts. Please wait before trying again.", "code": "too-many-requests", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"})),
-        (status = 503, description = "`identity-provider-unavailable` (see `Retry-After`), or `smartcard-login-disabled`, or `database-unavailable`.", body = Problem, content_type = "application/problem+json", examples(
-            ("identity-provider-unavailable" = (summary = "The provider is unreachable or slow", value = json!({"type": "/problems/identity-provider-unavailable", "title": "Service Unavailable", "status": 503, "detail": "The NHS identity service (smartcard sign-in) is not answering. Please try again in a few minutes.", "code": "identity-provider-unavailable", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))),
-            ("smartcard-login-disabled" = (summary = "Smartcard sign-in is switched off", value = json!({"type": "/problems/smartcard-login-disabled", "title": "Smartcard sign-in unavailable", "status": 503, "detail": "Smartcard sign-in is not enabled on this service.", "code": "smartcard-login-disabled", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))),
-            ("database-unavailable" = (summary = "The database is unavailable", value = json!({"type": "/problems/database-unavailable", "title": "Service Unavailable", "status": 503, "detail": "The service is busy or its database is unavailable; try again shortly.", "code": "database-unavailable", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))),
-        )),
+        StartProblems,
     ),
 )]
 #[post("/auth/smartcard/start")]
@@ -257,26 +292,7 @@ pub async fn start(
             "refresh_token_expires_at": "2026-11-25T17:00:00Z",
             "session_expires_at": "2026-11-25T17:00:00Z"
         })),
-        (status = 400, description = "Malformed request (`invalid-request-body`): a missing, empty, unknown or too long field.", body = Problem, content_type = "application/problem+json", example = json!({"type": "/problems/invalid-request-body", "title": "Invalid request body", "status": 400, "detail": "Send code, state and browser_binding.", "code": "invalid-request-body", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"})),
-        (status = 401, description = "`smartcard-state-invalid` (unknown, expired or already used state, or a sign-in started in another browser), `smartcard-code-rejected` (the provider refused the code), or `smartcard-token-invalid` (the ID token failed verification). Start again.", body = Problem, content_type = "application/problem+json", examples(
-            ("smartcard-state-invalid" = (summary = "Unknown, expired or reused state", value = json!({"type": "/problems/smartcard-state-invalid", "title": "Smartcard sign-in failed", "status": 401, "detail": "This smartcard sign-in has expired, was already used or was started in another browser. Please sign in with your smartcard again.", "code": "smartcard-state-invalid", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))),
-            ("smartcard-code-rejected" = (summary = "The provider refused the code", value = json!({"type": "/problems/smartcard-code-rejected", "title": "Smartcard sign-in failed", "status": 401, "detail": "The NHS identity service did not accept this sign-in. Please sign in with your smartcard again.", "code": "smartcard-code-rejected", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))),
-            ("smartcard-token-invalid" = (summary = "The ID token failed verification", value = json!({"type": "/problems/smartcard-token-invalid", "title": "Smartcard sign-in failed", "status": 401, "detail": "The answer of the NHS identity service could not be verified. Please sign in with your smartcard again.", "code": "smartcard-token-invalid", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))),
-        )),
-        (status = 403, description = "`no-esr-record` (no ESR record linked to this smartcard), `smartcard-assurance-too-low`, `account-suspended` or `account-disabled`.", body = Problem, content_type = "application/problem+json", examples(
-            ("no-esr-record" = (summary = "No ESR record linked to this smartcard", value = json!({"type": "/problems/no-esr-record", "title": "No ESR record linked to this smartcard", "status": 403, "detail": "There is no ESR record linked to this smartcard. Please contact the System Administrator.", "code": "no-esr-record", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))),
-            ("smartcard-assurance-too-low" = (summary = "Assurance level below the configured minimum", value = json!({"type": "/problems/smartcard-assurance-too-low", "title": "Smartcard required", "status": 403, "detail": "This sign-in is not strong enough to manage internet access. Please sign in with your NHS smartcard.", "code": "smartcard-assurance-too-low", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))),
-            ("account-suspended" = (summary = "The ESR account is suspended", value = json!({"type": "/problems/account-suspended", "title": "Account not usable", "status": 403, "detail": "Your ESR account is suspended. Please contact the System Administrator.", "code": "account-suspended", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))),
-        )),
-        (status = 409, description = "`organisation-choice-required`: the smartcard is linked to ESR records in several organisations (`organisations` lists them). Start again with the chosen `organisation_code`.", body = Problem, content_type = "application/problem+json", example = json!({"type": "/problems/organisation-choice-required", "title": "Choose an organisation", "status": 409, "detail": "Your smartcard is linked to ESR records in more than one organisation. Choose the organisation to sign in to, then sign in again.", "code": "organisation-choice-required", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10", "organisations": [{"code": "999", "name": "Demo NHS Trust"}, {"code": "998", "name": "Demo Health Board"}]})),
-        (status = 413, description = "`payload-too-large`: JSON bodies are limited to 16 KiB.", body = Problem, content_type = "application/problem+json", example = json!({"type": "/problems/payload-too-large", "title": "Payload Too Large", "status": 413, "detail": "The request body is larger than the limit of 16384 bytes.", "code": "payload-too-large", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"})),
-        (status = 415, description = "`unsupported-media-type`: send `Content-Type: application/json`.", body = Problem, content_type = "application/problem+json", example = json!({"type": "/problems/unsupported-media-type", "title": "Unsupported Media Type", "status": 415, "detail": "Send the request body as application/json.", "code": "unsupported-media-type", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"})),
-        (status = 429, description = "Too many attempts (see `Retry-After`).", body = Problem, content_type = "application/problem+json", example = json!({"type": "/problems/too-many-requests", "title": "Too Many Requests", "status": 429, "detail": "Too many attempts. Please wait before trying again.", "code": "too-many-requests", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"})),
-        (status = 503, description = "`identity-provider-unavailable`: unreachable or slower than the configured timeout (see `Retry-After`), or `smartcard-login-disabled`, or `database-unavailable`.", body = Problem, content_type = "application/problem+json", examples(
-            ("identity-provider-unavailable" = (summary = "The provider is unreachable or slow", value = json!({"type": "/problems/identity-provider-unavailable", "title": "Service Unavailable", "status": 503, "detail": "The NHS identity service (smartcard sign-in) is not answering. Please try again in a few minutes.", "code": "identity-provider-unavailable", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))),
-            ("smartcard-login-disabled" = (summary = "Smartcard sign-in is switched off", value = json!({"type": "/problems/smartcard-login-disabled", "title": "Smartcard sign-in unavailable", "status": 503, "detail": "Smartcard sign-in is not enabled on this service.", "code": "smartcard-login-disabled", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))),
-            ("database-unavailable" = (summary = "The database is unavailable", value = json!({"type": "/problems/database-unavailable", "title": "Service Unavailable", "status": 503, "detail": "The service is busy or its database is unavailable; try again shortly.", "code": "database-unavailable", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"}))),
-        )),
+        SmartcardError,
     ),
 )]
 #[post("/auth/smartcard/callback")]
@@ -310,7 +326,7 @@ pub async fn callback(
     tag = "smartcard",
     responses(
         (status = 200, description = "RSA public keys of our client assertions.", body = RsaJwkSet, content_type = "application/jwk-set+json"),
-        (status = 500, description = "The dev client key could not be generated.", body = Problem, content_type = "application/problem+json"),
+        Failure,
     ),
 )]
 #[get("/.well-known/oidc-client-jwks.json")]
@@ -365,9 +381,9 @@ mod tests {
         serde_json::to_value(spec.into_body("request-id".into())).expect("a problem body")
     }
 
-    /// The hand-written examples Swagger UI shows for smartcard sign-in and Manage Internet
-    /// Access are what the service really answers: same status, type and title for each code,
-    /// and the real wording of the detail, so the documentation cannot drift from the code.
+    /// The examples Swagger UI shows for smartcard sign-in and Manage Internet Access are what
+    /// the service really answers: same type and title for each code and status, and the real
+    /// wording of the detail.
     #[test]
     fn documented_problem_examples_are_the_real_answers() {
         let doc = serde_json::to_value(crate::openapi::document()).unwrap();
@@ -404,13 +420,15 @@ mod tests {
             let shown = by_code
                 .get(code)
                 .unwrap_or_else(|| panic!("no documented example of {code}"));
-            for example in shown {
-                for field in ["status", "type", "title"] {
-                    assert_eq!(example[field], real[field], "{code}: {field}");
-                }
-            }
+            let same = |e: &&Value, fields: &[&str]| fields.iter().all(|f| e[*f] == real[*f]);
             assert!(
-                shown.iter().any(|e| e["detail"] == real["detail"])
+                shown.iter().any(|e| same(&e, &["status", "type", "title"])),
+                "{code}: no example has the real status, type and title of {real}"
+            );
+            assert!(
+                shown
+                    .iter()
+                    .any(|e| same(&e, &["status", "title", "detail"]))
                     || code == "internet-access-not-approved",
                 "{code}: no example has the real detail {}",
                 real["detail"]

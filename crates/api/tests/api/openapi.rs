@@ -258,16 +258,6 @@ async fn swagger_ui_is_served_from_vendored_assets() {
     app.stop().await;
 }
 
-/// The smartcard and Manage Internet Access operations: Swagger UI shows each of
-/// their error responses with an example of its own, not the shared `Problem` schema's 404.
-const OPERATIONS_WITH_ERROR_EXAMPLES: &[(&str, &str)] = &[
-    ("post", "/v1/auth/smartcard/start"),
-    ("post", "/v1/auth/smartcard/callback"),
-    ("get", "/v1/me/internet-access"),
-    ("post", "/v1/me/internet-access"),
-    ("put", "/v1/me/internet-access/password"),
-];
-
 /// The example values of a response's problem+json content (`example` or `examples`).
 fn problem_examples(response: &serde_json::Value) -> Vec<serde_json::Value> {
     let content = &response["content"]["application/problem+json"];
@@ -281,11 +271,26 @@ fn problem_examples(response: &serde_json::Value) -> Vec<serde_json::Value> {
     found
 }
 
+/// Every error response of every operation lists its codes, each with an example body of its
+/// own (made by the error type that answers), all in the `Problem.code` enum.
 #[test]
-fn smartcard_and_internet_access_errors_have_their_own_examples() {
+fn every_problem_response_has_an_example_of_each_code_it_lists() {
     let doc: serde_json::Value = serde_json::from_str(&esr_api::openapi::document_json()).unwrap();
+    let codes: BTreeSet<&str> =
+        doc["components"]["schemas"]["Problem"]["properties"]["code"]["enum"]
+            .as_array()
+            .expect("Problem.code is an enum")
+            .iter()
+            .filter_map(|c| c.as_str())
+            .collect();
     let mut checked = 0;
-    for (method, path) in OPERATIONS_WITH_ERROR_EXAMPLES {
+    let mut operations = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            operations.push((method.clone(), path.clone()));
+        }
+    }
+    for (method, path) in &operations {
         let op = &doc["paths"][path][method];
         let responses = op["responses"]
             .as_object()
@@ -307,6 +312,16 @@ fn smartcard_and_internet_access_errors_have_their_own_examples() {
                     "{method} {path} {status}: example {example}"
                 );
                 assert!(!code.is_empty(), "{method} {path} {status}: {example}");
+                assert!(
+                    codes.contains(code),
+                    "{method} {path} {status}: {code} is in the Problem.code enum"
+                );
+                assert!(
+                    response["description"]
+                        .as_str()
+                        .is_some_and(|d| d.contains(&format!("`{code}`"))),
+                    "{method} {path} {status}: the description names {code}"
+                );
                 assert_eq!(
                     example["type"],
                     format!("/problems/{code}"),
@@ -330,7 +345,7 @@ fn smartcard_and_internet_access_errors_have_their_own_examples() {
             }
         }
     }
-    assert!(checked >= 20, "{checked} examples");
+    assert!(checked >= 400, "{checked} examples");
     // The workplace session of the callback.
     let ok = &doc["paths"]["/v1/auth/smartcard/callback"]["post"]["responses"]["200"]["content"]["application/json"]
         ["example"];
@@ -395,4 +410,203 @@ async fn production_serves_no_dev_routes_and_swagger_ui_can_be_switched_off() {
     assert!(doc["paths"].get("/v1/dev/mailbox").is_some());
     assert_eq!(dev.get("/swagger-ui/").await.status(), 200);
     dev.stop().await;
+}
+
+/// Whether the document lists `code` among the problems of `method path` at `status`.
+fn documented(doc: &serde_json::Value, method: &str, path: &str, status: u16, code: &str) -> bool {
+    let response = &doc["paths"][path][method]["responses"][status.to_string()];
+    problem_examples(response)
+        .iter()
+        .any(|example| example["code"] == code)
+}
+
+/// Real error answers, provoked through HTTP, are the ones the document lists for their
+/// operation and status: the catalogue is the error types', not a hand-kept list.
+#[tokio::test]
+async fn problems_the_server_sends_are_documented_for_their_operation() {
+    let app = spawn_app(TestBackend::Sqlite).await.unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&esr_api::openapi::document_json()).unwrap();
+    let key = crate::admin::admin_key(&app, "catalogue", "all", "write");
+    let read_key = crate::admin::admin_key(&app, "catalogue-read", "all", "read");
+    let mut cases: Vec<(&str, &str, reqwest::Response)> = vec![
+        (
+            "post",
+            "/v1/auth/login",
+            app.login(crate::auth::JANE, "not her password").await,
+        ),
+        (
+            "post",
+            "/v1/auth/login",
+            app.client
+                .post(format!("{}/v1/auth/login", app.address))
+                .header("content-type", "application/json")
+                .body("{not json")
+                .send()
+                .await
+                .unwrap(),
+        ),
+        (
+            "post",
+            "/v1/auth/refresh",
+            app.post_json(
+                "/v1/auth/refresh",
+                &serde_json::json!({"refresh_token": "made-up"}),
+                None,
+            )
+            .await,
+        ),
+        ("get", "/v1/me", app.get("/v1/me").await),
+        ("get", "/v1/me", app.get_auth("/v1/me", "not-a-token").await),
+        (
+            "post",
+            "/v1/recovery-requests",
+            app.post_json(
+                "/v1/recovery-requests",
+                &serde_json::json!({"work_email": "jane", "date_of_birth": "1980-02-30"}),
+                None,
+            )
+            .await,
+        ),
+        (
+            "post",
+            "/v1/password-resets/validate",
+            app.post_json(
+                "/v1/password-resets/validate",
+                &serde_json::json!({"token": "made-up"}),
+                None,
+            )
+            .await,
+        ),
+        (
+            "get",
+            "/v1/organisations/{code}",
+            app.get("/v1/organisations/12").await,
+        ),
+        (
+            "get",
+            "/v1/organisations/{code}",
+            app.get("/v1/organisations/123").await,
+        ),
+        (
+            "get",
+            "/v1/admin/accounts/{username}",
+            app.get_auth("/v1/admin/accounts/999NOBODY01", &key).await,
+        ),
+        (
+            "get",
+            "/v1/admin/accounts",
+            app.get_auth("/v1/admin/accounts?limit=0", &key).await,
+        ),
+        (
+            "post",
+            "/v1/admin/accounts/{username}/unlock",
+            app.post_json(
+                &format!("/v1/admin/accounts/{}/unlock", crate::auth::JANE),
+                &serde_json::json!({}),
+                Some(&key),
+            )
+            .await,
+        ),
+        (
+            "post",
+            "/v1/admin/accounts/{username}/suspend",
+            app.post_json(
+                &format!("/v1/admin/accounts/{}/suspend", crate::auth::JANE),
+                &serde_json::json!({}),
+                Some(&read_key),
+            )
+            .await,
+        ),
+        (
+            "get",
+            "/v1/admin/people",
+            app.get_auth("/v1/admin/people", "esr_made-up").await,
+        ),
+        (
+            "post",
+            "/v1/admin/api-keys",
+            app.post_json(
+                "/v1/admin/api-keys",
+                &serde_json::json!({"name": "catalogue", "scope": "all", "access": "read"}),
+                Some(&key),
+            )
+            .await,
+        ),
+        (
+            "post",
+            "/v1/admin/people/import",
+            app.client
+                .post(format!("{}/v1/admin/people/import", app.address))
+                .bearer_auth(&key)
+                .header("content-type", "application/json")
+                .body("{}")
+                .send()
+                .await
+                .unwrap(),
+        ),
+    ];
+    for (method, path, res) in cases.drain(..) {
+        let status = res.status().as_u16();
+        assert!(status >= 400, "{method} {path} fails: {status}");
+        let body = crate::helpers::problem(res).await;
+        let code = body["code"].as_str().unwrap_or_default().to_owned();
+        assert!(
+            documented(&doc, method, path, status, &code),
+            "{method} {path} answered {status} {code}, which its documentation lists"
+        );
+    }
+    app.stop().await;
+}
+
+/// A problem's `type` is the address of a page that explains it; every code has one.
+#[tokio::test]
+async fn every_problem_type_resolves_to_a_page_that_explains_it() {
+    let app = spawn_app(TestBackend::Sqlite).await.unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&esr_api::openapi::document_json()).unwrap();
+    let codes = doc["components"]["schemas"]["Problem"]["properties"]["code"]["enum"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let list = app.get("/problems").await;
+    assert_eq!(list.status(), 200);
+    let list = list.text().await.unwrap();
+    for code in &codes {
+        let code = code.as_str().unwrap();
+        assert!(
+            list.contains(&format!("href=\"/problems/{code}\"")),
+            "{code} is listed"
+        );
+        let page = app.get(&format!("/problems/{code}")).await;
+        assert_eq!(page.status(), 200, "/problems/{code}");
+        assert!(
+            page.headers()
+                .get("content-type")
+                .is_some_and(|c| c.to_str().unwrap().starts_with("text/html"))
+        );
+        let page = page.text().await.unwrap();
+        assert!(
+            page.contains(&format!("<code>{code}</code>")),
+            "{code}: {page}"
+        );
+    }
+    // The page of a code an operation gives names the operation.
+    let page = app
+        .get("/problems/invalid-credentials")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("POST /v1/auth/login"), "{page}");
+    assert!(page.contains("401"), "{page}");
+    // The type of a real answer is such a page.
+    let refused = crate::helpers::problem(app.login(crate::auth::JANE, "wrong").await).await;
+    let page = app.get(refused["type"].as_str().unwrap()).await;
+    assert_eq!(page.status(), 200);
+    let unknown = app.get("/problems/no-such-problem").await;
+    assert_eq!(unknown.status(), 404);
+    assert_eq!(
+        crate::helpers::problem(unknown).await["code"],
+        "problem-type-not-found"
+    );
+    app.stop().await;
 }

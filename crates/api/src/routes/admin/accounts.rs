@@ -11,11 +11,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::{AdminError, bad_cursor, page_limit};
+use super::{AdminError, ListProblems, access_conflict, account_conflict, bad_cursor, page_limit};
 use crate::admin_auth::{AdminKey, WriteKey};
 use crate::app::Caller;
 use crate::app::administration::{self, AccountAction, AdminActionError, visible_account};
-use crate::problem::{Problem, ProblemSpec};
+use crate::problem::ProblemSpec;
 use crate::routes::factors::FactorBody;
 use crate::state::AppState;
 
@@ -194,6 +194,68 @@ impl From<AdminActionError> for AdminError {
     }
 }
 
+crate::operation_problems!(
+    /// The problems of reading an account.
+    AccountProblems: AdminError => [not_found()]
+);
+
+crate::operation_problems!(
+    /// The problems of unlocking an account.
+    UnlockProblems: AdminError => [
+        not_found(),
+        account_conflict(esr_domain::AccountAction::Unlock, AccountStatus::Active),
+    ]
+);
+
+crate::operation_problems!(
+    /// The problems of suspending an account.
+    SuspendProblems: AdminError => [
+        not_found(),
+        account_conflict(esr_domain::AccountAction::Suspend, AccountStatus::Suspended),
+    ]
+);
+
+crate::operation_problems!(
+    /// The problems of reactivating an account.
+    ReactivateProblems: AdminError => [
+        not_found(),
+        account_conflict(esr_domain::AccountAction::Reactivate, AccountStatus::Active),
+    ]
+);
+
+crate::operation_problems!(
+    /// The problems of deciding a pending request for internet access.
+    DecideAccessProblems: AdminError => [
+        not_found(),
+        access_conflict(
+            esr_domain::InternetAccessAction::Approve,
+            InternetAccessStatus::Approved,
+        ),
+    ]
+);
+
+crate::operation_problems!(
+    /// The problems of revoking internet access.
+    RevokeAccessProblems: AdminError => [
+        not_found(),
+        access_conflict(
+            esr_domain::InternetAccessAction::Revoke,
+            InternetAccessStatus::NotRequested,
+        ),
+    ]
+);
+
+crate::operation_problems!(
+    /// The problems of sending a recovery email.
+    RecoveryEmailProblems: AdminError => [
+        not_found(),
+        AdminError::from(AdminActionError::AccessNotApproved),
+        AdminError::from(AdminActionError::AccountNotUsable),
+        AdminError::from(AdminActionError::ContactChangeHold(crate::problem::example_hold_end())),
+        AdminError::from(AdminActionError::TooManyEmails),
+    ]
+);
+
 /// List accounts, filtered by organisation, status and internet access.
 #[utoipa::path(
     tag = "admin",
@@ -201,7 +263,7 @@ impl From<AdminActionError> for AdminError {
     params(AccountQuery),
     responses(
         (status = 200, description = "A page of accounts by username.", body = AdminAccountPage),
-        (status = 400, description = "Bad filter or paging parameter.", body = Problem, content_type = "application/problem+json"),
+        ListProblems,
     ),
 )]
 #[get("/admin/accounts")]
@@ -266,7 +328,7 @@ pub async fn list_accounts(
     params(("username" = String, Path, description = "ESR username (case-insensitive).", example = "999JSMITH01")),
     responses(
         (status = 200, description = "The account.", body = AdminAccount),
-        (status = 404, description = "`account-not-found` (also for organisations the key does not cover).", body = Problem, content_type = "application/problem+json"),
+        AccountProblems,
     ),
 )]
 #[get("/admin/accounts/{username}")]
@@ -310,8 +372,7 @@ async fn act(
     params(("username" = String, Path, description = "ESR username.", example = "999JSMITH01")),
     responses(
         (status = 200, description = "The account, now active.", body = AdminAccount),
-        (status = 404, description = "`account-not-found`.", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`account-status-conflict`: the account is not locked.", body = Problem, content_type = "application/problem+json"),
+        UnlockProblems,
     ),
 )]
 #[post("/admin/accounts/{username}/unlock")]
@@ -339,8 +400,7 @@ pub async fn unlock_account(
     params(("username" = String, Path, description = "ESR username.", example = "999JSMITH01")),
     responses(
         (status = 200, description = "The account, now suspended.", body = AdminAccount),
-        (status = 404, description = "`account-not-found`.", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`account-status-conflict`: already suspended, or disabled.", body = Problem, content_type = "application/problem+json"),
+        SuspendProblems,
     ),
 )]
 #[post("/admin/accounts/{username}/suspend")]
@@ -367,8 +427,7 @@ pub async fn suspend_account(
     params(("username" = String, Path, description = "ESR username.", example = "999JSMITH01")),
     responses(
         (status = 200, description = "The account, now active.", body = AdminAccount),
-        (status = 404, description = "`account-not-found`.", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`account-status-conflict`: not suspended.", body = Problem, content_type = "application/problem+json"),
+        ReactivateProblems,
     ),
 )]
 #[post("/admin/accounts/{username}/reactivate")]
@@ -395,8 +454,7 @@ pub async fn reactivate_account(
     params(("username" = String, Path, description = "ESR username.", example = "998OBROWN01")),
     responses(
         (status = 200, description = "The account, internet access approved.", body = AdminAccount),
-        (status = 404, description = "`account-not-found`.", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`internet-access-status-conflict`: not pending.", body = Problem, content_type = "application/problem+json"),
+        DecideAccessProblems,
     ),
 )]
 #[post("/admin/accounts/{username}/internet-access/approve")]
@@ -423,8 +481,7 @@ pub async fn approve_internet_access(
     params(("username" = String, Path, description = "ESR username.", example = "998OBROWN01")),
     responses(
         (status = 200, description = "The account, internet access rejected.", body = AdminAccount),
-        (status = 404, description = "`account-not-found`.", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`internet-access-status-conflict`: not pending.", body = Problem, content_type = "application/problem+json"),
+        DecideAccessProblems,
     ),
 )]
 #[post("/admin/accounts/{username}/internet-access/reject")]
@@ -452,8 +509,7 @@ pub async fn reject_internet_access(
     params(("username" = String, Path, description = "ESR username.", example = "999JSMITH01")),
     responses(
         (status = 200, description = "The account, internet access revoked.", body = AdminAccount),
-        (status = 404, description = "`account-not-found`.", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`internet-access-status-conflict`: not approved.", body = Problem, content_type = "application/problem+json"),
+        RevokeAccessProblems,
     ),
 )]
 #[post("/admin/accounts/{username}/internet-access/revoke")]
@@ -489,9 +545,7 @@ pub struct Queued {
     params(("username" = String, Path, description = "ESR username.", example = "999JSMITH01")),
     responses(
         (status = 202, description = "Queued: the delivery worker issues the link and sends the same email as Forgotten | Request Username/Password.", body = Queued),
-        (status = 404, description = "`account-not-found`.", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`internet-access-not-approved` or `account-not-usable` (suspended or disabled): the email is only for accounts that may log in from home. `contact-change-hold`: the work email or smartcard changed within `ESR_CONTACT_CHANGE_HOLD_HOURS`.", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`too-many-emails`: administrators asked for three recovery emails to this account in the last hour, or for half of what its mailbox may receive in an hour (see `Retry-After`). The rest stays for the holder's own Forgotten requests.", body = Problem, content_type = "application/problem+json", example = json!({"type": "/problems/too-many-emails", "title": "Too many emails", "status": 429, "detail": "Administrators have asked for three recovery emails to this account in the last hour, or for half of what its mailbox may receive in an hour. Try again later.", "code": "too-many-emails", "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10"})),
+        RecoveryEmailProblems,
     ),
 )]
 #[post("/admin/accounts/{username}/send-recovery-email")]
@@ -518,7 +572,7 @@ pub async fn send_recovery_email(
     params(("username" = String, Path, description = "ESR username.", example = "999JSMITH01")),
     responses(
         (status = 200, description = "The account, with no factors left.", body = AdminAccount),
-        (status = 404, description = "`account-not-found`.", body = Problem, content_type = "application/problem+json"),
+        AccountProblems,
     ),
 )]
 #[post("/admin/accounts/{username}/factors/reset")]

@@ -9,11 +9,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::{AdminError, PageQuery, bad_cursor, page_limit, violation, violation_of};
-use crate::admin_auth::{AdminKey, WriteKey};
+use super::{
+    AdminError, PageQuery, ServiceListProblems, bad_cursor, page_limit, violation, violation_of,
+};
+use crate::admin_auth::{AdminAuthError, AdminKey, WriteKey};
 use crate::app::Caller;
 use crate::app::api_keys::{self as use_cases, CreateKeyError, NewKey};
-use crate::problem::Problem;
 use crate::state::AppState;
 
 /// Registers the key routes.
@@ -124,6 +125,7 @@ pub struct CreatedApiKey {
     security(("apiKey" = [])),
     responses(
         (status = 200, description = "This key, as listed.", body = ApiKeyBody),
+        AdminError,
     ),
 )]
 #[get("/admin/api-keys/current")]
@@ -135,10 +137,7 @@ pub async fn current_api_key(
     let found = state.db(move |c| api_keys::find(c, &id)).await?;
     found
         .map(|k| web::Json(ApiKeyBody::from(k)))
-        .ok_or(AdminError::NotFound {
-            code: "api-key-not-found",
-            what: "API key",
-        })
+        .ok_or_else(key_not_found)
 }
 
 /// List API keys (read-write key for all organisations).
@@ -148,7 +147,7 @@ pub async fn current_api_key(
     params(PageQuery),
     responses(
         (status = 200, description = "A page of keys, by name.", body = ApiKeyPage),
-        (status = 400, description = "Bad paging parameter.", body = Problem, content_type = "application/problem+json"),
+        ServiceListProblems,
     ),
 )]
 #[get("/admin/api-keys")]
@@ -179,8 +178,7 @@ pub async fn list_api_keys(
     request_body = CreateApiKeyRequest,
     responses(
         (status = 201, description = "Created; `key` is shown this once.", body = CreatedApiKey),
-        (status = 400, description = "Invalid name, scope or access (all listed in `violations`), or unknown organisation.", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`api-key-name-taken`.", body = Problem, content_type = "application/problem+json"),
+        CreateKeyProblems,
     ),
 )]
 #[post("/admin/api-keys")]
@@ -237,6 +235,34 @@ fn parse_new_key(body: &CreateApiKeyRequest) -> Result<NewKey, AdminError> {
     }
 }
 
+fn key_not_found() -> AdminError {
+    AdminError::NotFound {
+        code: "api-key-not-found",
+        what: "API key",
+    }
+}
+
+crate::operation_problems!(
+    /// The problems of creating a key.
+    CreateKeyProblems: AdminError => [
+        AdminAuthError::ScopeTooNarrow,
+        parse_new_key(&CreateApiKeyRequest {
+            name: "hr feed!".into(),
+            scope: "everything".into(),
+            access: "admin".into(),
+        })
+        .expect_err("three invalid fields"),
+        create_key_problem(CreateKeyError::NameTaken(
+            ApiKeyName::parse("hr-feed").expect("a valid name"),
+        )),
+    ]
+);
+
+crate::operation_problems!(
+    /// The problems of revoking a key.
+    RevokeKeyProblems: AdminError => [AdminAuthError::ScopeTooNarrow, key_not_found()]
+);
+
 fn create_key_problem(error: CreateKeyError) -> AdminError {
     match error {
         CreateKeyError::NameTaken(name) => AdminError::Conflict {
@@ -260,7 +286,7 @@ fn create_key_problem(error: CreateKeyError) -> AdminError {
     params(("id" = String, Path, description = "The key's id.")),
     responses(
         (status = 200, description = "The key, now revoked.", body = ApiKeyBody),
-        (status = 404, description = "`api-key-not-found`.", body = Problem, content_type = "application/problem+json"),
+        RevokeKeyProblems,
     ),
 )]
 #[post("/admin/api-keys/{id}/revoke")]
@@ -276,10 +302,5 @@ pub async fn revoke_api_key(
     let found = state
         .db(move |c| use_cases::revoke(c, &caller, &actor, &id, Utc::now()))
         .await?;
-    found
-        .map(|k| web::Json(k.into()))
-        .ok_or(AdminError::NotFound {
-            code: "api-key-not-found",
-            what: "API key",
-        })
+    found.map(|k| web::Json(k.into())).ok_or_else(key_not_found)
 }

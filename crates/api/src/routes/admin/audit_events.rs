@@ -13,11 +13,10 @@ use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::{AdminError, bad_cursor, page_limit};
-use crate::admin_auth::{AdminKey, WriteKey};
+use super::{AdminError, ListProblems, ServiceListProblems, bad_cursor, page_limit};
+use crate::admin_auth::{AdminAuthError, AdminKey, WriteKey};
 use crate::app::Caller;
 use crate::app::administration::{self, AuditSearch};
-use crate::problem::Problem;
 use crate::state::AppState;
 
 /// Registers the audit and outbox routes.
@@ -142,7 +141,7 @@ fn time(field: &str, value: Option<&str>) -> Result<Option<DateTime<Utc>>, Admin
     params(AuditQuery),
     responses(
         (status = 200, description = "A page of events in chain order.", body = AuditEventPage),
-        (status = 400, description = "Bad filter or paging parameter.", body = Problem, content_type = "application/problem+json"),
+        ListProblems,
     ),
 )]
 #[get("/admin/audit-events")]
@@ -291,7 +290,7 @@ fn decode_cursor(c: &str) -> Option<(NaiveDateTime, String)> {
     params(OutboxQuery),
     responses(
         (status = 200, description = "A page of messages.", body = OutboxPage),
-        (status = 400, description = "Bad filter or paging parameter.", body = Problem, content_type = "application/problem+json"),
+        ServiceListProblems,
     ),
 )]
 #[get("/admin/outbox")]
@@ -332,8 +331,7 @@ pub async fn list_outbox(
     params(("id" = String, Path, description = "The message id.")),
     responses(
         (status = 200, description = "The message, pending again.", body = OutboxMessageBody),
-        (status = 404, description = "`outbox-message-not-found`.", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`outbox-message-not-dead`: only dead messages are retried.", body = Problem, content_type = "application/problem+json"),
+        RetryMessageProblems,
     ),
 )]
 #[post("/admin/outbox/{id}/retry")]
@@ -351,19 +349,10 @@ pub async fn retry_outbox_message(
             c.write_transaction(|c| {
                 let now = Utc::now();
                 let Some(message) = outbox::find(c, &id)? else {
-                    return Ok(Err(AdminError::NotFound {
-                        code: "outbox-message-not-found",
-                        what: "Outbox message",
-                    }));
+                    return Ok(Err(message_not_found()));
                 };
                 if !outbox::retry(c, &id, now)? {
-                    return Ok(Err(AdminError::Conflict {
-                        code: "outbox-message-not-dead",
-                        detail: format!(
-                            "Only dead messages are retried; this one is {}.",
-                            message.status
-                        ),
-                    }));
+                    return Ok(Err(message_not_dead(&message.status)));
                 }
                 super::audit(
                     c,
@@ -387,3 +376,26 @@ pub async fn retry_outbox_message(
     state.delivery_wake.notify_one();
     Ok(web::Json(outcome.into()))
 }
+
+fn message_not_found() -> AdminError {
+    AdminError::NotFound {
+        code: "outbox-message-not-found",
+        what: "Outbox message",
+    }
+}
+
+fn message_not_dead(status: &str) -> AdminError {
+    AdminError::Conflict {
+        code: "outbox-message-not-dead",
+        detail: format!("Only dead messages are retried; this one is {status}."),
+    }
+}
+
+crate::operation_problems!(
+    /// The problems of retrying an outbox message.
+    RetryMessageProblems: AdminError => [
+        AdminAuthError::ScopeTooNarrow,
+        message_not_found(),
+        message_not_dead("sent"),
+    ]
+);

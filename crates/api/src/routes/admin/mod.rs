@@ -15,7 +15,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::admin_auth::{AdminAuthError, AdminKey};
 use crate::app::{Caller, Failure};
-use crate::problem::{AsProblem, ProblemSpec, Violation};
+use crate::problem::{AsProblem, ProblemCatalogue, ProblemSpec, Violation};
 use crate::state::StorageError;
 
 pub mod accounts;
@@ -125,6 +125,42 @@ impl AsProblem for AdminError {
     }
 }
 crate::problem_response!(AdminError);
+
+/// What every admin operation can answer; each declares its own problems beside these (a
+/// read-only key's `403` is added to every change by the OpenAPI document's builder).
+impl ProblemCatalogue for AdminError {
+    fn examples() -> Vec<ProblemSpec> {
+        let mut examples = vec![AdminAuthError::InvalidKey.problem()];
+        examples.extend(Failure::examples());
+        examples
+    }
+}
+
+crate::operation_problems!(
+    /// The problems of an admin list.
+    ListProblems: AdminError => [page_limit(Some(0)).expect_err("0 is below the minimum")]
+);
+
+crate::operation_problems!(
+    /// The problems of a list of the service itself (keys, the outbox).
+    ServiceListProblems: ListProblems => [AdminAuthError::ScopeTooNarrow]
+);
+
+/// A refused status change, for the examples.
+pub fn account_conflict(
+    action: esr_domain::AccountAction,
+    from: esr_domain::AccountStatus,
+) -> AdminError {
+    esr_domain::TransitionError::Account { action, from }.into()
+}
+
+/// A refused internet-access change, for the examples.
+pub fn access_conflict(
+    action: esr_domain::InternetAccessAction,
+    from: esr_domain::InternetAccessStatus,
+) -> AdminError {
+    esr_domain::TransitionError::InternetAccess { action, from }.into()
+}
 
 /// The JSON body of an admin change, read only after the key was accepted: handlers take
 /// `Result<web::Json<T>, actix_web::Error>` so a read-only or unknown key is refused (403/401)

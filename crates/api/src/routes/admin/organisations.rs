@@ -11,11 +11,11 @@ use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::{AdminError, PageQuery, bad_cursor, page_limit, violation, violation_of};
+use super::{AdminError, ListProblems, PageQuery, bad_cursor, page_limit, violation, violation_of};
 use crate::admin_auth::{AdminKey, WriteKey};
 use crate::app::Caller;
 use crate::app::organisations as use_cases;
-use crate::problem::{Problem, Violation};
+use crate::problem::Violation;
 use crate::routes::organisations::{InternetAccessApproval, MfaPolicyBody};
 use crate::state::AppState;
 
@@ -187,6 +187,40 @@ fn not_found() -> AdminError {
     }
 }
 
+fn organisation_exists() -> AdminError {
+    AdminError::Conflict {
+        code: "organisation-exists",
+        detail: "An organisation with this code exists already; update it instead.".into(),
+    }
+}
+
+/// An example of refused fields: an empty name and a day count out of range.
+fn invalid_fields() -> AdminError {
+    let mut violations = Vec::new();
+    check_name("", &mut violations);
+    check_days("inactivity_limit_days", Some(0), &mut violations);
+    AdminError::Invalid(violations)
+}
+
+crate::operation_problems!(
+    /// The problems of creating an organisation.
+    CreateOrganisationProblems: AdminError => [
+        crate::admin_auth::AdminAuthError::ScopeTooNarrow,
+        invalid_fields(),
+        organisation_exists(),
+    ]
+);
+
+crate::operation_problems!(
+    /// The problems of reading an organisation.
+    OrganisationProblems: AdminError => [not_found()]
+);
+
+crate::operation_problems!(
+    /// The problems of changing an organisation.
+    UpdateOrganisationProblems: AdminError => [invalid_fields(), not_found()]
+);
+
 /// Parses a path code; a malformed one is as unknown as a missing one.
 fn path_code(code: &str) -> Result<OrganisationCode, AdminError> {
     OrganisationCode::parse(code).map_err(|_| not_found())
@@ -200,7 +234,7 @@ fn path_code(code: &str) -> Result<OrganisationCode, AdminError> {
     params(PageQuery),
     responses(
         (status = 200, description = "A page of organisations by code.", body = AdminOrganisationPage),
-        (status = 400, description = "Bad paging parameter.", body = Problem, content_type = "application/problem+json"),
+        ListProblems,
     ),
 )]
 #[get("/admin/organisations")]
@@ -256,8 +290,7 @@ pub async fn list_organisations(
     request_body = CreateOrganisationRequest,
     responses(
         (status = 201, description = "Created.", body = AdminOrganisation),
-        (status = 400, description = "Invalid fields, all listed in `violations`.", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`organisation-exists`.", body = Problem, content_type = "application/problem+json"),
+        CreateOrganisationProblems,
     ),
 )]
 #[post("/admin/organisations")]
@@ -302,10 +335,7 @@ pub async fn create_organisation(
         .await?;
     match created {
         Some(o) => Ok(HttpResponse::Created().json(AdminOrganisation::from(o))),
-        None => Err(AdminError::Conflict {
-            code: "organisation-exists",
-            detail: "An organisation with this code exists already; update it instead.".into(),
-        }),
+        None => Err(organisation_exists()),
     }
 }
 
@@ -317,7 +347,7 @@ pub async fn create_organisation(
     params(("code" = String, Path, description = "Organisation code.", example = "999")),
     responses(
         (status = 200, description = "The organisation.", body = AdminOrganisation),
-        (status = 404, description = "`organisation-not-found` (also for organisations the key does not cover).", body = Problem, content_type = "application/problem+json"),
+        OrganisationProblems,
     ),
 )]
 #[get("/admin/organisations/{code}")]
@@ -345,8 +375,7 @@ pub async fn get_organisation(
     request_body = UpdateOrganisationRequest,
     responses(
         (status = 200, description = "The organisation as it now is.", body = AdminOrganisation),
-        (status = 400, description = "Invalid fields, all listed in `violations`.", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`organisation-not-found`.", body = Problem, content_type = "application/problem+json"),
+        UpdateOrganisationProblems,
     ),
 )]
 #[patch("/admin/organisations/{code}")]

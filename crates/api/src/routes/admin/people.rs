@@ -10,13 +10,13 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::organisations::present;
-use super::{AdminError, bad_cursor, page_limit, violation, violation_of};
+use super::{AdminError, ListProblems, bad_cursor, page_limit, violation, violation_of};
 use crate::admin_auth::{AdminKey, WriteKey};
 use crate::app::Caller;
 use crate::app::people::{
     self as use_cases, NewPersonRecord, PersonError, PersonUpdate, visible_person,
 };
-use crate::problem::{Problem, Violation};
+use crate::problem::Violation;
 use crate::state::AppState;
 
 /// Registers the people routes.
@@ -239,6 +239,37 @@ fn parse<T, E: esr_domain::Coded>(
     r.map_err(|e| violations.push(violation(field, &e))).ok()
 }
 
+/// An example of refused fields: a work email that is not one, and an unknown organisation.
+fn invalid_fields() -> AdminError {
+    let mut violations = Vec::new();
+    parse(
+        "work_email",
+        WorkEmail::parse("jane.smith"),
+        &mut violations,
+    );
+    violations.push(organisation_not_found());
+    AdminError::Invalid(violations)
+}
+
+crate::operation_problems!(
+    /// The problems of creating a person.
+    CreatePersonProblems: AdminError => [invalid_fields(), AdminError::from(PersonError::Conflict)]
+);
+
+crate::operation_problems!(
+    /// The problems of reading a person.
+    PersonProblems: AdminError => [not_found()]
+);
+
+crate::operation_problems!(
+    /// The problems of changing a person.
+    UpdatePersonProblems: AdminError => [
+        invalid_fields(),
+        not_found(),
+        AdminError::from(PersonError::Conflict),
+    ]
+);
+
 /// List people, filtered by organisation, employee number and email.
 #[utoipa::path(
     tag = "admin",
@@ -246,7 +277,7 @@ fn parse<T, E: esr_domain::Coded>(
     params(PersonQuery),
     responses(
         (status = 200, description = "A page of people.", body = AdminPersonPage),
-        (status = 400, description = "Bad filter or paging parameter.", body = Problem, content_type = "application/problem+json"),
+        ListProblems,
     ),
 )]
 #[get("/admin/people")]
@@ -315,8 +346,7 @@ pub async fn list_people(
     request_body = CreatePersonRequest,
     responses(
         (status = 201, description = "Created.", body = AdminPerson),
-        (status = 400, description = "Invalid fields (all listed in `violations`), or an organisation that does not exist or the key does not cover.", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`person-conflict`: the employee number (in this organisation) or the smartcard subject is taken.", body = Problem, content_type = "application/problem+json"),
+        CreatePersonProblems,
     ),
 )]
 #[post("/admin/people")]
@@ -417,7 +447,7 @@ fn parse_new_person(
     params(("id" = String, Path, description = "The person's id.")),
     responses(
         (status = 200, description = "The person.", body = AdminPerson),
-        (status = 404, description = "`person-not-found` (also for organisations the key does not cover).", body = Problem, content_type = "application/problem+json"),
+        PersonProblems,
     ),
 )]
 #[get("/admin/people/{id}")]
@@ -442,9 +472,7 @@ pub async fn get_person(
     request_body = UpdatePersonRequest,
     responses(
         (status = 200, description = "The person as they now are.", body = AdminPerson),
-        (status = 400, description = "Invalid fields, all listed in `violations`.", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`person-not-found`.", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`person-conflict`: the smartcard subject is another person's.", body = Problem, content_type = "application/problem+json"),
+        UpdatePersonProblems,
     ),
 )]
 #[patch("/admin/people/{id}")]

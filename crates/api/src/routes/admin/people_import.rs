@@ -16,7 +16,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use crate::admin_auth::WriteKey;
 use crate::app::Caller;
 use crate::app::import::{ImportError, ImportLimits, ImportReport, Quiet, Scope};
-use crate::problem::{AsProblem, Problem, ProblemSpec};
+use crate::problem::{AsProblem, ProblemCatalogue, ProblemSpec};
 use crate::state::{AppState, StorageError};
 
 /// Registers the import route (under `/v1`).
@@ -118,13 +118,7 @@ impl AsProblem for ImportHttpError {
             ),
             Self::Import(ImportError::Storage(_, e)) if e.is_unavailable() => {
                 tracing::warn!(error = %e, "database unavailable during an import");
-                ProblemSpec::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "database-unavailable",
-                    "Service Unavailable",
-                    "The database became unavailable during the import; batches stored before it stay. Import the file again shortly (it is idempotent).",
-                )
-                .with_retry_after(5)
+                import_interrupted()
             }
             Self::Import(e @ ImportError::Storage(..)) => crate::problem::internal_error(e),
             Self::Storage(e) => e.problem(),
@@ -132,6 +126,44 @@ impl AsProblem for ImportHttpError {
     }
 }
 crate::problem_response!(ImportHttpError);
+
+impl ProblemCatalogue for ImportHttpError {
+    fn examples() -> Vec<ProblemSpec> {
+        let mut examples: Vec<ProblemSpec> = [
+            Self::UnsupportedMediaType,
+            Self::TooLarge {
+                limit: 64 * 1024 * 1024,
+                partly_imported: true,
+            },
+            Self::Stalled {
+                secs: 10,
+                partly_imported: true,
+            },
+            Self::Import(ImportError::Empty),
+            Self::Import(ImportError::Header {
+                found: "name,email".into(),
+            }),
+        ]
+        .iter()
+        .map(AsProblem::problem)
+        .collect();
+        examples.push(import_interrupted());
+        examples.push(crate::admin_auth::AdminAuthError::InvalidKey.problem());
+        examples.extend(StorageError::examples());
+        examples
+    }
+}
+
+/// The database went away during an import.
+fn import_interrupted() -> ProblemSpec {
+    ProblemSpec::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "database-unavailable",
+        "Service Unavailable",
+        "The database became unavailable during the import; batches stored before it stay. Import the file again shortly (it is idempotent).",
+    )
+    .with_retry_after(5)
+}
 
 /// Reads the chunks the request handler forwards; an `Err` item ends the input with it.
 struct ChannelReader {
@@ -358,12 +390,7 @@ async fn pump_body(
     ),
     responses(
         (status = 200, description = "The import ran: totals and the refused lines.", body = ImportReport),
-        (status = 400, description = "Empty body, wrong header line (nothing imported), or an unreadable body.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, unknown or revoked API key.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "A read-only API key.", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is larger than `ESR_IMPORT_BODY_LIMIT_MIB`.", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not `text/csv`.", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable.", body = Problem, content_type = "application/problem+json"),
+        ImportHttpError,
     ),
     security(("apiKey" = [])),
 )]

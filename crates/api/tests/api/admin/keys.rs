@@ -467,12 +467,28 @@ fn admin_operations_are_documented_with_the_api_key_scheme() {
             assert_eq!(op["tags"], json!(["admin"]), "{method} {path}");
             assert_eq!(op["security"], json!([{"apiKey": []}]), "{method} {path}");
             let responses = op["responses"].as_object().unwrap();
-            for code in ["401", "403", "503"] {
+            for code in ["401", "503"] {
                 assert!(
                     responses.contains_key(code),
                     "{method} {path} documents {code}"
                 );
             }
+            let forbidden = serde_json::to_string(&responses.get("403")).unwrap();
+            if method != "get" {
+                assert!(
+                    forbidden.contains("api-key-read-only"),
+                    "{method} {path} documents a read-only key's 403"
+                );
+            }
+            let service_wide = (path.starts_with("/v1/admin/api-keys")
+                && path != "/v1/admin/api-keys/current")
+                || path.starts_with("/v1/admin/outbox")
+                || (path == "/v1/admin/organisations" && method == "post");
+            assert_eq!(
+                forbidden.contains("api-key-scope"),
+                service_wide,
+                "{method} {path} documents an organisation-scoped key's 403 exactly when it is refused"
+            );
             if path.contains('{') {
                 assert!(
                     responses.contains_key("404"),
