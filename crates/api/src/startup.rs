@@ -55,6 +55,9 @@ impl Application {
         // Dev default base URLs name the port actually bound (e.g. when asked for port 0).
         if config.web_base_url.port() == Some(0) {
             let _ = config.web_base_url.set_port(Some(port));
+            config.passkeys =
+                crate::config::passkey_relying_party(&config.web_base_url, &config.mobile_apps)
+                    .ok();
         }
         if let Some(oidc) = &mut config.smartcard {
             for uri in &mut oidc.redirect_uris {

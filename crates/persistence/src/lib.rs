@@ -45,6 +45,7 @@ pub mod second_factors;
 pub mod sessions;
 pub mod signing_keys;
 pub mod spent_smartcard_states;
+pub mod webauthn_ceremonies;
 
 pub use connection::{Backend, DatabaseUrl, DbConnection};
 pub use error::{ConnectError, RepoError};

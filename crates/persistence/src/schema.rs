@@ -176,7 +176,20 @@ diesel::allow_tables_to_appear_in_same_query!(
     second_factors,
     recovery_codes,
     mfa_tokens,
+    webauthn_ceremonies,
 );
+
+diesel::table! {
+    /// Passkey ceremonies between their start and their finish.
+    webauthn_ceremonies (id) {
+        id -> Text,
+        purpose -> Text,
+        account_id -> Text,
+        session_id -> Nullable<Text>,
+        state -> Text,
+        expires_at -> Timestamp,
+    }
+}
 
 diesel::table! {
     /// Authenticator apps (TOTP secrets sealed with the MFA key) and passkeys.

@@ -163,6 +163,64 @@ pub fn add_pending_totp(
     Ok(())
 }
 
+/// A passkey just registered: its id, whose, its name, and its credential (public key,
+/// signature counter) sealed with the MFA key.
+#[derive(Debug, Clone, Copy)]
+pub struct NewPasskey<'a> {
+    /// Chosen first (the sealed credential is bound to it).
+    pub id: &'a str,
+    /// Whose.
+    pub account_id: &'a AccountId,
+    /// The name given.
+    pub name: &'a str,
+    /// The credential, sealed.
+    pub sealed_credential: &'a str,
+}
+
+/// Adds a passkey, confirmed: the registration ceremony was its proof.
+pub fn add_passkey(
+    conn: &mut DbConnection,
+    new: &NewPasskey<'_>,
+    now: DateTime<Utc>,
+) -> Result<(), RepoError> {
+    let at = now.naive_utc();
+    diesel::insert_into(f::table)
+        .values((
+            f::id.eq(new.id),
+            f::account_id.eq(new.account_id.as_str()),
+            f::kind.eq(FactorKind::Passkey.as_str()),
+            f::name.eq(new.name),
+            f::sealed_secret.eq(new.sealed_credential),
+            f::created_at.eq(at),
+            f::confirmed_at.eq(Some(at)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Records a sign-in with passkey `id`: its credential as it is now (the signature counter
+/// moved on), only if it is still `was`, so of two sign-ins racing with one credential only
+/// one counts. Returns whether it was recorded.
+pub fn record_passkey_use(
+    conn: &mut DbConnection,
+    id: &str,
+    was: &str,
+    now_sealed: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, RepoError> {
+    let n = diesel::update(
+        f::table
+            .filter(f::id.eq(id))
+            .filter(f::sealed_secret.eq(was)),
+    )
+    .set((
+        f::sealed_secret.eq(now_sealed),
+        f::last_used_at.eq(Some(now.naive_utc())),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
 /// Every factor of the account, pending ones included, oldest first.
 pub fn list_for_account(
     conn: &mut DbConnection,

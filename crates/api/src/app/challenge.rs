@@ -12,7 +12,8 @@ use esr_persistence::second_factors::{self, FactorKind};
 use esr_persistence::{DbConnection, RepoError, recovery_codes};
 use serde_json::json;
 
-use super::{Caller, audit, factors};
+use super::{Caller, audit, factors, passkeys};
+use crate::config::Config;
 
 /// How long a challenge can be answered.
 pub const CHALLENGE_TTL: Duration = Duration::minutes(5);
@@ -23,6 +24,8 @@ pub enum Method {
     Totp,
     /// One of the account's recovery codes.
     RecoveryCode,
+    /// One of the account's passkeys or security keys.
+    Passkey,
 }
 
 impl Method {
@@ -31,6 +34,7 @@ impl Method {
         match self {
             Self::Totp => "totp",
             Self::RecoveryCode => "recovery_code",
+            Self::Passkey => "passkey",
         }
     }
 }
@@ -42,6 +46,8 @@ pub struct Challenge {
     pub mfa_token: String,
     /// The ways this account can answer.
     pub methods: Vec<Method>,
+    /// With `Method::Passkey`: the options for `navigator.credentials.get()`.
+    pub passkey: Option<webauthn_rs::prelude::RequestChallengeResponse>,
     /// Seconds the token works.
     pub expires_in: u64,
 }
@@ -60,6 +66,7 @@ pub fn after_password(
 /// Issues a challenge for the account (voiding any earlier one) and audits it.
 pub fn challenge(
     conn: &mut DbConnection,
+    config: &Config,
     caller: &Caller,
     account: &Account,
     now: DateTime<Utc>,
@@ -73,7 +80,12 @@ pub fn challenge(
         now + CHALLENGE_TTL,
         now,
     )?;
-    let methods = methods_of(conn, account)?;
+    let passkey =
+        passkeys::start_second_factor(conn, config, account, &digest, now + CHALLENGE_TTL, now)?;
+    let mut methods = methods_of(conn, account)?;
+    if passkey.is_some() {
+        methods.insert(0, Method::Passkey);
+    }
     audit::record(
         conn,
         caller,
@@ -86,6 +98,7 @@ pub fn challenge(
     Ok(Challenge {
         mfa_token: plain.expose_secret().to_owned(),
         methods,
+        passkey,
         expires_in: u64::try_from(CHALLENGE_TTL.num_seconds()).unwrap_or(300),
     })
 }

@@ -76,6 +76,13 @@ pub enum FactorError {
     /// has no second factor to show: the changed detail is not yet proof enough.
     #[error("contact details changed recently")]
     ContactChangeHold(DateTime<Utc>),
+    /// Passkeys are not offered: the pages' address has no domain name (dev on an IP address).
+    #[error("passkeys are not available")]
+    PasskeysUnavailable,
+    /// The new passkey's credential did not verify (wrong origin or relying party, a challenge
+    /// not ours, an authenticator that did not verify the person).
+    #[error("passkey refused: {0}")]
+    PasskeyRejected(String),
     /// Storage or the unexpected.
     #[error(transparent)]
     Failure(#[from] Failure),
@@ -414,7 +421,7 @@ pub async fn regenerate_recovery_codes(
     issued
 }
 
-fn issue_recovery_codes(
+pub(super) fn issue_recovery_codes(
     conn: &mut DbConnection,
     caller: &Caller,
     key: &MfaKey,
@@ -543,7 +550,7 @@ pub fn is_strong(session: &Session) -> bool {
 /// showed a second factor: a card or address just linked (perhaps by whoever wants the
 /// account) is not yet proof enough, neither as a workplace session nor as the inbox an
 /// enrolment link goes to.
-fn not_held(
+pub(super) fn not_held(
     conn: &mut DbConnection,
     account: &Account,
     session: &Session,
@@ -563,7 +570,7 @@ fn not_held(
 
 /// The enrolment proof: a strong session, or a valid enrolment link of this account (spent
 /// here, so it works once).
-fn check_proof(
+pub(super) fn check_proof(
     conn: &mut DbConnection,
     session: &Session,
     enrolment_token: Option<&TokenDigest>,
@@ -591,7 +598,7 @@ fn check_proof(
     }
 }
 
-fn factor_name(name: Option<&str>, default: &str) -> Result<String, FactorError> {
+pub(super) fn factor_name(name: Option<&str>, default: &str) -> Result<String, FactorError> {
     let name = name
         .map(str::trim)
         .filter(|n| !n.is_empty())
@@ -610,7 +617,10 @@ fn factor_name(name: Option<&str>, default: &str) -> Result<String, FactorError>
     Ok(name.to_owned())
 }
 
-fn account_of(conn: &mut DbConnection, id: &esr_domain::AccountId) -> Result<Account, RepoError> {
+pub(super) fn account_of(
+    conn: &mut DbConnection,
+    id: &esr_domain::AccountId,
+) -> Result<Account, RepoError> {
     accounts::find(conn, id)?
         .ok_or_else(|| RepoError::Corrupt(format!("session of a missing account {id}")))
 }

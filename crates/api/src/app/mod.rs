@@ -21,6 +21,7 @@ pub mod import;
 pub mod internet_access;
 pub mod lockout;
 pub mod organisations;
+pub mod passkeys;
 pub mod passwords;
 pub mod people;
 pub mod recovery;

@@ -18,7 +18,7 @@ use serde_json::json;
 
 use super::challenge::Method;
 use super::sessions::{IssuedSession, Proof, Tokens, login_succeeded, open_session, sign};
-use super::{Caller, Failure, audit, consequences, factors, lockout};
+use super::{Caller, Failure, audit, consequences, factors, lockout, passkeys};
 use crate::config::Config;
 use crate::rate_limit::Limited;
 use crate::state::AppState;
@@ -33,6 +33,8 @@ pub enum Answer {
     Totp(TotpCode),
     /// A recovery code.
     RecoveryCode(RecoveryCode),
+    /// A passkey's answer to the challenge's options.
+    Passkey(Box<webauthn_rs::prelude::PublicKeyCredential>),
 }
 
 impl Answer {
@@ -40,6 +42,15 @@ impl Answer {
         match self {
             Self::Totp(_) => Method::Totp,
             Self::RecoveryCode(_) => Method::RecoveryCode,
+            Self::Passkey(_) => Method::Passkey,
+        }
+    }
+
+    /// What the session it opens was completed with (RFC 8176 `otp` or `hwk`).
+    fn second_factor(&self) -> SecondFactor {
+        match self {
+            Self::Passkey(_) => SecondFactor::Hwk,
+            Self::Totp(_) | Self::RecoveryCode(_) => SecondFactor::Otp,
         }
     }
 }
@@ -62,7 +73,8 @@ pub enum SecondStepError {
 }
 
 /// Answers a challenge: the token and a second factor open a session with `amr`
-/// `["pwd","otp"]`. A wrong answer counts towards the lockout.
+/// `["pwd","otp"]` (a code) or `["pwd","hwk"]` (a passkey). A wrong answer counts towards
+/// the lockout.
 pub async fn complete(
     app: &AppState,
     caller: &Caller,
@@ -119,7 +131,7 @@ fn answer_challenge(
     if account.status != AccountStatus::Active || !account.internet_access.allows_login() {
         return Ok(Err(SecondStepError::InvalidMfaToken));
     }
-    if !accepts(conn, config, &account, answer, now)? {
+    if !accepts(conn, config, &account, digest, answer, now)? {
         wrong_answer(conn, config, caller, &account, answer.method(), now)?;
         return Ok(Err(SecondStepError::WrongSecondFactor));
     }
@@ -130,7 +142,7 @@ fn answer_challenge(
         return Ok(Err(SecondStepError::InvalidMfaToken));
     }
     let proof = Proof {
-        second_factor: Some(SecondFactor::Otp),
+        second_factor: Some(answer.second_factor()),
         ..Proof::single(SessionKind::Password)
     };
     let issued = open_session(conn, config, caller, &account.id, proof, now)?;
@@ -147,6 +159,7 @@ fn accepts(
     conn: &mut DbConnection,
     config: &Config,
     account: &Account,
+    mfa_token: &TokenDigest,
     answer: &Answer,
     now: DateTime<Utc>,
 ) -> Result<bool, RepoError> {
@@ -154,6 +167,9 @@ fn accepts(
         Answer::RecoveryCode(code) => {
             let digest = config.mfa_key.recovery_code_digest(code);
             recovery_codes::spend(conn, &account.id, &digest, now)
+        }
+        Answer::Passkey(credential) => {
+            passkeys::accepts_second_factor(conn, config, account, mfa_token, credential, now)
         }
         Answer::Totp(code) => {
             let apps = second_factors::list_for_account(conn, &account.id)?

@@ -413,7 +413,7 @@ fn succeed(
             return Ok(Err(LoginError::InvalidCredentials));
         }
         upgrade_hash(conn, caller, account, verified, upgraded_hash, now)?;
-        let issued = challenge::challenge(conn, caller, account, now)?;
+        let issued = challenge::challenge(conn, config, caller, account, now)?;
         return Ok(Ok(Opened::Challenge(issued)));
     }
     if !accounts::record_successful_login(conn, &account.id, verified, now)? {

@@ -114,8 +114,11 @@ pub struct Config {
     pub audit_chain: esr_persistence::audit::ChainKey,
     /// Seals smartcard sign-in flows into their `state`, derived once from the audit key.
     pub smartcard_flow_key: crate::smartcard_flow::FlowSealKey,
-    /// Seals authenticator-app secrets and keys recovery-code digests.
+    /// Seals authenticator-app secrets and passkey credentials, and keys recovery-code digests.
     pub mfa_key: crate::mfa::MfaKey,
+    /// The WebAuthn relying party (the host of `ESR_WEB_BASE_URL`); `None` when that address has
+    /// no domain name (dev on a non-loopback IP address), and then passkeys are not offered.
+    pub passkeys: Option<crate::mfa::passkey::RelyingParty>,
     /// Token issuer (`iss`): the public base URL.
     pub token_issuer: String,
     /// Token audience (`aud`).
@@ -171,6 +174,20 @@ pub struct Config {
     pub max_connections: usize,
     /// Audit rows an hour for requests that concern no account.
     pub anonymous_audits_per_hour: u32,
+}
+
+/// The passkey relying party of the pages at `web_base_url`, also accepting the Android app.
+/// Production needs one; dev goes without when the address has no domain name.
+pub fn passkey_relying_party(
+    web_base_url: &Url,
+    apps: &MobileApps,
+) -> Result<crate::mfa::passkey::RelyingParty, crate::mfa::passkey::RelyingPartyError> {
+    let fingerprints = apps
+        .android
+        .as_ref()
+        .map(|a| a.fingerprints.clone())
+        .unwrap_or_default();
+    crate::mfa::passkey::RelyingParty::for_pages(web_base_url, &fingerprints)
 }
 
 /// Why the configuration cannot be used.
@@ -230,6 +247,16 @@ impl Settings {
             .resolve(production, serving, listen_addr, &mut problems);
         let limits = self.limits.resolve();
         let mobile_apps = self.mobile_apps.resolve(&mut problems);
+        let passkeys = server.as_ref().and_then(|server| {
+            match passkey_relying_party(&server.web_base_url, &mobile_apps) {
+                Ok(rp) => Some(rp),
+                Err(e) if production => {
+                    problems.push(e.to_string());
+                    None
+                }
+                Err(_) => None,
+            }
+        });
 
         match (problems.is_empty(), server, database, email) {
             (true, Some(server), Some(database), Some(email)) => Ok(Config {
@@ -238,6 +265,7 @@ impl Settings {
                     .unwrap_or_else(|| tokens::dev_mfa_key(&database.url)),
                 mode: self.mode,
                 mobile_apps,
+                passkeys,
                 listen_addr: server.listen_addr,
                 operator_listen_addr: server.operator_listen_addr,
                 swagger_ui: server.swagger_ui,

@@ -96,8 +96,14 @@ pub struct SecondFactorRequired {
     pub mfa_required: bool,
     /// Single-use token of this login's second step, bound to the account.
     pub mfa_token: String,
-    /// How the account can answer: `totp` (authenticator app), `recovery_code`.
+    /// How the account can answer: `passkey`, `totp` (authenticator app), `recovery_code`.
     pub methods: Vec<&'static str>,
+    /// With `passkey` in `methods`: the options for `navigator.credentials.get()`
+    /// (`{"publicKey": {"challenge", "allowCredentials", "rpId", "userVerification", …}}`,
+    /// binary fields in base64url). Send the credential it makes as `passkey`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub passkey: Option<webauthn_rs::prelude::RequestChallengeResponse>,
     /// Seconds the `mfa_token` works.
     pub expires_in: u64,
 }
@@ -108,6 +114,7 @@ impl From<Challenge> for SecondFactorRequired {
             mfa_required: true,
             mfa_token: c.mfa_token,
             methods: c.methods.iter().map(|m| m.as_str()).collect(),
+            passkey: c.passkey,
             expires_in: c.expires_in,
         }
     }
@@ -260,27 +267,36 @@ pub struct SecondFactorRequest {
     #[serde(default)]
     #[schema(format = Password, example = "7KQ2-M9XD-4TPA")]
     pub recovery_code: Option<String>,
+    /// A passkey's answer to the login's `passkey` options: the `PublicKeyCredential` from
+    /// `navigator.credentials.get()` (or the phone's credential manager) as JSON, binary fields
+    /// in base64url (`id`, `rawId`, `response.authenticatorData`, `clientDataJSON`,
+    /// `signature`, `userHandle`; `type` `public-key`).
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub passkey: Option<Box<webauthn_rs::prelude::PublicKeyCredential>>,
 }
 
 impl SecondFactorRequest {
-    fn answer(&self) -> Result<Answer, SecondFactorInputError> {
-        match (&self.totp_code, &self.recovery_code) {
-            (Some(code), None) => esr_domain::TotpCode::parse(code)
+    fn answer(self) -> Result<(String, Answer), SecondFactorInputError> {
+        let answer = match (self.totp_code, self.recovery_code, self.passkey) {
+            (Some(code), None, None) => esr_domain::TotpCode::parse(&code)
                 .map(Answer::Totp)
-                .map_err(SecondFactorInputError::Shape),
-            (None, Some(code)) => esr_domain::RecoveryCode::parse(code)
+                .map_err(SecondFactorInputError::Shape)?,
+            (None, Some(code), None) => esr_domain::RecoveryCode::parse(&code)
                 .map(Answer::RecoveryCode)
-                .map_err(SecondFactorInputError::Shape),
-            _ => Err(SecondFactorInputError::NotExactlyOne),
-        }
+                .map_err(SecondFactorInputError::Shape)?,
+            (None, None, Some(credential)) => Answer::Passkey(credential),
+            _ => return Err(SecondFactorInputError::NotExactlyOne),
+        };
+        Ok((self.mfa_token, answer))
     }
 }
 
 /// Why a second step was refused before it was looked at.
 #[derive(Debug, thiserror::Error)]
 pub enum SecondFactorInputError {
-    /// Neither or both of `totp_code` and `recovery_code`.
-    #[error("give exactly one of totp_code and recovery_code")]
+    /// Not exactly one of `totp_code`, `recovery_code` and `passkey`.
+    #[error("give exactly one of totp_code, recovery_code and passkey")]
     NotExactlyOne,
     /// The code's shape is wrong.
     #[error(transparent)]
@@ -361,9 +377,8 @@ pub async fn login_second_factor(
     caller: Caller,
     body: web::Json<SecondFactorRequest>,
 ) -> Result<web::Json<TokenResponse>, SecondFactorError> {
-    let answer = body.answer()?;
-    let tokens =
-        second_step::complete(&state, &caller, &body.mfa_token, answer, Utc::now()).await?;
+    let (mfa_token, answer) = body.into_inner().answer()?;
+    let tokens = second_step::complete(&state, &caller, &mfa_token, answer, Utc::now()).await?;
     Ok(web::Json(tokens.into()))
 }
 

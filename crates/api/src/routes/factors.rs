@@ -14,6 +14,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use crate::app::Caller;
 use crate::app::Failure;
 use crate::app::factors::{self, FactorError};
+use crate::app::passkeys;
 use crate::auth::AnySession;
 use crate::problem::{AsProblem, ProblemSpec};
 use crate::routes::organisations::MfaPolicyBody;
@@ -26,6 +27,8 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
     cfg.service(list_factors)
         .service(start_totp)
         .service(confirm_totp)
+        .service(start_passkey)
+        .service(finish_passkey)
         .service(regenerate_recovery_codes)
         .service(send_enrolment_link)
         .service(remove_factor);
@@ -152,6 +155,18 @@ impl AsProblem for FactorError {
                 "Three links were sent to your work email address in the last hour. Use the newest, or try again later.",
             )
             .with_retry_after(1200),
+            Self::PasskeysUnavailable => spec(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "passkeys-unavailable",
+                "Passkeys not available",
+                "Passkeys cannot be used with this service's address; use an authenticator app.",
+            ),
+            Self::PasskeyRejected(_) => spec(
+                StatusCode::BAD_REQUEST,
+                "passkey-rejected",
+                "Passkey not accepted",
+                "The passkey could not be checked. Start again from this service's own page, and unlock the passkey with your fingerprint, face or PIN when asked.",
+            ),
             Self::ContactChangeHold(until) => crate::problem::contact_change_hold_problem(
                 "Your work email or smartcard details were changed recently. For your security, sign-in methods can be changed once the waiting time after the change has passed (see Retry-After), or now from a session signed in with a sign-in method you already have. If you did not expect the change, contact your System Administrator.",
                 *until,
@@ -191,6 +206,28 @@ crate::operation_problems!(
         FactorError::WrongCode,
         FactorError::NotFound,
         FactorError::AlreadyConfirmed,
+    ]
+);
+
+crate::operation_problems!(
+    /// The problems of starting to add a passkey.
+    StartPasskeyProblems: FactorError => [
+        FactorError::InvalidName("The name is at most 64 characters."),
+        FactorError::PolicyOff,
+        FactorError::ProofRequired,
+        FactorError::InvalidEnrolmentToken,
+        hold(),
+        FactorError::PasskeysUnavailable,
+    ]
+);
+
+crate::operation_problems!(
+    /// The problems of finishing adding a passkey.
+    FinishPasskeyProblems: FactorError => [
+        FactorError::PasskeyRejected(String::new()),
+        FactorError::NotFound,
+        hold(),
+        FactorError::PasskeysUnavailable,
     ]
 );
 
@@ -373,6 +410,121 @@ pub async fn confirm_totp(
     let code = TotpCode::parse(&body.code).map_err(|_| FactorError::WrongCode)?;
     let confirmed =
         factors::confirm_totp(&state, &caller, &auth.session, &id, &code, Utc::now()).await?;
+    Ok(web::Json(ConfirmedBody {
+        factor: confirmed.factor.into(),
+        recovery_codes: confirmed.recovery_codes,
+    }))
+}
+
+/// A passkey registration under way: hand `options` to `navigator.credentials.create()`
+/// (binary fields are base64url: decode `challenge`, `user.id` and each `excludeCredentials`
+/// id), or as `requestJson` to Android's Credential Manager, then send what it makes to
+/// `POST /v1/me/factors/passkey/{ceremony_id}/confirm` within `expires_in` seconds.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "ceremony_id": "5b0c7a52-3f7e-4e1a-9d8e-6a1f0c2b3d4e",
+    "options": {"publicKey": {
+        "rp": {"name": "NHS Electronic Staff Record", "id": "my.esr.example.nhs.uk"},
+        "user": {"id": "bz8Ryo5aTMGLji4qT5pX", "name": "999JSMITH01", "displayName": "999JSMITH01"},
+        "challenge": "q0Rk8sVh2Lw5Yx1Nc7Tj4Pb9Ga6Ed3Mf0Uz2Io8KyXs",
+        "pubKeyCredParams": [{"type": "public-key", "alg": -7}, {"type": "public-key", "alg": -257}],
+        "timeout": 300000,
+        "attestation": "none",
+        "excludeCredentials": [],
+        "authenticatorSelection": {"residentKeyRequirement": "discouraged", "requireResidentKey": false, "userVerification": "required"}
+    }},
+    "expires_in": 300
+}))]
+pub struct PasskeyRegistrationBody {
+    /// Confirm with this id.
+    pub ceremony_id: String,
+    /// `{"publicKey": PublicKeyCredentialCreationOptions}`.
+    #[schema(value_type = Object)]
+    pub options: webauthn_rs::prelude::CreationChallengeResponse,
+    /// Seconds the registration can be confirmed.
+    pub expires_in: u64,
+}
+
+/// Add a passkey or security key: the same proof as an authenticator app (a workplace session,
+/// a session completed with a second factor, or, for the account's first method, an
+/// `enrolment_token` from an emailed link). Answers the options for the browser or phone; the
+/// passkey is added when its credential comes back (`…/confirm`). Its relying party is the host
+/// of the self-service pages.
+#[utoipa::path(
+    tag = "self",
+    path = "/me/factors/passkey",
+    security(("bearerAuth" = [])),
+    request_body = StartTotpRequest,
+    responses(
+        (status = 201, description = "Under way: make the credential, then confirm.", body = PasskeyRegistrationBody),
+        StartPasskeyProblems,
+    ),
+)]
+#[post("/me/factors/passkey")]
+pub async fn start_passkey(
+    state: web::Data<AppState>,
+    AnySession(auth): AnySession,
+    body: web::Json<StartTotpRequest>,
+) -> Result<HttpResponse, FactorError> {
+    let started = passkeys::start_registration(
+        &state,
+        &auth.session,
+        body.name.as_deref(),
+        body.enrolment_token.as_deref(),
+        Utc::now(),
+    )
+    .await?;
+    Ok(HttpResponse::Created().json(PasskeyRegistrationBody {
+        ceremony_id: started.ceremony_id,
+        options: started.options,
+        expires_in: started.expires_in,
+    }))
+}
+
+/// The credential the browser or phone made.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmPasskeyRequest {
+    /// The `PublicKeyCredential` from `navigator.credentials.create()` as JSON, binary fields
+    /// in base64url (`id`, `rawId`, `response.attestationObject`, `response.clientDataJSON`;
+    /// `type` `public-key`).
+    #[schema(value_type = Object)]
+    pub credential: Box<webauthn_rs::prelude::RegisterPublicKeyCredential>,
+}
+
+/// Confirm a passkey with the credential made for the options of `POST /v1/me/factors/passkey`:
+/// only the session that started it, once, within five minutes. The passkey is then asked for
+/// at every password login (`methods` `passkey`); the account's first method comes with ten
+/// recovery codes and ends every other session opened with a password alone. The session that
+/// adds it counts as signed in with it.
+#[utoipa::path(
+    tag = "self",
+    path = "/me/factors/passkey/{ceremony_id}/confirm",
+    security(("bearerAuth" = [])),
+    params(("ceremony_id" = String, Path, description = "From the registration's start.")),
+    request_body = ConfirmPasskeyRequest,
+    responses(
+        (status = 200, description = "Added.", body = ConfirmedBody),
+        FinishPasskeyProblems,
+    ),
+)]
+#[post("/me/factors/passkey/{ceremony_id}/confirm")]
+pub async fn finish_passkey(
+    state: web::Data<AppState>,
+    caller: Caller,
+    AnySession(auth): AnySession,
+    ceremony_id: web::Path<String>,
+    body: web::Json<ConfirmPasskeyRequest>,
+) -> Result<web::Json<ConfirmedBody>, FactorError> {
+    let confirmed = passkeys::finish_registration(
+        &state,
+        &caller,
+        &auth.session,
+        &ceremony_id,
+        &body.credential,
+        Utc::now(),
+    )
+    .await?;
     Ok(web::Json(ConfirmedBody {
         factor: confirmed.factor.into(),
         recovery_codes: confirmed.recovery_codes,

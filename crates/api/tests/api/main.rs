@@ -24,6 +24,7 @@ mod lockout;
 mod me;
 mod openapi;
 mod organisations;
+mod passkeys;
 mod password_policy;
 mod readme_cookbook;
 mod recovery;

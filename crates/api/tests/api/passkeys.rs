@@ -1,0 +1,275 @@
+//! Passkeys through HTTP, with a software authenticator standing where the browser's or the
+//! phone's would: registration with the enrolment proof, a login answered with the passkey
+//! (`amr` `["pwd","hwk"]`), an answer replayed for another login, a cloned key caught by its
+//! signature counter, a lockout counted with wrong passwords, and removal.
+
+use serde_json::{Value, json};
+use url::Url;
+use webauthn_authenticator_rs::WebauthnAuthenticator;
+use webauthn_authenticator_rs::softtoken::SoftToken;
+
+use crate::auth::{JANE, JANE_PASSWORD, jwt_part};
+use crate::both_backends;
+use crate::helpers::{TestApp, problem};
+use crate::smartcard::smartcard_tokens;
+
+const JANE_CARD: &str = "555000000001";
+
+both_backends!(
+    a_passkey_is_added_and_then_answers_each_login,
+    a_passkey_needs_the_enrolment_proof_and_its_own_session,
+    an_answer_works_for_its_own_login_only,
+    a_cloned_passkey_is_refused_by_its_counter,
+    wrong_passkey_answers_count_towards_the_lockout,
+);
+
+/// The origin the pages are served from in tests (the loopback address as `localhost`).
+fn origin(app: &TestApp) -> Url {
+    let mut url = Url::parse(&app.address).unwrap();
+    url.set_host(Some("localhost")).unwrap();
+    url
+}
+
+/// An authenticator that verifies its user (as a phone's or laptop's passkey does).
+fn authenticator() -> SoftToken {
+    SoftToken::new(true).unwrap().0
+}
+
+/// A copy of the authenticator as it is now: its keys and its signature counter.
+fn clone_of(token: &SoftToken) -> SoftToken {
+    SoftToken::from_cbor(&token.to_cbor().unwrap()).unwrap()
+}
+
+fn bearer(tokens: &Value) -> String {
+    tokens["access_token"].as_str().unwrap().to_owned()
+}
+
+async fn json_of(res: reqwest::Response, status: u16) -> Value {
+    let got = res.status().as_u16();
+    let body = res.text().await.unwrap();
+    assert_eq!(got, status, "{body}");
+    serde_json::from_str(&body).unwrap_or(Value::Null)
+}
+
+/// Starts adding a passkey with `bearer`; the registration's answer.
+async fn start(app: &TestApp, bearer: &str, body: Value) -> reqwest::Response {
+    app.post_json("/v1/me/factors/passkey", &body, Some(bearer))
+        .await
+}
+
+/// Makes the credential for a started registration and confirms it with `bearer`.
+async fn confirm(
+    app: &TestApp,
+    key: &mut SoftToken,
+    started: &Value,
+    bearer: &str,
+) -> reqwest::Response {
+    let options = serde_json::from_value(started["options"].clone()).unwrap();
+    let credential = key.do_registration(origin(app), options).unwrap();
+    let id = started["ceremony_id"].as_str().unwrap();
+    app.post_json(
+        &format!("/v1/me/factors/passkey/{id}/confirm"),
+        &json!({"credential": credential}),
+        Some(bearer),
+    )
+    .await
+}
+
+/// Jane adds a passkey at work (a smartcard session is proof enough).
+async fn add_passkey(app: &TestApp, key: &mut SoftToken) -> Value {
+    let workplace = bearer(&smartcard_tokens(app, JANE_CARD).await);
+    let started = json_of(start(app, &workplace, json!({"name": "Laptop"})).await, 201).await;
+    json_of(confirm(app, key, &started, &workplace).await, 200).await
+}
+
+/// A password login that asks for the second factor.
+async fn challenge(app: &TestApp) -> Value {
+    let challenge = json_of(app.login(JANE, JANE_PASSWORD).await, 200).await;
+    assert_eq!(challenge["mfa_required"], true, "{challenge}");
+    challenge
+}
+
+/// The passkey's answer to a login's challenge.
+fn answer(app: &TestApp, key: &mut SoftToken, challenge: &Value) -> Value {
+    let options = serde_json::from_value(challenge["passkey"].clone()).unwrap();
+    serde_json::to_value(key.do_authentication(origin(app), options).unwrap()).unwrap()
+}
+
+async fn second_step(app: &TestApp, challenge: &Value, passkey: &Value) -> reqwest::Response {
+    app.post_json(
+        "/v1/auth/login/mfa",
+        &json!({"mfa_token": challenge["mfa_token"], "passkey": passkey}),
+        None,
+    )
+    .await
+}
+
+async fn a_passkey_is_added_and_then_answers_each_login(app: &TestApp) {
+    let mut key = authenticator();
+    let added = add_passkey(app, &mut key).await;
+    assert_eq!(added["factor"]["kind"], "passkey");
+    assert_eq!(added["factor"]["name"], "Laptop");
+    assert_eq!(added["factor"]["confirmed"], true);
+    assert_eq!(
+        added["recovery_codes"].as_array().map(Vec::len),
+        Some(10),
+        "the first factor comes with recovery codes"
+    );
+
+    for _ in 0..2 {
+        let challenge = challenge(app).await;
+        assert_eq!(challenge["methods"][0], "passkey", "{challenge}");
+        let options = &challenge["passkey"]["publicKey"];
+        assert_eq!(options["rpId"], "localhost");
+        assert_eq!(options["userVerification"], "required");
+        assert_eq!(
+            options["allowCredentials"].as_array().map(Vec::len),
+            Some(1)
+        );
+        assert!(challenge.get("access_token").is_none());
+
+        let passkey = answer(app, &mut key, &challenge);
+        let tokens = json_of(second_step(app, &challenge, &passkey).await, 200).await;
+        let claims = jwt_part(tokens["access_token"].as_str().unwrap(), 1);
+        assert_eq!(claims["amr"], json!(["pwd", "hwk"]));
+        // The same answer again: the token is spent.
+        let res = second_step(app, &challenge, &passkey).await;
+        assert_eq!(res.status(), 401);
+        assert_eq!(problem(res).await["code"], "invalid-mfa-token");
+    }
+    let factors = json_of(
+        app.get_auth(
+            "/v1/me/factors",
+            &bearer(&smartcard_tokens(app, JANE_CARD).await),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let passkey = &factors["factors"][0];
+    assert_eq!(passkey["kind"], "passkey");
+    assert!(passkey["last_used_at"].is_string(), "{factors}");
+    assert!(
+        !factors.to_string().contains("publicKey") && !factors.to_string().contains("cred"),
+        "never the credential: {factors}"
+    );
+}
+
+async fn a_passkey_needs_the_enrolment_proof_and_its_own_session(app: &TestApp) {
+    let password_session = bearer(&app.tokens(JANE, JANE_PASSWORD).await);
+    // A password alone adds no passkey.
+    let res = start(app, &password_session, json!({})).await;
+    assert_eq!(res.status(), 403);
+    assert_eq!(problem(res).await["code"], "enrolment-proof-required");
+
+    // A registration started at work is finished only by that session, once.
+    let workplace = bearer(&smartcard_tokens(app, JANE_CARD).await);
+    let started = json_of(start(app, &workplace, json!({"name": "Phone"})).await, 201).await;
+    let mut key = authenticator();
+    let res = confirm(app, &mut key, &started, &password_session).await;
+    assert_eq!(res.status(), 404, "another session cannot finish it");
+    assert_eq!(problem(res).await["code"], "factor-not-found");
+    let res = confirm(app, &mut key, &started, &workplace).await;
+    assert_eq!(res.status(), 200);
+    let res = confirm(app, &mut key, &started, &workplace).await;
+    assert_eq!(res.status(), 404, "a registration works once");
+
+    // A credential made on another origin (a look-alike page) is refused.
+    let started = json_of(start(app, &workplace, json!({})).await, 201).await;
+    let options = serde_json::from_value(started["options"].clone()).unwrap();
+    let mut look_alike = origin(app);
+    look_alike.set_port(Some(1)).unwrap();
+    let credential = authenticator()
+        .do_registration(look_alike, options)
+        .expect("the authenticator signs for any page on the relying party's host");
+    let id = started["ceremony_id"].as_str().unwrap();
+    let res = app
+        .post_json(
+            &format!("/v1/me/factors/passkey/{id}/confirm"),
+            &json!({"credential": credential}),
+            Some(&workplace),
+        )
+        .await;
+    assert_eq!(res.status(), 400);
+    assert_eq!(problem(res).await["code"], "passkey-rejected");
+
+    // Not JSON of a credential: refused before anything is looked at.
+    let started = json_of(start(app, &workplace, json!({})).await, 201).await;
+    let id = started["ceremony_id"].as_str().unwrap();
+    let res = app
+        .post_json(
+            &format!("/v1/me/factors/passkey/{id}/confirm"),
+            &json!({"credential": {"id": "x"}}),
+            Some(&workplace),
+        )
+        .await;
+    assert_eq!(res.status(), 400);
+    assert_eq!(problem(res).await["code"], "invalid-request-body");
+}
+
+async fn an_answer_works_for_its_own_login_only(app: &TestApp) {
+    let mut key = authenticator();
+    add_passkey(app, &mut key).await;
+    let first = challenge(app).await;
+    let answer_to_first = answer(app, &mut key, &first);
+    // A new login voids the first challenge; the first answer does not open the second.
+    let second = challenge(app).await;
+    let res = second_step(app, &second, &answer_to_first).await;
+    assert_eq!(res.status(), 401);
+    assert_eq!(problem(res).await["code"], "invalid-second-factor");
+    let passkey = answer(app, &mut key, &second);
+    json_of(second_step(app, &second, &passkey).await, 200).await;
+
+    // Exactly one answer per second step.
+    let third = challenge(app).await;
+    let res = app
+        .post_json(
+            "/v1/auth/login/mfa",
+            &json!({"mfa_token": third["mfa_token"], "passkey": passkey, "totp_code": "123456"}),
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), 400);
+    assert_eq!(problem(res).await["code"], "invalid-request-body");
+}
+
+async fn a_cloned_passkey_is_refused_by_its_counter(app: &TestApp) {
+    let mut key = authenticator();
+    add_passkey(app, &mut key).await;
+    let mut copy = clone_of(&key);
+    for _ in 0..2 {
+        let challenge = challenge(app).await;
+        let passkey = answer(app, &mut key, &challenge);
+        json_of(second_step(app, &challenge, &passkey).await, 200).await;
+    }
+    // The copy's counter is behind the original's: the service has seen a later one.
+    let challenge = challenge(app).await;
+    let cloned = answer(app, &mut copy, &challenge);
+    let res = second_step(app, &challenge, &cloned).await;
+    assert_eq!(res.status(), 401);
+    assert_eq!(problem(res).await["code"], "invalid-second-factor");
+    // The original still signs in.
+    let passkey = answer(app, &mut key, &challenge);
+    json_of(second_step(app, &challenge, &passkey).await, 200).await;
+}
+
+async fn wrong_passkey_answers_count_towards_the_lockout(app: &TestApp) {
+    let mut key = authenticator();
+    add_passkey(app, &mut key).await;
+    // Four wrong passwords, then a correct one and an answer whose signature is not the
+    // passkey's: the fifth failure locks the account.
+    for _ in 0..4 {
+        assert_eq!(app.login(JANE, "not her password").await.status(), 401);
+    }
+    let challenge = challenge(app).await;
+    let mut wrong = answer(app, &mut key, &challenge);
+    wrong["response"]["signature"] = json!(
+        "MEUCIQDo9AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAIgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+    );
+    let res = second_step(app, &challenge, &wrong).await;
+    assert_eq!(res.status(), 401);
+    assert_eq!(problem(res).await["code"], "invalid-second-factor");
+    let res = app.login(JANE, JANE_PASSWORD).await;
+    assert_eq!(res.status(), 401, "locked after five failures");
+    assert_eq!(problem(res).await["code"], "invalid-credentials");
+}

@@ -1,0 +1,14 @@
+-- A passkey ceremony between its start and its finish: what the relying-party library needs to
+-- check the browser's or phone's answer (the challenge, the credentials allowed). Registration
+-- belongs to the session that started it; a second factor to the login's mfa_token (its
+-- digest is the id). Single use, minutes long: a finish deletes its row, and every start
+-- deletes the rows that expired.
+CREATE TABLE webauthn_ceremonies (
+    id TEXT PRIMARY KEY NOT NULL,
+    purpose TEXT NOT NULL CHECK (purpose IN ('registration', 'second_factor')),
+    account_id TEXT NOT NULL REFERENCES accounts (id),
+    session_id TEXT,
+    state TEXT NOT NULL,
+    expires_at TIMESTAMP NOT NULL
+);
+CREATE INDEX webauthn_ceremonies_expires ON webauthn_ceremonies (expires_at);

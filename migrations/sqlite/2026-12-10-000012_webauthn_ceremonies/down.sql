@@ -1,0 +1,1 @@
+DROP TABLE webauthn_ceremonies;
