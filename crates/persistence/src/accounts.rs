@@ -463,6 +463,30 @@ pub fn record_successful_login(
     Ok(n == 1)
 }
 
+/// Records a sign-in with a passkey alone, only while the account is active with approved
+/// internet access: the failure count clears and the last login moves. Returns whether it
+/// was recorded.
+pub fn record_passkey_login(
+    conn: &mut DbConnection,
+    id: &AccountId,
+    now: DateTime<Utc>,
+) -> Result<bool, RepoError> {
+    let now = now.naive_utc();
+    let n = diesel::update(
+        accounts::table
+            .filter(accounts::id.eq(id.as_str()))
+            .filter(accounts::status.eq(AccountStatus::Active.as_str()))
+            .filter(accounts::internet_access.eq(InternetAccessStatus::Approved.as_str())),
+    )
+    .set((
+        accounts::failed_login_count.eq(0),
+        accounts::last_login_at.eq(Some(now)),
+        accounts::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
 /// Clears the failure counter of an active account after a correct password that did not
 /// lead to a session (suspended, not approved): the password was right, so earlier guesses
 /// no longer count towards a lock.

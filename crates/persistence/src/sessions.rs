@@ -16,6 +16,8 @@ pub enum SessionKind {
     Password,
     /// NHS smartcard at work.
     Smartcard,
+    /// A passkey alone, which verified its user (home, My ESR app): RFC 8176 `hwk`.
+    Passkey,
 }
 
 impl SessionKind {
@@ -24,6 +26,7 @@ impl SessionKind {
         match self {
             Self::Password => "pwd",
             Self::Smartcard => "smartcard",
+            Self::Passkey => "hwk",
         }
     }
 
@@ -31,6 +34,7 @@ impl SessionKind {
         match s {
             "pwd" => Ok(Self::Password),
             "smartcard" => Ok(Self::Smartcard),
+            "hwk" => Ok(Self::Passkey),
             other => Err(RepoError::Corrupt(format!("session amr {other:?}"))),
         }
     }

@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use esr_domain::{AccountId, SessionId};
+use esr_domain::{AccountId, SessionId, TokenDigest};
 
 use crate::connection::DbConnection;
 use crate::error::RepoError;
@@ -18,6 +18,8 @@ pub enum CeremonyPurpose {
     Registration,
     /// Answering a login's challenge with a passkey (the id is the `mfa_token`'s digest).
     SecondFactor,
+    /// A sign-in with a passkey alone, spent (the id is its sealed state's digest).
+    SignIn,
 }
 
 impl CeremonyPurpose {
@@ -25,6 +27,7 @@ impl CeremonyPurpose {
         match self {
             Self::Registration => "registration",
             Self::SecondFactor => "second_factor",
+            Self::SignIn => "sign_in",
         }
     }
 }
@@ -105,6 +108,30 @@ pub fn find(
 /// Ends ceremony `id`: `true` for the one call that removed it.
 pub fn finish(conn: &mut DbConnection, id: &str) -> Result<bool, RepoError> {
     Ok(diesel::delete(w::table.filter(w::id.eq(id))).execute(conn)? == 1)
+}
+
+/// Marks the sign-in whose sealed state has digest `spent` as used by the account until
+/// `expires_at`: `false` when it was used already (a replay). Expired marks go first.
+pub fn spend(
+    conn: &mut DbConnection,
+    spent: &TokenDigest,
+    account_id: &AccountId,
+    expires_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<bool, RepoError> {
+    diesel::delete(w::table.filter(w::expires_at.lt(now.naive_utc()))).execute(conn)?;
+    let values = (
+        w::id.eq(spent.as_str()),
+        w::purpose.eq(CeremonyPurpose::SignIn.as_str()),
+        w::account_id.eq(account_id.as_str()),
+        w::state.eq(""),
+        w::expires_at.eq(expires_at.naive_utc()),
+    );
+    let inserted = crate::per_backend!(conn, |c| diesel::insert_into(w::table)
+        .values(values)
+        .on_conflict_do_nothing()
+        .execute(c))?;
+    Ok(inserted == 1)
 }
 
 /// Ends every ceremony of an account (its factors were reset, or it can no longer sign in).

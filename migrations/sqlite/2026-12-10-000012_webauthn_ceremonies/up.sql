@@ -2,10 +2,12 @@
 -- check the browser's or phone's answer (the challenge, the credentials allowed). Registration
 -- belongs to the session that started it; a second factor to the login's mfa_token (its
 -- digest is the id). Single use, minutes long: a finish deletes its row, and every start
--- deletes the rows that expired.
+-- deletes the rows that expired. A sign-in with a passkey alone stores nothing at its start
+-- (its state travels sealed); its row ('sign_in', empty state, the digest of the sealed state
+-- as id) marks it spent until it expires.
 CREATE TABLE webauthn_ceremonies (
     id TEXT PRIMARY KEY NOT NULL,
-    purpose TEXT NOT NULL CHECK (purpose IN ('registration', 'second_factor')),
+    purpose TEXT NOT NULL CHECK (purpose IN ('registration', 'second_factor', 'sign_in')),
     account_id TEXT NOT NULL REFERENCES accounts (id),
     session_id TEXT,
     state TEXT NOT NULL,

@@ -158,7 +158,8 @@
       $("factors-none").hidden = confirmed.length > 0;
       for (const f of confirmed) {
         const used = f.last_used_at ? ", last used " + f.last_used_at : "";
-        list.append(itemWithButton("Authenticator app: " + f.name + used, "Remove", "Remove " + f.name, async () => {
+        const kind = f.kind === "passkey" ? "Passkey: " : "Authenticator app: ";
+        list.append(itemWithButton(kind + f.name + used, "Remove", "Remove " + f.name, async () => {
           const res = await api("/v1/me/factors/" + encodeURIComponent(f.id), undefined, token, "DELETE");
           if (res.status === 204) return showSecurity(token);
           showErrors(problemErrors(res.body, {}, null));
@@ -217,6 +218,35 @@
       else showErrors(problemErrors(me.body, {}, null));
     };
     let mfaToken = null;
+    let passkeyOptions = null;
+    $("passkey-login-block").hidden = !passkeysSupported();
+    $("passkey-login").addEventListener("click", async () => {
+      const started = await api("/v1/auth/passkey/start", {});
+      if (started.status !== 200) return showErrors(problemErrors(started.body, {}, null));
+      const got = await webauthn(() => navigator.credentials.get(requestOptions(started.body.options)), null);
+      if (got.errors) return showErrors(got.errors);
+      const res = await api("/v1/auth/passkey/finish", {
+        ceremony: started.body.ceremony,
+        credential: assertionJson(got.credential),
+      });
+      if (res.status !== 200) return showErrors(problemErrors(res.body, {}, null));
+      clearErrors();
+      await signedIn(res.body.access_token);
+    });
+    $("passkey-answer").addEventListener("click", async () => {
+      const got = await webauthn(() => navigator.credentials.get(requestOptions(passkeyOptions)), "code");
+      if (got.errors) return showErrors(got.errors);
+      const res = await api("/v1/auth/login/mfa", { mfa_token: mfaToken, passkey: assertionJson(got.credential) });
+      if (res.status !== 200) {
+        if (res.body && res.body.code === "invalid-mfa-token") {
+          $("code-card").hidden = true;
+          $("login-card").hidden = false;
+        }
+        return showErrors(problemErrors(res.body, {}, "code"));
+      }
+      clearErrors();
+      await signedIn(res.body.access_token);
+    });
     $("login-form").addEventListener("submit", async (ev) => {
       ev.preventDefault();
       const errors = [];
@@ -231,6 +261,8 @@
       $("password").value = "";
       if (login.body.mfa_required) {
         mfaToken = login.body.mfa_token;
+        passkeyOptions = login.body.passkey || null;
+        $("passkey-answer-block").hidden = !(passkeyOptions && passkeysSupported());
         $("login-card").hidden = true;
         $("code-card").hidden = false;
         $("code-title").focus();
@@ -274,7 +306,87 @@
     });
   }
 
-  // --- Add a sign-in method (authenticator app) -----------------------------------------
+  // --- Passkeys (WebAuthn) ----------------------------------------------------------------
+  // The API speaks JSON with binary fields in base64url; the browser's WebAuthn calls take and
+  // give ArrayBuffers. These convert between the two, and nothing else.
+
+  const passkeysSupported = () =>
+    typeof window.PublicKeyCredential === "function" && !!navigator.credentials;
+
+  function fromB64url(text) {
+    const b64 = text.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((text.length + 3) % 4);
+    return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)).buffer;
+  }
+
+  function toB64url(buffer) {
+    const bytes = new Uint8Array(buffer);
+    let text = "";
+    for (const b of bytes) text += String.fromCharCode(b);
+    return btoa(text).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
+  const withId = (c) => Object.assign({}, c, { id: fromB64url(c.id) });
+
+  /** Options of the API for navigator.credentials.create(). */
+  function creationOptions(options) {
+    const pk = Object.assign({}, options.publicKey);
+    pk.challenge = fromB64url(pk.challenge);
+    pk.user = Object.assign({}, pk.user, { id: fromB64url(pk.user.id) });
+    pk.excludeCredentials = (pk.excludeCredentials || []).map(withId);
+    return { publicKey: pk };
+  }
+
+  /** Options of the API for navigator.credentials.get(), asked for by a button. */
+  function requestOptions(options) {
+    const pk = Object.assign({}, options.publicKey);
+    pk.challenge = fromB64url(pk.challenge);
+    pk.allowCredentials = (pk.allowCredentials || []).map(withId);
+    return { publicKey: pk };
+  }
+
+  /** A new credential as the API takes it. */
+  function registrationJson(cred) {
+    return {
+      id: cred.id,
+      rawId: toB64url(cred.rawId),
+      type: cred.type,
+      response: {
+        attestationObject: toB64url(cred.response.attestationObject),
+        clientDataJSON: toB64url(cred.response.clientDataJSON),
+      },
+      extensions: {},
+    };
+  }
+
+  /** A passkey's answer as the API takes it. */
+  function assertionJson(cred) {
+    const r = cred.response;
+    return {
+      id: cred.id,
+      rawId: toB64url(cred.rawId),
+      type: cred.type,
+      response: {
+        authenticatorData: toB64url(r.authenticatorData),
+        clientDataJSON: toB64url(r.clientDataJSON),
+        signature: toB64url(r.signature),
+        userHandle: r.userHandle ? toB64url(r.userHandle) : null,
+      },
+      extensions: {},
+    };
+  }
+
+  /** Runs a WebAuthn call; a refusal or cancel becomes a message for the error summary. */
+  async function webauthn(call, field) {
+    try {
+      return { credential: await call() };
+    } catch (e) {
+      return {
+        errors: [{ field, message: "The passkey was not used. Try again, or use another way to sign in." }],
+      };
+    }
+  }
+
+  // --- Add a sign-in method (authenticator app or passkey) -------------------------------
 
   /** Shows one card of the page and focuses its heading. */
   function showCard(id, titleId) {
@@ -302,6 +414,48 @@
     sessionStorage.removeItem(ENROLMENT);
     let factorId = null;
     showCard("name-card");
+    const proofNeeded = (res) => {
+      const code = res.body && res.body.code;
+      if (code === "enrolment-proof-required") {
+        showCard("proof-card", "proof-title");
+        return true;
+      }
+      if (code === "invalid-enrolment-token") {
+        $("bad-link-text").textContent = res.body.detail;
+        showCard("bad-link");
+        return true;
+      }
+      return false;
+    };
+    const showCodes = (codes) => {
+      $("codes").replaceChildren(...codes.map((c) => {
+        const li = document.createElement("li");
+        li.textContent = c;
+        return li;
+      }));
+      $("codes-block").hidden = codes.length === 0;
+      showCard("done", "done-title");
+    };
+    $("add-passkey").hidden = !passkeysSupported();
+    $("add-passkey").addEventListener("click", async () => {
+      const body = { name: value("factor-name") || undefined };
+      if (enrolmentToken) body.enrolment_token = enrolmentToken;
+      const started = await api("/v1/me/factors/passkey", body, token);
+      if (started.status !== 201) {
+        if (proofNeeded(started)) return;
+        return showErrors(problemErrors(started.body, { name: "factor-name" }, "factor-name"));
+      }
+      const made = await webauthn(() => navigator.credentials.create(creationOptions(started.body.options)), "factor-name");
+      if (made.errors) return showErrors(made.errors);
+      const res = await api(
+        "/v1/me/factors/passkey/" + encodeURIComponent(started.body.ceremony_id) + "/confirm",
+        { credential: registrationJson(made.credential) },
+        token,
+      );
+      if (res.status !== 200) return showErrors(problemErrors(res.body, {}, "factor-name"));
+      clearErrors();
+      showCodes(res.body.recovery_codes || []);
+    });
     $("name-form").addEventListener("submit", async (ev) => {
       ev.preventDefault();
       const body = { name: value("factor-name") || undefined };
@@ -314,12 +468,7 @@
         $("secret").textContent = res.body.secret;
         return showCard("scan-card", "scan-title");
       }
-      const code = res.body && res.body.code;
-      if (code === "enrolment-proof-required") return showCard("proof-card", "proof-title");
-      if (code === "invalid-enrolment-token") {
-        $("bad-link-text").textContent = res.body.detail;
-        return showCard("bad-link");
-      }
+      if (proofNeeded(res)) return;
       showErrors(problemErrors(res.body, { name: "factor-name" }, "factor-name"));
     });
     $("proof-form").addEventListener("submit", async (ev) => {
@@ -338,14 +487,7 @@
       const res = await api("/v1/me/factors/totp/" + encodeURIComponent(factorId) + "/confirm", { code }, token);
       if (res.status !== 200) return showErrors(problemErrors(res.body, {}, "confirm-code"));
       clearErrors();
-      const codes = res.body.recovery_codes || [];
-      $("codes").replaceChildren(...codes.map((c) => {
-        const li = document.createElement("li");
-        li.textContent = c;
-        return li;
-      }));
-      $("codes-block").hidden = codes.length === 0;
-      showCard("done", "done-title");
+      showCodes(res.body.recovery_codes || []);
     });
   }
 

@@ -540,10 +540,11 @@ fn queue_enrolment_link(
     )
 }
 
-/// A session that showed more than a password: completed with a second factor, or opened at
-/// work with a smartcard.
+/// A session that showed more than a password: completed with a second factor, opened at
+/// work with a smartcard, or with a passkey alone (which verified its user).
 pub fn is_strong(session: &Session) -> bool {
-    session.kind == SessionKind::Smartcard || session.second_factor.is_some()
+    matches!(session.kind, SessionKind::Smartcard | SessionKind::Passkey)
+        || session.second_factor.is_some()
 }
 
 /// Refuses a change of sign-in methods while the contact-change hold runs, unless the session
@@ -557,7 +558,7 @@ pub(super) fn not_held(
     hold: Duration,
     now: DateTime<Utc>,
 ) -> Result<Result<(), FactorError>, RepoError> {
-    if session.second_factor.is_some() {
+    if session.second_factor.is_some() || session.kind == SessionKind::Passkey {
         return Ok(Ok(()));
     }
     let person = people::find(conn, &account.person_id)?

@@ -364,7 +364,7 @@ fn apply_login(
     }
 }
 
-fn login_failed(
+pub(super) fn login_failed(
     conn: &mut DbConnection,
     caller: &Caller,
     account: &Account,
@@ -486,39 +486,13 @@ fn organisation_limits(
     account: &Account,
     now: DateTime<Utc>,
 ) -> Result<Option<LoginError>, RepoError> {
+    if inactivity_lapsed(conn, caller, account, now)? {
+        return Ok(Some(LoginError::InternetAccessLapsed));
+    }
     let Some(org) = organisations::find(conn, &account.organisation_code)? else {
         return Ok(None);
     };
     let days = |d: u32| Duration::days(i64::from(d));
-    let inactivity = InactivityPolicy {
-        limit: org.inactivity_limit_days.map(days),
-    };
-    let last_activity = account
-        .last_login_at
-        .into_iter()
-        .chain(account.internet_access_changed_at)
-        .max()
-        .unwrap_or(account.created_at);
-    if inactivity.has_lapsed(last_activity, now) {
-        if accounts::transition_internet_access(
-            conn,
-            &account.id,
-            InternetAccessStatus::Approved,
-            InternetAccessStatus::Revoked,
-            now,
-        )? {
-            consequences::access_withdrawn(
-                conn,
-                caller,
-                &Actor::System,
-                account,
-                Withdrawal::AccessLapsed,
-                json!({"last_login_at": account.last_login_at}),
-                now,
-            )?;
-        }
-        return Ok(Some(LoginError::InternetAccessLapsed));
-    }
     if let (Some(expiry), Some(changed)) = (org.password_expiry_days, account.password_changed_at)
         && now - changed >= days(expiry)
     {
@@ -527,7 +501,53 @@ fn organisation_limits(
     Ok(None)
 }
 
-/// Opens a session and its first refresh token. A password session lasts at most
+/// Whether the account's internet access has lapsed by its organisation's inactivity limit
+/// (time since the last login, or since access was approved or renewed, whichever is later).
+/// A lapse revokes internet access then and there.
+pub(super) fn inactivity_lapsed(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    account: &Account,
+    now: DateTime<Utc>,
+) -> Result<bool, RepoError> {
+    let Some(org) = organisations::find(conn, &account.organisation_code)? else {
+        return Ok(false);
+    };
+    let inactivity = InactivityPolicy {
+        limit: org
+            .inactivity_limit_days
+            .map(|d| Duration::days(i64::from(d))),
+    };
+    let last_activity = account
+        .last_login_at
+        .into_iter()
+        .chain(account.internet_access_changed_at)
+        .max()
+        .unwrap_or(account.created_at);
+    if !inactivity.has_lapsed(last_activity, now) {
+        return Ok(false);
+    }
+    if accounts::transition_internet_access(
+        conn,
+        &account.id,
+        InternetAccessStatus::Approved,
+        InternetAccessStatus::Revoked,
+        now,
+    )? {
+        consequences::access_withdrawn(
+            conn,
+            caller,
+            &Actor::System,
+            account,
+            Withdrawal::AccessLapsed,
+            json!({"last_login_at": account.last_login_at}),
+            now,
+        )?;
+    }
+    Ok(true)
+}
+
+/// Opens a session and its first refresh token. A password or passkey session lasts at most
 /// `ESR_SESSION_MAX_HOURS`, a workplace (smartcard) session `ESR_WORKPLACE_SESSION_HOURS`.
 pub fn open_session(
     conn: &mut DbConnection,
@@ -542,7 +562,7 @@ pub fn open_session(
     let lifetime = match kind {
         // Long enough to add a factor, not to live on a password alone.
         SessionKind::Password if proof.enrolment_only => ENROLMENT_SESSION,
-        SessionKind::Password => config.session_max,
+        SessionKind::Password | SessionKind::Passkey => config.session_max,
         SessionKind::Smartcard => config.workplace_session,
     };
     let session_expires_at = now + Duration::from_std(lifetime).unwrap_or(Duration::hours(8));
@@ -825,6 +845,9 @@ fn account_may_continue(conn: &mut DbConnection, session: &Session) -> Result<bo
             account.status == AccountStatus::Active
                 && account.internet_access.allows_login()
                 && still_enough(conn, session, &account)?
+        }
+        SessionKind::Passkey => {
+            account.status == AccountStatus::Active && account.internet_access.allows_login()
         }
         SessionKind::Smartcard => {
             matches!(

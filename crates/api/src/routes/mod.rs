@@ -15,6 +15,7 @@ pub mod me;
 pub mod my_sessions;
 pub mod operations;
 pub mod organisations;
+pub mod passkey_sign_in;
 pub mod password_policy;
 pub mod problems;
 pub mod recovery;
@@ -33,6 +34,7 @@ pub fn configure(cfg: &mut ServiceConfig<'_>, dev: bool) {
             // The app's hot paths first: a request is matched against the resources in this
             // order, and every templated path before its own costs a regex run.
             .configure(auth::configure)
+            .configure(passkey_sign_in::configure)
             .configure(me::configure)
             .configure(factors::configure)
             .configure(my_sessions::configure)

@@ -116,3 +116,8 @@ async fn pages_send_nothing_without_script_unlock_needs_a_press_and_callback_wor
 async fn authenticator_app_enrolment_and_code_login_in_a_real_browser() {
     run_script("second-factor.mjs").await;
 }
+
+#[tokio::test]
+async fn passkey_enrolment_second_step_and_passkey_alone_in_a_real_browser() {
+    run_script("passkeys.mjs").await;
+}

@@ -1,7 +1,8 @@
 //! Passkeys through HTTP, with a software authenticator standing where the browser's or the
 //! phone's would: registration with the enrolment proof, a login answered with the passkey
 //! (`amr` `["pwd","hwk"]`), an answer replayed for another login, a cloned key caught by its
-//! signature counter, a lockout counted with wrong passwords, and removal.
+//! signature counter, a lockout counted with wrong passwords, and signing in with the passkey
+//! alone.
 
 use serde_json::{Value, json};
 use url::Url;
@@ -21,6 +22,7 @@ both_backends!(
     an_answer_works_for_its_own_login_only,
     a_cloned_passkey_is_refused_by_its_counter,
     wrong_passkey_answers_count_towards_the_lockout,
+    a_passkey_alone_signs_in_once_per_ceremony,
 );
 
 /// The origin the pages are served from in tests (the loopback address as `localhost`).
@@ -80,6 +82,37 @@ async fn add_passkey(app: &TestApp, key: &mut SoftToken) -> Value {
     let workplace = bearer(&smartcard_tokens(app, JANE_CARD).await);
     let started = json_of(start(app, &workplace, json!({"name": "Laptop"})).await, 201).await;
     json_of(confirm(app, key, &started, &workplace).await, 200).await
+}
+
+/// A passkey's answer to a sign-in with the passkey alone, as a phone's passkey gives it: the
+/// software authenticator keeps no discoverable credentials, so it is told which one to use
+/// (`credential_id`), and the answer carries Jane's user handle (her account id) as a phone's
+/// would. Neither is signed: the service learns them from the answer.
+fn discoverable_answer(
+    app: &TestApp,
+    key: &mut SoftToken,
+    started: &Value,
+    jane: &str,
+    credential_id: &str,
+) -> Value {
+    use base64ct::{Base64UrlUnpadded, Encoding};
+    let mut options = started["options"].clone();
+    assert_eq!(
+        options["publicKey"]["allowCredentials"]
+            .as_array()
+            .map_or(0, Vec::len),
+        0,
+        "the service does not know who is signing in"
+    );
+    assert_eq!(options["publicKey"]["userVerification"], "required");
+    options["publicKey"]["allowCredentials"] = json!([{"type": "public-key", "id": credential_id}]);
+    let options = serde_json::from_value(options).unwrap();
+    let mut credential =
+        serde_json::to_value(key.do_authentication(origin(app), options).unwrap()).unwrap();
+    let handle = uuid::Uuid::parse_str(jane).unwrap();
+    credential["response"]["userHandle"] =
+        json!(Base64UrlUnpadded::encode_string(handle.as_bytes()));
+    credential
 }
 
 /// A password login that asks for the second factor.
@@ -272,4 +305,101 @@ async fn wrong_passkey_answers_count_towards_the_lockout(app: &TestApp) {
     let res = app.login(JANE, JANE_PASSWORD).await;
     assert_eq!(res.status(), 401, "locked after five failures");
     assert_eq!(problem(res).await["code"], "invalid-credentials");
+}
+
+async fn passkey_sign_in(app: &TestApp, ceremony: &Value, credential: &Value) -> reqwest::Response {
+    app.post_json(
+        "/v1/auth/passkey/finish",
+        &json!({"ceremony": ceremony, "credential": credential}),
+        None,
+    )
+    .await
+}
+
+async fn a_passkey_alone_signs_in_once_per_ceremony(app: &TestApp) {
+    let mut key = authenticator();
+    add_passkey(app, &mut key).await;
+    // The credential's id, as a phone would find it (the software one keeps none itself).
+    let id = {
+        let challenge = challenge(app).await;
+        let id = challenge["passkey"]["publicKey"]["allowCredentials"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let passkey = answer(app, &mut key, &challenge);
+        let tokens = json_of(second_step(app, &challenge, &passkey).await, 200).await;
+        (id, tokens)
+    };
+    let (credential_id, tokens) = id;
+    let jane = jwt_part(tokens["access_token"].as_str().unwrap(), 1)["sub"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let started = json_of(
+        app.post_json("/v1/auth/passkey/start", &json!({}), None)
+            .await,
+        200,
+    )
+    .await;
+    assert!(started["expires_in"].as_u64().is_some_and(|s| s > 0));
+    let credential = discoverable_answer(app, &mut key, &started, &jane, &credential_id);
+    let signed_in = json_of(
+        passkey_sign_in(app, &started["ceremony"], &credential).await,
+        200,
+    )
+    .await;
+    let claims = jwt_part(signed_in["access_token"].as_str().unwrap(), 1);
+    assert_eq!(claims["amr"], json!(["hwk"]));
+    assert_eq!(claims["sub"], jane);
+    let me = json_of(app.get_auth("/v1/me", &bearer(&signed_in)).await, 200).await;
+    assert_eq!(me["username"], JANE);
+    // A session that showed a passkey may add another method without a link.
+    let res = app
+        .post_json("/v1/me/factors/totp", &json!({}), Some(&bearer(&signed_in)))
+        .await;
+    assert_eq!(res.status(), 201);
+
+    // The same ceremony and answer again: refused, as is a ceremony not made by the service.
+    let res = passkey_sign_in(app, &started["ceremony"], &credential).await;
+    assert_eq!(res.status(), 401);
+    assert_eq!(problem(res).await["code"], "passkey-sign-in-failed");
+    let res = passkey_sign_in(app, &json!("bm90LW91cnM"), &credential).await;
+    assert_eq!(res.status(), 401);
+    assert_eq!(problem(res).await["code"], "passkey-sign-in-failed");
+
+    // An answer naming another account (its user handle) opens nothing, and says nothing more.
+    let started = json_of(
+        app.post_json("/v1/auth/passkey/start", &json!({}), None)
+            .await,
+        200,
+    )
+    .await;
+    let mut credential = discoverable_answer(app, &mut key, &started, &jane, &credential_id);
+    credential["response"]["userHandle"] = json!("AAAAAAAAAAAAAAAAAAAAAA");
+    let res = passkey_sign_in(app, &started["ceremony"], &credential).await;
+    assert_eq!(res.status(), 401);
+    assert_eq!(problem(res).await["code"], "passkey-sign-in-failed");
+
+    // A suspended account is told so, only after a genuine answer.
+    let key_name = format!("suspend-{}", rand::random::<u32>());
+    let admin = crate::admin::admin_key(app, &key_name, "all", "write");
+    let res = app
+        .post_json(
+            &format!("/v1/admin/accounts/{JANE}/suspend"),
+            &json!({}),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let started = json_of(
+        app.post_json("/v1/auth/passkey/start", &json!({}), None)
+            .await,
+        200,
+    )
+    .await;
+    let credential = discoverable_answer(app, &mut key, &started, &jane, &credential_id);
+    let res = passkey_sign_in(app, &started["ceremony"], &credential).await;
+    assert_eq!(res.status(), 403);
+    assert_eq!(problem(res).await["code"], "account-suspended");
 }
