@@ -103,6 +103,28 @@ pub fn find(
         .transpose()
 }
 
+/// Finds an organisation by code and holds its row until the transaction ends (PostgreSQL:
+/// `FOR UPDATE`; SQLite's write transaction holds the whole database already).
+pub fn find_for_update(
+    conn: &mut DbConnection,
+    code: &OrganisationCode,
+) -> Result<Option<Organisation>, RepoError> {
+    let row = match conn {
+        DbConnection::Postgresql(c) => organisations::table
+            .find(code.as_str())
+            .select(OrganisationRow::as_select())
+            .for_update()
+            .get_result(c)
+            .optional()?,
+        DbConnection::Sqlite(c) => organisations::table
+            .find(code.as_str())
+            .select(OrganisationRow::as_select())
+            .get_result(c)
+            .optional()?,
+    };
+    row.map(Organisation::try_from).transpose()
+}
+
 /// Lists organisations ordered by code, `limit` at a time, starting after `cursor`.
 pub fn list(
     conn: &mut DbConnection,

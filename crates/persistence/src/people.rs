@@ -167,6 +167,28 @@ pub fn find(conn: &mut DbConnection, id: &PersonId) -> Result<Option<Person>, Re
         .transpose()
 }
 
+/// Finds a person and holds their row until the transaction ends (PostgreSQL: `FOR UPDATE`;
+/// SQLite's write transaction holds the whole database already).
+pub fn find_for_update(
+    conn: &mut DbConnection,
+    id: &PersonId,
+) -> Result<Option<Person>, RepoError> {
+    let row = match conn {
+        DbConnection::Postgresql(c) => people::table
+            .find(id.as_str())
+            .select(PersonRow::as_select())
+            .for_update()
+            .get_result(c)
+            .optional()?,
+        DbConnection::Sqlite(c) => people::table
+            .find(id.as_str())
+            .select(PersonRow::as_select())
+            .get_result(c)
+            .optional()?,
+    };
+    row.map(Person::try_from).transpose()
+}
+
 /// Finds a person by organisation and employee number.
 pub fn find_by_employee_number(
     conn: &mut DbConnection,

@@ -151,6 +151,18 @@ impl AccountAction {
         }
     }
 
+    /// Whether the account is already as the decision would leave it (suspending a suspended
+    /// account): a retried request then answers with the account, changing nothing.
+    fn already_done(self, account: &Account) -> bool {
+        match self {
+            Self::Unlock | Self::Reactivate => account.status == AccountStatus::Active,
+            Self::Suspend => account.status == AccountStatus::Suspended,
+            Self::ApproveAccess => account.internet_access == InternetAccessStatus::Approved,
+            Self::RejectAccess => account.internet_access == InternetAccessStatus::Rejected,
+            Self::RevokeAccess => account.internet_access == InternetAccessStatus::Revoked,
+        }
+    }
+
     /// The account as it would be after the decision, or the domain's refusal.
     fn apply(self, account: &Account) -> Result<Change, TransitionError> {
         let status = |to| Change::Status {
@@ -212,7 +224,8 @@ pub enum AdminActionError {
 
 /// Applies an administrator's decision to the account named `username`, with its audit event
 /// and, for a suspension, rejection or revocation, the consequences of the withdrawal, in one
-/// transaction on the held account row. Returns the account as it now is.
+/// transaction on the held account row. Returns the account as it now is; one already as the
+/// decision would leave it is returned unchanged, with no event (a retry is harmless).
 pub async fn decide(
     app: &AppState,
     caller: &Caller,
@@ -243,6 +256,9 @@ fn decide_in_transaction(
     };
     let account = accounts::find_for_update(conn, &seen.id)?
         .ok_or_else(|| RepoError::Corrupt("account vanished".into()))?;
+    if action.already_done(&account) {
+        return Ok(Ok(account));
+    }
     let change = match action.apply(&account) {
         Ok(change) => change,
         Err(refused) => return Ok(Err(refused.into())),

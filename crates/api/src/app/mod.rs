@@ -28,6 +28,7 @@ pub mod recovery;
 pub mod second_step;
 pub mod sessions;
 pub mod smartcard;
+pub mod versions;
 
 pub use caller::Caller;
 pub use failure::Failure;

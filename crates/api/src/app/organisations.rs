@@ -9,6 +9,7 @@ use esr_persistence::organisations::{
 use esr_persistence::{DbConnection, RepoError};
 use serde_json::json;
 
+use super::versions::{self, Stale};
 use super::{Caller, audit};
 
 /// Creates the organisation; `None` when one with this code exists already.
@@ -39,16 +40,25 @@ pub fn create(
 }
 
 /// Applies `changes`; the organisation as it now is, or `None` when no such code exists.
+/// With `if_match` (an `If-Match` header), only while the organisation is still at that
+/// version ([`versions`]), its row held meanwhile.
 pub fn update(
     conn: &mut DbConnection,
     caller: &Caller,
     actor: &Actor,
     code: &OrganisationCode,
     changes: &OrganisationChanges<'_>,
+    if_match: Option<&str>,
     now: DateTime<Utc>,
-) -> Result<Option<Organisation>, RepoError> {
+) -> Result<Result<Option<Organisation>, Stale>, RepoError> {
     conn.write_transaction(|c| {
-        let before = organisations::find(c, code)?.map(|o| o.mfa_policy);
+        let current = organisations::find_for_update(c, code)?;
+        if let (Some(expected), Some(current)) = (if_match, &current)
+            && !versions::if_match_allows(expected, &versions::tag(current.updated_at))
+        {
+            return Ok(Err(Stale));
+        }
+        let before = current.map(|o| o.mfa_policy);
         let updated = organisations::update(c, code, changes, now)?;
         if let Some(o) = &updated {
             let sessions_ended = policy_changed(c, o, before, now)?;
@@ -66,7 +76,7 @@ pub fn update(
                 now,
             )?;
         }
-        Ok(updated)
+        Ok(Ok(updated))
     })
 }
 

@@ -10,6 +10,7 @@ use esr_persistence::{DbConnection, RepoError, organisations};
 use serde_json::json;
 
 use super::administration::AdminKey;
+use super::versions;
 use super::{Caller, Failure, audit, consequences};
 use crate::audit::DigestKey;
 use crate::state::AppState;
@@ -81,6 +82,9 @@ pub enum PersonError {
     /// The employee number (in the organisation) or the smartcard subject is another's.
     #[error("employee number or smartcard subject taken")]
     Conflict,
+    /// An `If-Match` that is not the person's current version.
+    #[error(transparent)]
+    Stale(#[from] super::versions::Stale),
     /// Storage or the unexpected.
     #[error(transparent)]
     Failure(#[from] Failure),
@@ -168,6 +172,7 @@ pub async fn update(
     key: &AdminKey,
     id: PersonId,
     update: PersonUpdate,
+    if_match: Option<String>,
     now: DateTime<Utc>,
 ) -> Result<Person, PersonError> {
     let caller = caller.clone();
@@ -181,6 +186,12 @@ pub async fn update(
                     key: &key,
                     digests: &digests,
                 };
+                if let Some(expected) = &if_match
+                    && let Some(current) = people::find_for_update(c, &id)?
+                    && !versions::if_match_allows(expected, &versions::tag(current.updated_at))
+                {
+                    return Ok(Err(PersonError::Stale(versions::Stale)));
+                }
                 update_in_transaction(c, &caller, &keys, &id, &update, hold, now)
             })
         })

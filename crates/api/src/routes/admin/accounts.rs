@@ -203,7 +203,7 @@ crate::operation_problems!(
     /// The problems of unlocking an account.
     UnlockProblems: AdminError => [
         not_found(),
-        account_conflict(esr_domain::AccountAction::Unlock, AccountStatus::Active),
+        account_conflict(esr_domain::AccountAction::Unlock, AccountStatus::Suspended),
     ]
 );
 
@@ -211,7 +211,7 @@ crate::operation_problems!(
     /// The problems of suspending an account.
     SuspendProblems: AdminError => [
         not_found(),
-        account_conflict(esr_domain::AccountAction::Suspend, AccountStatus::Suspended),
+        account_conflict(esr_domain::AccountAction::Suspend, AccountStatus::Disabled),
     ]
 );
 
@@ -219,7 +219,7 @@ crate::operation_problems!(
     /// The problems of reactivating an account.
     ReactivateProblems: AdminError => [
         not_found(),
-        account_conflict(esr_domain::AccountAction::Reactivate, AccountStatus::Active),
+        account_conflict(esr_domain::AccountAction::Reactivate, AccountStatus::Locked),
     ]
 );
 
@@ -229,7 +229,7 @@ crate::operation_problems!(
         not_found(),
         access_conflict(
             esr_domain::InternetAccessAction::Approve,
-            InternetAccessStatus::Approved,
+            InternetAccessStatus::Revoked,
         ),
     ]
 );
@@ -371,7 +371,7 @@ async fn act(
     security(("apiKey" = [])),
     params(("username" = String, Path, description = "ESR username.", example = "999JSMITH01")),
     responses(
-        (status = 200, description = "The account, now active.", body = AdminAccount),
+        (status = 200, description = "The account, now active (also when it was already: a retry changes nothing).", body = AdminAccount),
         UnlockProblems,
     ),
 )]
@@ -399,7 +399,7 @@ pub async fn unlock_account(
     security(("apiKey" = [])),
     params(("username" = String, Path, description = "ESR username.", example = "999JSMITH01")),
     responses(
-        (status = 200, description = "The account, now suspended.", body = AdminAccount),
+        (status = 200, description = "The account, now suspended (also when it was already: a retry changes nothing).", body = AdminAccount),
         SuspendProblems,
     ),
 )]
@@ -426,7 +426,7 @@ pub async fn suspend_account(
     security(("apiKey" = [])),
     params(("username" = String, Path, description = "ESR username.", example = "999JSMITH01")),
     responses(
-        (status = 200, description = "The account, now active.", body = AdminAccount),
+        (status = 200, description = "The account, now active (also when it was already: a retry changes nothing).", body = AdminAccount),
         ReactivateProblems,
     ),
 )]
@@ -453,7 +453,7 @@ pub async fn reactivate_account(
     security(("apiKey" = [])),
     params(("username" = String, Path, description = "ESR username.", example = "998OBROWN01")),
     responses(
-        (status = 200, description = "The account, internet access approved.", body = AdminAccount),
+        (status = 200, description = "The account, internet access approved (also when it was already).", body = AdminAccount),
         DecideAccessProblems,
     ),
 )]
@@ -480,7 +480,7 @@ pub async fn approve_internet_access(
     security(("apiKey" = [])),
     params(("username" = String, Path, description = "ESR username.", example = "998OBROWN01")),
     responses(
-        (status = 200, description = "The account, internet access rejected.", body = AdminAccount),
+        (status = 200, description = "The account, internet access rejected (also when it was already).", body = AdminAccount),
         DecideAccessProblems,
     ),
 )]
@@ -508,7 +508,7 @@ pub async fn reject_internet_access(
     security(("apiKey" = [])),
     params(("username" = String, Path, description = "ESR username.", example = "999JSMITH01")),
     responses(
-        (status = 200, description = "The account, internet access revoked.", body = AdminAccount),
+        (status = 200, description = "The account, internet access revoked (also when it was already).", body = AdminAccount),
         RevokeAccessProblems,
     ),
 )]

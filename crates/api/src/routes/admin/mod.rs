@@ -4,7 +4,8 @@
 //! Administrators never see or set a password: they can only trigger the email flows.
 
 use actix_web::http::StatusCode;
-use actix_web::web;
+use actix_web::http::header::{ETAG, IF_MATCH};
+use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use esr_domain::Coded;
 use esr_persistence::audit::EventType;
@@ -64,6 +65,9 @@ pub enum AdminError {
         /// What to do about it.
         detail: String,
     },
+    /// `If-Match` named a version the record is no longer at: nothing was changed.
+    #[error("precondition failed")]
+    PreconditionFailed,
     /// The JSON body could not be read (malformed, wrong shape, too large, wrong type).
     #[error("unreadable request body")]
     Body(Box<ProblemSpec>),
@@ -119,6 +123,12 @@ impl AsProblem for AdminError {
             Self::Conflict { code, detail } => {
                 ProblemSpec::new(StatusCode::CONFLICT, code, "Conflict", detail.clone())
             }
+            Self::PreconditionFailed => ProblemSpec::new(
+                StatusCode::PRECONDITION_FAILED,
+                "precondition-failed",
+                "Precondition Failed",
+                "The record has changed since it was read (its ETag is not the If-Match sent); nothing was changed. Read it again, then repeat the change.",
+            ),
             Self::Body(spec) => (**spec).clone(),
             Self::Failure(f) => f.problem(),
         }
@@ -145,6 +155,27 @@ crate::operation_problems!(
     /// The problems of a list of the service itself (keys, the outbox).
     ServiceListProblems: ListProblems => [AdminAuthError::ScopeTooNarrow]
 );
+
+impl From<crate::app::versions::Stale> for AdminError {
+    fn from(_: crate::app::versions::Stale) -> Self {
+        Self::PreconditionFailed
+    }
+}
+
+/// A record's answer with its version as `ETag`, for a later `If-Match`.
+pub fn with_etag<T: serde::Serialize>(body: &T, updated_at: DateTime<Utc>) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((ETAG, crate::app::versions::tag(updated_at)))
+        .json(body)
+}
+
+/// The request's `If-Match`, if it sent one.
+pub fn if_match(req: &HttpRequest) -> Option<String> {
+    req.headers()
+        .get(IF_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
 
 /// A refused status change, for the examples.
 pub fn account_conflict(

@@ -1,7 +1,7 @@
 //! Organisations: create, get, list and update, with the settings enforced at login
 //! (approval mode, inactivity limit, password expiry).
 
-use actix_web::{HttpResponse, get, patch, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use esr_domain::{ApprovalMode, OrganisationCode};
 use esr_persistence::organisations::{
@@ -218,7 +218,11 @@ crate::operation_problems!(
 
 crate::operation_problems!(
     /// The problems of changing an organisation.
-    UpdateOrganisationProblems: AdminError => [invalid_fields(), not_found()]
+    UpdateOrganisationProblems: AdminError => [
+        invalid_fields(),
+        not_found(),
+        AdminError::PreconditionFailed,
+    ]
 );
 
 /// Parses a path code; a malformed one is as unknown as a missing one.
@@ -346,7 +350,7 @@ pub async fn create_organisation(
     security(("apiKey" = [])),
     params(("code" = String, Path, description = "Organisation code.", example = "999")),
     responses(
-        (status = 200, description = "The organisation.", body = AdminOrganisation),
+        (status = 200, description = "The organisation.", body = AdminOrganisation, headers(("ETag" = String, description = "The version of this record: send it as `If-Match` with a change."))),
         OrganisationProblems,
     ),
 )]
@@ -355,26 +359,24 @@ pub async fn get_organisation(
     state: web::Data<AppState>,
     key: AdminKey,
     code: web::Path<String>,
-) -> Result<web::Json<AdminOrganisation>, AdminError> {
+) -> Result<HttpResponse, AdminError> {
     let code = path_code(&code)?;
     if !key.can_see(&code) {
         return Err(not_found());
     }
-    state
-        .db(move |c| organisations::find(c, &code))
-        .await?
-        .map(|o| web::Json(o.into()))
-        .ok_or_else(not_found)
+    let found = state.db(move |c| organisations::find(c, &code)).await?;
+    let organisation = AdminOrganisation::from(found.ok_or_else(not_found)?);
+    Ok(super::with_etag(&organisation, organisation.updated_at))
 }
 
 /// Update an organisation: name, approval mode, inactivity limit, password expiry.
 #[utoipa::path(
     tag = "admin",
     security(("apiKey" = [])),
-    params(("code" = String, Path, description = "Organisation code.", example = "999")),
+    params(("code" = String, Path, description = "Organisation code.", example = "999"), ("If-Match" = Option<String>, Header, description = "The `ETag` of the record as read: the change is made only if it is still at that version (else `412 precondition-failed`). Without it, the change is made whatever came in between.")),
     request_body = UpdateOrganisationRequest,
     responses(
-        (status = 200, description = "The organisation as it now is.", body = AdminOrganisation),
+        (status = 200, description = "The organisation as it now is.", body = AdminOrganisation, headers(("ETag" = String, description = "The version of this record: send it as `If-Match` with a change."))),
         UpdateOrganisationProblems,
     ),
 )]
@@ -383,9 +385,10 @@ pub async fn update_organisation(
     state: web::Data<AppState>,
     key: WriteKey,
     caller: Caller,
+    req: HttpRequest,
     code: web::Path<String>,
     body: Result<web::Json<UpdateOrganisationRequest>, actix_web::Error>,
-) -> Result<web::Json<AdminOrganisation>, AdminError> {
+) -> Result<HttpResponse, AdminError> {
     let code = path_code(&code)?;
     if !key.can_see(&code) {
         return Err(not_found());
@@ -407,6 +410,7 @@ pub async fn update_organisation(
         return Err(AdminError::Invalid(violations));
     }
     let actor = key.actor();
+    let expected = super::if_match(&req);
     let updated = state
         .db(move |c| {
             let changes = OrganisationChanges {
@@ -416,8 +420,17 @@ pub async fn update_organisation(
                 password_expiry_days: body.password_expiry_days,
                 mfa_policy: body.mfa_policy.map(Into::into),
             };
-            use_cases::update(c, &caller, &actor, &code, &changes, Utc::now())
+            use_cases::update(
+                c,
+                &caller,
+                &actor,
+                &code,
+                &changes,
+                expected.as_deref(),
+                Utc::now(),
+            )
         })
-        .await?;
-    updated.map(|o| web::Json(o.into())).ok_or_else(not_found)
+        .await??;
+    let organisation = AdminOrganisation::from(updated.ok_or_else(not_found)?);
+    Ok(super::with_etag(&organisation, organisation.updated_at))
 }

@@ -1,7 +1,7 @@
 //! People (staff records, one per employment): create, get, list and update. The CSV import
 //! of whole staff lists is `POST /v1/admin/people/import`.
 
-use actix_web::{HttpResponse, get, patch, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use esr_domain::{DateOfBirth, EmployeeNumber, OrganisationCode, PersonId, PersonName, WorkEmail};
 use esr_persistence::people::{self, Person, PersonFilter};
@@ -200,6 +200,7 @@ impl From<PersonError> for AdminError {
                 code: "person-conflict",
                 detail: "Another person has this employee number in this organisation, or this smartcard subject.".into(),
             },
+            PersonError::Stale(_) => Self::PreconditionFailed,
             PersonError::Failure(f) => Self::Failure(f),
         }
     }
@@ -446,7 +447,7 @@ fn parse_new_person(
     security(("apiKey" = [])),
     params(("id" = String, Path, description = "The person's id.")),
     responses(
-        (status = 200, description = "The person.", body = AdminPerson),
+        (status = 200, description = "The person.", body = AdminPerson, headers(("ETag" = String, description = "The version of this record: send it as `If-Match` with a change."))),
         PersonProblems,
     ),
 )]
@@ -455,23 +456,21 @@ pub async fn get_person(
     state: web::Data<AppState>,
     key: AdminKey,
     id: web::Path<String>,
-) -> Result<web::Json<AdminPerson>, AdminError> {
+) -> Result<HttpResponse, AdminError> {
     let id = PersonId::parse(&id.into_inner()).ok_or_else(not_found)?;
-    state
-        .db(move |c| visible_person(c, &key, &id))
-        .await?
-        .map(|p| web::Json(p.into()))
-        .ok_or_else(not_found)
+    let found = state.db(move |c| visible_person(c, &key, &id)).await?;
+    let person = AdminPerson::from(found.ok_or_else(not_found)?);
+    Ok(super::with_etag(&person, person.updated_at))
 }
 
 /// Update a person: names, work email, date of birth, smartcard subject, language.
 #[utoipa::path(
     tag = "admin",
     security(("apiKey" = [])),
-    params(("id" = String, Path, description = "The person's id.")),
+    params(("id" = String, Path, description = "The person's id."), ("If-Match" = Option<String>, Header, description = "The `ETag` of the record as read: the change is made only if it is still at that version (else `412 precondition-failed`). Without it, the change is made whatever came in between.")),
     request_body = UpdatePersonRequest,
     responses(
-        (status = 200, description = "The person as they now are.", body = AdminPerson),
+        (status = 200, description = "The person as they now are.", body = AdminPerson, headers(("ETag" = String, description = "The version of this record: send it as `If-Match` with a change."))),
         UpdatePersonProblems,
     ),
 )]
@@ -480,14 +479,18 @@ pub async fn update_person(
     state: web::Data<AppState>,
     key: WriteKey,
     caller: Caller,
+    req: HttpRequest,
     id: web::Path<String>,
     body: Result<web::Json<UpdatePersonRequest>, actix_web::Error>,
-) -> Result<web::Json<AdminPerson>, AdminError> {
+) -> Result<HttpResponse, AdminError> {
     let b = super::json_body(body)?;
     let id = PersonId::parse(&id.into_inner()).ok_or_else(not_found)?;
     let update = parse_update(b, Utc::now().date_naive())?;
-    let updated = use_cases::update(&state, &caller, &key, id, update, Utc::now()).await?;
-    Ok(web::Json(updated.into()))
+    let expected = super::if_match(&req);
+    let updated =
+        use_cases::update(&state, &caller, &key, id, update, expected, Utc::now()).await?;
+    let person = AdminPerson::from(updated);
+    Ok(super::with_etag(&person, person.updated_at))
 }
 
 /// The fields an update sets, or every violation at once.

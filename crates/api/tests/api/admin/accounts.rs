@@ -57,14 +57,18 @@ async fn suspend_ends_every_session_until_reactivated(app: &TestApp) {
         code_of(app.login(JANE, JANE_PASSWORD).await).await,
         (403, "account-suspended".into())
     );
-    let res = post(
-        app,
-        "/v1/admin/accounts/999JSMITH01/suspend",
-        &root,
-        json!({}),
+    // A retried suspension answers with the account as it is, and changes nothing.
+    let again = ok_json(
+        post(
+            app,
+            "/v1/admin/accounts/999JSMITH01/suspend",
+            &root,
+            json!({}),
+        )
+        .await,
     )
     .await;
-    assert_eq!(code_of(res).await, (409, "account-status-conflict".into()));
+    assert_eq!(again["status"], "suspended");
     let active = ok_json(
         post(
             app,
@@ -77,14 +81,28 @@ async fn suspend_ends_every_session_until_reactivated(app: &TestApp) {
     .await;
     assert_eq!(active["status"], "active");
     assert_eq!(app.login(JANE, JANE_PASSWORD).await.status(), 200);
-    let res = post(
-        app,
-        "/v1/admin/accounts/999JSMITH01/reactivate",
-        &root,
-        json!({}),
+    let again = ok_json(
+        post(
+            app,
+            "/v1/admin/accounts/999JSMITH01/reactivate",
+            &root,
+            json!({}),
+        )
+        .await,
     )
     .await;
-    assert_eq!(code_of(res).await, (409, "account-status-conflict".into()));
+    assert_eq!(again["status"], "active");
+    assert_eq!(
+        audit_of(
+            app,
+            &root,
+            "account=999JSMITH01&type=admin.account.reactivated"
+        )
+        .await
+        .len(),
+        1,
+        "a retried decision is not audited twice"
+    );
     let events = audit_of(
         app,
         &root,
@@ -140,16 +158,19 @@ async fn revoking_internet_access_ends_every_session(app: &TestApp) {
         code_of(res).await,
         (409, "internet-access-status-conflict".into())
     );
-    let res = post(
-        app,
-        "/v1/admin/accounts/999APATEL01/internet-access/revoke",
-        &root,
-        json!({}),
+    let again = ok_json(
+        post(
+            app,
+            "/v1/admin/accounts/999APATEL01/internet-access/revoke",
+            &root,
+            json!({}),
+        )
+        .await,
     )
     .await;
     assert_eq!(
-        code_of(res).await,
-        (409, "internet-access-status-conflict".into())
+        again["internet_access"], "revoked",
+        "a retry answers with the state"
     );
 }
 
@@ -224,6 +245,22 @@ async fn pending_requests_are_approved_or_rejected(app: &TestApp) {
 
 async fn unlock_unlocks_a_locked_account(app: &TestApp) {
     let root = admin_key(app, "root", "all", "write");
+    // Unlocking an active account changes nothing; a suspended one cannot be unlocked.
+    let res = post(
+        app,
+        "/v1/admin/accounts/999APATEL01/unlock",
+        &root,
+        json!({}),
+    )
+    .await;
+    assert_eq!(ok_json(res).await["status"], "active");
+    post(
+        app,
+        "/v1/admin/accounts/999APATEL01/suspend",
+        &root,
+        json!({}),
+    )
+    .await;
     let res = post(
         app,
         "/v1/admin/accounts/999APATEL01/unlock",
@@ -232,6 +269,13 @@ async fn unlock_unlocks_a_locked_account(app: &TestApp) {
     )
     .await;
     assert_eq!(code_of(res).await, (409, "account-status-conflict".into()));
+    post(
+        app,
+        "/v1/admin/accounts/999APATEL01/reactivate",
+        &root,
+        json!({}),
+    )
+    .await;
     for _ in 0..5 {
         app.login(PRIYA, "a wrong password guess").await;
     }

@@ -9,6 +9,7 @@ use crate::helpers::{TestApp, problem};
 both_backends!(
     people_are_created_listed_and_updated,
     bad_people_input_is_refused_whole,
+    a_change_from_a_stale_read_is_refused,
 );
 
 async fn people_are_created_listed_and_updated(app: &TestApp) {
@@ -185,4 +186,71 @@ async fn bad_people_input_is_refused_whole(app: &TestApp) {
             "{q}"
         );
     }
+}
+
+/// `If-Match` with the `ETag` of a read: the change goes ahead only while the record is still
+/// as read; a change from a stale read (another administrator, or the HR feed, wrote in
+/// between) is refused and changes nothing. Organisations the same.
+async fn a_change_from_a_stale_read_is_refused(app: &TestApp) {
+    let root = admin_key(app, "stale", "all", "write");
+    let people = ok_json(get(app, "/v1/admin/people?organisation=999", &root).await).await;
+    let id = people["items"][0]["id"].as_str().unwrap().to_owned();
+    let path = format!("/v1/admin/people/{id}");
+    let read = get(app, &path, &root).await;
+    let etag = read.headers()["etag"].to_str().unwrap().to_owned();
+    assert!(
+        etag.starts_with('"') && etag.ends_with('"'),
+        "a strong tag: {etag}"
+    );
+    let before = ok_json(read).await;
+
+    let send = |tag: &str, body: Value| {
+        let request = app
+            .client
+            .patch(format!("{}{path}", app.address))
+            .bearer_auth(&root)
+            .header("if-match", tag)
+            .json(&body);
+        async move { request.send().await.unwrap() }
+    };
+    // The first change, from the read: made, with the new version.
+    let first = send(&etag, json!({"first_name": "Janet"})).await;
+    assert_eq!(first.status(), 200);
+    let newer = first.headers()["etag"].to_str().unwrap().to_owned();
+    assert_ne!(newer, etag);
+    // The second, from the same (now stale) read: refused, nothing changed.
+    let res = send(&etag, json!({"last_name": "Jones"})).await;
+    assert_eq!(code_of(res).await, (412, "precondition-failed".into()));
+    let now = ok_json(get(app, &path, &root).await).await;
+    assert_eq!(now["first_name"], "Janet");
+    assert_eq!(now["last_name"], before["last_name"]);
+    // A weak tag never matches; `*` and the current one do; no If-Match changes anyway.
+    let res = send(&format!("W/{newer}"), json!({"last_name": "Jones"})).await;
+    assert_eq!(res.status(), 412);
+    assert_eq!(
+        send("*", json!({"first_name": before["first_name"]}))
+            .await
+            .status(),
+        200
+    );
+    let res = patch(app, &path, &root, json!({"first_name": "Jane"})).await;
+    assert_eq!(res.status(), 200);
+
+    // An organisation.
+    let read = get(app, "/v1/admin/organisations/999", &root).await;
+    let etag = read.headers()["etag"].to_str().unwrap().to_owned();
+    let change = |tag: String, days: u32| {
+        let request = app
+            .client
+            .patch(format!("{}/v1/admin/organisations/999", app.address))
+            .bearer_auth(&root)
+            .header("if-match", tag)
+            .json(&json!({"inactivity_limit_days": days}));
+        async move { request.send().await.unwrap() }
+    };
+    assert_eq!(change(etag.clone(), 400).await.status(), 200);
+    let res = change(etag, 500).await;
+    assert_eq!(code_of(res).await, (412, "precondition-failed".into()));
+    let org = ok_json(get(app, "/v1/admin/organisations/999", &root).await).await;
+    assert_eq!(org["inactivity_limit_days"], 400);
 }
