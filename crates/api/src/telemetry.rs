@@ -4,9 +4,16 @@ use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
 
+/// The WebAuthn library logs what it refuses at ERROR, with the refused bytes: anyone could
+/// fill the log with a few large made-up answers. The service logs each refusal itself, in
+/// a line of its own size.
+const QUIET_WEBAUTHN: &str = "webauthn_rs_core=off";
+
 /// Installs the global subscriber. Safe to call more than once (later calls are ignored).
 pub fn init(format: LogFormat, filter: &str) {
-    let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| EnvFilter::new("info"))
+        .add_directive(QUIET_WEBAUTHN.parse().expect("a valid directive"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -205,6 +205,7 @@ diesel::table! {
         created_at -> Timestamp,
         confirmed_at -> Nullable<Timestamp>,
         last_used_at -> Nullable<Timestamp>,
+        credential_id -> Nullable<Text>,
     }
 }
 

@@ -175,6 +175,8 @@ pub struct NewPasskey<'a> {
     pub name: &'a str,
     /// The credential, sealed.
     pub sealed_credential: &'a str,
+    /// The credential's id (base64url), unique across every account.
+    pub credential_id: &'a str,
 }
 
 /// Adds a passkey, confirmed: the registration ceremony was its proof.
@@ -191,11 +193,24 @@ pub fn add_passkey(
             f::kind.eq(FactorKind::Passkey.as_str()),
             f::name.eq(new.name),
             f::sealed_secret.eq(new.sealed_credential),
+            f::credential_id.eq(Some(new.credential_id)),
             f::created_at.eq(at),
             f::confirmed_at.eq(Some(at)),
         ))
         .execute(conn)?;
     Ok(())
+}
+
+/// Whether a passkey with this credential id is registered, to any account.
+pub fn credential_registered(
+    conn: &mut DbConnection,
+    credential_id: &str,
+) -> Result<bool, RepoError> {
+    let n: i64 = f::table
+        .filter(f::credential_id.eq(credential_id))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
 }
 
 /// Records a sign-in with passkey `id`: its credential as it is now (the signature counter

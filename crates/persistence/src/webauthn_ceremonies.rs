@@ -134,7 +134,16 @@ pub fn spend(
     Ok(inserted == 1)
 }
 
-/// Ends every ceremony of an account (its factors were reset, or it can no longer sign in).
-pub fn end_all(conn: &mut DbConnection, account_id: &AccountId) -> Result<usize, RepoError> {
-    Ok(diesel::delete(w::table.filter(w::account_id.eq(account_id.as_str()))).execute(conn)?)
+/// Ends the registrations a session has under way (a new one replaces them, so a session
+/// keeps at most one).
+pub fn end_registrations_of(
+    conn: &mut DbConnection,
+    session_id: &SessionId,
+) -> Result<usize, RepoError> {
+    Ok(diesel::delete(
+        w::table
+            .filter(w::session_id.eq(session_id.as_str()))
+            .filter(w::purpose.eq(CeremonyPurpose::Registration.as_str())),
+    )
+    .execute(conn)?)
 }

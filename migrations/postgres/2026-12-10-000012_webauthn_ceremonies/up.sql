@@ -14,3 +14,8 @@ CREATE TABLE webauthn_ceremonies (
     expires_at TIMESTAMP NOT NULL
 );
 CREATE INDEX webauthn_ceremonies_expires ON webauthn_ceremonies (expires_at);
+
+-- A passkey's credential id (public: browsers are told it in allowCredentials), unique across
+-- every account: the same credential cannot be registered twice, by one account or two.
+ALTER TABLE second_factors ADD COLUMN credential_id TEXT;
+CREATE UNIQUE INDEX second_factors_credential ON second_factors (credential_id);

@@ -122,6 +122,7 @@ fn remember_registration(
         selection.resident_key = Some(webauthn_rs_proto::ResidentKeyRequirement::Preferred);
     }
     let ceremony_id = uuid::Uuid::new_v4().to_string();
+    ceremonies::end_registrations_of(conn, &session.id)?;
     let state = serde_json::to_string(&Registration { name, state })
         .map_err(|e| RepoError::Corrupt(format!("passkey registration state: {e}")))?;
     ceremonies::start(
@@ -174,6 +175,10 @@ pub async fn finish_registration(
         .webauthn()
         .finish_passkey_registration(credential, &registration.state)
         .map_err(|e| FactorError::PasskeyRejected(e.to_string()))?;
+    // WebAuthn credential ids are 1 to 1023 bytes.
+    if !(1..=1023).contains(&passkey.cred_id().len()) {
+        return Err(FactorError::PasskeyRejected("credential id length".into()));
+    }
     let session = session.clone();
     let key = app.config.mfa_key.clone();
     let caller = caller.clone();
@@ -187,6 +192,11 @@ pub async fn finish_registration(
                 let account = factors::account_of(c, &session.account_id)?;
                 if let Err(e) = factors::not_held(c, &account, &session, hold, now)? {
                     return Ok(Err(e));
+                }
+                if second_factors::credential_registered(c, &credential_id_of(&passkey))? {
+                    return Ok(Err(FactorError::PasskeyRejected(
+                        "credential registered already".into(),
+                    )));
                 }
                 let added = NewRegistered {
                     name: &registration.name,
@@ -227,11 +237,19 @@ fn add_passkey(
             account_id: &account.id,
             name: added.name,
             sealed_credential: &sealed,
+            credential_id: &credential_id_of(added.passkey),
         },
         now,
     )?;
     let first = second_factors::count_confirmed(conn, &account.id)? == 1;
-    esr_persistence::sessions::complete_with_second_factor(conn, &session.id, SecondFactor::Hwk)?;
+    // A session opened with a passkey alone has shown one already.
+    if session.kind != SessionKind::Passkey {
+        esr_persistence::sessions::complete_with_second_factor(
+            conn,
+            &session.id,
+            SecondFactor::Hwk,
+        )?;
+    }
     let recovery_codes = if first {
         Some(factors::issue_recovery_codes(
             conn, caller, key, account, now,
@@ -304,6 +322,9 @@ pub fn accepts_second_factor(
     let Some(rp) = &config.passkeys else {
         return Ok(false);
     };
+    if made_in_a_frame(credential) {
+        return Ok(false);
+    }
     let Some(ceremony) =
         ceremonies::find(conn, mfa_token.as_str(), CeremonyPurpose::SecondFactor, now)?
             .filter(|c| c.account_id == account.id)
@@ -340,6 +361,18 @@ pub fn accepts_second_factor(
     Ok(true)
 }
 
+/// Whether the browser says the answer was given inside a frame of another site
+/// (`crossOrigin` true, or a `topOrigin`, in the client data): a page that embeds ours must
+/// not sign anyone in. Client data that does not read as JSON counts as such.
+fn made_in_a_frame(credential: &PublicKeyCredential) -> bool {
+    serde_json::from_slice::<serde_json::Value>(&credential.response.client_data_json).map_or(
+        true,
+        |data| {
+            data["crossOrigin"] == serde_json::Value::Bool(true) || data.get("topOrigin").is_some()
+        },
+    )
+}
+
 /// The account's confirmed passkeys, opened. One that does not open (another key, or moved
 /// from another row) is logged and left out.
 fn stored_passkeys(
@@ -355,6 +388,12 @@ fn stored_passkeys(
             Some((f, passkey))
         })
         .collect())
+}
+
+/// A credential's id as stored: base64url.
+fn credential_id_of(passkey: &Passkey) -> String {
+    use base64ct::{Base64UrlUnpadded, Encoding};
+    Base64UrlUnpadded::encode_string(passkey.cred_id().as_ref())
 }
 
 fn open(key: &MfaKey, factor: &StoredFactor) -> Option<Passkey> {
@@ -402,6 +441,9 @@ pub struct SignInStart {
 /// What a sign-in's `ceremony` carries, sealed.
 #[derive(Serialize, Deserialize)]
 struct SealedSignIn {
+    /// Random: what the spent mark is made of, so no other spelling of the same sealed text
+    /// (the text is never trimmed or normalised, but whatever decodes to it) escapes the mark.
+    id: String,
     state: DiscoverableAuthentication,
     expires_at: DateTime<Utc>,
 }
@@ -455,6 +497,7 @@ pub async fn start_sign_in(
         .start_discoverable_authentication()
         .map_err(|e| Failure::unexpected(format!("passkey sign-in options: {e}")))?;
     let sealed = SealedSignIn {
+        id: esr_domain::random_token(&mut rand::rng(), 16),
         state,
         expires_at: now + SIGN_IN_TTL,
     };
@@ -497,7 +540,7 @@ pub async fn finish_sign_in(
     let account_id = AccountId::from_stored(handle.to_string());
     let answer = SignInAnswer {
         rp,
-        spent: TokenDigest::of(ceremony),
+        spent: TokenDigest::of(&sealed.id),
         sealed,
         credential: credential.clone(),
     };
@@ -524,7 +567,7 @@ struct SignInAnswer {
 }
 
 fn open_sign_in(key: &MfaKey, ceremony: &str, now: DateTime<Utc>) -> Option<SealedSignIn> {
-    let opened = key.open(ceremony.trim(), SIGN_IN_SEAL, "").ok()?;
+    let opened = key.open(ceremony, SIGN_IN_SEAL, "").ok()?;
     let sealed: SealedSignIn = serde_json::from_slice(&opened).ok()?;
     (sealed.expires_at > now).then_some(sealed)
 }
@@ -576,6 +619,9 @@ fn verify_discoverable(
     now: DateTime<Utc>,
 ) -> Result<bool, RepoError> {
     let key = &config.mfa_key;
+    if made_in_a_frame(&answer.credential) {
+        return Ok(false);
+    }
     let Ok((_, used)) = answer
         .rp
         .webauthn()

@@ -192,7 +192,7 @@ fn hold() -> FactorError {
 crate::operation_problems!(
     /// The problems of starting an authenticator app.
     StartTotpProblems: FactorError => [
-        FactorError::InvalidName("The name is at most 64 characters."),
+        FactorError::InvalidName("Use at most 60 characters."),
         FactorError::PolicyOff,
         FactorError::ProofRequired,
         FactorError::InvalidEnrolmentToken,
@@ -212,7 +212,7 @@ crate::operation_problems!(
 crate::operation_problems!(
     /// The problems of starting to add a passkey.
     StartPasskeyProblems: FactorError => [
-        FactorError::InvalidName("The name is at most 64 characters."),
+        FactorError::InvalidName("Use at most 60 characters."),
         FactorError::PolicyOff,
         FactorError::ProofRequired,
         FactorError::InvalidEnrolmentToken,

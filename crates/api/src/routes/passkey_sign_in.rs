@@ -97,7 +97,7 @@ crate::operation_problems!(
     }, "mediation": "conditional"},
     "expires_in": 300
 }))]
-pub struct StartResponse {
+pub struct PasskeySignInStart {
     /// Send this back with the credential: the sign-in's state, sealed (opaque; nothing is
     /// stored until it is finished).
     pub ceremony: String,
@@ -114,9 +114,10 @@ pub struct StartResponse {
 /// passkeys it holds for this service. No body (the person is not known yet); stores nothing.
 #[utoipa::path(
     tag = "session",
+    operation_id = "passkey_sign_in_start",
     path = "/auth/passkey/start",
     responses(
-        (status = 200, description = "Ask the browser or phone for a passkey.", body = StartResponse),
+        (status = 200, description = "Ask the browser or phone for a passkey.", body = PasskeySignInStart),
         StartProblems,
     ),
 )]
@@ -124,9 +125,9 @@ pub struct StartResponse {
 pub async fn start(
     state: web::Data<AppState>,
     caller: Caller,
-) -> Result<web::Json<StartResponse>, PasskeySignInError> {
+) -> Result<web::Json<PasskeySignInStart>, PasskeySignInError> {
     let started = passkeys::start_sign_in(&state, &caller, Utc::now()).await?;
-    Ok(web::Json(StartResponse {
+    Ok(web::Json(PasskeySignInStart {
         ceremony: started.ceremony,
         options: started.options,
         expires_in: started.expires_in,
@@ -136,9 +137,8 @@ pub async fn start(
 /// The passkey's answer.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct FinishRequest {
-    /// From the start.
-    #[schema(max_length = 4096)]
+pub struct PasskeySignInRequest {
+    /// From the start, exactly as given.
     pub ceremony: String,
     /// The `PublicKeyCredential` from `navigator.credentials.get()` as JSON, binary fields in
     /// base64url (`id`, `rawId`, `response.authenticatorData`, `clientDataJSON`, `signature`,
@@ -154,8 +154,9 @@ pub struct FinishRequest {
 /// after. A locked account stays locked (unlock it by email).
 #[utoipa::path(
     tag = "session",
+    operation_id = "passkey_sign_in_finish",
     path = "/auth/passkey/finish",
-    request_body = FinishRequest,
+    request_body = PasskeySignInRequest,
     responses(
         (status = 200, description = "Signed in.", body = TokenResponse),
         PasskeySignInError,
@@ -165,7 +166,7 @@ pub struct FinishRequest {
 pub async fn finish(
     state: web::Data<AppState>,
     caller: Caller,
-    body: web::Json<FinishRequest>,
+    body: web::Json<PasskeySignInRequest>,
 ) -> Result<web::Json<TokenResponse>, PasskeySignInError> {
     if body.ceremony.len() > 4096 {
         return Err(PasskeySignInError::Refused);

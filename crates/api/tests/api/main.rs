@@ -15,6 +15,7 @@ mod breached;
 mod browser;
 mod cli;
 mod consequences;
+mod data_protection;
 mod delivery;
 mod errors;
 mod foreign_provider;

@@ -499,9 +499,10 @@ async fn problems_the_server_sends_are_documented_for_their_operation() {
         ),
         (
             "post",
-            "/v1/admin/accounts/{username}/unlock",
+            "/v1/admin/accounts/{username}/internet-access/revoke",
+            // Oliver's request is pending: there is no access to revoke.
             app.post_json(
-                &format!("/v1/admin/accounts/{}/unlock", crate::auth::JANE),
+                "/v1/admin/accounts/998OBROWN01/internet-access/revoke",
                 &serde_json::json!({}),
                 Some(&key),
             )

@@ -23,6 +23,8 @@ both_backends!(
     a_cloned_passkey_is_refused_by_its_counter,
     wrong_passkey_answers_count_towards_the_lockout,
     a_passkey_alone_signs_in_once_per_ceremony,
+    an_answer_made_inside_another_sites_frame_is_refused,
+    a_credential_is_registered_once_across_accounts,
 );
 
 /// The origin the pages are served from in tests (the loopback address as `localhost`).
@@ -364,6 +366,16 @@ async fn a_passkey_alone_signs_in_once_per_ceremony(app: &TestApp) {
     let res = passkey_sign_in(app, &started["ceremony"], &credential).await;
     assert_eq!(res.status(), 401);
     assert_eq!(problem(res).await["code"], "passkey-sign-in-failed");
+    // Nor does another spelling of it get past the spent mark.
+    let ceremony = started["ceremony"].as_str().unwrap();
+    for spelled in [
+        format!(" {ceremony}"),
+        format!("{ceremony} "),
+        format!("\n{ceremony}"),
+    ] {
+        let res = passkey_sign_in(app, &json!(spelled), &credential).await;
+        assert_eq!(res.status(), 401, "{spelled:?}");
+    }
     let res = passkey_sign_in(app, &json!("bm90LW91cnM"), &credential).await;
     assert_eq!(res.status(), 401);
     assert_eq!(problem(res).await["code"], "passkey-sign-in-failed");
@@ -402,4 +414,92 @@ async fn a_passkey_alone_signs_in_once_per_ceremony(app: &TestApp) {
     let res = passkey_sign_in(app, &started["ceremony"], &credential).await;
     assert_eq!(res.status(), 403);
     assert_eq!(problem(res).await["code"], "account-suspended");
+}
+
+/// An answer whose client data is written here (as a browser would write it for a page inside
+/// a frame of `top`, or for our own page when `top` is `None`), signed by the authenticator.
+fn answer_with_client_data(
+    app: &TestApp,
+    key: &mut SoftToken,
+    options: &Value,
+    top: Option<&str>,
+) -> Value {
+    use sha2::Digest;
+    use webauthn_authenticator_rs::AuthenticatorBackendHashedClientData;
+    let mut client_data = json!({
+        "type": "webauthn.get",
+        "challenge": options["publicKey"]["challenge"],
+        "origin": origin(app).as_str().trim_end_matches('/'),
+        "crossOrigin": top.is_some(),
+    });
+    if let Some(top) = top {
+        client_data["topOrigin"] = json!(top);
+    }
+    let client_data = serde_json::to_vec(&client_data).unwrap();
+    let request: webauthn_rs::prelude::RequestChallengeResponse =
+        serde_json::from_value(options.clone()).unwrap();
+    let mut credential = key
+        .perform_auth(
+            sha2::Sha256::digest(&client_data).to_vec(),
+            request.public_key,
+            60_000,
+        )
+        .unwrap();
+    credential.response.client_data_json = client_data;
+    serde_json::to_value(credential).unwrap()
+}
+
+async fn an_answer_made_inside_another_sites_frame_is_refused(app: &TestApp) {
+    let mut key = authenticator();
+    add_passkey(app, &mut key).await;
+    let challenge = challenge(app).await;
+    let framed = answer_with_client_data(
+        app,
+        &mut key,
+        &challenge["passkey"],
+        Some("https://evil.example"),
+    );
+    let res = second_step(app, &challenge, &framed).await;
+    assert_eq!(res.status(), 401);
+    assert_eq!(problem(res).await["code"], "invalid-second-factor");
+    // The same construction on our own page is accepted: the frame is what was refused.
+    let own = answer_with_client_data(app, &mut key, &challenge["passkey"], None);
+    json_of(second_step(app, &challenge, &own).await, 200).await;
+}
+
+async fn a_credential_is_registered_once_across_accounts(app: &TestApp) {
+    use diesel::RunQueryDsl;
+    let mut key = authenticator();
+    add_passkey(app, &mut key).await;
+    let workplace = bearer(&smartcard_tokens(app, JANE_CARD).await);
+    // A registration started and replaced by a newer one is gone.
+    let replaced = json_of(start(app, &workplace, json!({})).await, 201).await;
+    let started = json_of(start(app, &workplace, json!({})).await, 201).await;
+    let mut other = authenticator();
+    let res = confirm(app, &mut other, &replaced, &workplace).await;
+    assert_eq!(
+        res.status(),
+        404,
+        "a session keeps one registration under way"
+    );
+    // A credential whose id is registered already (here, made to look like the first
+    // passkey's) is refused, whoever registered it.
+    let options = serde_json::from_value(started["options"].clone()).unwrap();
+    let credential = other.do_registration(origin(app), options).unwrap();
+    diesel::sql_query(format!(
+        "UPDATE second_factors SET credential_id = '{}' WHERE kind = 'passkey'",
+        credential.id
+    ))
+    .execute(&mut app.db())
+    .unwrap();
+    let id = started["ceremony_id"].as_str().unwrap();
+    let res = app
+        .post_json(
+            &format!("/v1/me/factors/passkey/{id}/confirm"),
+            &json!({"credential": credential}),
+            Some(&workplace),
+        )
+        .await;
+    assert_eq!(res.status(), 400);
+    assert_eq!(problem(res).await["code"], "passkey-rejected");
 }
