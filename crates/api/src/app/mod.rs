@@ -21,6 +21,7 @@ pub mod import;
 pub mod internet_access;
 pub mod lockout;
 pub mod organisations;
+pub mod passkey_sign_in;
 pub mod passkeys;
 pub mod passwords;
 pub mod people;

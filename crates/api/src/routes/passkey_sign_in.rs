@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::app::passkeys::{self, PasskeySignInError};
+use crate::app::passkey_sign_in::{self, PasskeySignInError};
 use crate::app::{Caller, Failure};
 use crate::problem::{AsProblem, ProblemCatalogue, ProblemSpec};
 use crate::rate_limit::Limited;
@@ -126,7 +126,7 @@ pub async fn start(
     state: web::Data<AppState>,
     caller: Caller,
 ) -> Result<web::Json<PasskeySignInStart>, PasskeySignInError> {
-    let started = passkeys::start_sign_in(&state, &caller, Utc::now()).await?;
+    let started = passkey_sign_in::start_sign_in(&state, &caller, Utc::now()).await?;
     Ok(web::Json(PasskeySignInStart {
         ceremony: started.ceremony,
         options: started.options,
@@ -171,7 +171,7 @@ pub async fn finish(
     if body.ceremony.len() > 4096 {
         return Err(PasskeySignInError::Refused);
     }
-    let tokens = passkeys::finish_sign_in(
+    let tokens = passkey_sign_in::finish_sign_in(
         &state,
         &caller,
         &body.ceremony,
