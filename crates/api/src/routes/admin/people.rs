@@ -268,6 +268,7 @@ crate::operation_problems!(
         invalid_fields(),
         not_found(),
         AdminError::from(PersonError::Conflict),
+        AdminError::PreconditionFailed,
     ]
 );
 
