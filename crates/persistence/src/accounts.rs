@@ -667,6 +667,21 @@ pub struct AccountFilter {
     pub internet_access: Option<InternetAccessStatus>,
     /// Only this person's accounts.
     pub person_id: Option<PersonId>,
+    /// Only the account with this id.
+    pub id: Option<AccountId>,
+}
+
+/// The usernames of these people's accounts (a person has at most one), by person id.
+pub fn usernames_of(
+    conn: &mut DbConnection,
+    people: &[PersonId],
+) -> Result<std::collections::HashMap<String, String>, RepoError> {
+    let ids: Vec<&str> = people.iter().map(PersonId::as_str).collect();
+    let rows: Vec<(String, String)> = accounts::table
+        .filter(accounts::person_id.eq_any(ids))
+        .select((accounts::person_id, accounts::username))
+        .load(conn)?;
+    Ok(rows.into_iter().collect())
 }
 
 /// Lists accounts by username, `limit` at a time after `cursor` (a username).
@@ -689,6 +704,9 @@ pub fn list(
     }
     if let Some(access) = filter.internet_access {
         q = q.filter(accounts::internet_access.eq(access.as_str()));
+    }
+    if let Some(id) = &filter.id {
+        q = q.filter(accounts::id.eq(id.as_str().to_owned()));
     }
     if let Some(person) = &filter.person_id {
         q = q.filter(accounts::person_id.eq(person.as_str().to_owned()));

@@ -54,7 +54,7 @@ impl AdminKey {
 #[derive(Debug)]
 pub struct AuditSearch {
     /// Only this account's events.
-    pub account: Option<Username>,
+    pub account: Option<AccountRef>,
     /// Only events of this type, as the caller spelled it.
     pub event_type: Option<String>,
     /// Only events at or after this time.
@@ -67,6 +67,34 @@ pub struct AuditSearch {
     pub limit: u32,
 }
 
+/// An account as an administrator names it: by username or by id.
+#[derive(Debug, Clone)]
+pub enum AccountRef {
+    /// Its username, e.g. `999JSMITH01`.
+    Username(Username),
+    /// Its id (the `account_id` of audit events and outbox messages).
+    Id(esr_domain::AccountId),
+}
+
+impl AccountRef {
+    /// A username, or else an account id (a UUID); `None` when it is neither.
+    pub fn parse(text: &str) -> Option<Self> {
+        if let Ok(username) = Username::parse(text) {
+            return Some(Self::Username(username));
+        }
+        uuid::Uuid::parse_str(text)
+            .ok()
+            .map(|id| Self::Id(esr_domain::AccountId::from_stored(id.to_string())))
+    }
+
+    fn find(&self, conn: &mut DbConnection) -> Result<Option<Account>, RepoError> {
+        match self {
+            Self::Username(username) => accounts::find_by_username(conn, username),
+            Self::Id(id) => accounts::find(conn, id),
+        }
+    }
+}
+
 /// A page of the audit trail as `key` may see it, and the cursor of the next page. An
 /// account the key cannot see, or an event type that does not exist, gives an empty page
 /// (the same answer as an account with no events, so the filter cannot probe for accounts).
@@ -77,7 +105,8 @@ pub fn audit_page(
 ) -> Result<(Vec<esr_persistence::audit::AuditEvent>, Option<i64>), RepoError> {
     let nothing = Ok((Vec::new(), None));
     let account_id = match &search.account {
-        Some(username) => match accounts::find_by_username(conn, username)?
+        Some(account) => match account
+            .find(conn)?
             .filter(|a| key.can_see(&a.organisation_code))
         {
             Some(account) => Some(account.id),

@@ -4,7 +4,7 @@
 
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
-use esr_domain::{AccountStatus, InternetAccessStatus, Username};
+use esr_domain::{AccountId, AccountStatus, InternetAccessStatus, PersonId, Username};
 use esr_persistence::accounts::{self, Account, AccountFilter};
 use esr_persistence::second_factors::{self, StoredFactor};
 use serde::{Deserialize, Serialize};
@@ -146,6 +146,12 @@ pub struct AccountQuery {
     /// `approved`, `rejected`, `revoked`).
     #[param(example = "pending")]
     pub internet_access: Option<String>,
+    /// Only the account of this person (the `id` of `GET /v1/admin/people`).
+    #[param(example = "01938f2e-8c1a-7b3d-9e4f-5a6b7c8d9e0f")]
+    pub person_id: Option<String>,
+    /// Only the account with this id (the `account_id` of audit events and outbox messages).
+    #[param(example = "6f1c1a8e-9a57-4c1d-8b8e-2c4a4f2e9a57")]
+    pub id: Option<String>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
     /// Page size, 1 to 100 (default 50).
@@ -256,7 +262,7 @@ crate::operation_problems!(
     ]
 );
 
-/// List accounts, filtered by organisation, status and internet access.
+/// List accounts, filtered by organisation, status, internet access, person or account id.
 #[utoipa::path(
     tag = "admin",
     security(("apiKey" = [])),
@@ -294,7 +300,20 @@ pub async fn list_accounts(
             .map(InternetAccessStatus::parse)
             .transpose()
             .map_err(|_| bad("internet access status"))?,
-        person_id: None,
+        person_id: q
+            .person_id
+            .as_deref()
+            .map(|id| PersonId::parse(id).ok_or_else(|| bad("person_id")))
+            .transpose()?,
+        id: q
+            .id
+            .as_deref()
+            .map(|id| {
+                uuid::Uuid::parse_str(id)
+                    .map(|_| AccountId::from_stored(id.to_ascii_lowercase()))
+                    .map_err(|_| bad("id"))
+            })
+            .transpose()?,
     };
     if let Some(own) = key.organisation() {
         match &filter.organisation {

@@ -3,7 +3,6 @@
 
 use actix_web::{get, post, web};
 use chrono::{DateTime, NaiveDateTime, Utc};
-use esr_domain::Username;
 use esr_persistence::RepoError;
 use esr_persistence::audit::AuditEvent;
 use esr_persistence::audit::EventType;
@@ -16,7 +15,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::{AdminError, ListProblems, ServiceListProblems, bad_cursor, page_limit};
 use crate::admin_auth::{AdminAuthError, AdminKey, WriteKey};
 use crate::app::Caller;
-use crate::app::administration::{self, AuditSearch};
+use crate::app::administration::{self, AccountRef, AuditSearch};
 use crate::state::AppState;
 
 /// Registers the audit and outbox routes.
@@ -100,7 +99,7 @@ pub struct AuditEventPage {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
-    /// Only events of this account (its username).
+    /// Only events of this account: its username, or its id (an event's `account_id`).
     #[param(example = "999JSMITH01")]
     pub account: Option<String>,
     /// Only events of this type.
@@ -172,9 +171,11 @@ impl AuditQuery {
         }
         let account = self
             .account
-            .map(|u| {
-                Username::parse(&u).map_err(|_| {
-                    AdminError::InvalidParameter("account must be an ESR username".into())
+            .map(|a| {
+                AccountRef::parse(&a).ok_or_else(|| {
+                    AdminError::InvalidParameter(
+                        "account must be an ESR username or an account id".into(),
+                    )
                 })
             })
             .transpose()?;

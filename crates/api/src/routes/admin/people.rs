@@ -4,7 +4,10 @@
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use esr_domain::{DateOfBirth, EmployeeNumber, OrganisationCode, PersonId, PersonName, WorkEmail};
+use std::collections::HashMap;
+
 use esr_persistence::people::{self, Person, PersonFilter};
+use esr_persistence::{DbConnection, RepoError, accounts};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -65,6 +68,27 @@ pub struct AdminPerson {
     pub created_at: DateTime<Utc>,
     /// Last changed.
     pub updated_at: DateTime<Utc>,
+    /// The person's ESR account, once they have one: `GET /v1/admin/accounts/{username}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "241JSMITH01")]
+    pub username: Option<String>,
+}
+
+impl AdminPerson {
+    /// The person, with the username of their account if any.
+    fn with_username(p: Person, usernames: &HashMap<String, String>) -> Self {
+        let username = usernames.get(p.id.as_str()).cloned();
+        Self {
+            username,
+            ..p.into()
+        }
+    }
+}
+
+/// The person as an administrator sees them, their account's username looked up.
+fn admin_person(conn: &mut DbConnection, person: Person) -> Result<AdminPerson, RepoError> {
+    let usernames = accounts::usernames_of(conn, std::slice::from_ref(&person.id))?;
+    Ok(AdminPerson::with_username(person, &usernames))
 }
 
 impl From<Person> for AdminPerson {
@@ -81,6 +105,7 @@ impl From<Person> for AdminPerson {
             language: p.language,
             created_at: p.created_at,
             updated_at: p.updated_at,
+            username: None,
         }
     }
 }
@@ -332,11 +357,19 @@ pub async fn list_people(
                 .map_err(|_| bad_cursor())
         })
         .transpose()?;
-    let page = state
-        .db(move |c| people::list(c, &filter, cursor.as_deref(), limit))
+    let (page, usernames) = state
+        .db(move |c| {
+            let page = people::list(c, &filter, cursor.as_deref(), limit)?;
+            let ids: Vec<PersonId> = page.items.iter().map(|p| p.id.clone()).collect();
+            Ok((page, accounts::usernames_of(c, &ids)?))
+        })
         .await?;
     Ok(web::Json(AdminPersonPage {
-        items: page.items.into_iter().map(AdminPerson::from).collect(),
+        items: page
+            .items
+            .into_iter()
+            .map(|p| AdminPerson::with_username(p, &usernames))
+            .collect(),
         next_cursor: page.next_cursor,
     }))
 }
@@ -459,8 +492,14 @@ pub async fn get_person(
     id: web::Path<String>,
 ) -> Result<HttpResponse, AdminError> {
     let id = PersonId::parse(&id.into_inner()).ok_or_else(not_found)?;
-    let found = state.db(move |c| visible_person(c, &key, &id)).await?;
-    let person = AdminPerson::from(found.ok_or_else(not_found)?);
+    let found = state
+        .db(move |c| {
+            visible_person(c, &key, &id)?
+                .map(|p| admin_person(c, p))
+                .transpose()
+        })
+        .await?;
+    let person = found.ok_or_else(not_found)?;
     Ok(super::with_etag(&person, person.updated_at))
 }
 
@@ -490,7 +529,7 @@ pub async fn update_person(
     let expected = super::if_match(&req);
     let updated =
         use_cases::update(&state, &caller, &key, id, update, expected, Utc::now()).await?;
-    let person = AdminPerson::from(updated);
+    let person = state.db(move |c| admin_person(c, updated)).await?;
     Ok(super::with_etag(&person, person.updated_at))
 }
 

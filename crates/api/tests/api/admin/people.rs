@@ -10,6 +10,7 @@ both_backends!(
     people_are_created_listed_and_updated,
     bad_people_input_is_refused_whole,
     a_change_from_a_stale_read_is_refused,
+    a_person_and_their_account_lead_to_each_other,
 );
 
 async fn people_are_created_listed_and_updated(app: &TestApp) {
@@ -253,4 +254,77 @@ async fn a_change_from_a_stale_read_is_refused(app: &TestApp) {
     assert_eq!(code_of(res).await, (412, "precondition-failed".into()));
     let org = ok_json(get(app, "/v1/admin/organisations/999", &root).await).await;
     assert_eq!(org["inactivity_limit_days"], 400);
+}
+
+/// From a person to their account and back, and from an account id (as audit events and
+/// outbox messages carry it) to the account and its events.
+async fn a_person_and_their_account_lead_to_each_other(app: &TestApp) {
+    let root = admin_key(app, "links", "all", "write");
+    let people = ok_json(
+        get(
+            app,
+            "/v1/admin/people?email=jane.smith%40demo.nhs.uk",
+            &root,
+        )
+        .await,
+    )
+    .await;
+    let jane = people["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["organisation_code"] == "999")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        jane["username"], "999JSMITH01",
+        "the person names their account"
+    );
+    let person = ok_json(
+        get(
+            app,
+            &format!("/v1/admin/people/{}", jane["id"].as_str().unwrap()),
+            &root,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(person["username"], "999JSMITH01");
+
+    let accounts = ok_json(
+        get(
+            app,
+            &format!(
+                "/v1/admin/accounts?person_id={}",
+                jane["id"].as_str().unwrap()
+            ),
+            &root,
+        )
+        .await,
+    )
+    .await;
+    let items = accounts["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["username"], "999JSMITH01");
+    assert_eq!(items[0]["person_id"], jane["id"]);
+    let account_id = items[0]["id"].as_str().unwrap().to_owned();
+
+    let by_id =
+        ok_json(get(app, &format!("/v1/admin/accounts?id={account_id}"), &root).await).await;
+    assert_eq!(by_id["items"][0]["username"], "999JSMITH01");
+    // Audit events by account id are those by username.
+    app.login("999JSMITH01", "not her password").await;
+    let by_name = audit_of(app, &root, "account=999JSMITH01").await;
+    let by_account_id = audit_of(app, &root, &format!("account={account_id}")).await;
+    assert!(!by_name.is_empty());
+    assert_eq!(by_name, by_account_id);
+    // Another organisation's key finds nothing by id either.
+    let other = admin_key(app, "links-998", "998", "read");
+    let hidden =
+        ok_json(get(app, &format!("/v1/admin/accounts?id={account_id}"), &other).await).await;
+    assert_eq!(hidden["items"].as_array().map(Vec::len), Some(0));
+    for q in ["person_id=not-an-id", "id=999JSMITH01"] {
+        let res = get(app, &format!("/v1/admin/accounts?{q}"), &root).await;
+        assert_eq!(code_of(res).await.0, 400, "{q}");
+    }
 }
