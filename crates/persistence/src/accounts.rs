@@ -669,6 +669,8 @@ pub struct AccountFilter {
     pub person_id: Option<PersonId>,
     /// Only the account with this id.
     pub id: Option<AccountId>,
+    /// Only accounts changed at or after this time.
+    pub updated_since: Option<DateTime<Utc>>,
 }
 
 /// The usernames of these people's accounts (a person has at most one), by person id.
@@ -707,6 +709,9 @@ pub fn list(
     }
     if let Some(id) = &filter.id {
         q = q.filter(accounts::id.eq(id.as_str().to_owned()));
+    }
+    if let Some(since) = filter.updated_since {
+        q = q.filter(accounts::updated_at.ge(since.naive_utc()));
     }
     if let Some(person) = &filter.person_id {
         q = q.filter(accounts::person_id.eq(person.as_str().to_owned()));

@@ -284,6 +284,8 @@ pub struct PersonFilter {
     pub employee_number: Option<String>,
     /// Only this (canonical) work email.
     pub work_email: Option<String>,
+    /// Only people changed at or after this time.
+    pub updated_since: Option<DateTime<Utc>>,
 }
 
 /// Lists people by id, `limit` at a time after `cursor` (an id). Ids are
@@ -307,6 +309,9 @@ pub fn list(
     }
     if let Some(e) = &filter.work_email {
         q = q.filter(people::work_email.eq(e.clone()));
+    }
+    if let Some(since) = filter.updated_since {
+        q = q.filter(people::updated_at.ge(since.naive_utc()));
     }
     if let Some(after) = cursor {
         q = q.filter(people::id.gt(after.to_owned()));

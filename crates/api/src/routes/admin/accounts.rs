@@ -152,6 +152,10 @@ pub struct AccountQuery {
     /// Only the account with this id (the `account_id` of audit events and outbox messages).
     #[param(example = "6f1c1a8e-9a57-4c1d-8b8e-2c4a4f2e9a57")]
     pub id: Option<String>,
+    /// Only those changed at or after this time (RFC 3339), e.g. the start of your last
+    /// sync. What changed and why is in the audit trail (`GET /v1/admin/audit-events`).
+    #[param(example = "2026-12-07T09:00:00Z")]
+    pub updated_since: Option<String>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
     /// Page size, 1 to 100 (default 50).
@@ -314,6 +318,7 @@ pub async fn list_accounts(
                     .map_err(|_| bad("id"))
             })
             .transpose()?,
+        updated_since: super::updated_since(q.updated_since.as_deref())?,
     };
     if let Some(own) = key.organisation() {
         match &filter.organisation {

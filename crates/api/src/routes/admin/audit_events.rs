@@ -45,7 +45,8 @@ pub struct AuditEventBody {
     pub seq: i64,
     /// When (UTC).
     pub at: DateTime<Utc>,
-    /// Dotted type, e.g. `login.failed`, `admin.account.suspended`.
+    /// Dotted type, e.g. `login.failed`, `admin.account.suspended`: one of the catalogue.
+    #[schema(schema_with = event_types)]
     pub event_type: String,
     /// The account concerned.
     pub account_id: Option<String>,
@@ -64,6 +65,17 @@ pub struct AuditEventBody {
     pub prev_hash: String,
     /// SHA-256 of this event's content and `prev_hash`.
     pub hash: String,
+}
+
+/// The catalogue of event types, declared as the enum of `event_type`.
+fn event_types() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .description(Some(
+            "Dotted type, e.g. `login.failed`, `admin.account.suspended`: one of the catalogue.",
+        ))
+        .enum_values(Some(EventType::ALL.iter().map(|t| t.as_str())))
+        .build()
 }
 
 impl From<AuditEvent> for AuditEventBody {

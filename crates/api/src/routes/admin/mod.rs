@@ -258,6 +258,21 @@ pub fn page_limit(limit: Option<u32>) -> Result<u32, AdminError> {
     }
 }
 
+/// An `updated_since` query value: an RFC 3339 time.
+pub fn updated_since(value: Option<&str>) -> Result<Option<DateTime<Utc>>, AdminError> {
+    value
+        .map(|v| {
+            DateTime::parse_from_rfc3339(v)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|_| {
+                    AdminError::InvalidParameter(
+                        "updated_since is an RFC 3339 time, e.g. 2026-12-07T09:00:00Z".into(),
+                    )
+                })
+        })
+        .transpose()
+}
+
 /// A cursor that cannot have come from us.
 pub fn bad_cursor() -> AdminError {
     AdminError::InvalidParameter("cursor is not one this API returned".into())

@@ -135,6 +135,10 @@ pub struct PersonQuery {
     /// Only this work email (case-insensitive).
     #[param(example = "jane.smith@bolton.nhs.uk")]
     pub email: Option<String>,
+    /// Only those changed at or after this time (RFC 3339), e.g. the start of your last
+    /// sync. What changed and why is in the audit trail (`GET /v1/admin/audit-events`).
+    #[param(example = "2026-12-07T09:00:00Z")]
+    pub updated_since: Option<String>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
     /// Page size, 1 to 100 (default 50).
@@ -337,6 +341,7 @@ pub async fn list_people(
             .transpose()
             .map_err(|_| bad("email"))?
             .map(|e| e.as_str().to_owned()),
+        updated_since: super::updated_since(q.updated_since.as_deref())?,
     };
     if let Some(own) = key.organisation() {
         match &filter.organisation {
