@@ -569,13 +569,13 @@ pub fn json_config() -> actix_web::web::JsonConfig {
 pub async fn json_objects_only(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     use futures_util::StreamExt;
     let is_json = req.mime_type().ok().flatten().is_some_and(|m| {
         m.subtype() == actix_web::mime::JSON || m.suffix() == Some(actix_web::mime::JSON)
     });
     if !is_json {
-        return next.call(req).await;
+        return Ok(next.call(req).await?.map_into_boxed_body());
     }
     // The whole body within the deadline: a client trickling bytes gives up its connection.
     let deadline = req
@@ -587,35 +587,35 @@ pub async fn json_objects_only(
     let read = async {
         let mut body = actix_web::web::BytesMut::new();
         while let Some(chunk) = payload.next().await {
-            let chunk = chunk?;
+            let chunk = chunk.map_err(|e| RequestError::Payload(e.to_string()))?;
             if body.len() + chunk.len() > JSON_BODY_LIMIT {
                 return Err(RequestError::TooLarge {
                     limit: JSON_BODY_LIMIT,
-                }
-                .into());
+                });
             }
             body.extend_from_slice(&chunk);
         }
-        Ok::<_, actix_web::Error>(body)
+        Ok(body)
     };
-    let body = match tokio::time::timeout(deadline, read).await {
-        Ok(body) => body?,
-        Err(_) => {
-            return Err(RequestError::BodyTimeout {
-                secs: deadline.as_secs(),
-            }
-            .into());
+    let refused = match tokio::time::timeout(deadline, read).await {
+        Ok(Ok(body)) if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') => {
+            RequestError::InvalidBody(
+                "the body must be a JSON object ({ … }) with the documented fields".into(),
+            )
         }
+        Ok(Ok(body)) => {
+            req.set_payload(actix_web::dev::Payload::from(body.freeze()));
+            return Ok(next.call(req).await?.map_into_boxed_body());
+        }
+        Ok(Err(refused)) => refused,
+        Err(_) => RequestError::BodyTimeout {
+            secs: deadline.as_secs(),
+        },
     };
-    let first = body.iter().find(|b| !b.is_ascii_whitespace()).copied();
-    if first == Some(b'[') {
-        return Err(RequestError::InvalidBody(
-            "the body must be a JSON object ({ … }) with the documented fields".into(),
-        )
-        .into());
-    }
-    req.set_payload(actix_web::dev::Payload::from(body.freeze()));
-    next.call(req).await
+    // Answered here, as a response rather than an error, so the middleware around (security
+    // headers, the problem body) treats it like any other answer.
+    let response = actix_web::ResponseError::error_response(&refused);
+    Ok(req.into_response(response))
 }
 
 /// Path extractor settings.

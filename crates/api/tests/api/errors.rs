@@ -148,6 +148,21 @@ async fn responses_carry_safety_headers(app: &TestApp) {
             "{path}: no HSTS over plain http"
         );
     }
+    // A body refused before any handler (too large) carries them too.
+    let res = app
+        .client
+        .post(format!("{}/v1/auth/login", app.address))
+        .header("content-type", "application/json")
+        .body(format!("{{\"username\": \"{}\"}}", "x".repeat(20_000)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 413);
+    let h = res.headers();
+    assert_eq!(h["x-frame-options"], "DENY", "413");
+    assert_eq!(h["x-content-type-options"], "nosniff", "413");
+    assert!(h.contains_key("content-security-policy"), "413");
+    assert_eq!(h["content-type"], "application/problem+json");
     // Swagger UI: its own scripts only, never framed.
     let res = app.get("/swagger-ui/").await;
     let csp = res.headers()["content-security-policy"]
