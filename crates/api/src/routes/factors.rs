@@ -46,6 +46,7 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
 }))]
 pub struct FactorBody {
     /// Id (for removal).
+    #[schema(format = "uuid")]
     pub id: String,
     /// `totp` (authenticator app) or `passkey`.
     pub kind: &'static str,
@@ -311,6 +312,7 @@ pub struct StartTotpRequest {
 }))]
 pub struct PendingTotpBody {
     /// The factor's id: confirm it at `POST /v1/me/factors/totp/{id}/confirm`.
+    #[schema(format = "uuid")]
     pub id: String,
     /// Its name.
     pub name: String,
@@ -437,6 +439,7 @@ pub async fn confirm_totp(
 }))]
 pub struct PasskeyRegistrationBody {
     /// Confirm with this id.
+    #[schema(format = "uuid")]
     pub ceremony_id: String,
     /// `{"publicKey": PublicKeyCredentialCreationOptions}`.
     #[schema(value_type = Object)]

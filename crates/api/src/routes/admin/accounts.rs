@@ -54,12 +54,14 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
 }))]
 pub struct AdminAccount {
     /// Identifier.
+    #[schema(format = "uuid")]
     pub id: String,
     /// ESR username.
     pub username: String,
     /// Employing organisation.
     pub organisation_code: String,
     /// The person holding it (`/v1/admin/people/{id}`).
+    #[schema(format = "uuid")]
     pub person_id: String,
     /// `active`, `locked`, `suspended` or `disabled`.
     #[schema(example = "active")]

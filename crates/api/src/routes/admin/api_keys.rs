@@ -39,6 +39,7 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
 }))]
 pub struct ApiKeyBody {
     /// Identifier (for revoking).
+    #[schema(format = "uuid")]
     pub id: String,
     /// Unique name; the audit trail names the key by it.
     pub name: String,

@@ -49,6 +49,7 @@ pub struct AuditEventBody {
     #[schema(schema_with = event_types)]
     pub event_type: String,
     /// The account concerned.
+    #[schema(format = "uuid")]
     pub account_id: Option<String>,
     /// Who acted: `account:{username}`, `api-key:{name}`, `system`, `anonymous`, `cli`.
     pub actor: String,
@@ -221,12 +222,14 @@ impl AuditQuery {
 }))]
 pub struct OutboxMessageBody {
     /// Identifier (also the provider reference).
+    #[schema(format = "uuid")]
     pub id: String,
     /// Template: `recovery`, `unlock`, `password_changed`, `account_locked`.
     pub kind: String,
     /// Destination address.
     pub recipient: String,
     /// The account it concerns.
+    #[schema(format = "uuid")]
     pub account_id: Option<String>,
     /// `pending`, `sending`, `sent` or `dead`.
     pub status: String,

@@ -47,6 +47,7 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
 }))]
 pub struct AdminPerson {
     /// Identifier.
+    #[schema(format = "uuid")]
     pub id: String,
     /// Employing organisation.
     pub organisation_code: String,
@@ -168,6 +169,7 @@ pub struct CreatePersonRequest {
     /// Surname.
     pub last_name: String,
     /// `YYYY-MM-DD`.
+    #[schema(format = Date)]
     pub date_of_birth: String,
     /// Work email.
     pub work_email: String,
