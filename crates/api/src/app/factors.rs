@@ -152,16 +152,10 @@ pub async fn start_totp(
     let hold = super::contact_change_hold(&app.config);
     app.db(move |c| {
         c.write_transaction(|c| {
-            let account = account_of(c, &session.account_id)?;
-            if policy_of(c, &account)? == MfaPolicy::Off {
-                return Ok(Err(FactorError::PolicyOff));
-            }
-            if let Err(e) = not_held(c, &account, &session, hold, now)? {
-                return Ok(Err(e));
-            }
-            if let Err(e) = check_proof(c, &session, proof.as_ref(), now)? {
-                return Ok(Err(e));
-            }
+            let account = match may_enrol(c, &session, proof.as_ref(), hold, now)? {
+                Ok(account) => account,
+                Err(e) => return Ok(Err(e)),
+            };
             Ok(Ok(add_pending_totp(
                 c, &key, &account, &session, &name, now,
             )?))
@@ -169,6 +163,29 @@ pub async fn start_totp(
     })
     .await
     .map_err(Failure::from)?
+}
+
+/// The account `session` may add a sign-in method to: the organisation uses them, the
+/// contact-change hold does not bind the session, and the enrolment proof holds (an
+/// enrolment link given as `proof` is spent here).
+pub(super) fn may_enrol(
+    conn: &mut DbConnection,
+    session: &Session,
+    proof: Option<&TokenDigest>,
+    hold: Duration,
+    now: DateTime<Utc>,
+) -> Result<Result<Account, FactorError>, RepoError> {
+    let account = account_of(conn, &session.account_id)?;
+    if policy_of(conn, &account)? == MfaPolicy::Off {
+        return Ok(Err(FactorError::PolicyOff));
+    }
+    if let Err(e) = not_held(conn, &account, session, hold, now)? {
+        return Ok(Err(e));
+    }
+    if let Err(e) = check_proof(conn, session, proof, now)? {
+        return Ok(Err(e));
+    }
+    Ok(Ok(account))
 }
 
 fn add_pending_totp(
@@ -571,7 +588,7 @@ pub(super) fn not_held(
 
 /// The enrolment proof: a strong session, or a valid enrolment link of this account (spent
 /// here, so it works once).
-pub(super) fn check_proof(
+fn check_proof(
     conn: &mut DbConnection,
     session: &Session,
     enrolment_token: Option<&TokenDigest>,

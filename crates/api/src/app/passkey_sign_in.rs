@@ -6,7 +6,6 @@
 use chrono::{DateTime, Duration, Utc};
 use esr_domain::{AccountId, MfaPolicy, TokenDigest};
 use esr_persistence::accounts::{self, Account};
-use esr_persistence::second_factors;
 use esr_persistence::sessions::SessionKind;
 use esr_persistence::webauthn_ceremonies as ceremonies;
 use esr_persistence::{DbConnection, RepoError};
@@ -15,7 +14,7 @@ use webauthn_rs::prelude::{
     DiscoverableAuthentication, PublicKeyCredential, RequestChallengeResponse,
 };
 
-use super::passkeys::{made_in_a_frame, seal, stored_passkeys};
+use super::passkeys::{made_in_a_frame, record_use, stored_passkeys};
 use super::sessions::{self, IssuedSession, Proof, Tokens};
 use super::{Caller, Failure, factors};
 use crate::config::Config;
@@ -79,6 +78,20 @@ pub enum PasskeySignInError {
     Failure(#[from] Failure),
 }
 
+/// The client's share of sign-in attempts, then the relying party: what every step of a
+/// sign-in with a passkey alone checks first.
+async fn admit(app: &AppState, caller: &Caller) -> Result<RelyingParty, PasskeySignInError> {
+    app.limits
+        .login_per_ip
+        .check(&caller.limit_key())
+        .await
+        .map_err(PasskeySignInError::RateLimited)?;
+    app.config
+        .passkeys
+        .clone()
+        .ok_or(PasskeySignInError::Unavailable)
+}
+
 /// Starts a sign-in with a passkey alone: options that let the browser or phone offer any
 /// passkey it holds for this service. Stores nothing (a flood of starts fills no table).
 pub async fn start_sign_in(
@@ -86,16 +99,7 @@ pub async fn start_sign_in(
     caller: &Caller,
     now: DateTime<Utc>,
 ) -> Result<SignInStart, PasskeySignInError> {
-    app.limits
-        .login_per_ip
-        .check(&caller.limit_key())
-        .await
-        .map_err(PasskeySignInError::RateLimited)?;
-    let rp = app
-        .config
-        .passkeys
-        .as_ref()
-        .ok_or(PasskeySignInError::Unavailable)?;
+    let rp = admit(app, caller).await?;
     let (options, state) = rp
         .webauthn()
         .start_discoverable_authentication()
@@ -125,25 +129,18 @@ pub async fn finish_sign_in(
     credential: &PublicKeyCredential,
     now: DateTime<Utc>,
 ) -> Result<Tokens, PasskeySignInError> {
-    app.limits
-        .login_per_ip
-        .check(&caller.limit_key())
-        .await
-        .map_err(PasskeySignInError::RateLimited)?;
-    let rp = app
-        .config
-        .passkeys
-        .clone()
-        .ok_or(PasskeySignInError::Unavailable)?;
+    let rp = admit(app, caller).await?;
     let sealed =
         open_sign_in(&app.config.mfa_key, ceremony, now).ok_or(PasskeySignInError::Refused)?;
-    let (handle, _) = rp
+    let (handle, used) = rp
         .webauthn()
         .identify_discoverable_authentication(credential)
         .map_err(|_| PasskeySignInError::Refused)?;
     let account_id = AccountId::from_stored(handle.to_string());
+    let used = used.to_vec();
     let answer = SignInAnswer {
         rp,
+        used,
         spent: TokenDigest::of(&sealed.id),
         sealed,
         credential: credential.clone(),
@@ -165,6 +162,8 @@ pub async fn finish_sign_in(
 /// A sign-in's answer, checked.
 struct SignInAnswer {
     rp: RelyingParty,
+    /// The credential id the answer names (read with its user handle).
+    used: Vec<u8>,
     spent: TokenDigest,
     sealed: SealedSignIn,
     credential: PublicKeyCredential,
@@ -226,14 +225,8 @@ fn verify_discoverable(
     if made_in_a_frame(&answer.credential) {
         return Ok(false);
     }
-    let Ok((_, used)) = answer
-        .rp
-        .webauthn()
-        .identify_discoverable_authentication(&answer.credential)
-    else {
-        return Ok(false);
-    };
-    let Some((factor, mut passkey)) = stored_passkeys(conn, key, account)?
+    let used = answer.used.as_slice();
+    let Some((factor, passkey)) = stored_passkeys(conn, key, account)?
         .into_iter()
         .find(|(_, p)| AsRef::<[u8]>::as_ref(p.cred_id()) == used)
     else {
@@ -250,10 +243,7 @@ fn verify_discoverable(
             return Ok(false);
         }
     };
-    passkey.update_credential(&result);
-    let was = factor.sealed_secret.as_deref().unwrap_or_default();
-    let now_sealed = seal(key, &passkey, &factor.id, account)?;
-    second_factors::record_passkey_use(conn, &factor.id, was, &now_sealed, now)
+    record_use(conn, key, account, &factor, passkey, &result, now)
 }
 
 /// After a genuine answer: what the account's state allows, as a password login would say.

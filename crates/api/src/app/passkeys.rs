@@ -9,7 +9,7 @@
 //! forward (a cloned key).
 
 use chrono::{DateTime, Duration, Utc};
-use esr_domain::{MfaPolicy, TokenDigest};
+use esr_domain::TokenDigest;
 use esr_persistence::accounts::Account;
 use esr_persistence::second_factors::{self, FactorKind, NewPasskey, StoredFactor};
 use esr_persistence::sessions::{SecondFactor, Session, SessionKind};
@@ -17,8 +17,9 @@ use esr_persistence::webauthn_ceremonies::{self as ceremonies, CeremonyPurpose, 
 use esr_persistence::{DbConnection, RepoError};
 use serde::{Deserialize, Serialize};
 use webauthn_rs::prelude::{
-    CreationChallengeResponse, Passkey, PasskeyAuthentication, PasskeyRegistration,
-    PublicKeyCredential, RegisterPublicKeyCredential, RequestChallengeResponse,
+    AuthenticationResult, CreationChallengeResponse, Passkey, PasskeyAuthentication,
+    PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential,
+    RequestChallengeResponse,
 };
 
 use super::factors::{self, Confirmed, FactorError};
@@ -71,16 +72,10 @@ pub async fn start_registration(
     let hold = super::contact_change_hold(&app.config);
     app.db(move |c| {
         c.write_transaction(|c| {
-            let account = factors::account_of(c, &session.account_id)?;
-            if factors::policy_of(c, &account)? == MfaPolicy::Off {
-                return Ok(Err(FactorError::PolicyOff));
-            }
-            if let Err(e) = factors::not_held(c, &account, &session, hold, now)? {
-                return Ok(Err(e));
-            }
-            if let Err(e) = factors::check_proof(c, &session, proof.as_ref(), now)? {
-                return Ok(Err(e));
-            }
+            let account = match factors::may_enrol(c, &session, proof.as_ref(), hold, now)? {
+                Ok(account) => account,
+                Err(e) => return Ok(Err(e)),
+            };
             Ok(Ok(remember_registration(
                 c, &rp, &key, &account, &session, name, now,
             )?))
@@ -345,17 +340,32 @@ pub fn accepts_second_factor(
     let used = stored_passkeys(conn, key, account)?
         .into_iter()
         .find(|(_, passkey)| passkey.cred_id() == result.cred_id());
-    let Some((factor, mut passkey)) = used else {
+    let Some((factor, passkey)) = used else {
         return Ok(false);
     };
-    passkey.update_credential(&result);
-    let was = factor.sealed_secret.as_deref().unwrap_or_default();
-    let now_sealed = seal(key, &passkey, &factor.id, account)?;
-    if !second_factors::record_passkey_use(conn, &factor.id, was, &now_sealed, now)? {
+    if !record_use(conn, key, account, &factor, passkey, &result, now)? {
         return Ok(false);
     }
     ceremonies::finish(conn, &ceremony.id)?;
     Ok(true)
+}
+
+/// Records a sign-in with `passkey` (stored as `factor`): its counter moved on as `result`
+/// says, with a compare-and-set on the stored credential. `false` when another sign-in with
+/// it won the race.
+pub(super) fn record_use(
+    conn: &mut DbConnection,
+    key: &MfaKey,
+    account: &Account,
+    factor: &StoredFactor,
+    mut passkey: Passkey,
+    result: &AuthenticationResult,
+    now: DateTime<Utc>,
+) -> Result<bool, RepoError> {
+    passkey.update_credential(result);
+    let was = factor.sealed_secret.as_deref().unwrap_or_default();
+    let now_sealed = seal(key, &passkey, &factor.id, account)?;
+    second_factors::record_passkey_use(conn, &factor.id, was, &now_sealed, now)
 }
 
 /// Whether the browser says the answer was given inside a frame of another site

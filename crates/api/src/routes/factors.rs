@@ -385,6 +385,15 @@ pub struct ConfirmedBody {
     pub recovery_codes: Option<Vec<String>>,
 }
 
+impl From<factors::Confirmed> for ConfirmedBody {
+    fn from(confirmed: factors::Confirmed) -> Self {
+        Self {
+            factor: confirmed.factor.into(),
+            recovery_codes: confirmed.recovery_codes,
+        }
+    }
+}
+
 /// Confirm a pending authenticator app with a code from it: only the session that added it,
 /// within 10 minutes; five wrong codes end it. The account's first factor comes with ten
 /// recovery codes, shown only in this answer, and ends every other session opened with a
@@ -412,10 +421,7 @@ pub async fn confirm_totp(
     let code = TotpCode::parse(&body.code).map_err(|_| FactorError::WrongCode)?;
     let confirmed =
         factors::confirm_totp(&state, &caller, &auth.session, &id, &code, Utc::now()).await?;
-    Ok(web::Json(ConfirmedBody {
-        factor: confirmed.factor.into(),
-        recovery_codes: confirmed.recovery_codes,
-    }))
+    Ok(web::Json(confirmed.into()))
 }
 
 /// A passkey registration under way: hand `options` to `navigator.credentials.create()`
@@ -528,10 +534,7 @@ pub async fn finish_passkey(
         Utc::now(),
     )
     .await?;
-    Ok(web::Json(ConfirmedBody {
-        factor: confirmed.factor.into(),
-        recovery_codes: confirmed.recovery_codes,
-    }))
+    Ok(web::Json(confirmed.into()))
 }
 
 /// Remove a sign-in method. A confirmed one needs a session that signed in with a second

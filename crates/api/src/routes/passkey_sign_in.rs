@@ -5,12 +5,12 @@
 use actix_web::http::StatusCode;
 use actix_web::{post, web};
 use chrono::Utc;
-use esr_domain::Coded;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::app::passkey_sign_in::{self, PasskeySignInError};
+use crate::app::sessions::LoginError;
 use crate::app::{Caller, Failure};
 use crate::problem::{AsProblem, ProblemCatalogue, ProblemSpec};
 use crate::rate_limit::Limited;
@@ -24,9 +24,6 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
 
 impl AsProblem for PasskeySignInError {
     fn problem(&self) -> ProblemSpec {
-        let login_error = |e: esr_domain::LoginError| {
-            ProblemSpec::new(StatusCode::FORBIDDEN, e.code(), "Login failed", e.message())
-        };
         match self {
             Self::Unavailable => ProblemSpec::new(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -40,16 +37,10 @@ impl AsProblem for PasskeySignInError {
                 "Login failed",
                 "This passkey could not sign you in. Start again, or log in with your username and password.",
             ),
-            Self::Suspended => login_error(esr_domain::LoginError::AccountSuspended),
-            Self::NotApproved => login_error(esr_domain::LoginError::InternetAccessNotApproved),
-            Self::InternetAccessLapsed => ProblemSpec::new(
-                StatusCode::FORBIDDEN,
-                "internet-access-lapsed",
-                "Login failed",
-                "Your internet access has lapsed because you have not logged in from home for a \
-                 long time. Log into ESR using your smartcard on a computer at work and use \
-                 Manage Internet Access to request internet access again.",
-            ),
+            // After a genuine answer, the account's state is told as a password login tells it.
+            Self::Suspended => LoginError::Suspended.problem(),
+            Self::NotApproved => LoginError::NotApproved.problem(),
+            Self::InternetAccessLapsed => LoginError::InternetAccessLapsed.problem(),
             Self::RateLimited(limited) => limited.problem(),
             Self::Failure(f) => f.problem(),
         }
