@@ -149,11 +149,14 @@ impl AccessTokenSettings {
     }
 }
 
-/// The secret in a key file (surrounding whitespace trimmed): at least 32 bytes, or a
-/// problem named after `setting` and an empty secret.
+/// The secret in a key file: at least 32 bytes, or a problem named after `setting` and an
+/// empty secret. Surrounding whitespace (a text key's final line break) is trimmed, unless
+/// that leaves fewer than 32 bytes: raw random bytes (`openssl rand -out mfa.key 32`) may
+/// begin or end with a byte that reads as whitespace, and are the secret as they are.
 fn read_key_file(path: &std::path::Path, setting: &str, problems: &mut Vec<String>) -> Vec<u8> {
     match std::fs::read(path) {
         Ok(secret) if secret.trim_ascii().len() >= 32 => secret.trim_ascii().to_vec(),
+        Ok(secret) if secret.len() >= 32 => secret,
         Ok(_) => {
             problems.push(format!(
                 "{setting}: {} must hold at least 32 bytes of secret",
@@ -237,6 +240,16 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(both, from_file);
+
+        // Raw random bytes that happen to end in a "whitespace" byte are a key as they are.
+        let raw = dir.path().join("raw.key");
+        let mut bytes = [7u8; 32];
+        bytes[31] = b'\n';
+        std::fs::write(&raw, bytes).unwrap();
+        assert_eq!(
+            key(&["--audit-key-file", raw.to_str().unwrap()]).unwrap(),
+            crate::audit::DigestKey::from_secret(&bytes)
+        );
 
         let text = key(&["--audit-key-file", short.to_str().unwrap()])
             .expect_err("refused")
