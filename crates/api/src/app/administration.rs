@@ -41,6 +41,15 @@ impl AdminKey {
         self.scope.covers(organisation)
     }
 
+    /// Whether the key sees the personal details kept as proof of identity (a date of birth,
+    /// a smartcard's identity) and the clients behind audit events (IP, user agent). A
+    /// read-only key serves a service desk, which needs neither: a date of birth and a work
+    /// email are what the recovery form asks for. Read-write keys belong to the HR feeds that
+    /// supply these details in the first place.
+    pub fn sees_personal_details(&self) -> bool {
+        self.access == ApiKeyAccess::Write
+    }
+
     /// The one organisation the key is limited to, if any (for list filters).
     pub fn organisation(&self) -> Option<&OrganisationCode> {
         match &self.scope {

@@ -88,15 +88,13 @@ impl NotifyTransport {
         if status.is_success() {
             return Ok(());
         }
-        // Notify explains failures in JSON; keep it short and free of personal data.
-        let body: String = res
-            .text()
-            .await
-            .unwrap_or_default()
-            .chars()
-            .take(300)
-            .collect();
-        let detail = format!("Notify answered {status}: {body}");
+        // Notify explains failures in JSON; its messages may quote what was sent, so only the
+        // names of its errors are kept.
+        let body = res.text().await.unwrap_or_default();
+        let detail = match notify_error_names(&body) {
+            names if names.is_empty() => format!("Notify answered {status}"),
+            names => format!("Notify answered {status}: {names}"),
+        };
         if status.as_u16() == 429 || status.is_server_error() {
             Err(SendError::Temporary(detail))
         } else {
@@ -105,9 +103,31 @@ impl NotifyTransport {
     }
 }
 
+/// The `error` names of a Notify error answer (`BadRequestError, RateLimitError`), never its
+/// messages.
+fn notify_error_names(body: &str) -> String {
+    let Ok(answer) = serde_json::from_str::<serde_json::Value>(body) else {
+        return String::new();
+    };
+    let names = answer["errors"].as_array().into_iter().flatten();
+    names
+        .filter_map(|e| e["error"].as_str())
+        .filter(|name| name.bytes().all(|b| b.is_ascii_alphanumeric()))
+        .take(5)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_names_of_notify_errors_are_kept() {
+        let body = r#"{"errors":[{"error":"BadRequestError","message":"Can't send to jane.smith@example.org"}],"status_code":400}"#;
+        assert_eq!(notify_error_names(body), "BadRequestError");
+        assert_eq!(notify_error_names("<html>bad gateway</html>"), "");
+    }
 
     const KEY: &str =
         "esr_test-26785a09-ab16-4eb0-8407-a37497a57506-3d844edf-8d35-48ac-975b-e847b4f122b0";

@@ -188,13 +188,11 @@ impl Transport {
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
                     .clone();
-                transport.send(email).await.map(drop).map_err(|e| {
-                    if e.is_permanent() {
-                        SendError::Permanent(e.to_string())
-                    } else {
-                        SendError::Temporary(e.to_string())
-                    }
-                })
+                transport
+                    .send(email)
+                    .await
+                    .map(drop)
+                    .map_err(|e| SendError::from_smtp(&e))
             }
             Self::Notify(notify) => notify.send(message, reference).await,
         }

@@ -9,6 +9,7 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod delivery_errors;
 mod faults;
 mod harness;
 mod idp;

@@ -1,9 +1,10 @@
 //! An SMTP relay for the tests (enough of RFC 5321 for lettre, no TLS) that counts what it
 //! accepted per recipient and can be told to stall: take a message's content and never
-//! acknowledge it, like a relay that hangs mid-transaction.
+//! acknowledge it, like a relay that hangs mid-transaction, or to refuse every recipient
+//! with a reply that quotes the address, as real relays do.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -25,6 +26,8 @@ struct Shared {
     /// Messages whose content arrived while stalled: never acknowledged.
     cut_off: Mutex<Vec<Received>>,
     stall: AtomicBool,
+    /// The reply code every `RCPT` gets instead of `250` (0: accept).
+    refuse_with: AtomicU16,
 }
 
 /// A running relay on 127.0.0.1; stops accepting when dropped.
@@ -56,6 +59,14 @@ impl Sink {
     /// While on, message contents are taken but never acknowledged.
     pub fn set_stall(&self, on: bool) {
         self.shared.stall.store(on, Ordering::SeqCst);
+    }
+
+    /// While `Some(code)`, every recipient is refused with `code` (4xx or 5xx) and an
+    /// enhanced status, quoting the address: `550 5.1.1 <a@b>: Recipient address rejected`.
+    pub fn set_refuse_recipients(&self, code: Option<u16>) {
+        self.shared
+            .refuse_with
+            .store(code.unwrap_or(0), Ordering::SeqCst);
     }
 
     /// Messages acknowledged so far.
@@ -99,6 +110,7 @@ async fn session(stream: tokio::net::TcpStream, shared: Arc<Shared>) {
             .next()
             .unwrap_or_default()
             .to_ascii_uppercase();
+        let refusal;
         let reply: &[u8] = match verb.as_str() {
             "EHLO" => b"250-sink.invalid\r\n250 8BITMIME\r\n",
             "RCPT" => {
@@ -107,7 +119,16 @@ async fn session(stream: tokio::net::TcpStream, shared: Arc<Shared>) {
                     .nth(1)
                     .unwrap_or_default()
                     .to_lowercase();
-                b"250 OK\r\n"
+                match shared.refuse_with.load(Ordering::SeqCst) {
+                    0 => b"250 OK\r\n",
+                    code => {
+                        let class = code / 100;
+                        refusal = format!(
+                            "{code} {class}.1.1 <{to}>: Recipient address rejected: User unknown\r\n"
+                        );
+                        refusal.as_bytes()
+                    }
+                }
             }
             "HELO" | "MAIL" | "RSET" | "NOOP" => b"250 OK\r\n",
             "DATA" => {

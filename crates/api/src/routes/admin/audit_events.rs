@@ -15,6 +15,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::{AdminError, ListProblems, ServiceListProblems, bad_cursor, page_limit};
 use crate::admin_auth::{AdminAuthError, AdminKey, WriteKey};
 use crate::app::Caller;
+use crate::email::error::without_addresses;
 use crate::app::administration::{self, AccountRef, AuditSearch};
 use crate::state::AppState;
 
@@ -53,9 +54,9 @@ pub struct AuditEventBody {
     pub account_id: Option<String>,
     /// Who acted: `account:{username}`, `api-key:{name}`, `system`, `anonymous`, `cli`.
     pub actor: String,
-    /// Client IP.
+    /// Client IP; `null` for a read-only key.
     pub ip: Option<String>,
-    /// Client user agent.
+    /// Client user agent; `null` for a read-only key.
     pub user_agent: Option<String>,
     /// Request id.
     pub request_id: Option<String>,
@@ -94,6 +95,19 @@ impl From<AuditEvent> for AuditEventBody {
             prev_hash: e.prev_hash,
             hash: e.hash,
         }
+    }
+}
+
+impl AuditEventBody {
+    /// What `key` may see of the event: without [`AdminKey::sees_personal_details`], not the
+    /// client behind it (IP and user agent, such as `Jane-Smith-iPhone`). The hash chain
+    /// still verifies from the stored row, not from this view.
+    fn seen_by(mut self, key: &AdminKey) -> Self {
+        if !key.sees_personal_details() {
+            self.ip = None;
+            self.user_agent = None;
+        }
+        self
     }
 }
 
@@ -163,11 +177,15 @@ pub async fn list_audit_events(
     query: web::Query<AuditQuery>,
 ) -> Result<web::Json<AuditEventPage>, AdminError> {
     let search = query.into_inner().parse()?;
+    let reader = key.clone();
     let (items, next) = state
-        .db(move |c| administration::audit_page(c, &key, &search))
+        .db(move |c| administration::audit_page(c, &reader, &search))
         .await?;
     Ok(web::Json(AuditEventPage {
-        items: items.into_iter().map(AuditEventBody::from).collect(),
+        items: items
+            .into_iter()
+            .map(|e| AuditEventBody::from(e).seen_by(&key))
+            .collect(),
         next_cursor: next.map(|s| s.to_string()),
     }))
 }
@@ -216,7 +234,7 @@ impl AuditQuery {
     "status": "dead",
     "attempts": 8,
     "next_attempt_at": "2026-11-25T10:00:00Z",
-    "last_error": "permanent: 550 mailbox unavailable",
+    "last_error": "permanent: SMTP 550 5.1.1",
     "created_at": "2026-11-25T09:00:00Z",
     "sent_at": null
 }))]
@@ -237,7 +255,7 @@ pub struct OutboxMessageBody {
     pub attempts: i32,
     /// When it is next due.
     pub next_attempt_at: DateTime<Utc>,
-    /// The last failure.
+    /// The last failure: the reply's codes or the kind of fault, never an address.
     pub last_error: Option<String>,
     /// Queued.
     pub created_at: DateTime<Utc>,
@@ -255,7 +273,8 @@ impl From<OutboxMessage> for OutboxMessageBody {
             status: m.status,
             attempts: m.attempts,
             next_attempt_at: m.next_attempt_at.and_utc(),
-            last_error: m.last_error,
+            // Rows written before delivery errors were kept free of addresses.
+            last_error: m.last_error.as_deref().map(without_addresses),
             created_at: m.created_at.and_utc(),
             sent_at: m.sent_at.map(|t| t.and_utc()),
         }

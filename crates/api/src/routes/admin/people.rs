@@ -41,6 +41,7 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
     "date_of_birth": "1985-04-12",
     "work_email": "jane.smith@bolton.nhs.uk",
     "smartcard_subject": "555012345678",
+    "smartcard_linked": true,
     "language": "en",
     "created_at": "2026-11-25T09:00:00Z",
     "updated_at": "2026-11-25T09:00:00Z"
@@ -57,12 +58,16 @@ pub struct AdminPerson {
     pub first_name: String,
     /// Surname.
     pub last_name: String,
-    /// Date of birth (`YYYY-MM-DD`).
-    pub date_of_birth: NaiveDate,
+    /// Date of birth (`YYYY-MM-DD`); `null` for a read-only key, which never sees it (it is
+    /// what the recovery form asks for).
+    pub date_of_birth: Option<NaiveDate>,
     /// Work email (recovery emails go here).
     pub work_email: String,
-    /// NHS smartcard identity (CIS2 `uid`), when linked.
+    /// NHS smartcard identity (CIS2 `uid`), when linked; `null` for a read-only key, which
+    /// sees only `smartcard_linked`.
     pub smartcard_subject: Option<String>,
+    /// Whether a smartcard is linked to this record.
+    pub smartcard_linked: bool,
     /// `en` or `cy`: the language of emails.
     pub language: String,
     /// Created.
@@ -84,6 +89,16 @@ impl AdminPerson {
             ..p.into()
         }
     }
+
+    /// What `key` may see of the person: without [`AdminKey::sees_personal_details`], no date
+    /// of birth and no smartcard identity, only whether a card is linked.
+    fn seen_by(mut self, key: &AdminKey) -> Self {
+        if !key.sees_personal_details() {
+            self.date_of_birth = None;
+            self.smartcard_subject = None;
+        }
+        self
+    }
 }
 
 /// The person as an administrator sees them, their account's username looked up.
@@ -100,8 +115,9 @@ impl From<Person> for AdminPerson {
             employee_number: p.employee_number,
             first_name: p.first_name,
             last_name: p.last_name,
-            date_of_birth: p.date_of_birth,
+            date_of_birth: Some(p.date_of_birth),
             work_email: p.work_email,
+            smartcard_linked: p.smartcard_subject.is_some(),
             smartcard_subject: p.smartcard_subject,
             language: p.language,
             created_at: p.created_at,
@@ -375,7 +391,7 @@ pub async fn list_people(
         items: page
             .items
             .into_iter()
-            .map(|p| AdminPerson::with_username(p, &usernames))
+            .map(|p| AdminPerson::with_username(p, &usernames).seen_by(&key))
             .collect(),
         next_cursor: page.next_cursor,
     }))
@@ -502,7 +518,7 @@ pub async fn get_person(
     let found = state
         .db(move |c| {
             visible_person(c, &key, &id)?
-                .map(|p| admin_person(c, p))
+                .map(|p| Ok(admin_person(c, p)?.seen_by(&key)))
                 .transpose()
         })
         .await?;
