@@ -51,7 +51,13 @@ fn enhanced_status(reply: &str) -> Option<&str> {
 /// message written by someone else (a library, a relay, an HTTP service).
 pub fn without_addresses(text: &str) -> String {
     text.split(' ')
-        .map(|word| if word.contains('@') { "[address]" } else { word })
+        .map(|word| {
+            if word.contains('@') {
+                "[address]"
+            } else {
+                word
+            }
+        })
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -77,6 +83,9 @@ mod tests {
             without_addresses("relay refused <jane.smith@example.org>: no such user"),
             "relay refused [address] no such user"
         );
-        assert_eq!(without_addresses("Connection refused"), "Connection refused");
+        assert_eq!(
+            without_addresses("Connection refused"),
+            "Connection refused"
+        );
     }
 }

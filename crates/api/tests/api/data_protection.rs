@@ -73,12 +73,17 @@ crate::both_backends!(read_only_keys_see_no_date_of_birth_card_identity_or_clien
 /// A read-only key (a service desk) sees whether a smartcard is linked, never the card's
 /// identity or a date of birth (what the recovery form asks for), and no IP or user agent in
 /// the audit trail. A read-write key (the HR feed that supplies them) sees all of it.
-async fn read_only_keys_see_no_date_of_birth_card_identity_or_client(app: &crate::helpers::TestApp) {
+async fn read_only_keys_see_no_date_of_birth_card_identity_or_client(
+    app: &crate::helpers::TestApp,
+) {
     use serde_json::Value;
     let desk = crate::admin::admin_key(app, "service-desk", "999", "read");
     let feed = crate::admin::admin_key(app, "hr-feed", "all", "write");
     // An audit event with a client behind it.
-    assert_eq!(app.login("999JSMITH01", "not her password").await.status(), 401);
+    assert_eq!(
+        app.login("999JSMITH01", "not her password").await.status(),
+        401
+    );
     let get = |path: String, key: String| async move {
         let res = app.get_auth(&path, &key).await;
         assert_eq!(res.status(), 200, "{path}");

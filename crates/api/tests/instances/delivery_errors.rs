@@ -51,10 +51,7 @@ async fn a_refused_recipient_leaves_no_address_in_the_log_or_the_outbox(url: &st
     })
     .await;
     assert_eq!(first.status, "pending", "{first:?}");
-    assert_eq!(
-        first.last_error.as_deref(),
-        Some("SMTP 450 4.1.1")
-    );
+    assert_eq!(first.last_error.as_deref(), Some("SMTP 450 4.1.1"));
 
     sink.set_refuse_recipients(Some(550));
     let dead = wait_until("a permanent refusal", Duration::from_secs(20), || async {

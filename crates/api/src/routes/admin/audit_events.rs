@@ -15,8 +15,8 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::{AdminError, ListProblems, ServiceListProblems, bad_cursor, page_limit};
 use crate::admin_auth::{AdminAuthError, AdminKey, WriteKey};
 use crate::app::Caller;
-use crate::email::error::without_addresses;
 use crate::app::administration::{self, AccountRef, AuditSearch};
+use crate::email::error::without_addresses;
 use crate::state::AppState;
 
 /// Registers the audit and outbox routes.

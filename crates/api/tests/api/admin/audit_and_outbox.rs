@@ -93,7 +93,10 @@ async fn dead_outbox_messages_are_listed_and_retried(app: &TestApp) {
     let dead = ok_json(get(app, "/v1/admin/outbox?status=dead", &root).await).await;
     let items = dead["items"].as_array().unwrap();
     assert_eq!(items.len(), 1);
-    assert_eq!(items[0]["last_error"], "550 5.1.1 [address] no such mailbox");
+    assert_eq!(
+        items[0]["last_error"],
+        "550 5.1.1 [address] no such mailbox"
+    );
     assert!(
         items[0].get("payload").is_none() && !dead.to_string().contains("SECRET"),
         "no content"
