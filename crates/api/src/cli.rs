@@ -84,6 +84,18 @@ pub enum Command {
         #[arg(long)]
         access: String,
     },
+    /// Delete what is past its retention (ended sessions, expired links and challenges,
+    /// password hashes beyond the reuse check, sent and dead emails; the ESR_RETAIN_* settings)
+    /// and print how many rows of each went. Running instances do the same every
+    /// ESR_PURGE_INTERVAL_SECS.
+    Purge {
+        /// Only count what would go; delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the counts as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// The audit trail.
     Audit {
         #[command(subcommand)]
@@ -141,6 +153,9 @@ pub fn main() -> ExitCode {
                     scope,
                     access,
                 } => create_api_key(&config, &name, &scope, &access).map(|()| Outcome::Done),
+                Command::Purge { dry_run, json } => {
+                    purge(&config, dry_run, json).map(|()| Outcome::Done)
+                }
                 Command::Audit {
                     command: AuditCommand::Verify { anchor },
                 } => audit_verify(&config, anchor.as_deref()).map(|()| Outcome::Done),
@@ -395,6 +410,24 @@ fn connect(config: &Config) -> anyhow::Result<esr_persistence::PooledConnection>
         esr_persistence::PoolOptions::default(),
     )?;
     Ok(pool.get()?)
+}
+
+fn purge(config: &Config, dry_run: bool, json: bool) -> anyhow::Result<()> {
+    let mut conn = connect(config)?;
+    let report = crate::app::retention::purge(&mut conn, config, chrono::Utc::now(), dry_run)?;
+    if json {
+        println!("{}", serde_json::to_string(&report)?);
+        return Ok(());
+    }
+    if report.skipped {
+        println!("Another instance is purging now; nothing was done.");
+        return Ok(());
+    }
+    let verb = if dry_run { "Would remove" } else { "Removed" };
+    for (class, rows) in &report.removed {
+        println!("{verb} {rows} {}", class.replace('_', " "));
+    }
+    Ok(())
 }
 
 fn migrate(config: &Config) -> anyhow::Result<()> {

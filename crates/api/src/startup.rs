@@ -35,6 +35,7 @@ pub struct Application {
     operator: Server,
     seeded: Option<crate::seed::SeedReport>,
     delivery: Option<DeliveryHandle>,
+    purge: Option<tokio::task::JoinHandle<()>>,
     shutdown_timeout: std::time::Duration,
 }
 
@@ -159,6 +160,12 @@ impl Application {
             }
             .spawn()
         });
+        let purge = state.config.retention.purge_interval.map(|every| {
+            tokio::spawn(crate::app::retention::purge_periodically(
+                state.get_ref().clone(),
+                every,
+            ))
+        });
         let document = crate::openapi::served_document(state.config.mode == Mode::Dev);
         let operator_state = state.clone();
         let body_timeout = state.config.body_timeout;
@@ -184,6 +191,7 @@ impl Application {
             operator,
             seeded,
             delivery,
+            purge,
             shutdown_timeout,
         })
     }
@@ -208,6 +216,10 @@ impl Application {
         // Scrapes go on until the public listener has drained, then stop with it.
         operator.stop(true).await;
         let _ = operator_served.await;
+        // A purge cut off between batches leaves nothing half done: each batch commits alone.
+        if let Some(purge) = self.purge {
+            purge.abort();
+        }
         if let Some(delivery) = self.delivery
             && tokio::time::timeout(self.shutdown_timeout, delivery.stop())
                 .await

@@ -121,6 +121,8 @@ pub enum EventType {
     SessionEndedByOwner,
     /// An administrator reset the account's second factors. (`admin.account.factors_reset`)
     AdminFactorsReset,
+    /// Data past its retention was deleted (details: rows per class). (`retention.purged`)
+    RetentionPurged,
 }
 
 impl EventType {
@@ -178,6 +180,7 @@ impl EventType {
         Self::EnrolmentLinkIssued,
         Self::SessionEndedByOwner,
         Self::AdminFactorsReset,
+        Self::RetentionPurged,
     ];
 
     /// The dotted name stored and shown, e.g. `login.failed`.
@@ -235,6 +238,7 @@ impl EventType {
             Self::EnrolmentLinkIssued => "mfa.enrolment_link_issued",
             Self::SessionEndedByOwner => "session.ended_by_owner",
             Self::AdminFactorsReset => "admin.account.factors_reset",
+            Self::RetentionPurged => "retention.purged",
         }
     }
 

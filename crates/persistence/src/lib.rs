@@ -40,6 +40,7 @@ pub mod pool;
 pub mod rate_limits;
 pub mod recovery_codes;
 pub mod recovery_requests;
+pub mod retention;
 pub mod schema;
 pub mod second_factors;
 pub mod sessions;

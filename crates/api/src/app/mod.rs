@@ -26,6 +26,7 @@ pub mod passkeys;
 pub mod passwords;
 pub mod people;
 pub mod recovery;
+pub mod retention;
 pub mod second_step;
 pub mod sessions;
 pub mod smartcard;

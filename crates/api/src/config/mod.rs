@@ -11,6 +11,7 @@ mod email;
 mod limits;
 mod mobile_apps;
 mod passwords;
+mod retention;
 mod server;
 mod smartcard;
 mod tokens;
@@ -30,6 +31,7 @@ pub use email::{EmailConfig, EmailSettings, EmailTransportKind, NotifyKey, Outbo
 pub use limits::LimitSettings;
 pub use mobile_apps::{AndroidApp, MobileAppSettings, MobileApps};
 pub use passwords::{BreachedPasswordsConfig, PasswordSettings};
+pub use retention::{Retention, RetentionSettings};
 pub use server::{LogFormat, ServerSettings};
 pub use smartcard::{ClientAuth, ClientSecret, Issuer, OidcConfig, SmartcardSettings};
 pub use tokens::AccessTokenSettings;
@@ -66,6 +68,8 @@ pub struct Settings {
     pub limits: LimitSettings,
     #[command(flatten)]
     pub mobile_apps: MobileAppSettings,
+    #[command(flatten)]
+    pub retention: RetentionSettings,
 }
 
 /// A validated configuration: every value concrete, every rule of the mode checked.
@@ -174,6 +178,8 @@ pub struct Config {
     pub max_connections: usize,
     /// Audit rows an hour for requests that concern no account.
     pub anonymous_audits_per_hour: u32,
+    /// How long each class of data is kept, and how often this instance purges.
+    pub retention: Retention,
 }
 
 /// The passkey relying party of the pages at `web_base_url`, also accepting the Android app.
@@ -316,6 +322,7 @@ impl Settings {
                 body_timeout: limits.body_timeout,
                 max_connections: limits.max_connections,
                 anonymous_audits_per_hour: limits.anonymous_audits_per_hour,
+                retention: self.retention.resolve(),
                 password_policy: passwords.policy,
                 breached_passwords: passwords.breached,
             }),

@@ -29,6 +29,7 @@ mod passkeys;
 mod password_policy;
 mod readme_cookbook;
 mod recovery;
+mod retention;
 mod second_factor;
 mod self_service;
 mod smartcard;
