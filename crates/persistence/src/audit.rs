@@ -339,6 +339,12 @@ pub struct AuditEvent {
     pub prev_hash: String,
     /// Hash of this row.
     pub hash: String,
+    /// Keyed digest of the personal fields (actor, IP, user agent, details), which this row's
+    /// link covers instead of the values; `None` on rows chained before it existed, whose
+    /// link covers the values themselves.
+    pub personal_digest: Option<String>,
+    /// When the personal fields were blanked (retention or erasure).
+    pub personal_blanked_at: Option<NaiveDateTime>,
 }
 
 /// The key the chain is computed with (HMAC-SHA-256). It is kept outside the database (the
@@ -385,6 +391,42 @@ fn link(
     esr_domain::hex_lower(&mac.finalize().into_bytes())
 }
 
+/// The link of a row whose personal fields are covered by their digest: what it covers can
+/// stay while the fields themselves are blanked.
+fn link_over_digest(
+    key: &ChainKey,
+    prev_hash: &str,
+    seq: i64,
+    at: NaiveDateTime,
+    e: &EventContent<'_>,
+    personal_digest: &str,
+) -> String {
+    use hmac::{KeyInit, Mac};
+    let content = serde_json::json!([
+        "personal-digest",
+        seq,
+        at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+        e.event_type,
+        e.account_id,
+        e.request_id,
+        personal_digest,
+    ]);
+    let mut mac =
+        hmac::Hmac::<sha2::Sha256>::new_from_slice(&key.0).expect("HMAC takes a key of any length");
+    mac.update(format!("{prev_hash}|{content}").as_bytes());
+    esr_domain::hex_lower(&mac.finalize().into_bytes())
+}
+
+/// The keyed digest of a row's personal fields, domain-separated from the links.
+fn personal_digest(key: &ChainKey, seq: i64, e: &EventContent<'_>) -> String {
+    use hmac::{KeyInit, Mac};
+    let content = serde_json::json!([seq, e.actor, e.ip, e.user_agent, e.details]);
+    let mut mac =
+        hmac::Hmac::<sha2::Sha256>::new_from_slice(&key.0).expect("HMAC takes a key of any length");
+    mac.update(format!("personal|{content}").as_bytes());
+    esr_domain::hex_lower(&mac.finalize().into_bytes())
+}
+
 struct EventContent<'a> {
     event_type: &'a str,
     account_id: Option<&'a str>,
@@ -423,7 +465,8 @@ pub fn append(
         request_id: event.request_id,
         details: &details,
     };
-    let hash = link(key, &prev_hash, seq, at, &content);
+    let personal = personal_digest(key, seq, &content);
+    let hash = link_over_digest(key, &prev_hash, seq, at, &content, &personal);
     diesel::insert_into(audit_events::table)
         .values((
             audit_events::seq.eq(seq),
@@ -437,6 +480,7 @@ pub fn append(
             audit_events::details.eq(&details),
             audit_events::prev_hash.eq(&prev_hash),
             audit_events::hash.eq(&hash),
+            audit_events::personal_digest.eq(Some(&personal)),
         ))
         .execute(conn)?;
     diesel::update(audit_head::table.filter(audit_head::id.eq(1)))
@@ -540,10 +584,8 @@ pub fn verify_chain(conn: &mut DbConnection, key: &ChainKey) -> Result<ChainRepo
                 request_id: row.request_id.as_deref(),
                 details: &row.details,
             };
-            if link(key, &row.prev_hash, row.seq, row.at, &content) != row.hash {
-                return Ok(broken(
-                    "its content does not match its hash (edited)".into(),
-                ));
+            if let Err(reason) = check_link(key, &row, &content) {
+                return Ok(broken(reason.into()));
             }
             expected_prev = row.hash;
             expected_seq += 1;
@@ -573,6 +615,31 @@ pub fn verify_chain(conn: &mut DbConnection, key: &ChainKey) -> Result<ChainRepo
         checked,
         first_broken: None,
     })
+}
+
+/// Whether `row`'s hash is its link: over its personal digest (which, until the fields are
+/// blanked, must also be theirs), or, on a row chained before digests, over the values.
+fn check_link(
+    key: &ChainKey,
+    row: &AuditEvent,
+    content: &EventContent<'_>,
+) -> Result<(), &'static str> {
+    let hash = match &row.personal_digest {
+        None => link(key, &row.prev_hash, row.seq, row.at, content),
+        Some(digest) => {
+            if row.personal_blanked_at.is_none()
+                && personal_digest(key, row.seq, content) != *digest
+            {
+                return Err("its personal fields do not match their digest (edited)");
+            }
+            link_over_digest(key, &row.prev_hash, row.seq, row.at, content, digest)
+        }
+    };
+    if hash == row.hash {
+        Ok(())
+    } else {
+        Err("its content does not match its hash (edited)")
+    }
 }
 
 /// The last event of the chain: what an operator keeps outside the database (an anchor), so a
@@ -683,4 +750,70 @@ pub fn list(
         None
     };
     Ok((rows, next))
+}
+
+/// Which rows' personal fields to blank.
+#[derive(Debug, Clone, Copy)]
+pub enum Blanking<'a> {
+    /// Rows recorded before this time (the retention of personal fields in the trail).
+    RecordedBefore(DateTime<Utc>),
+    /// Rows of anonymous callers about no account (unmatched requests, unknown usernames,
+    /// refused smartcard sign-ins) recorded before this time.
+    AnonymousBefore(DateTime<Utc>),
+    /// Every row about this account (erasure).
+    OfAccount(&'a AccountId),
+}
+
+/// Rows that `which` selects and that can still be blanked: chained over their digest, not
+/// blanked yet.
+fn blankable<'a>(
+    which: Blanking<'a>,
+) -> audit_events::BoxedQuery<'a, crate::connection::MultiBackend> {
+    let rows = audit_events::table
+        .filter(audit_events::personal_digest.is_not_null())
+        .filter(audit_events::personal_blanked_at.is_null())
+        .into_boxed();
+    match which {
+        Blanking::RecordedBefore(before) => rows.filter(audit_events::at.lt(before.naive_utc())),
+        Blanking::AnonymousBefore(before) => rows
+            .filter(audit_events::account_id.is_null())
+            .filter(audit_events::actor.eq("anonymous"))
+            .filter(audit_events::at.lt(before.naive_utc())),
+        Blanking::OfAccount(id) => rows.filter(audit_events::account_id.eq(id.as_str())),
+    }
+}
+
+/// How many rows [`blank_personal`] would blank.
+pub fn count_blankable(conn: &mut DbConnection, which: Blanking<'_>) -> Result<i64, RepoError> {
+    Ok(blankable(which).count().get_result(conn)?)
+}
+
+/// Blanks the personal fields (IP, user agent, details, and the actor down to its kind, such as
+/// `account`) of up to `batch` rows that `which` selects; returns how many. Their links cover
+/// the fields' keyed digest, which stays, so `verify_chain` still passes.
+pub fn blank_personal(
+    conn: &mut DbConnection,
+    which: Blanking<'_>,
+    batch: i64,
+    now: DateTime<Utc>,
+) -> Result<usize, RepoError> {
+    let rows: Vec<(i64, String)> = blankable(which)
+        .order(audit_events::seq.asc())
+        .select((audit_events::seq, audit_events::actor))
+        .limit(batch)
+        .load(conn)?;
+    let at = now.naive_utc().trunc_subsecs(6);
+    for (seq, actor) in &rows {
+        let kind = actor.split(':').next().unwrap_or(actor);
+        diesel::update(audit_events::table.filter(audit_events::seq.eq(seq)))
+            .set((
+                audit_events::actor.eq(kind),
+                audit_events::ip.eq(None::<String>),
+                audit_events::user_agent.eq(None::<String>),
+                audit_events::details.eq("{}"),
+                audit_events::personal_blanked_at.eq(Some(at)),
+            ))
+            .execute(conn)?;
+    }
+    Ok(rows.len())
 }

@@ -1,7 +1,9 @@
 //! Letting go of what is no longer needed: ended sessions with their refresh tokens, spent
 //! links and challenges, password hashes older than the reuse check reads, and sent and dead
-//! emails. Each class is counted (for a dry run) and deleted in batches, each batch a short
-//! transaction of its own, so a purge never holds a lock for long.
+//! emails; and, in the audit trail, which must stay whole, the personal fields of old events
+//! (blanked, the chain covering their digest). Each class is counted (for a dry run) and
+//! removed in batches, each batch a short transaction of its own, so a purge never holds a
+//! lock for long.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -9,7 +11,7 @@ use diesel::prelude::*;
 use crate::schema::{
     mfa_tokens, one_time_tokens, outbox, password_history, refresh_tokens, sessions,
 };
-use crate::{DbConnection, RepoError};
+use crate::{DbConnection, RepoError, audit};
 
 /// A kind of row with a retention of its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -24,16 +26,22 @@ pub enum Class {
     SentEmails,
     /// Emails that could not be delivered.
     DeadEmails,
+    /// The personal fields of audit events that concern no account (blanked, not deleted).
+    AnonymousEvents,
+    /// The personal fields of every audit event (blanked, not deleted: the chain stays).
+    AuditPersonal,
 }
 
 impl Class {
     /// Every class, in the order a purge takes them.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 7] = [
         Self::EndedSessions,
         Self::SpentTokens,
         Self::PasswordHistory,
         Self::SentEmails,
         Self::DeadEmails,
+        Self::AnonymousEvents,
+        Self::AuditPersonal,
     ];
 
     /// The name reports and the audit event use.
@@ -44,6 +52,8 @@ impl Class {
             Self::PasswordHistory => "password_history",
             Self::SentEmails => "sent_emails",
             Self::DeadEmails => "dead_emails",
+            Self::AnonymousEvents => "anonymous_events",
+            Self::AuditPersonal => "audit_personal",
         }
     }
 }
@@ -63,6 +73,10 @@ pub struct Cutoffs {
     pub sent_emails: DateTime<Utc>,
     /// Dead emails queued before this.
     pub dead_emails: DateTime<Utc>,
+    /// Audit events about no account recorded before this.
+    pub anonymous_events: DateTime<Utc>,
+    /// Audit events recorded before this.
+    pub audit_personal: DateTime<Utc>,
 }
 
 /// How many rows of `class` the cutoffs would remove (refresh tokens go with their sessions
@@ -103,6 +117,9 @@ pub fn count(conn: &mut DbConnection, class: Class, cutoffs: &Cutoffs) -> Result
             .filter(outbox::created_at.lt(cutoffs.dead_emails.naive_utc()))
             .count()
             .get_result(conn)?,
+        Class::AnonymousEvents | Class::AuditPersonal => {
+            audit::count_blankable(conn, blanking(class, cutoffs))?
+        }
     })
 }
 
@@ -189,6 +206,17 @@ pub fn delete_batch(
                 .load(conn)?;
             Ok(diesel::delete(outbox::table.filter(outbox::id.eq_any(&ids))).execute(conn)?)
         }
+        Class::AnonymousEvents | Class::AuditPersonal => {
+            audit::blank_personal(conn, blanking(class, cutoffs), batch, Utc::now())
+        }
+    }
+}
+
+/// The audit rows an audit class blanks.
+fn blanking(class: Class, cutoffs: &Cutoffs) -> audit::Blanking<'static> {
+    match class {
+        Class::AnonymousEvents => audit::Blanking::AnonymousBefore(cutoffs.anonymous_events),
+        _ => audit::Blanking::RecordedBefore(cutoffs.audit_personal),
     }
 }
 

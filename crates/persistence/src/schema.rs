@@ -121,6 +121,8 @@ diesel::table! {
         details -> Text,
         prev_hash -> Text,
         hash -> Text,
+        personal_digest -> Nullable<Text>,
+        personal_blanked_at -> Nullable<Timestamp>,
     }
 }
 

@@ -314,7 +314,7 @@ pub fn accepts_second_factor(
     let Some(rp) = &config.passkeys else {
         return Ok(false);
     };
-    if made_in_a_frame(credential) {
+    if made_in_a_frame(credential) || !names_the_account(credential, account) {
         return Ok(false);
     }
     let Some(ceremony) =
@@ -378,6 +378,14 @@ pub(super) fn made_in_a_frame(credential: &PublicKeyCredential) -> bool {
             data["crossOrigin"] == serde_json::Value::Bool(true) || data.get("topOrigin").is_some()
         },
     )
+}
+
+/// Whether the user handle an authenticator returned, if it returned one, is the account's
+/// (WebAuthn §7.2 step 6): a passkey answers for the user it was made for, never another.
+fn names_the_account(credential: &PublicKeyCredential, account: &Account) -> bool {
+    credential
+        .get_user_unique_id()
+        .is_none_or(|handle| handle == user_handle(account.id.as_str()).as_bytes())
 }
 
 /// The account's confirmed passkeys, opened. One that does not open (another key, or moved

@@ -27,7 +27,7 @@ pub struct PurgeReport {
     /// Another instance was purging at the time, so this one did nothing.
     pub skipped: bool,
     /// Rows per class: `ended_sessions`, `spent_tokens`, `password_history`, `sent_emails`,
-    /// `dead_emails`.
+    /// `dead_emails` deleted; `anonymous_events`, `audit_personal` audit events blanked.
     pub removed: BTreeMap<&'static str, i64>,
 }
 
@@ -50,6 +50,8 @@ pub fn cutoffs(config: &Config, now: DateTime<Utc>) -> Cutoffs {
             .max(1),
         sent_emails: before(retention.sent_emails),
         dead_emails: before(retention.dead_emails),
+        anonymous_events: before(retention.anonymous_events),
+        audit_personal: before(retention.audit_personal),
     }
 }
 
@@ -128,6 +130,8 @@ fn record(
                 "spent_tokens": days(retention.spent_tokens),
                 "sent_emails": days(retention.sent_emails),
                 "dead_emails": days(retention.dead_emails),
+                "anonymous_events": days(retention.anonymous_events),
+                "audit_personal": days(retention.audit_personal),
             },
             "password_history_depth": config.password_policy.history_depth,
         }),

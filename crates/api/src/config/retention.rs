@@ -31,6 +31,19 @@ pub struct RetentionSettings {
           value_parser = clap::value_parser!(u64).range(1..=3650), global = true)]
     pub retain_dead_emails_days: u64,
 
+    /// Days the personal fields (IP, user agent, details) of an anonymous caller's audit event
+    /// about no account (an unmatched request, an unknown username) are kept; then blanked.
+    /// The event stays, and the chain still verifies.
+    #[arg(long, env = "ESR_RETAIN_ANONYMOUS_EVENTS_DAYS", default_value_t = 90,
+          value_parser = clap::value_parser!(u64).range(1..=3650), global = true)]
+    pub retain_anonymous_events_days: u64,
+
+    /// Days the personal fields of every audit event are kept; then blanked as above. Set it
+    /// to the trust's records-management policy for security logs.
+    #[arg(long, env = "ESR_RETAIN_AUDIT_PERSONAL_DAYS", default_value_t = 730,
+          value_parser = clap::value_parser!(u64).range(1..=3650), global = true)]
+    pub retain_audit_personal_days: u64,
+
     /// Seconds between two purges by this instance (0: never; run `esr-api purge` instead).
     /// Instances sharing a PostgreSQL database take turns.
     #[arg(
@@ -53,6 +66,10 @@ pub struct Retention {
     pub sent_emails: Duration,
     /// How long a dead email is kept.
     pub dead_emails: Duration,
+    /// How long an anonymous audit event keeps its personal fields.
+    pub anonymous_events: Duration,
+    /// How long any audit event keeps its personal fields.
+    pub audit_personal: Duration,
     /// How often this instance purges; `None`: never.
     pub purge_interval: Option<Duration>,
 }
@@ -66,6 +83,8 @@ impl RetentionSettings {
             spent_tokens: days(self.retain_spent_tokens_days),
             sent_emails: days(self.retain_sent_emails_days),
             dead_emails: days(self.retain_dead_emails_days),
+            anonymous_events: days(self.retain_anonymous_events_days),
+            audit_personal: days(self.retain_audit_personal_days),
             purge_interval: (self.purge_interval_secs > 0)
                 .then(|| Duration::from_secs(self.purge_interval_secs)),
         }

@@ -252,6 +252,16 @@ async fn an_answer_works_for_its_own_login_only(app: &TestApp) {
     let res = second_step(app, &second, &answer_to_first).await;
     assert_eq!(res.status(), 401);
     assert_eq!(problem(res).await["code"], "invalid-second-factor");
+    // An answer whose user handle names another user is refused, though the handle is not
+    // signed and the rest of the answer is good: a passkey answers for its own user only.
+    use base64ct::{Base64UrlUnpadded, Encoding};
+    let mut for_someone_else = answer(app, &mut key, &second);
+    for_someone_else["response"]["userHandle"] = json!(Base64UrlUnpadded::encode_string(
+        uuid::Uuid::new_v4().as_bytes()
+    ));
+    let res = second_step(app, &second, &for_someone_else).await;
+    assert_eq!(res.status(), 401);
+    assert_eq!(problem(res).await["code"], "invalid-second-factor");
     let passkey = answer(app, &mut key, &second);
     json_of(second_step(app, &second, &passkey).await, 200).await;
 

@@ -14,7 +14,8 @@ use crate::helpers::{TestApp, TestBackend};
 
 crate::both_backends!(
     purge_removes_each_class_past_its_retention_and_nothing_younger,
-    a_purge_waits_its_turn_behind_another_instance
+    a_purge_waits_its_turn_behind_another_instance,
+    the_audit_trail_forgets_personal_fields_and_still_verifies
 );
 
 const JANE: &str = "999JSMITH01";
@@ -182,7 +183,7 @@ async fn purge_removes_each_class_past_its_retention_and_nothing_younger(app: &T
 
     let expected = serde_json::json!({
         "ended_sessions": 2, "spent_tokens": 2, "password_history": 2,
-        "sent_emails": 1, "dead_emails": 1
+        "sent_emails": 1, "dead_emails": 1, "anonymous_events": 0, "audit_personal": 0
     });
     let dry = purge(app, &["--dry-run"]);
     assert_eq!(dry["dry_run"], true);
@@ -267,4 +268,93 @@ async fn a_purge_waits_its_turn_behind_another_instance(app: &TestApp) {
     let done = purge(app, &[]);
     assert_eq!(done["skipped"], false);
     assert_eq!(done["removed"]["sent_emails"], 1, "{done}");
+}
+
+/// Purges as the app's own configuration would, `days` from now.
+fn purge_later(app: &TestApp, days: i64) -> esr_api::app::retention::PurgeReport {
+    let url = match app.backend {
+        TestBackend::Sqlite => format!("sqlite://{}", app.database_url.expose()),
+        TestBackend::Postgres => app.database_url.expose().to_owned(),
+    };
+    let mut config = crate::helpers::test_config(&url);
+    config.audit_chain = app.audit_chain.clone();
+    esr_api::app::retention::purge(
+        &mut app.db(),
+        &config,
+        Utc::now() + Duration::days(days),
+        false,
+    )
+    .unwrap()
+}
+
+fn event(app: &TestApp, seq: i64) -> esr_persistence::audit::AuditEvent {
+    esr_persistence::audit::recent(&mut app.db(), None, 500)
+        .unwrap()
+        .into_iter()
+        .find(|e| e.seq == seq)
+        .unwrap()
+}
+
+fn verifies(app: &TestApp) {
+    let chain = esr_persistence::audit::verify_chain(&mut app.db(), &app.audit_chain).unwrap();
+    assert!(chain.first_broken.is_none(), "{:?}", chain.first_broken);
+}
+
+/// Audit events keep their personal fields (actor's name, IP, user agent, details) for their
+/// retention, anonymous ones for less; then the fields are blanked, the events stay, and the
+/// chain still verifies. The database allows that one change and no other.
+async fn the_audit_trail_forgets_personal_fields_and_still_verifies(app: &TestApp) {
+    assert_eq!(
+        app.login("999NOBODY99", "a guess at nothing")
+            .await
+            .status(),
+        401
+    );
+    assert_eq!(app.login(JANE, "a wrong password").await.status(), 401);
+    let events = esr_persistence::audit::recent(&mut app.db(), None, 50).unwrap();
+    let failed: Vec<_> = events
+        .iter()
+        .filter(|e| e.event_type == "login.failed")
+        .collect();
+    let anonymous = failed.iter().find(|e| e.account_id.is_none()).unwrap().seq;
+    let janes = failed.iter().find(|e| e.account_id.is_some()).unwrap().seq;
+    assert!(event(app, janes).ip.is_some() && event(app, janes).actor.contains(JANE));
+
+    // After 100 days: anonymous events (90) are blanked, Jane's (730) are not.
+    let report = purge_later(app, 100);
+    assert!(report.removed["anonymous_events"] >= 1, "{report:?}");
+    assert_eq!(report.removed["audit_personal"], 0);
+    let blanked = event(app, anonymous);
+    assert_eq!(blanked.actor, "anonymous");
+    assert_eq!((blanked.ip, blanked.user_agent), (None, None));
+    assert_eq!(blanked.details, "{}");
+    assert!(blanked.personal_blanked_at.is_some());
+    let kept = event(app, janes);
+    assert!(
+        kept.ip.is_some() && kept.details.contains("wrong_password"),
+        "{kept:?}"
+    );
+    verifies(app);
+
+    // After 800 days every event's personal fields are gone; Jane's actor keeps its kind.
+    let report = purge_later(app, 800);
+    assert!(report.removed["audit_personal"] >= 1, "{report:?}");
+    let gone = event(app, janes);
+    assert_eq!(gone.actor, "account");
+    assert_eq!((gone.ip, gone.details.as_str()), (None, "{}"));
+    assert_eq!(gone.account_id, kept.account_id, "whose event it was stays");
+    verifies(app);
+
+    // Nothing else can be changed: not a blanked row again, not a live row's fields.
+    let edits = [
+        format!("UPDATE audit_events SET ip = '10.9.9.9' WHERE seq = {janes}"),
+        "UPDATE audit_events SET details = '{}', ip = NULL, user_agent = NULL WHERE seq = (SELECT MAX(seq) FROM audit_events)".to_owned(),
+        format!("DELETE FROM audit_events WHERE seq = {anonymous}"),
+    ];
+    for edit in edits {
+        use diesel::connection::SimpleConnection;
+        let refused = app.db().batch_execute(&edit);
+        assert!(refused.is_err(), "the database allowed: {edit}");
+    }
+    verifies(app);
 }

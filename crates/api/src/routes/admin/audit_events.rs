@@ -39,7 +39,8 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
     "request_id": "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10",
     "details": {"username": "999JSMITH01", "status": "active", "internet_access": "approved"},
     "prev_hash": "9f2c…",
-    "hash": "41ab…"
+    "hash": "41ab…",
+    "personal_data_blanked_at": null
 }))]
 pub struct AuditEventBody {
     /// Position in the chain (the cursor of the list).
@@ -67,6 +68,10 @@ pub struct AuditEventBody {
     pub prev_hash: String,
     /// SHA-256 of this event's content and `prev_hash`.
     pub hash: String,
+    /// When the event's personal fields were blanked after their retention (or at erasure):
+    /// `actor` keeps only its kind (`account`, `api-key`, ...), `ip` and `user_agent` are
+    /// `null`, `details` is `{}`.
+    pub personal_data_blanked_at: Option<DateTime<Utc>>,
 }
 
 /// The catalogue of event types, declared as the enum of `event_type`.
@@ -94,6 +99,7 @@ impl From<AuditEvent> for AuditEventBody {
             details: serde_json::from_str(&e.details).unwrap_or(serde_json::Value::Null),
             prev_hash: e.prev_hash,
             hash: e.hash,
+            personal_data_blanked_at: e.personal_blanked_at.map(|t| t.and_utc()),
         }
     }
 }
