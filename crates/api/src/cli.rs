@@ -96,6 +96,28 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print as JSON everything held about the person with this work email and date of birth
+    /// (each employment, its accounts, sessions, sign-in methods, audit events and emails),
+    /// for a subject access request. Audited.
+    SubjectAccess {
+        /// Their work email.
+        #[arg(long)]
+        email: String,
+        /// Their date of birth, `YYYY-MM-DD`.
+        #[arg(long)]
+        date_of_birth: String,
+    },
+    /// Anonymise a person (by id) and their accounts: names, date of birth, email, employee
+    /// number and smartcard replaced; accounts disabled and stripped of passwords, sessions,
+    /// sign-in methods and links; emails deleted; their audit events' personal fields
+    /// blanked (the chain still verifies). Irreversible: needs --yes. Audited.
+    Erase {
+        /// The person's id (`GET /v1/admin/people`, or `subject-access`).
+        person_id: String,
+        /// Confirms the erasure.
+        #[arg(long)]
+        yes: bool,
+    },
     /// The audit trail.
     Audit {
         #[command(subcommand)]
@@ -153,6 +175,13 @@ pub fn main() -> ExitCode {
                     scope,
                     access,
                 } => create_api_key(&config, &name, &scope, &access).map(|()| Outcome::Done),
+                Command::SubjectAccess {
+                    email,
+                    date_of_birth,
+                } => subject_access(&config, &email, &date_of_birth).map(|()| Outcome::Done),
+                Command::Erase { person_id, yes } => {
+                    erase(&config, &person_id, yes).map(|()| Outcome::Done)
+                }
                 Command::Purge { dry_run, json } => {
                     purge(&config, dry_run, json).map(|()| Outcome::Done)
                 }
@@ -410,6 +439,42 @@ fn connect(config: &Config) -> anyhow::Result<esr_persistence::PooledConnection>
         esr_persistence::PoolOptions::default(),
     )?;
     Ok(pool.get()?)
+}
+
+fn subject_access(config: &Config, email: &str, date_of_birth: &str) -> anyhow::Result<()> {
+    let email = esr_domain::WorkEmail::parse(email)
+        .map_err(|e| anyhow::anyhow!("--email: {}", esr_domain::Coded::message(&e)))?;
+    let date_of_birth = chrono::NaiveDate::parse_from_str(date_of_birth, "%Y-%m-%d")
+        .map_err(|_| anyhow::anyhow!("--date-of-birth: expected YYYY-MM-DD"))?;
+    let mut conn = connect(config)?;
+    let export = crate::app::subject_rights::subject_access(
+        &mut conn,
+        config,
+        &email,
+        date_of_birth,
+        chrono::Utc::now(),
+    )?;
+    println!("{}", serde_json::to_string_pretty(&export)?);
+    Ok(())
+}
+
+fn erase(config: &Config, person_id: &str, yes: bool) -> anyhow::Result<()> {
+    let id = esr_domain::PersonId::parse(person_id)
+        .ok_or_else(|| anyhow::anyhow!("{person_id} is not a person id"))?;
+    if !yes {
+        anyhow::bail!("erasing {person_id} cannot be undone: run again with --yes");
+    }
+    let mut conn = connect(config)?;
+    let Some(erased) =
+        crate::app::subject_rights::erase(&mut conn, config, &id, chrono::Utc::now())?
+    else {
+        anyhow::bail!("no person has the id {person_id}");
+    };
+    println!(
+        "Erased {person_id}: {} account(s) anonymised, {} audit event(s) blanked, {} email(s) deleted.",
+        erased.accounts, erased.audit_events, erased.emails
+    );
+    Ok(())
 }
 
 fn purge(config: &Config, dry_run: bool, json: bool) -> anyhow::Result<()> {

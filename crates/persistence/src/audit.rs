@@ -123,6 +123,10 @@ pub enum EventType {
     AdminFactorsReset,
     /// Data past its retention was deleted (details: rows per class). (`retention.purged`)
     RetentionPurged,
+    /// Everything held about a person was exported for them (details: their ids). (`subject_access.exported`)
+    SubjectAccessExported,
+    /// A person and their accounts were anonymised. (`person.erased`)
+    PersonErased,
 }
 
 impl EventType {
@@ -181,6 +185,8 @@ impl EventType {
         Self::SessionEndedByOwner,
         Self::AdminFactorsReset,
         Self::RetentionPurged,
+        Self::SubjectAccessExported,
+        Self::PersonErased,
     ];
 
     /// The dotted name stored and shown, e.g. `login.failed`.
@@ -239,6 +245,8 @@ impl EventType {
             Self::SessionEndedByOwner => "session.ended_by_owner",
             Self::AdminFactorsReset => "admin.account.factors_reset",
             Self::RetentionPurged => "retention.purged",
+            Self::SubjectAccessExported => "subject_access.exported",
+            Self::PersonErased => "person.erased",
         }
     }
 

@@ -46,6 +46,7 @@ pub mod second_factors;
 pub mod sessions;
 pub mod signing_keys;
 pub mod spent_smartcard_states;
+pub mod subjects;
 pub mod webauthn_ceremonies;
 
 pub use connection::{Backend, DatabaseUrl, DbConnection};

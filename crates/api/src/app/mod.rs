@@ -30,6 +30,7 @@ pub mod retention;
 pub mod second_step;
 pub mod sessions;
 pub mod smartcard;
+pub mod subject_rights;
 pub mod versions;
 
 pub use caller::Caller;

@@ -116,3 +116,198 @@ async fn read_only_keys_see_no_date_of_birth_card_identity_or_client(
     let by_feed = get(audit, feed).await;
     assert!(by_feed["items"][0]["ip"].is_string(), "{by_feed}");
 }
+
+crate::both_backends!(a_subject_access_export_holds_both_employments_and_erasure_keeps_the_chain);
+
+/// Jane Smith works for two organisations under one work email and date of birth. Her subject
+/// access export holds both records, their accounts, sessions, audit events (hers and the
+/// anonymous ones that name her only by a keyed digest) and the emails sent to her; no
+/// password hash. Erasing one employment anonymises it and its account, blanks its audit
+/// events, leaves the other employment working and `esr-api audit verify` passing.
+async fn a_subject_access_export_holds_both_employments_and_erasure_keeps_the_chain(
+    app: &crate::helpers::TestApp,
+) {
+    use serde_json::Value;
+    let email = "jane.smith@demo.nhs.uk";
+    let res = app.login("999JSMITH01", "Bluebell harbour lantern").await;
+    assert_eq!(res.status(), 200);
+    let access = res.json::<Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        app.login("998JSMITH01", "not her password").await.status(),
+        401
+    );
+    // A Forgotten request that matches (an email is sent), and one with a wrong date of birth
+    // (audited against a digest of the email, matching no one).
+    crate::recovery::request_recovery(app, email, "1985-04-12", None).await;
+    crate::recovery::request_recovery(app, email, "1985-04-13", None).await;
+    app.wait_for_mail(email, 1).await;
+    let unmatched = async {
+        for _ in 0..100 {
+            let events = esr_persistence::audit::recent(&mut app.db(), None, 100).unwrap();
+            if events
+                .iter()
+                .any(|e| e.event_type == "recovery_request.unmatched")
+            {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the unmatched request was never audited");
+    };
+    unmatched.await;
+
+    let run = |args: Vec<String>| {
+        let out = crate::admin::esr_api(app).args(&args).output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, stdout, stderr) = run(vec![
+        "subject-access".into(),
+        "--email".into(),
+        "Jane.Smith@demo.nhs.uk".into(),
+        "--date-of-birth".into(),
+        "1985-04-12".into(),
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(
+        !stdout.contains("$argon2"),
+        "no password hash in the export"
+    );
+    let export: Value = serde_json::from_str(&stdout).unwrap();
+    let people = export["people"].as_array().unwrap();
+    let orgs: Vec<&str> = people
+        .iter()
+        .map(|p| p["organisation_code"].as_str().unwrap())
+        .collect();
+    assert_eq!(orgs, ["998", "999"], "{export}");
+    let account = |org: &str| {
+        people
+            .iter()
+            .find(|p| p["organisation_code"] == org)
+            .unwrap()["accounts"][0]
+            .clone()
+    };
+    let in_999 = account("999");
+    assert_eq!(in_999["username"], "999JSMITH01");
+    assert_eq!(in_999["password_set"], true);
+    assert!(
+        in_999["sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["ip"].is_string()),
+        "{in_999}"
+    );
+    let types = |account: &Value| -> Vec<String> {
+        account["audit_events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["event_type"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert!(types(&in_999).contains(&"login.succeeded".to_owned()));
+    assert!(types(&account("998")).contains(&"login.failed".to_owned()));
+    let anonymous = export["audit_events_about_no_account"].as_array().unwrap();
+    assert!(
+        anonymous
+            .iter()
+            .any(|e| e["event_type"] == "recovery_request.unmatched"),
+        "{export}"
+    );
+    assert!(
+        export["emails"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["recipient"] == email),
+        "{export}"
+    );
+    let person_999 = people
+        .iter()
+        .find(|p| p["organisation_code"] == "999")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Erasure needs --yes, and then anonymises that employment only.
+    let (ok, _, stderr) = run(vec!["erase".into(), person_999.clone()]);
+    assert!(!ok && stderr.contains("--yes"), "{stderr}");
+    assert_eq!(
+        app.get_auth("/v1/me", &access).await.status(),
+        200,
+        "nothing changed yet"
+    );
+    let (ok, stdout, stderr) = run(vec!["erase".into(), person_999.clone(), "--yes".into()]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("1 account(s) anonymised"), "{stdout}");
+
+    assert_eq!(
+        app.get_auth("/v1/me", &access).await.status(),
+        401,
+        "her session ended"
+    );
+    assert_eq!(
+        app.login("999JSMITH01", "Bluebell harbour lantern")
+            .await
+            .status(),
+        401
+    );
+    assert_eq!(
+        app.login("998JSMITH01", "Juniper lighthouse orchard")
+            .await
+            .status(),
+        200,
+        "the other employment is untouched"
+    );
+    let feed = crate::admin::admin_key(app, "dpo", "all", "write");
+    let person: Value = app
+        .get_auth(&format!("/v1/admin/people/{person_999}"), &feed)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(person["first_name"], "Erased", "{person}");
+    assert_eq!(person["date_of_birth"], "1900-01-01");
+    assert_eq!(person["smartcard_linked"], false);
+    assert!(!person.to_string().contains("jane"), "{person}");
+    let account_id = in_999["id"].as_str().unwrap();
+    let events = esr_persistence::subjects::audit_of_account(
+        &mut app.db(),
+        &esr_domain::AccountId::from_stored(account_id.to_owned()),
+    )
+    .unwrap();
+    assert!(!events.is_empty());
+    for e in &events {
+        assert!(e.personal_blanked_at.is_some(), "{e:?}");
+        assert!(!e.actor.contains("JSMITH") && e.ip.is_none(), "{e:?}");
+    }
+    let (ok, stdout, stderr) = run(vec!["audit".into(), "verify".into()]);
+    assert!(ok, "{stdout}{stderr}");
+
+    // The export now finds only the other employment; both commands were audited.
+    let (_, stdout, _) = run(vec![
+        "subject-access".into(),
+        "--email".into(),
+        email.into(),
+        "--date-of-birth".into(),
+        "1985-04-12".into(),
+    ]);
+    let again: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(again["people"].as_array().unwrap().len(), 1);
+    let all = esr_persistence::audit::recent(&mut app.db(), None, 500).unwrap();
+    assert_eq!(
+        all.iter()
+            .filter(|e| e.event_type == "subject_access.exported")
+            .count(),
+        2
+    );
+    assert!(all.iter().any(|e| e.event_type == "person.erased"));
+}
