@@ -55,6 +55,15 @@ pub enum Command {
         /// and, on Linux, `peak_rss_kib`) instead of text.
         #[arg(long)]
         json: bool,
+        /// The file is this organisation's full staff list: its people missing from the file
+        /// leave (accounts disabled), unless a line is refused or they are too many.
+        #[arg(long, value_name = "ORG")]
+        full_feed: Option<String>,
+        /// With --full-feed: the largest share of the organisation's staff that may leave in
+        /// one run, in percent; beyond it no one leaves.
+        #[arg(long, default_value_t = 5,
+              value_parser = clap::value_parser!(u8).range(1..=100))]
+        max_leavers_percent: u8,
     },
     /// Write a CSV file of synthetic, valid people for load tests (deterministic per seed).
     GeneratePeople {
@@ -195,7 +204,15 @@ pub fn main() -> ExitCode {
                     file,
                     batch_rows,
                     json,
-                } => import(&config, &file, batch_rows, json),
+                    full_feed,
+                    max_leavers_percent,
+                } => match full_feed
+                    .map(|org| full_feed_of(&org, max_leavers_percent))
+                    .transpose()
+                {
+                    Ok(feed) => import(&config, &file, batch_rows, json, feed),
+                    Err(e) => Err(e),
+                },
                 Command::Openapi { .. } | Command::GeneratePeople { .. } => {
                     unreachable!("handled above")
                 }
@@ -271,13 +288,26 @@ impl crate::app::import::ImportObserver for CliObserver {
     }
 }
 
+fn full_feed_of(
+    org: &str,
+    max_leavers_percent: u8,
+) -> anyhow::Result<crate::app::import::FullFeed> {
+    let organisation = esr_domain::OrganisationCode::parse(org)
+        .map_err(|_| anyhow::anyhow!("--full-feed: {org:?} is not an organisation code"))?;
+    Ok(crate::app::import::FullFeed {
+        organisation,
+        max_leavers_percent,
+    })
+}
+
 fn import(
     config: &Config,
     file: &std::path::Path,
     batch_rows: u64,
     json: bool,
+    feed: Option<crate::app::import::FullFeed>,
 ) -> anyhow::Result<Outcome> {
-    use crate::app::import::{ImportLimits, Scope};
+    use crate::app::import::{Feed, ImportLimits, Scope};
     use anyhow::Context as _;
 
     let (input, length): (Box<dyn std::io::Read + Send>, Option<u64>) = if file.as_os_str() == "-" {
@@ -319,13 +349,16 @@ fn import(
         digests: &config.audit_digest_key,
         contact_change_hold: crate::app::contact_change_hold(config),
     };
-    let report = crate::app::import::import_people(
+    let full = feed.is_some();
+    let feed = feed.map_or(Feed::Rows(Scope::All), Feed::Full);
+    let now = chrono::Utc::now();
+    let report = crate::app::import::import(
         &mut conn,
         input,
-        &Scope::All,
+        &feed,
         limits,
         importer,
-        chrono::Utc::now(),
+        now,
         &mut observer,
     )
     .with_context(|| format!("import of {} refused", file.display()))?;
@@ -358,6 +391,12 @@ fn import(
             elapsed.as_secs_f64(),
             rows_per_second
         );
+        if full {
+            match &report.leavers_withheld {
+                Some(why) => println!("No one left: {why}"),
+                None => println!("Leavers (missing from the full feed): {}.", report.leavers),
+            }
+        }
     }
     Ok(if report.rejected > 0 {
         Outcome::SomeLinesRefused
@@ -465,8 +504,13 @@ fn erase(config: &Config, person_id: &str, yes: bool) -> anyhow::Result<()> {
         anyhow::bail!("erasing {person_id} cannot be undone: run again with --yes");
     }
     let mut conn = connect(config)?;
-    let Some(erased) =
-        crate::app::subject_rights::erase(&mut conn, config, &id, chrono::Utc::now())?
+    let Some(erased) = crate::app::subject_rights::erase(
+        &mut conn,
+        config,
+        &esr_persistence::audit::Actor::Cli,
+        &id,
+        chrono::Utc::now(),
+    )?
     else {
         anyhow::bail!("no person has the id {person_id}");
     };

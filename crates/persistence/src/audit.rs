@@ -127,6 +127,8 @@ pub enum EventType {
     SubjectAccessExported,
     /// A person and their accounts were anonymised. (`person.erased`)
     PersonErased,
+    /// A person left the organisation; their accounts were disabled. (`person.left`)
+    PersonLeft,
 }
 
 impl EventType {
@@ -187,6 +189,7 @@ impl EventType {
         Self::RetentionPurged,
         Self::SubjectAccessExported,
         Self::PersonErased,
+        Self::PersonLeft,
     ];
 
     /// The dotted name stored and shown, e.g. `login.failed`.
@@ -247,6 +250,7 @@ impl EventType {
             Self::RetentionPurged => "retention.purged",
             Self::SubjectAccessExported => "subject_access.exported",
             Self::PersonErased => "person.erased",
+            Self::PersonLeft => "person.left",
         }
     }
 

@@ -25,6 +25,8 @@ pub(crate) struct PersonRow {
     contact_changed_at: Option<NaiveDateTime>,
     previous_work_email: Option<String>,
     previous_email_until: Option<NaiveDateTime>,
+    left_at: Option<NaiveDateTime>,
+    erased_at: Option<NaiveDateTime>,
 }
 
 /// A member of staff in one employing organisation.
@@ -58,6 +60,10 @@ pub struct Person {
     pub previous_work_email: Option<String>,
     /// Until when notices are copied to [`Person::previous_work_email`].
     pub previous_email_until: Option<DateTime<Utc>>,
+    /// When they left the organisation (their accounts were disabled then).
+    pub left_at: Option<DateTime<Utc>>,
+    /// When they were anonymised.
+    pub erased_at: Option<DateTime<Utc>>,
 }
 
 impl Person {
@@ -104,6 +110,8 @@ impl TryFrom<PersonRow> for Person {
             contact_changed_at: r.contact_changed_at.map(|t| t.and_utc()),
             previous_work_email: r.previous_work_email,
             previous_email_until: r.previous_email_until.map(|t| t.and_utc()),
+            left_at: r.left_at.map(|t| t.and_utc()),
+            erased_at: r.erased_at.map(|t| t.and_utc()),
         })
     }
 }
@@ -413,4 +421,51 @@ pub fn update(
             .execute(conn)?;
     }
     find(conn, id)
+}
+
+/// Marks the person as having left at `now`; `false` when they had left already.
+pub fn mark_left(
+    conn: &mut DbConnection,
+    id: &PersonId,
+    now: DateTime<Utc>,
+) -> Result<bool, RepoError> {
+    let n = diesel::update(
+        people::table
+            .filter(people::id.eq(id.as_str()))
+            .filter(people::left_at.is_null()),
+    )
+    .set((
+        people::left_at.eq(Some(now.naive_utc())),
+        people::updated_at.eq(now.naive_utc()),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// The organisation's people still employed (not left), as (id, employee number).
+pub fn current_staff(
+    conn: &mut DbConnection,
+    organisation: &OrganisationCode,
+) -> Result<Vec<(String, String)>, RepoError> {
+    Ok(people::table
+        .filter(people::organisation_code.eq(organisation.as_str()))
+        .filter(people::left_at.is_null())
+        .select((people::id, people::employee_number))
+        .load(conn)?)
+}
+
+/// Up to `limit` leavers who left before `before` and are not erased yet.
+pub fn leavers_before(
+    conn: &mut DbConnection,
+    before: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<PersonId>, RepoError> {
+    let ids: Vec<String> = people::table
+        .filter(people::left_at.lt(before.naive_utc()))
+        .filter(people::erased_at.is_null())
+        .order(people::left_at.asc())
+        .select(people::id)
+        .limit(limit)
+        .load(conn)?;
+    Ok(ids.into_iter().map(PersonId::from_stored).collect())
 }

@@ -32,6 +32,8 @@ diesel::table! {
         contact_changed_at -> Nullable<Timestamp>,
         previous_work_email -> Nullable<Text>,
         previous_email_until -> Nullable<Timestamp>,
+        left_at -> Nullable<Timestamp>,
+        erased_at -> Nullable<Timestamp>,
     }
 }
 

@@ -180,6 +180,7 @@ pub fn erase(
             people::previous_work_email.eq(None::<String>),
             people::previous_email_until.eq(None::<chrono::NaiveDateTime>),
             people::contact_changed_at.eq(None::<chrono::NaiveDateTime>),
+            people::erased_at.eq(Some(now.naive_utc())),
             people::updated_at.eq(now.naive_utc()),
         ))
         .execute(conn)?;

@@ -19,6 +19,7 @@ pub mod factors;
 pub mod failure;
 pub mod import;
 pub mod internet_access;
+pub mod leavers;
 pub mod lockout;
 pub mod organisations;
 pub mod passkey_sign_in;

@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use esr_persistence::audit::{Actor, EventType};
 use esr_persistence::retention::{self, Class, Cutoffs};
-use esr_persistence::{DbConnection, RepoError};
+use esr_persistence::{DbConnection, RepoError, people};
 use serde_json::json;
 
 use super::{Caller, audit};
@@ -27,7 +27,8 @@ pub struct PurgeReport {
     /// Another instance was purging at the time, so this one did nothing.
     pub skipped: bool,
     /// Rows per class: `ended_sessions`, `spent_tokens`, `password_history`, `sent_emails`,
-    /// `dead_emails` deleted; `anonymous_events`, `audit_personal` audit events blanked.
+    /// `dead_emails` deleted; `anonymous_events`, `audit_personal` audit events blanked;
+    /// `leavers_erased` people anonymised.
     pub removed: BTreeMap<&'static str, i64>,
 }
 
@@ -38,9 +39,16 @@ impl PurgeReport {
     }
 }
 
+/// The report's name for leavers anonymised.
+const LEAVERS: &str = "leavers_erased";
+
+fn before(now: DateTime<Utc>, kept: Duration) -> DateTime<Utc> {
+    now - chrono::Duration::from_std(kept).unwrap_or_default()
+}
+
 /// Where each class's retention ends at `now`.
 pub fn cutoffs(config: &Config, now: DateTime<Utc>) -> Cutoffs {
-    let before = |kept: Duration| now - chrono::Duration::from_std(kept).unwrap_or_default();
+    let before = |kept: Duration| before(now, kept);
     let retention = &config.retention;
     Cutoffs {
         ended_sessions: before(retention.ended_sessions),
@@ -63,11 +71,14 @@ pub fn purge(
     dry_run: bool,
 ) -> Result<PurgeReport, RepoError> {
     let cutoffs = cutoffs(config, now);
+    let left_before = before(now, config.retention.leavers);
     if dry_run {
         let mut removed = BTreeMap::new();
         for class in Class::ALL {
             removed.insert(class.as_str(), retention::count(conn, class, &cutoffs)?);
         }
+        let leavers = people::leavers_before(conn, left_before, i64::MAX)?.len();
+        removed.insert(LEAVERS, i64::try_from(leavers).unwrap_or(i64::MAX));
         return Ok(PurgeReport {
             dry_run,
             skipped: false,
@@ -76,6 +87,9 @@ pub fn purge(
     }
     let removed = retention::exclusively(conn, |conn| {
         let mut removed = BTreeMap::new();
+        // Leavers first: erasing them blanks their audit events and deletes their rows, which
+        // the classes after would otherwise count apart.
+        removed.insert(LEAVERS, erase_leavers(conn, config, left_before, now)?);
         for class in Class::ALL {
             removed.insert(class.as_str(), delete_class(conn, class, &cutoffs)?);
         }
@@ -109,6 +123,28 @@ fn delete_class(
     }
 }
 
+/// Anonymises every person who left before `left_before`, each in a transaction of their own
+/// with its `person.erased` event ([`super::subject_rights::erase`]).
+fn erase_leavers(
+    conn: &mut DbConnection,
+    config: &Config,
+    left_before: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<i64, RepoError> {
+    let mut erased = 0;
+    loop {
+        let leavers = people::leavers_before(conn, left_before, BATCH)?;
+        for person in &leavers {
+            if super::subject_rights::erase(conn, config, &Actor::System, person, now)?.is_some() {
+                erased += 1;
+            }
+        }
+        if i64::try_from(leavers.len()).unwrap_or(i64::MAX) < BATCH {
+            return Ok(erased);
+        }
+    }
+}
+
 fn record(
     conn: &mut DbConnection,
     config: &Config,
@@ -132,6 +168,7 @@ fn record(
                 "dead_emails": days(retention.dead_emails),
                 "anonymous_events": days(retention.anonymous_events),
                 "audit_personal": days(retention.audit_personal),
+                "leavers": days(retention.leavers),
             },
             "password_history_depth": config.password_policy.history_depth,
         }),

@@ -151,10 +151,12 @@ fn event(e: &AuditEvent) -> Value {
 }
 
 /// Anonymises the person and their accounts in one transaction (see
-/// [`subjects::erase`]) and audits it; `None` when there is no such person.
+/// [`subjects::erase`]) and audits it as `actor`'s (the CLI's, or the system's when the purge
+/// erases a leaver); `None` when there is no such person.
 pub fn erase(
     conn: &mut DbConnection,
     config: &Config,
+    actor: &Actor,
     person_id: &PersonId,
     now: DateTime<Utc>,
 ) -> Result<Option<Erased>, RepoError> {
@@ -167,7 +169,7 @@ pub fn erase(
             &Caller::internal(config.audit_chain.clone()),
             EventType::PersonErased,
             None,
-            &Actor::Cli,
+            actor,
             &json!({
                 "person_id": person_id.as_str(),
                 "accounts": erased.accounts,

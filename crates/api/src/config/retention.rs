@@ -44,6 +44,12 @@ pub struct RetentionSettings {
           value_parser = clap::value_parser!(u64).range(1..=3650), global = true)]
     pub retain_audit_personal_days: u64,
 
+    /// Days after a person left (absent from a full HR feed, or marked by an administrator)
+    /// until they and their accounts are anonymised, as `esr-api erase` does.
+    #[arg(long, env = "ESR_ERASE_LEAVERS_AFTER_DAYS", default_value_t = 365,
+          value_parser = clap::value_parser!(u64).range(1..=3650), global = true)]
+    pub erase_leavers_after_days: u64,
+
     /// Seconds between two purges by this instance (0: never; run `esr-api purge` instead).
     /// Instances sharing a PostgreSQL database take turns.
     #[arg(
@@ -70,6 +76,8 @@ pub struct Retention {
     pub anonymous_events: Duration,
     /// How long any audit event keeps its personal fields.
     pub audit_personal: Duration,
+    /// How long after leaving a person is anonymised.
+    pub leavers: Duration,
     /// How often this instance purges; `None`: never.
     pub purge_interval: Option<Duration>,
 }
@@ -85,6 +93,7 @@ impl RetentionSettings {
             dead_emails: days(self.retain_dead_emails_days),
             anonymous_events: days(self.retain_anonymous_events_days),
             audit_personal: days(self.retain_audit_personal_days),
+            leavers: days(self.erase_leavers_after_days),
             purge_interval: (self.purge_interval_secs > 0)
                 .then(|| Duration::from_secs(self.purge_interval_secs)),
         }

@@ -21,6 +21,7 @@ mod errors;
 mod foreign_provider;
 mod health;
 mod import;
+mod leavers;
 mod lockout;
 mod me;
 mod openapi;

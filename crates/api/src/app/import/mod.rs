@@ -86,6 +86,15 @@ pub struct ImportReport {
     pub errors: Vec<LineError>,
     /// True when more errors occurred than `errors` holds.
     pub truncated: bool,
+    /// A full feed: the organisation's staff missing from the file, who left (their accounts
+    /// disabled). Always 0 for an ordinary import.
+    #[serde(default)]
+    pub leavers: u64,
+    /// A full feed whose absences were not applied, and why (refused lines, or more leavers
+    /// than the run allows: a truncated file, most likely). Absent when they were applied, or
+    /// for an ordinary import.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub leavers_withheld: Option<String>,
 }
 
 /// Progress, reported after every batch.
@@ -225,6 +234,115 @@ pub fn import_people(
     now: DateTime<Utc>,
     observer: &mut dyn ImportObserver,
 ) -> Result<ImportReport, ImportError> {
+    run_import(conn, input, scope, limits, importer, now, observer, None)
+}
+
+/// What a file is: some people to add or update, or one organisation's full staff list.
+#[derive(Debug, Clone)]
+pub enum Feed {
+    /// Rows to create or update; the people not in it are left as they are.
+    Rows(Scope),
+    /// One organisation's whole staff; those missing from it leave.
+    Full(FullFeed),
+}
+
+/// Imports `input` as `feed` says ([`import_people`] or [`import_full_feed`]).
+pub fn import(
+    conn: &mut DbConnection,
+    input: impl Read + Send,
+    feed: &Feed,
+    limits: ImportLimits,
+    importer: Importer<'_>,
+    now: DateTime<Utc>,
+    observer: &mut dyn ImportObserver,
+) -> Result<ImportReport, ImportError> {
+    match feed {
+        Feed::Rows(scope) => import_people(conn, input, scope, limits, importer, now, observer),
+        Feed::Full(full) => import_full_feed(conn, input, full, limits, importer, now, observer),
+    }
+}
+
+/// A full feed of one organisation: the file lists all its current staff.
+#[derive(Debug, Clone)]
+pub struct FullFeed {
+    /// The organisation (rows of any other are refused).
+    pub organisation: OrganisationCode,
+    /// Largest share of the staff that may leave in one run, in percent; beyond it no one
+    /// leaves (a file cut short would otherwise disable everyone after the cut).
+    pub max_leavers_percent: u8,
+}
+
+/// Imports a full feed like [`import_people`]; then the organisation's current staff the file
+/// does not list become leavers ([`super::leavers::leave`]), unless a line was refused (the
+/// file cannot be trusted to be whole) or they are more than the feed's share.
+pub fn import_full_feed(
+    conn: &mut DbConnection,
+    input: impl Read + Send,
+    feed: &FullFeed,
+    limits: ImportLimits,
+    importer: Importer<'_>,
+    now: DateTime<Utc>,
+    observer: &mut dyn ImportObserver,
+) -> Result<ImportReport, ImportError> {
+    let scope = Scope::Organisation(feed.organisation.clone());
+    let mut listed = std::collections::HashSet::new();
+    let mut report = run_import(
+        conn,
+        input,
+        &scope,
+        limits,
+        importer,
+        now,
+        observer,
+        Some(&mut listed),
+    )?;
+    let lines = report.created + report.updated + report.unchanged + report.rejected;
+    if report.rejected > 0 {
+        report.leavers_withheld = Some(format!(
+            "{} line(s) were refused: fix them and import the whole file again",
+            report.rejected
+        ));
+        return Ok(report);
+    }
+    let absent = super::leavers::absent_from_feed(
+        conn,
+        &feed.organisation,
+        &listed,
+        feed.max_leavers_percent,
+    )
+    .map_err(|e| ImportError::Storage(lines, e))?;
+    match absent {
+        super::leavers::Absent::TooMany { absent, staff } => {
+            report.leavers_withheld = Some(format!(
+                "{absent} of {staff} staff are missing from the file, more than {}%: is it whole?",
+                feed.max_leavers_percent
+            ));
+        }
+        super::leavers::Absent::Leave(people) => {
+            for person in people {
+                let left = conn
+                    .write_transaction(|c| {
+                        super::leavers::leave(c, importer.caller, importer.actor, &person, now)
+                    })
+                    .map_err(|e| ImportError::Storage(lines, e))?;
+                report.leavers += u64::from(left);
+            }
+        }
+    }
+    Ok(report)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_import(
+    conn: &mut DbConnection,
+    input: impl Read + Send,
+    scope: &Scope,
+    limits: ImportLimits,
+    importer: Importer<'_>,
+    now: DateTime<Utc>,
+    observer: &mut dyn ImportObserver,
+    mut listed: Option<&mut std::collections::HashSet<String>>,
+) -> Result<ImportReport, ImportError> {
     let mut reader = RecordReader::new(
         BufReader::with_capacity(64 * 1024, input),
         limits.max_record_bytes,
@@ -250,6 +368,9 @@ pub fn import_people(
             run.rows = parsed.lines;
             run.report.rejected += parsed.rejected;
             run.pending_errors.extend(parsed.errors);
+            if let Some(listed) = listed.as_deref_mut() {
+                listed.extend(parsed.rows.iter().map(|r| r.employee_number.clone()));
+            }
             run.flush(&mut session, parsed.rows, importer, now, observer)?;
             observer.progress(Progress {
                 bytes: parsed.bytes,

@@ -27,7 +27,8 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
     cfg.service(list_people)
         .service(create_person)
         .service(get_person)
-        .service(update_person);
+        .service(update_person)
+        .service(person_leaves);
 }
 
 /// A member of staff in one employing organisation.
@@ -43,6 +44,7 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
     "smartcard_subject": "555012345678",
     "smartcard_linked": true,
     "language": "en",
+    "left_at": null,
     "created_at": "2026-11-25T09:00:00Z",
     "updated_at": "2026-11-25T09:00:00Z"
 }))]
@@ -70,6 +72,9 @@ pub struct AdminPerson {
     pub smartcard_linked: bool,
     /// `en` or `cy`: the language of emails.
     pub language: String,
+    /// When they left the organisation (their accounts were disabled then); `null` while
+    /// employed.
+    pub left_at: Option<DateTime<Utc>>,
     /// Created.
     pub created_at: DateTime<Utc>,
     /// Last changed.
@@ -120,6 +125,7 @@ impl From<Person> for AdminPerson {
             smartcard_linked: p.smartcard_subject.is_some(),
             smartcard_subject: p.smartcard_subject,
             language: p.language,
+            left_at: p.left_at,
             created_at: p.created_at,
             updated_at: p.updated_at,
             username: None,
@@ -586,4 +592,35 @@ fn parse_update(b: UpdatePersonRequest, today: NaiveDate) -> Result<PersonUpdate
     } else {
         Err(AdminError::Invalid(v))
     }
+}
+
+/// Record that a person has left the organisation.
+///
+/// Their accounts are disabled at once: every session ends, every link is cancelled and
+/// internet access is revoked (`account.disabled` audited for each), and the person shows
+/// `left_at`. After `ESR_ERASE_LEAVERS_AFTER_DAYS` they are anonymised. A full HR feed import
+/// (`POST /v1/admin/people/import?full_feed=ORG`) does the same for everyone missing from the
+/// file. Saying it again changes nothing and answers the person as they are.
+#[utoipa::path(
+    tag = "admin",
+    security(("apiKey" = [])),
+    params(("id" = String, Path, description = "The person's id.")),
+    responses(
+        (status = 200, description = "The person, with `left_at`.", body = AdminPerson),
+        PersonProblems,
+    ),
+)]
+#[post("/admin/people/{id}/leave")]
+pub async fn person_leaves(
+    state: web::Data<AppState>,
+    key: WriteKey,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<web::Json<AdminPerson>, AdminError> {
+    let id = PersonId::parse(&id.into_inner()).ok_or_else(not_found)?;
+    let left = crate::app::leavers::mark_leaver(&state, &caller, &key, id, Utc::now())
+        .await?
+        .ok_or_else(not_found)?;
+    let person = state.db(move |c| admin_person(c, left)).await?;
+    Ok(web::Json(person))
 }

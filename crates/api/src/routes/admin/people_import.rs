@@ -15,7 +15,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::admin_auth::WriteKey;
 use crate::app::Caller;
-use crate::app::import::{ImportError, ImportLimits, ImportReport, Quiet, Scope};
+use crate::app::import::{Feed, FullFeed, ImportError, ImportLimits, ImportReport, Quiet, Scope};
 use crate::problem::{AsProblem, ProblemCatalogue, ProblemSpec};
 use crate::state::{AppState, StorageError};
 
@@ -52,6 +52,9 @@ pub enum ImportHttpError {
     /// The whole file was refused, or the body could not be read.
     #[error(transparent)]
     Import(ImportError),
+    /// A query parameter is malformed, or names an organisation the key does not cover.
+    #[error("invalid parameter: {0}")]
+    InvalidParameter(String),
     /// The database or the blocking pool failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
@@ -121,6 +124,12 @@ impl AsProblem for ImportHttpError {
                 import_interrupted()
             }
             Self::Import(e @ ImportError::Storage(..)) => crate::problem::internal_error(e),
+            Self::InvalidParameter(detail) => ProblemSpec::new(
+                StatusCode::BAD_REQUEST,
+                "invalid-query-parameter",
+                "Invalid query parameter",
+                detail.clone(),
+            ),
             Self::Storage(e) => e.problem(),
         }
     }
@@ -143,6 +152,7 @@ impl ProblemCatalogue for ImportHttpError {
             Self::Import(ImportError::Header {
                 found: "name,email".into(),
             }),
+            Self::InvalidParameter("full_feed must be an organisation this key covers".into()),
         ]
         .iter()
         .map(AsProblem::problem)
@@ -225,7 +235,7 @@ pub(crate) async fn run_import(
     req: &HttpRequest,
     caller: Caller,
     actor: esr_persistence::audit::Actor,
-    scope: Scope,
+    feed: Feed,
     payload: web::Payload,
 ) -> Result<ImportReport, ImportHttpError> {
     if !is_csv(req) {
@@ -239,7 +249,7 @@ pub(crate) async fn run_import(
         });
     }
     let (tx, rx) = tokio::sync::mpsc::channel::<io::Result<Bytes>>(CHANNEL_CHUNKS);
-    let job = start_import(state, caller, actor, scope, rx);
+    let job = start_import(state, caller, actor, feed, rx);
     let idle = state.config.body_timeout;
     let ended = pump_body(payload, tx, limit, idle).await;
     match job.await.map_err(|_| StorageError::Shutdown)? {
@@ -269,7 +279,7 @@ fn start_import(
     state: &AppState,
     caller: Caller,
     actor: esr_persistence::audit::Actor,
-    scope: Scope,
+    feed: Feed,
     rx: tokio::sync::mpsc::Receiver<io::Result<Bytes>>,
 ) -> impl Future<Output = Result<Result<ImportReport, ImportError>, actix_web::error::BlockingError>>
 {
@@ -290,10 +300,10 @@ fn start_import(
                 digests: &config.audit_digest_key,
                 contact_change_hold: crate::app::contact_change_hold(&config),
             };
-            let report = crate::app::import::import_people(
+            let report = crate::app::import::import(
                 &mut conn,
                 reader,
-                &scope,
+                &feed,
                 ImportLimits::default(),
                 importer,
                 now,
@@ -376,6 +386,12 @@ async fn pump_body(
 /// empty body refuse the whole file. Accounts are not created: a username is made when the
 /// person first signs in with their smartcard.
 ///
+/// With `full_feed=ORG` the file is that organisation's whole staff list: after the import,
+/// its people missing from the file leave (their accounts disabled, sessions ended, links
+/// cancelled, internet access revoked; `leavers` counts them). No one leaves when a line was
+/// refused, or when more than `max_leavers_percent` (default 5) of the staff are missing, as a
+/// file cut short would make them: `leavers_withheld` says why.
+///
 /// Rows are written in transactions of 5,000. At most 1,000 errors are listed (`truncated`
 /// says when there were more; `rejected` counts every refused line). The body may be up to
 /// `ESR_IMPORT_BODY_LIMIT_MIB` (default 512 MiB) and is streamed, so memory use does not
@@ -388,6 +404,7 @@ async fn pump_body(
         description = "The people file: the header line, then one person per record.",
         example = json!("organisation_code,employee_number,first_name,last_name,date_of_birth,work_email,smartcard_subject\n999,20000001,Amelia,Hughes,1990-02-14,amelia.hughes@demo.nhs.uk,555000100001\n999,20000002,Rhys,Evans,1979-11-30,rhys.evans@demo.nhs.uk,\n")
     ),
+    params(ImportQuery),
     responses(
         (status = 200, description = "The import ran: totals and the refused lines.", body = ImportReport),
         ImportHttpError,
@@ -400,12 +417,51 @@ pub async fn import_people(
     req: HttpRequest,
     key: WriteKey,
     caller: Caller,
+    query: web::Query<ImportQuery>,
     payload: web::Payload,
 ) -> Result<web::Json<ImportReport>, ImportHttpError> {
-    let scope = match key.organisation() {
-        None => Scope::All,
-        Some(code) => Scope::Organisation(code.clone()),
-    };
-    let report = run_import(&state, &req, caller, key.actor(), scope, payload).await?;
+    let feed = query.into_inner().feed_for(&key)?;
+    let report = run_import(&state, &req, caller, key.actor(), feed, payload).await?;
     Ok(web::Json(report))
+}
+
+/// How to read the file.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ImportQuery {
+    /// The organisation whose whole staff the file lists: its people missing from the file
+    /// leave.
+    #[param(example = "241", pattern = "^[0-9A-Za-z]{3}$")]
+    pub full_feed: Option<String>,
+    /// With `full_feed`: the largest share of the organisation's staff that may leave in one
+    /// run, in percent (1 to 100, default 5).
+    #[param(minimum = 1, maximum = 100)]
+    pub max_leavers_percent: Option<u8>,
+}
+
+impl ImportQuery {
+    fn feed_for(self, key: &WriteKey) -> Result<Feed, ImportHttpError> {
+        let bad = |what: &str| ImportHttpError::InvalidParameter(what.to_owned());
+        let Some(org) = self.full_feed else {
+            if self.max_leavers_percent.is_some() {
+                return Err(bad("max_leavers_percent needs full_feed"));
+            }
+            return Ok(Feed::Rows(match key.organisation() {
+                None => Scope::All,
+                Some(code) => Scope::Organisation(code.clone()),
+            }));
+        };
+        let organisation = esr_domain::OrganisationCode::parse(&org)
+            .ok()
+            .filter(|code| key.can_see(code))
+            .ok_or_else(|| bad("full_feed must be an organisation this key covers"))?;
+        let max_leavers_percent = self.max_leavers_percent.unwrap_or(5);
+        if !(1..=100).contains(&max_leavers_percent) {
+            return Err(bad("max_leavers_percent is 1 to 100"));
+        }
+        Ok(Feed::Full(FullFeed {
+            organisation,
+            max_leavers_percent,
+        }))
+    }
 }
