@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 use crate::schema::{
-    mfa_tokens, one_time_tokens, outbox, password_history, refresh_tokens, sessions,
+    mfa_tokens, one_time_tokens, outbox, password_history, people, refresh_tokens, sessions,
 };
 use crate::{DbConnection, RepoError, audit};
 
@@ -30,11 +30,14 @@ pub enum Class {
     AnonymousEvents,
     /// The personal fields of every audit event (blanked, not deleted: the chain stays).
     AuditPersonal,
+    /// The work email a person had before a change, once the hold that copies notices to
+    /// it has ended (cleared, not deleted).
+    PreviousEmails,
 }
 
 impl Class {
     /// Every class, in the order a purge takes them.
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::EndedSessions,
         Self::SpentTokens,
         Self::PasswordHistory,
@@ -42,6 +45,7 @@ impl Class {
         Self::DeadEmails,
         Self::AnonymousEvents,
         Self::AuditPersonal,
+        Self::PreviousEmails,
     ];
 
     /// The name reports and the audit event use.
@@ -54,6 +58,7 @@ impl Class {
             Self::DeadEmails => "dead_emails",
             Self::AnonymousEvents => "anonymous_events",
             Self::AuditPersonal => "audit_personal",
+            Self::PreviousEmails => "previous_emails",
         }
     }
 }
@@ -77,6 +82,8 @@ pub struct Cutoffs {
     pub anonymous_events: DateTime<Utc>,
     /// Audit events recorded before this.
     pub audit_personal: DateTime<Utc>,
+    /// Previous work emails whose hold ended before this (now).
+    pub previous_emails: DateTime<Utc>,
 }
 
 /// How many rows of `class` the cutoffs would remove (refresh tokens go with their sessions
@@ -120,6 +127,11 @@ pub fn count(conn: &mut DbConnection, class: Class, cutoffs: &Cutoffs) -> Result
         Class::AnonymousEvents | Class::AuditPersonal => {
             audit::count_blankable(conn, blanking(class, cutoffs))?
         }
+        Class::PreviousEmails => people::table
+            .filter(people::previous_work_email.is_not_null())
+            .filter(people::previous_email_until.lt(cutoffs.previous_emails.naive_utc()))
+            .count()
+            .get_result(conn)?,
     })
 }
 
@@ -208,6 +220,22 @@ pub fn delete_batch(
         }
         Class::AnonymousEvents | Class::AuditPersonal => {
             audit::blank_personal(conn, blanking(class, cutoffs), batch, Utc::now())
+        }
+        Class::PreviousEmails => {
+            let ids: Vec<String> = people::table
+                .filter(people::previous_work_email.is_not_null())
+                .filter(people::previous_email_until.lt(cutoffs.previous_emails.naive_utc()))
+                .select(people::id)
+                .limit(batch)
+                .load(conn)?;
+            Ok(
+                diesel::update(people::table.filter(people::id.eq_any(&ids)))
+                    .set((
+                        people::previous_work_email.eq(None::<String>),
+                        people::previous_email_until.eq(None::<chrono::NaiveDateTime>),
+                    ))
+                    .execute(conn)?,
+            )
         }
     }
 }

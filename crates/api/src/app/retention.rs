@@ -60,6 +60,7 @@ pub fn cutoffs(config: &Config, now: DateTime<Utc>) -> Cutoffs {
         dead_emails: before(retention.dead_emails),
         anonymous_events: before(retention.anonymous_events),
         audit_personal: before(retention.audit_personal),
+        previous_emails: now,
     }
 }
 

@@ -179,11 +179,24 @@ async fn purge_removes_each_class_past_its_retention_and_nothing_younger(app: &T
     ] {
         add_email(app, status, days);
     }
+    // A previous work email whose hold ended yesterday goes; one still held stays.
+    for (employee, ended) in [("100001", -1), ("100002", 1)] {
+        use esr_persistence::schema::people;
+        diesel::update(people::table.filter(people::employee_number.eq(employee)))
+            .set((
+                people::previous_work_email.eq(Some("old.address@example.org")),
+                people::previous_email_until
+                    .eq(Some((Utc::now() + Duration::days(ended)).naive_utc())),
+            ))
+            .execute(&mut app.db())
+            .unwrap();
+    }
     let before = count_rows(app);
 
     let expected = serde_json::json!({
         "ended_sessions": 2, "spent_tokens": 2, "password_history": 2,
-        "sent_emails": 1, "dead_emails": 1, "anonymous_events": 0, "audit_personal": 0
+        "sent_emails": 1, "dead_emails": 1, "anonymous_events": 0, "audit_personal": 0,
+        "previous_emails": 1, "leavers_erased": 0
     });
     let dry = purge(app, &["--dry-run"]);
     assert_eq!(dry["dry_run"], true);
@@ -219,6 +232,18 @@ async fn purge_removes_each_class_past_its_retention_and_nothing_younger(app: &T
             .iter()
             .any(|h| h.ends_with("old-5") || h.ends_with("old-4")),
         "the oldest went: {hashes:?}"
+    );
+    let previous: Vec<Option<String>> = esr_persistence::schema::people::table
+        .filter(esr_persistence::schema::people::organisation_code.eq("999"))
+        .order(esr_persistence::schema::people::employee_number.asc())
+        .select(esr_persistence::schema::people::previous_work_email)
+        .load(&mut c)
+        .unwrap();
+    assert_eq!(previous[0], None, "the hold ended: cleared");
+    assert_eq!(
+        previous[1].as_deref(),
+        Some("old.address@example.org"),
+        "still held"
     );
     let statuses: Vec<String> = outbox::table.select(outbox::status).load(&mut c).unwrap();
     assert!(
