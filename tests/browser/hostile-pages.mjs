@@ -8,7 +8,7 @@ import { BASE, launch, check, api, openPage, mailLink } from "./lib.mjs";
 
 const USERNAME = "999APATEL01";
 const PASSWORD = "Copper kettle meadow 42";
-const EMAIL = "amir.patel@demo.nhs.uk";
+const EMAIL = "amir.patel@demo.example.org";
 const MARK = "Zq7secretmarker";
 
 const login = (password) =>

@@ -11,7 +11,7 @@ import { BASE, launch, check, accessible, openPage, focused, mailLink } from "./
 const LOCAL = BASE.replace("127.0.0.1", "localhost");
 const USERNAME = "999APATEL01";
 const PASSWORD = "Copper kettle meadow 42";
-const EMAIL = "amir.patel@demo.nhs.uk";
+const EMAIL = "amir.patel@demo.example.org";
 
 async function logIn(page) {
   await page.waitForSelector("#login-card:not([hidden])");

@@ -8,7 +8,7 @@ import { BASE, launch, check, shot, accessible, api, openPage, focused, mailLink
 
 const USERNAME = "999APATEL01";
 const PASSWORD = "Copper kettle meadow 42";
-const EMAIL = "amir.patel@demo.nhs.uk";
+const EMAIL = "amir.patel@demo.example.org";
 
 async function logIn(page) {
   await page.goto(BASE + "/self-service/");

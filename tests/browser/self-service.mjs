@@ -3,7 +3,7 @@
 // mailbox → open the emailed link → policy errors for "password1" → set a password → log in.
 import { BASE, launch, check, shot, accessible, openPage, focused, mailLink } from "./lib.mjs";
 
-const EMAIL = "jane.smith@demo.nhs.uk";
+const EMAIL = "jane.smith@demo.example.org";
 const NEW_PASSWORD = "Wandering heron at dusk";
 
 const browser = await launch();

@@ -6,7 +6,7 @@ import { BASE, launch, check, shot, accessible, api, openPage, focused, mailLink
 
 const USERNAME = "999APATEL01";
 const PASSWORD = "Copper kettle meadow 42";
-const EMAIL = "amir.patel@demo.nhs.uk";
+const EMAIL = "amir.patel@demo.example.org";
 
 const login = (password) =>
   api("/v1/auth/login", {

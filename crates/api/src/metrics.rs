@@ -20,6 +20,8 @@ pub struct Metrics {
     outbox_deliveries: IntCounterVec,
     outbox_messages: IntGaugeVec,
     outbox_oldest_pending: IntGauge,
+    db_unavailable: prometheus::IntCounter,
+    accounts_locked: IntGauge,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -99,6 +101,16 @@ impl Metrics {
             "Age of the oldest pending email (0 when none), at scrape time.",
         )
         .expect("valid metric");
+        let db_unavailable = prometheus::IntCounter::new(
+            "db_unavailable_total",
+            "Database calls that got no connection within ESR_DATABASE_TIMEOUT_MS or found the database unreachable (answered 503).",
+        )
+        .expect("valid metric");
+        let accounts_locked = IntGauge::new(
+            "accounts_locked",
+            "Accounts locked after failed logins, at scrape time (all instances see the same database).",
+        )
+        .expect("valid metric");
         for collector in [
             Box::new(outbox_deliveries.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(outbox_messages.clone()),
@@ -109,6 +121,8 @@ impl Metrics {
             Box::new(http_duration.clone()),
             Box::new(db_connections.clone()),
             Box::new(db_idle_connections.clone()),
+            Box::new(db_unavailable.clone()),
+            Box::new(accounts_locked.clone()),
         ] {
             registry.register(collector).expect("unique metric names");
         }
@@ -123,7 +137,19 @@ impl Metrics {
             outbox_deliveries,
             outbox_messages,
             outbox_oldest_pending,
+            db_unavailable,
+            accounts_locked,
         }
+    }
+
+    /// Counts one database call that found no connection in time or no database.
+    pub fn db_unavailable(&self) {
+        self.db_unavailable.inc();
+    }
+
+    /// Sets the locked-accounts gauge (read at scrape time).
+    pub fn set_accounts_locked(&self, n: i64) {
+        self.accounts_locked.set(n);
     }
 
     /// Counts one delivery attempt by result.

@@ -99,7 +99,7 @@ impl AppState {
     {
         let pool = self.pool.clone();
         let span = tracing::Span::current();
-        actix_web::web::block(move || {
+        let result = actix_web::web::block(move || {
             span.in_scope(|| {
                 let mut conn = pool.get()?;
                 f(&mut conn)
@@ -107,6 +107,12 @@ impl AppState {
         })
         .await
         .map_err(|_| StorageError::Shutdown)?
-        .map_err(StorageError::from)
+        .map_err(StorageError::from);
+        if let Err(e) = &result
+            && e.is_unavailable()
+        {
+            self.metrics.db_unavailable();
+        }
+        result
     }
 }

@@ -765,3 +765,11 @@ pub fn transition_status(
     };
     Ok(n == 1)
 }
+
+/// How many accounts are locked (an index of locked accounts keeps this cheap).
+pub fn count_locked(conn: &mut DbConnection) -> Result<i64, RepoError> {
+    Ok(accounts::table
+        .filter(accounts::status.eq(AccountStatus::Locked.as_str()))
+        .count()
+        .get_result(conn)?)
+}

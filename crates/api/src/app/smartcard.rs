@@ -417,6 +417,9 @@ async fn fail(
         tracing::error!(error = %e, "cannot audit a failed smartcard sign-in");
     }
     app.metrics.security_event("smartcard.login_failed");
+    if matches!(error, SmartcardError::ProviderUnavailable(_)) {
+        app.metrics.security_event("smartcard.provider_unavailable");
+    }
     error
 }
 

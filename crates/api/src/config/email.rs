@@ -13,7 +13,7 @@ pub struct EmailSettings {
     #[arg(long, env = "ESR_EMAIL_TRANSPORT", value_enum, global = true)]
     pub email_transport: Option<EmailTransportKind>,
 
-    /// Sender of emails, e.g. `ESR Access <no-reply@esr.nhs.uk>`.
+    /// Sender of emails, e.g. `ESR Access <no-reply@esr.example.org>`.
     #[arg(
         long,
         env = "ESR_EMAIL_FROM",

@@ -49,7 +49,7 @@ pub struct ServerSettings {
     #[arg(long, env = "ESR_DEV_ALLOW_REMOTE", default_value_t = false, action = clap::ArgAction::Set, global = true)]
     pub dev_allow_remote: bool,
 
-    /// Public base URL of this API, e.g. `https://access.esr.example.nhs.uk`. Dev default: `http://LISTEN_ADDR`.
+    /// Public base URL of this API, e.g. `https://access.esr.example.org`. Dev default: `http://LISTEN_ADDR`.
     #[arg(long, env = "ESR_PUBLIC_BASE_URL", global = true)]
     pub public_base_url: Option<Url>,
 
@@ -66,7 +66,7 @@ pub struct ServerSettings {
     pub workers: Option<usize>,
 
     /// Base URL of the self-service web pages that email links open (reset, unlock, login),
-    /// e.g. `https://my.esr.nhs.uk`. Links are built from it, never from the request's Host.
+    /// e.g. `https://my.esr.example.org`. Links are built from it, never from the request's Host.
     /// Dev default: this server's `/self-service`.
     #[arg(long, env = "ESR_WEB_BASE_URL", global = true)]
     pub web_base_url: Option<Url>,

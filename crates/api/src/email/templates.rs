@@ -53,7 +53,7 @@ pub enum RenderError {
 /// Where links point.
 #[derive(Debug, Clone)]
 pub struct LinkBase {
-    /// The self-service pages, e.g. `https://my.esr.nhs.uk`.
+    /// The self-service pages, e.g. `https://my.esr.example.org`.
     pub web_base_url: Url,
     /// How long reset and unlock links work, in hours (for the wording).
     pub link_ttl_hours: u64,
@@ -838,7 +838,7 @@ mod tests {
             accounts: vec![account("241", "241JSMITH01")],
         })
         .expect("json");
-        let m = render("recovery", "en", "jane@nhs.net", &payload, &links()).expect("renders");
+        let m = render("recovery", "en", "jane@example.net", &payload, &links()).expect("renders");
         for line in [
             "The following user account is associated with your email address:",
             "Organisation: 241 Bolton Hospitals NHS Trust\nUsername: 241JSMITH01",
@@ -861,7 +861,7 @@ mod tests {
             accounts: vec![account("241", "241JSMITH01"), account("999", "999JSMITH01")],
         })
         .expect("json");
-        let m = render("recovery", "en", "jane@nhs.net", &payload, &links()).expect("renders");
+        let m = render("recovery", "en", "jane@example.net", &payload, &links()).expect("renders");
         assert!(
             m.text
                 .contains("The following user accounts are associated")
@@ -876,7 +876,7 @@ mod tests {
         let mut a = account("241", "241JSMITH01");
         a.organisation_name = "Bwrdd <Iechyd> & \"Prifysgol\"".into();
         let payload = serde_json::to_string(&RecoveryPayload { accounts: vec![a] }).expect("json");
-        let m = render("recovery", "cy", "x@nhs.net", &payload, &links()).expect("renders");
+        let m = render("recovery", "cy", "x@example.net", &payload, &links()).expect("renders");
         assert!(m.text.contains("Enw defnyddiwr: 241JSMITH01"));
         assert!(m.text.contains("am 4 awr yn unig"));
         assert!(

@@ -127,11 +127,11 @@ mod tests {
     #[test]
     fn the_relying_party_is_the_pages_host() {
         let rp = RelyingParty::for_pages(
-            &Url::parse("https://my.esr.example.nhs.uk/self-service/").unwrap(),
+            &Url::parse("https://my.esr.example.org/self-service/").unwrap(),
             &[],
         )
         .unwrap();
-        assert_eq!(rp.origin().as_str(), "https://my.esr.example.nhs.uk/");
+        assert_eq!(rp.origin().as_str(), "https://my.esr.example.org/");
     }
 
     #[test]

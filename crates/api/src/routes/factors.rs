@@ -432,7 +432,7 @@ pub async fn confirm_totp(
 #[schema(example = json!({
     "ceremony_id": "5b0c7a52-3f7e-4e1a-9d8e-6a1f0c2b3d4e",
     "options": {"publicKey": {
-        "rp": {"name": "NHS Electronic Staff Record", "id": "my.esr.example.nhs.uk"},
+        "rp": {"name": "NHS Electronic Staff Record", "id": "my.esr.example.org"},
         "user": {"id": "bz8Ryo5aTMGLji4qT5pX", "name": "999JSMITH01", "displayName": "999JSMITH01"},
         "challenge": "q0Rk8sVh2Lw5Yx1Nc7Tj4Pb9Ga6Ed3Mf0Uz2Io8KyXs",
         "pubKeyCredParams": [{"type": "public-key", "alg": -7}, {"type": "public-key", "alg": -257}],

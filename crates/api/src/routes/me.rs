@@ -54,7 +54,7 @@ pub struct SessionInfo {
     "organisation": {"code": "999", "name": "Demo NHS Trust"},
     "first_name": "Jane",
     "last_name": "Smith",
-    "work_email": "jane.smith@demo.nhs.uk",
+    "work_email": "jane.smith@demo.example.org",
     "account_status": "active",
     "internet_access": "approved",
     "password_set": true,

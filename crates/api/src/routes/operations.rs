@@ -137,6 +137,10 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         Ok(stats) => state.metrics.set_outbox(&stats, chrono::Utc::now()),
         Err(e) => tracing::warn!(error = %e, "outbox statistics unavailable for this scrape"),
     }
+    match state.db(esr_persistence::accounts::count_locked).await {
+        Ok(locked) => state.metrics.set_accounts_locked(locked),
+        Err(e) => tracing::warn!(error = %e, "locked accounts unavailable for this scrape"),
+    }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(state.metrics.render())

@@ -82,7 +82,7 @@ crate::operation_problems!(
     "options": {"publicKey": {
         "challenge": "tV3c0n5W0Zb9kq7bq3Jr2g8Yh7fGf1Zk0PpLx2m4QeA",
         "timeout": 300000,
-        "rpId": "my.esr.example.nhs.uk",
+        "rpId": "my.esr.example.org",
         "allowCredentials": [],
         "userVerification": "required"
     }, "mediation": "conditional"},

@@ -36,7 +36,7 @@ pub const CONFIRMATION: &str = "Your request to retrieve your username has been 
 /// The Forgotten | Request Username/Password form.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"work_email": "jane.smith@demo.nhs.uk", "date_of_birth": "1985-04-12", "username": "999JSMITH01"}))]
+#[schema(example = json!({"work_email": "jane.smith@demo.example.org", "date_of_birth": "1985-04-12", "username": "999JSMITH01"}))]
 pub struct RecoveryRequestBody {
     /// The email address associated with the account (Example: first.last@domain.com).
     #[schema(format = Email, max_length = 254)]
@@ -53,7 +53,7 @@ pub struct RecoveryRequestBody {
 /// The Unlock Account form.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"work_email": "jane.smith@demo.nhs.uk", "date_of_birth": "1985-04-12", "username": "999JSMITH01"}))]
+#[schema(example = json!({"work_email": "jane.smith@demo.example.org", "date_of_birth": "1985-04-12", "username": "999JSMITH01"}))]
 pub struct UnlockRequestBody {
     /// The email address associated with the account.
     #[schema(format = Email, max_length = 254)]

@@ -36,7 +36,7 @@ pub fn configure_well_known(cfg: &mut ServiceConfig<'_>) {
 /// Where the provider should send the browser back to.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"redirect_uri": "https://portal.esr.example.nhs.uk/smartcard/callback"}))]
+#[schema(example = json!({"redirect_uri": "https://portal.esr.example.org/smartcard/callback"}))]
 pub struct StartRequest {
     /// The front end's callback page; must be on the configured allow-list (exact match).
     pub redirect_uri: String,
@@ -50,7 +50,7 @@ pub struct StartRequest {
 /// Where to send the browser to sign in with the smartcard.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
-    "authorization_url": "https://am.nhsidentity.spineservices.nhs.uk/openam/oauth2/realms/root/realms/NHSIdentity/realms/Healthcare/authorize?response_type=code&client_id=esr-access&redirect_uri=https%3A%2F%2Fportal.esr.example.nhs.uk%2Fsmartcard%2Fcallback&scope=openid+profile&state=tV3c0n5W0Zb9kq7bq3Jr2g8Yh7fGf1Zk0PpLx2m4QeA&nonce=...&code_challenge=...&code_challenge_method=S256&acr_values=AAL3_ANY",
+    "authorization_url": "https://am.nhsidentity.spineservices.nhs.uk/openam/oauth2/realms/root/realms/NHSIdentity/realms/Healthcare/authorize?response_type=code&client_id=esr-access&redirect_uri=https%3A%2F%2Fportal.esr.example.org%2Fsmartcard%2Fcallback&scope=openid+profile&state=tV3c0n5W0Zb9kq7bq3Jr2g8Yh7fGf1Zk0PpLx2m4QeA&nonce=...&code_challenge=...&code_challenge_method=S256&acr_values=AAL3_ANY",
     "state": "tV3c0n5W0Zb9kq7bq3Jr2g8Yh7fGf1Zk0PpLx2m4QeA",
     "browser_binding": "q0Rk8sVh2Lw5Yx1Nc7Tj4Pb9Ga6Ed3Mf0Uz2Io8KyXs",
     "expires_at": "2026-11-25T09:10:00Z"

@@ -449,7 +449,7 @@ mod tests {
 
     fn settings() -> TokenSettings {
         TokenSettings {
-            issuer: "https://esr-access.example.nhs.uk".to_owned(),
+            issuer: "https://esr-access.example.org".to_owned(),
             audience: "esr-access-api".to_owned(),
             access_ttl: Duration::from_secs(15 * 60),
             leeway: Duration::from_secs(30),

@@ -13,7 +13,7 @@ use crate::helpers::{TestApp, TestBackend, spawn_app};
 use crate::second_factor::enrol_with;
 use crate::smartcard::smartcard_tokens;
 
-const JANE_EMAIL: &str = "jane.smith@demo.nhs.uk";
+const JANE_EMAIL: &str = "jane.smith@demo.example.org";
 const JANE_NEW_EMAIL: &str = "jane.new@example.org";
 const OLIVER: &str = "998OBROWN01";
 const NEW_PASSWORD: &str = "Wandering heron at dusk";

@@ -89,7 +89,7 @@ async fn read_only_keys_see_no_date_of_birth_card_identity_or_client(
         assert_eq!(res.status(), 200, "{path}");
         res.json::<Value>().await.unwrap()
     };
-    let jane = "/v1/admin/people?organisation=999&email=jane.smith@demo.nhs.uk";
+    let jane = "/v1/admin/people?organisation=999&email=jane.smith@demo.example.org";
     let seen = get(jane.into(), desk.clone()).await;
     let person = &seen["items"][0];
     assert_eq!(person["employee_number"], "100001", "{seen}");
@@ -128,7 +128,7 @@ async fn a_subject_access_export_holds_both_employments_and_erasure_keeps_the_ch
     app: &crate::helpers::TestApp,
 ) {
     use serde_json::Value;
-    let email = "jane.smith@demo.nhs.uk";
+    let email = "jane.smith@demo.example.org";
     let res = app.login("999JSMITH01", "Bluebell harbour lantern").await;
     assert_eq!(res.status(), 200);
     let access = res.json::<Value>().await.unwrap()["access_token"]
@@ -170,7 +170,7 @@ async fn a_subject_access_export_holds_both_employments_and_erasure_keeps_the_ch
     let (ok, stdout, stderr) = run(vec![
         "subject-access".into(),
         "--email".into(),
-        "Jane.Smith@demo.nhs.uk".into(),
+        "Jane.Smith@demo.example.org".into(),
         "--date-of-birth".into(),
         "1985-04-12".into(),
     ]);

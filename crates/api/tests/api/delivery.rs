@@ -11,7 +11,7 @@ use crate::helpers::{TestApp, TestBackend, spawn_app_with, spawn_second_instance
 use crate::recovery::{request_recovery, token_for};
 use crate::smtp_server;
 
-const JANE_EMAIL: &str = "jane.smith@demo.nhs.uk";
+const JANE_EMAIL: &str = "jane.smith@demo.example.org";
 
 fn notice() -> Value {
     json!({"username": "999JSMITH01", "organisation_code": "999", "organisation_name": "Demo NHS Trust", "at": "2026-11-25T10:00:00Z"})
@@ -25,7 +25,7 @@ fn enqueue(app: &TestApp, n: usize) -> Vec<String> {
                 &mut conn,
                 &NewMessage {
                     kind: outbox::EmailKind::PasswordChanged,
-                    recipient: &format!("staff{i}@demo.nhs.uk"),
+                    recipient: &format!("staff{i}@demo.example.org"),
                     language: "en",
                     account_id: None,
                     payload: &notice(),
@@ -111,7 +111,7 @@ async fn smtp_relay_down_then_back_delivers_the_email() {
             data.contains("Subject: Your ESR username and password reset"),
             "{data}"
         );
-        assert!(data.contains("To: jane.smith@demo.nhs.uk"), "{data}");
+        assert!(data.contains("To: jane.smith@demo.example.org"), "{data}");
         assert!(data.contains("999JSMITH01"), "{data}");
         assert!(data.contains("text/html"), "multipart alternative: {data}");
         let sent = outbox::list(&mut app.db(), Some("sent"), 10).unwrap();
@@ -210,7 +210,7 @@ async fn notify_receives_a_signed_request_with_the_outbox_reference() {
         )
         .expect("the token verifies with the key's secret");
         let body: Value = serde_json::from_slice(&req.body).unwrap();
-        assert_eq!(body["email_address"], "staff0@demo.nhs.uk");
+        assert_eq!(body["email_address"], "staff0@demo.example.org");
         assert_eq!(body["template_id"], "f33517ff-2a88-4f6e-b855-c550268ce08a");
         assert_eq!(body["reference"], ids[0].as_str());
         assert_eq!(
@@ -261,7 +261,7 @@ async fn pending_count_and_oldest_age_are_metrics(backend: TestBackend) {
             &mut conn,
             &NewMessage {
                 kind: outbox::EmailKind::PasswordChanged,
-                recipient: "staff@demo.nhs.uk",
+                recipient: "staff@demo.example.org",
                 language: "en",
                 account_id: None,
                 payload: &notice(),

@@ -18,22 +18,22 @@ pub fn mixed_feed() -> Vec<u8> {
         f.extend_from_slice(s);
         f.push(b'\n');
     };
-    line(b"999,30000001,Ann,Able,1980-01-02,Ann.Able@Demo.NHS.uk,777000000001"); // 2 created
-    line(b"999,30000002,Bob,Bad,1980-13-40,bob.bad@demo.nhs.uk,"); // 3 bad date
+    line(b"999,30000001,Ann,Able,1980-01-02,Ann.Able@Demo.Example.ORG,777000000001"); // 2 created
+    line(b"999,30000002,Bob,Bad,1980-13-40,bob.bad@demo.example.org,"); // 3 bad date
     line(b"999,30000003,Cy,Bad,1980-01-02,not-an-email,"); // 4 bad email
-    line(b"999,30000001,Ann,Again,1980-01-02,ann.again@demo.nhs.uk,"); // 5 duplicate of 2
-    line(b"123,30000004,Dee,Unknown,1980-01-02,dee@demo.nhs.uk,"); // 6 unknown organisation
-    line(b"999,30000005,\xff\xfeJo,Latin,1980-01-02,jo@demo.nhs.uk,"); // 7 not UTF-8
+    line(b"999,30000001,Ann,Again,1980-01-02,ann.again@demo.example.org,"); // 5 duplicate of 2
+    line(b"123,30000004,Dee,Unknown,1980-01-02,dee@demo.example.org,"); // 6 unknown organisation
+    line(b"999,30000005,\xff\xfeJo,Latin,1980-01-02,jo@demo.example.org,"); // 7 not UTF-8
     let huge = format!(
-        "999,30000006,Huge,{},1980-01-02,huge@demo.nhs.uk,",
+        "999,30000006,Huge,{},1980-01-02,huge@demo.example.org,",
         "x".repeat(5000)
     );
     line(huge.as_bytes()); // 8 longer than 4 KiB
-    line(b"999,30000007,\"Eve, Jr\",Fine,1990-05-06,eve.fine@demo.nhs.uk,"); // 9 created
-    line(b"999,30000008,Sub,Taken,1980-01-02,sub@demo.nhs.uk,555000000001"); // 10 Jane's smartcard
+    line(b"999,30000007,\"Eve, Jr\",Fine,1990-05-06,eve.fine@demo.example.org,"); // 9 created
+    line(b"999,30000008,Sub,Taken,1980-01-02,sub@demo.example.org,555000000001"); // 10 Jane's smartcard
     line(b"999,30000009,Few,Fields"); // 11 wrong field count
     line(b"999,30000010,Two,Errors,1980-02-30,also bad,"); // 12 bad date and email
-    line(b"999,30000011,Carol,Subject,1970-07-07,carol@demo.nhs.uk,777000000001"); // 13 subject of line 2
+    line(b"999,30000011,Carol,Subject,1970-07-07,carol@demo.example.org,777000000001"); // 13 subject of line 2
     f
 }
 
@@ -93,7 +93,7 @@ pub fn assert_mixed_stored(app: &TestApp) {
         (ann.first_name.as_str(), ann.last_name.as_str()),
         ("Ann", "Able")
     );
-    assert_eq!(ann.work_email, "ann.able@demo.nhs.uk");
+    assert_eq!(ann.work_email, "ann.able@demo.example.org");
     assert_eq!(ann.smartcard_subject.as_deref(), Some("777000000001"));
     let eve = people::find_by_employee_number(&mut conn, &org, "30000007")
         .unwrap()
@@ -225,7 +225,7 @@ async fn cli_update_changes_only_changed_rows_and_keeps_ids(backend: TestBackend
     let mut feed = HEADER.to_owned();
     for i in 1..=25 {
         feed.push_str(&format!(
-            "999,4000{i:04},First{i},Last,1981-03-04,p{i}@demo.nhs.uk,\n"
+            "999,4000{i:04},First{i},Last,1981-03-04,p{i}@demo.example.org,\n"
         ));
     }
     let first = json(&import_file(
@@ -244,10 +244,11 @@ async fn cli_update_changes_only_changed_rows_and_keeps_ids(backend: TestBackend
 
     // Line 8 (employee 40000007) changes its email, and Jane Smith her surname; the
     // duplicate of 40000003 sits in a later batch than its first occurrence.
-    let mut changed = feed.replace("p7@demo.nhs.uk", "p7.new@demo.nhs.uk");
-    changed
-        .push_str("999,100001,Jane,Smith-Jones,1985-04-12,jane.smith@demo.nhs.uk,555000000001\n");
-    changed.push_str("999,40000003,Dup,Later,1981-03-04,dup@demo.nhs.uk,\n");
+    let mut changed = feed.replace("p7@demo.example.org", "p7.new@demo.example.org");
+    changed.push_str(
+        "999,100001,Jane,Smith-Jones,1985-04-12,jane.smith@demo.example.org,555000000001\n",
+    );
+    changed.push_str("999,40000003,Dup,Later,1981-03-04,dup@demo.example.org,\n");
     let second = json(&import_file(
         &app,
         changed.as_bytes(),
@@ -277,7 +278,7 @@ async fn cli_update_changes_only_changed_rows_and_keeps_ids(backend: TestBackend
         .unwrap()
         .unwrap();
     assert_eq!(p7.id, p7_before.id, "an update keeps the person's id");
-    assert_eq!(p7.work_email, "p7.new@demo.nhs.uk");
+    assert_eq!(p7.work_email, "p7.new@demo.example.org");
     assert!(p7.updated_at >= p7_before.updated_at);
     assert_eq!(p7.created_at, p7_before.created_at);
     let p6 = people::find_by_employee_number(&mut conn, &org, "40000006")
@@ -442,7 +443,8 @@ async fn http_import_refusals_leave_data_untouched(backend: TestBackend) {
     };
     let write = crate::admin::admin_key(&app, "hr-feed", "all", "write");
     let read = crate::admin::admin_key(&app, "auditor", "all", "read");
-    let small = format!("{HEADER}999,30000001,Ann,Able,1980-01-02,ann@demo.nhs.uk,\n").into_bytes();
+    let small =
+        format!("{HEADER}999,30000001,Ann,Able,1980-01-02,ann@demo.example.org,\n").into_bytes();
     let before = people_count(&app);
 
     let p = crate::helpers::problem(post_csv(&app, None, small.clone()).await).await;
@@ -511,7 +513,7 @@ async fn organisation_key_imports_only_its_organisation(backend: TestBackend) {
     };
     let key = crate::admin::admin_key(&app, "trust-998", "998", "write");
     let body = format!(
-        "{HEADER}999,30000001,Ann,Able,1980-01-02,ann@demo.nhs.uk,\n998,30000002,Bea,Bold,1981-02-03,bea@demo.nhs.uk,\n"
+        "{HEADER}999,30000001,Ann,Able,1980-01-02,ann@demo.example.org,\n998,30000002,Bea,Bold,1981-02-03,bea@demo.example.org,\n"
     );
     let res = post_csv(&app, Some(&key), body.into_bytes()).await;
     assert_eq!(res.status(), 200);

@@ -15,8 +15,8 @@ crate::both_backends!(
 );
 
 const HEADER: &str = "organisation_code,employee_number,first_name,last_name,date_of_birth,work_email,smartcard_subject";
-const JANE: &str = "999,100001,Jane,Smith,1985-04-12,jane.smith@demo.nhs.uk,555000000001";
-const SIAN: &str = "999,100003,Siân,Jones,1992-07-21,sian.jones@demo.nhs.uk,555000000003";
+const JANE: &str = "999,100001,Jane,Smith,1985-04-12,jane.smith@demo.example.org,555000000001";
+const SIAN: &str = "999,100003,Siân,Jones,1992-07-21,sian.jones@demo.example.org,555000000003";
 const AMIR: &str = "999APATEL01";
 const AMIR_PASSWORD: &str = "Copper kettle meadow 42";
 
@@ -61,7 +61,7 @@ async fn a_full_feed_disables_the_staff_it_leaves_out_within_its_share(app: &Tes
     assert_eq!(app.get_auth("/v1/me", &amir).await.status(), 200);
 
     // A refused line: the file cannot be trusted to be whole. No one leaves.
-    let bad = "999,100009,Bad,Date,1985-02-30,bad.date@demo.nhs.uk,";
+    let bad = "999,100009,Bad,Date,1985-02-30,bad.date@demo.example.org,";
     let query = "?full_feed=999&max_leavers_percent=50";
     let (_, report) = import(app, &feed, query, &[JANE, SIAN, bad]).await;
     assert_eq!(report["rejected"], 1);

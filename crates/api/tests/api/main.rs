@@ -17,6 +17,7 @@ mod cli;
 mod consequences;
 mod data_protection;
 mod delivery;
+mod deploy;
 mod errors;
 mod foreign_provider;
 mod health;

@@ -74,8 +74,8 @@ async fn password_change_applies_the_whole_policy_and_ends_other_sessions(app: &
         app,
         token,
         JANE_PASSWORD,
-        "jane.smith@demo.nhs.uk!",
-        "jane.smith@demo.nhs.uk!",
+        "jane.smith@demo.example.org!",
+        "jane.smith@demo.example.org!",
     )
     .await;
     assert!(codes(&problem(res).await).contains(&"password-contains-context".to_owned()));

@@ -135,7 +135,7 @@ async fn readme_integrator_cookbook_runs_green(app: &TestApp) {
         priya["status"], "active",
         "unlocked, suspended, reactivated"
     );
-    app.wait_for_mail("jane.smith@demo.nhs.uk", 1).await;
+    app.wait_for_mail("jane.smith@demo.example.org", 1).await;
     let events = get("/v1/admin/audit-events?limit=100").await;
     let by_cookbook: Vec<&str> = events["items"]
         .as_array()

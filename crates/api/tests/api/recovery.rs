@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use crate::auth::{JANE, JANE_PASSWORD};
 use crate::helpers::{TestApp, TestBackend, problem, spawn_app_with};
 
-const JANE_EMAIL: &str = "jane.smith@demo.nhs.uk";
+const JANE_EMAIL: &str = "jane.smith@demo.example.org";
 const JANE_DOB: &str = "1985-04-12";
 const CONFIRMATION: &str = "Your request to retrieve your username has been submitted. An email will be sent shortly. Please contact the System Administrator if you do not receive an email within the next 10-15 minutes.";
 
@@ -77,7 +77,7 @@ crate::both_backends!(
 /// Siân's preferred language (`people.language`, set by the ESR import or the admin API) is
 /// Welsh: her email is in Welsh, text and HTML, and the HTML says so (`<html lang="cy">`).
 async fn a_welsh_speaker_gets_the_email_in_welsh(app: &TestApp) {
-    let sian = "sian.jones@demo.nhs.uk";
+    let sian = "sian.jones@demo.example.org";
     // Her internet access is approved (the demo has her not yet asked).
     app.db()
         .batch_execute(
@@ -115,7 +115,7 @@ async fn the_whole_recovery_journey(app: &TestApp) {
     let locked = app.wait_for_mail(JANE_EMAIL, 1).await;
     assert_eq!(locked[0]["subject"], "Your ESR account has been locked");
 
-    let res = request_recovery(app, "  Jane.Smith@Demo.NHS.uk ", JANE_DOB, None).await;
+    let res = request_recovery(app, "  Jane.Smith@Demo.Example.ORG ", JANE_DOB, None).await;
     assert_eq!(res.status(), 202);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body, json!({"message": CONFIRMATION}));
@@ -400,7 +400,7 @@ async fn links_are_single_use_bound_and_expire(app: &TestApp) {
 }
 
 async fn unmatched_requests_send_nothing_and_audit_only_a_digest(app: &TestApp) {
-    let nobody = "no.one@nowhere.nhs.uk";
+    let nobody = "no.one@nowhere.invalid";
     assert_eq!(
         request_recovery(app, nobody, "1970-01-01", None)
             .await
@@ -454,7 +454,7 @@ async fn unmatched_requests_send_nothing_and_audit_only_a_digest(app: &TestApp) 
 /// suspended or disabled by an administrator. Anything else is treated as no match.
 async fn accounts_that_cannot_log_in_from_home_get_no_links(app: &TestApp) {
     // Oliver's internet access is only pending: neither form sends him anything.
-    let oliver = "oliver.brown@demo.nhs.uk";
+    let oliver = "oliver.brown@demo.example.org";
     assert_eq!(
         request_recovery(app, oliver, "1988-02-14", None)
             .await
@@ -580,7 +580,7 @@ async fn the_answer_is_identical_and_matching_happens_later() {
         };
         let matched = shape(request_recovery(&app, JANE_EMAIL, JANE_DOB, None).await).await;
         let unmatched =
-            shape(request_recovery(&app, "no.one@nowhere.nhs.uk", "1970-01-01", None).await).await;
+            shape(request_recovery(&app, "no.one@nowhere.invalid", "1970-01-01", None).await).await;
         let wrong_dob =
             shape(request_recovery(&app, JANE_EMAIL, "1985-04-13", Some(JANE)).await).await;
         let unlock = shape(request_unlock(&app, JANE_EMAIL, JANE_DOB, JANE).await).await;
@@ -672,7 +672,7 @@ async fn rate_limits_per_email_and_per_mailbox(backend: TestBackend) {
             202
         );
     }
-    let res = request_recovery(&app, "JANE.SMITH@demo.nhs.uk", JANE_DOB, None).await;
+    let res = request_recovery(&app, "JANE.SMITH@demo.example.org", JANE_DOB, None).await;
     assert_eq!(
         res.status(),
         429,
@@ -759,7 +759,13 @@ async fn per_ip_limits_answer_429_and_change_nothing(backend: TestBackend) {
     // Requests: three from this address, each for another email, then the fourth is refused,
     // whichever form it is.
     for i in 0..2 {
-        let res = request_recovery(&app, &format!("someone.{i}@demo.nhs.uk"), JANE_DOB, None).await;
+        let res = request_recovery(
+            &app,
+            &format!("someone.{i}@demo.example.org"),
+            JANE_DOB,
+            None,
+        )
+        .await;
         assert_eq!(res.status(), 202);
     }
     let unlock = |email: &'static str| {
@@ -767,7 +773,7 @@ async fn per_ip_limits_answer_429_and_change_nothing(backend: TestBackend) {
         let app = &app;
         async move { app.post_json("/v1/unlock-requests", &body, None).await }
     };
-    assert_eq!(unlock("someone.2@demo.nhs.uk").await.status(), 202);
+    assert_eq!(unlock("someone.2@demo.example.org").await.status(), 202);
     assert_rate_limited(
         request_recovery(&app, JANE_EMAIL, JANE_DOB, None).await,
         "fourth recovery request",

@@ -111,7 +111,7 @@ fn add_email(app: &TestApp, status: &str, days_ago: i64) {
         .values((
             outbox::id.eq(uuid::Uuid::new_v4().to_string()),
             outbox::kind.eq("password_changed"),
-            outbox::recipient.eq("jane.smith@demo.nhs.uk"),
+            outbox::recipient.eq("jane.smith@demo.example.org"),
             outbox::language.eq("en"),
             outbox::payload.eq("{}"),
             outbox::status.eq(status),

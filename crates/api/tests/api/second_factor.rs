@@ -13,7 +13,7 @@ use crate::helpers::{TestApp, TestBackend, problem, spawn_app_with};
 use crate::smartcard::smartcard_tokens;
 use crate::{both_backends, both_backends_owned};
 
-const JANE_EMAIL: &str = "jane.smith@demo.nhs.uk";
+const JANE_EMAIL: &str = "jane.smith@demo.example.org";
 const JANE_CARD: &str = "555000000001";
 
 both_backends!(

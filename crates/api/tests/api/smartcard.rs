@@ -371,7 +371,7 @@ async fn manual_approval_leaves_the_request_pending(app: &TestApp) {
             first_name: "Priya",
             last_name: "Shah",
             date_of_birth: chrono::NaiveDate::from_ymd_opt(1990, 1, 2).unwrap(),
-            work_email: "priya.shah@demo.nhs.uk",
+            work_email: "priya.shah@demo.example.org",
             smartcard_subject: Some("555000000099"),
             language: "en",
         },
@@ -565,7 +565,7 @@ async fn same_name_people_signing_in_at_once_get_distinct_usernames(app: &TestAp
                 first_name: "Alex",
                 last_name: "Taylor",
                 date_of_birth: chrono::NaiveDate::from_ymd_opt(1980 + n as i32, 3, 4).unwrap(),
-                work_email: &format!("alex.taylor{n}@demo.nhs.uk"),
+                work_email: &format!("alex.taylor{n}@demo.example.org"),
                 smartcard_subject: Some(&subject),
                 language: "en",
             },
@@ -661,7 +661,7 @@ async fn dev_idp_routes_do_not_exist_in_production(backend: TestBackend) {
             "--oidc-client-key-file",
             &key_path,
             "--oidc-redirect-uris",
-            "https://portal.esr.example.nhs.uk/smartcard/callback",
+            "https://portal.esr.example.org/smartcard/callback",
         ],
     )
     .await
@@ -688,7 +688,7 @@ async fn assert_dev_idp_absent(app: &TestApp) {
         "/dev-idp/authorize?login_hint=100001",
         // The file transport's mailbox is dev-only too.
         "/v1/dev/mailbox",
-        "/v1/dev/mailbox?to=jane.smith@demo.nhs.uk",
+        "/v1/dev/mailbox?to=jane.smith@demo.example.org",
     ] {
         let res = app.get(path).await;
         assert_eq!(res.status(), 404, "{path}");

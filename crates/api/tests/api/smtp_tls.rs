@@ -12,7 +12,7 @@ use crate::recovery::request_recovery;
 use crate::smtp_server::{self, RELAY_CERT_PEM, Secured};
 use esr_test_support::wait::wait_until;
 
-const JANE_EMAIL: &str = "jane.smith@demo.nhs.uk";
+const JANE_EMAIL: &str = "jane.smith@demo.example.org";
 const USER: &str = "esr-relay";
 const PASSWORD: &str = "relay secret 7";
 
@@ -82,7 +82,7 @@ async fn a_relay_requiring_starttls_and_auth_gets_the_email_with_its_own_ca_trus
             }]
         );
         let data = server.received.lock().unwrap()[0].clone();
-        assert!(data.contains("To: jane.smith@demo.nhs.uk"), "{data}");
+        assert!(data.contains("To: jane.smith@demo.example.org"), "{data}");
         app.stop().await;
 
         // The same relay without its certificate authority: the self-signed certificate is

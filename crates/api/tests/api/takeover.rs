@@ -28,7 +28,7 @@ both_backends_owned!(
     the_address_before_a_change_hears_of_what_follows_during_the_hold,
 );
 
-const JANE_EMAIL: &str = "jane.smith@demo.nhs.uk";
+const JANE_EMAIL: &str = "jane.smith@demo.example.org";
 const JANE_DOB: &str = "1985-04-12";
 const ATTACKER_EMAIL: &str = "mallory@attacker.example";
 const ATTACKER_CARD: &str = "555777777777";
@@ -377,7 +377,7 @@ async fn a_person_with_no_account_is_told_of_contact_changes_too(backend: TestBa
         return;
     };
     let trust = admin_key(&app, "trust-999", "999", "write");
-    let gwen_email = "gwen.evans@demo.nhs.uk";
+    let gwen_email = "gwen.evans@demo.example.org";
     let res = app
         .post_json(
             "/v1/admin/people",
@@ -520,12 +520,17 @@ async fn another_organisation_linking_a_card_tells_its_holder(backend: TestBacke
                998,700002,Sian,Jones,1992-07-21,decoy@attacker.example,555000000003\n";
     let res = import_csv(&app, &other, csv).await;
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
-    wait_for_kind(&app, "sian.jones@demo.nhs.uk", "smartcard_linked_elsewhere").await;
+    wait_for_kind(
+        &app,
+        "sian.jones@demo.example.org",
+        "smartcard_linked_elsewhere",
+    )
+    .await;
     // Imported again unchanged: nobody is told twice.
-    let before = kinds(&app, "sian.jones@demo.nhs.uk").len();
+    let before = kinds(&app, "sian.jones@demo.example.org").len();
     let res = import_csv(&app, &other, csv).await;
     assert_eq!(res.status(), 200);
-    assert_eq!(kinds(&app, "sian.jones@demo.nhs.uk").len(), before);
+    assert_eq!(kinds(&app, "sian.jones@demo.example.org").len(), before);
     app.stop().await;
 }
 

@@ -229,7 +229,7 @@ async fn smtp_down_for_a_while_is_retried_with_backoff_and_delivered_after_recov
     let res = instance
         .post_json(
             "/v1/recovery-requests",
-            &json!({"work_email": "jane.smith@demo.nhs.uk", "date_of_birth": "1985-04-12", "username": JANE}),
+            &json!({"work_email": "jane.smith@demo.example.org", "date_of_birth": "1985-04-12", "username": JANE}),
         )
         .await;
     assert_eq!(res.status(), 202);
@@ -270,7 +270,7 @@ async fn smtp_down_for_a_while_is_retried_with_backoff_and_delivered_after_recov
     assert!(sink.accepted()[0].data.contains("999JSMITH01"));
     assert_eq!(
         sink.accepted_per_recipient()
-            .get("jane.smith@demo.nhs.uk")
+            .get("jane.smith@demo.example.org")
             .copied(),
         Some(1),
         "delivered exactly once"
@@ -395,7 +395,7 @@ async fn disk_full_on_sqlite_answers_writes_503_and_recovers() {
             instance
                 .post_json(
                     "/v1/recovery-requests",
-                    &json!({"work_email": "jane.smith@demo.nhs.uk", "date_of_birth": "1985-04-12"}),
+                    &json!({"work_email": "jane.smith@demo.example.org", "date_of_birth": "1985-04-12"}),
                 )
                 .await,
         ),
@@ -502,7 +502,9 @@ async fn sigterm_with_a_send_stuck_at_the_relay_finishes_it_and_releases_the_res
         .spawn()
         .await;
     let mut conn = db_conn(url);
-    let recipients: Vec<String> = (0..5).map(|i| format!("drain.{i}@demo.nhs.uk")).collect();
+    let recipients: Vec<String> = (0..5)
+        .map(|i| format!("drain.{i}@demo.example.org"))
+        .collect();
     enqueue_notices(&mut conn, &recipients);
     sink.wait_until_stuck().await;
     let claimed = outbox::list(&mut conn, Some("sending"), 100).unwrap();

@@ -85,7 +85,7 @@ async fn no_password_or_token_reaches_the_log_even_at_trace_level() {
     // Forgotten password: the emailed link's token, validated and spent.
     let res = post(
         "/v1/recovery-requests",
-        json!({"work_email": "jane.smith@demo.nhs.uk", "date_of_birth": "1985-04-12", "username": JANE}),
+        json!({"work_email": "jane.smith@demo.example.org", "date_of_birth": "1985-04-12", "username": JANE}),
         None,
     )
     .await;

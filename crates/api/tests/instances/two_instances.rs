@@ -18,7 +18,7 @@ use crate::harness::{
 };
 use crate::sink::Sink;
 
-const JANE_EMAIL: &str = "jane.smith@demo.nhs.uk";
+const JANE_EMAIL: &str = "jane.smith@demo.example.org";
 
 /// Starts A, then B (after A has migrated and seeded), on `db` with `adjust` applied to both.
 /// Like instances behind one load balancer, they share one public base URL, which is the
@@ -151,7 +151,7 @@ fn insert_staff(db: &PgDb, n: usize) -> Vec<(String, String)> {
                 .map(|d| char::from(b'a' + u8::try_from(*d).unwrap()))
                 .collect();
             let last = format!("Load{letters}");
-            let email = format!("staff.{i}@demo.nhs.uk");
+            let email = format!("staff.{i}@demo.example.org");
             let person = people::insert(
                 &mut conn,
                 &NewPerson {
@@ -263,7 +263,9 @@ async fn sigkill_mid_delivery_loses_nothing_and_the_survivor_delivers_after_the_
 
     // Ten emails queued at once: whichever worker claims first takes all of them.
     let mut conn = db.conn();
-    let recipients: Vec<String> = (0..10).map(|i| format!("kill.{i}@demo.nhs.uk")).collect();
+    let recipients: Vec<String> = (0..10)
+        .map(|i| format!("kill.{i}@demo.example.org"))
+        .collect();
     enqueue_notices(&mut conn, &recipients);
     // The holder's first send is stuck at the relay.
     sink.wait_until_stuck().await;

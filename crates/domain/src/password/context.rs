@@ -283,7 +283,7 @@ mod tests {
             username: Some("999JSMITH01"),
             first_name: Some("John"),
             last_name: Some("Smith"),
-            email: Some("john.smith@nhs.net"),
+            email: Some("john.smith@example.net"),
             organisation_name: Some("Bolton Hospitals NHS Foundation Trust"),
             date_of_birth: NaiveDate::from_ymd_opt(1984, 3, 17),
             other_words: &[],
@@ -362,7 +362,7 @@ mod tests {
     #[test]
     fn email_parts() {
         let c = PolicyContext {
-            email: Some("Zoe.OBrien-Nunez@boltonft.nhs.uk"),
+            email: Some("Zoe.OBrien-Nunez@boltonft.example.org"),
             ..PolicyContext::default()
         };
         assert_eq!(

@@ -12,7 +12,7 @@ fn smith() -> PolicyContext<'static> {
         username: Some("999JSMITH01"),
         first_name: Some("John"),
         last_name: Some("Smith"),
-        email: Some("john.smith@nhs.net"),
+        email: Some("john.smith@example.net"),
         organisation_name: Some("999 Demo NHS Trust"),
         date_of_birth: NaiveDate::from_ymd_opt(1984, 3, 17),
         other_words: &[],
@@ -291,7 +291,7 @@ fn contains_context_of_each_kind() {
 #[test]
 fn email_context() {
     let ctx = PolicyContext {
-        email: Some("dr.who@tardis.nhs.uk"),
+        email: Some("dr.who@tardis.example.org"),
         ..PolicyContext::default()
     };
     let err = policy()
@@ -555,7 +555,7 @@ proptest! {
         let username = format!("999{}{}01", &first[..1], last).to_uppercase();
         // A dotted local part ("ann.lee.kent") when there are several parts.
         let local = email_parts.join(".");
-        let email = format!("{local}@nhs.net");
+        let email = format!("{local}@example.net");
         let organisation = format!("{org_word} Hospitals NHS Foundation Trust");
         let dob = NaiveDate::from_ymd_opt(year, month, day).unwrap();
         let ctx = PolicyContext {

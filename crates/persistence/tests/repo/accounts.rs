@@ -46,7 +46,7 @@ fn alex_taylors(db: &TestDb, n: usize) -> (DbPool, Vec<Person>) {
                     first_name: "Alex",
                     last_name: "Taylor",
                     date_of_birth: NaiveDate::from_ymd_opt(1980, 1, 1).unwrap(),
-                    work_email: &format!("alex.taylor{i}@demo.nhs.uk"),
+                    work_email: &format!("alex.taylor{i}@demo.example.org"),
                     smartcard_subject: None,
                     language: "en",
                 },

@@ -38,7 +38,7 @@ fn row(line: u64, employee_number: &str, subject: &str) -> ImportRow {
         first_name: "Jane".into(),
         last_name: "Smith".into(),
         date_of_birth: NaiveDate::from_ymd_opt(1985, 4, 12).expect("date"),
-        work_email: format!("jane.smith.{employee_number}@example.nhs.uk"),
+        work_email: format!("jane.smith.{employee_number}@example.org"),
         smartcard_subject: Some(subject.into()),
     }
 }

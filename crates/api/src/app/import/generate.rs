@@ -82,7 +82,7 @@ pub fn write_people(
         .from_writer(out);
     w.write_record(COLUMNS)?;
     let org = organisation.as_str();
-    let domain = format!("trust{}.nhs.uk", org.to_ascii_lowercase());
+    let domain = format!("trust{}.example.org", org.to_ascii_lowercase());
     let mut email = String::with_capacity(64);
     for i in 1..=count {
         let first = FIRST_NAMES[rng.below(FIRST_NAMES.len() as u64) as usize];

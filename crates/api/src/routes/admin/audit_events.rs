@@ -235,7 +235,7 @@ impl AuditQuery {
 #[schema(example = json!({
     "id": "5e0c7d4a-1b2c-4d3e-8f9a-0b1c2d3e4f5a",
     "kind": "recovery",
-    "recipient": "jane.smith@demo.nhs.uk",
+    "recipient": "jane.smith@demo.example.org",
     "account_id": "3d6f0f3e-8c1e-4a53-a2f1-5b7f2b8d9c10",
     "status": "dead",
     "attempts": 8,

@@ -40,7 +40,7 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
     "first_name": "Jane",
     "last_name": "Smith",
     "date_of_birth": "1985-04-12",
-    "work_email": "jane.smith@bolton.nhs.uk",
+    "work_email": "jane.smith@bolton.example.org",
     "smartcard_subject": "555012345678",
     "smartcard_linked": true,
     "language": "en",
@@ -156,7 +156,7 @@ pub struct PersonQuery {
     #[param(example = "24100017")]
     pub employee_number: Option<String>,
     /// Only this work email (case-insensitive).
-    #[param(example = "jane.smith@bolton.nhs.uk")]
+    #[param(example = "jane.smith@bolton.example.org")]
     pub email: Option<String>,
     /// Only those changed at or after this time (RFC 3339), e.g. the start of your last
     /// sync. What changed and why is in the audit trail (`GET /v1/admin/audit-events`).
@@ -178,7 +178,7 @@ pub struct PersonQuery {
     "first_name": "Jane",
     "last_name": "Smith",
     "date_of_birth": "1985-04-12",
-    "work_email": "jane.smith@bolton.nhs.uk",
+    "work_email": "jane.smith@bolton.example.org",
     "smartcard_subject": "555012345678"
 }))]
 pub struct CreatePersonRequest {
@@ -206,7 +206,7 @@ pub struct CreatePersonRequest {
 /// Changes to a person: absent fields stay; `"smartcard_subject": null` unlinks the card.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"last_name": "Smith-Jones", "work_email": "jane.smith-jones@bolton.nhs.uk"}))]
+#[schema(example = json!({"last_name": "Smith-Jones", "work_email": "jane.smith-jones@bolton.example.org"}))]
 pub struct UpdatePersonRequest {
     /// First name.
     #[serde(default)]

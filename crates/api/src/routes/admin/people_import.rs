@@ -402,7 +402,7 @@ async fn pump_body(
         content = String,
         content_type = "text/csv",
         description = "The people file: the header line, then one person per record.",
-        example = json!("organisation_code,employee_number,first_name,last_name,date_of_birth,work_email,smartcard_subject\n999,20000001,Amelia,Hughes,1990-02-14,amelia.hughes@demo.nhs.uk,555000100001\n999,20000002,Rhys,Evans,1979-11-30,rhys.evans@demo.nhs.uk,\n")
+        example = json!("organisation_code,employee_number,first_name,last_name,date_of_birth,work_email,smartcard_subject\n999,20000001,Amelia,Hughes,1990-02-14,amelia.hughes@demo.example.org,555000100001\n999,20000002,Rhys,Evans,1979-11-30,rhys.evans@demo.example.org,\n")
     ),
     params(ImportQuery),
     responses(

@@ -9,7 +9,7 @@ use crate::auth::{JANE, JANE_PASSWORD};
 use crate::both_backends;
 use crate::helpers::TestApp;
 
-const JANE_EMAIL: &str = "jane.smith@demo.nhs.uk";
+const JANE_EMAIL: &str = "jane.smith@demo.example.org";
 
 both_backends!(
     suspend_ends_every_session_until_reactivated,

@@ -86,7 +86,7 @@ async fn dead_outbox_messages_are_listed_and_retried(app: &TestApp) {
     app.db()
         .batch_execute(&format!(
             "INSERT INTO outbox (id, kind, recipient, language, payload, status, attempts, next_attempt_at, created_at, last_error) \
-             VALUES ('{}', 'password_changed', 'x@demo.nhs.uk', 'en', '{{\"username\":\"999XSECRET01\",\"organisation_code\":\"999\",\"organisation_name\":\"Demo NHS Trust\",\"at\":\"2026-11-25T09:00:00Z\"}}', 'dead', 8, '2026-11-25 09:00:00', '2026-11-25 09:00:00', '550 5.1.1 <x@demo.nhs.uk> no such mailbox')",
+             VALUES ('{}', 'password_changed', 'x@demo.example.org', 'en', '{{\"username\":\"999XSECRET01\",\"organisation_code\":\"999\",\"organisation_name\":\"Demo NHS Trust\",\"at\":\"2026-11-25T09:00:00Z\"}}', 'dead', 8, '2026-11-25 09:00:00', '2026-11-25 09:00:00', '550 5.1.1 <x@demo.example.org> no such mailbox')",
             uuid::Uuid::new_v4()
         ))
         .unwrap();

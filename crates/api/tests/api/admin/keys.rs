@@ -310,7 +310,7 @@ async fn organisation_keys_see_only_their_organisation(app: &TestApp) {
     assert_eq!(code_of(res).await, (404, "person-not-found".into()));
     let res = post(app, "/v1/admin/people", &trust, json!({
         "organisation_code": "999", "employee_number": "X1", "first_name": "Eve", "last_name": "Spy",
-        "date_of_birth": "1990-01-01", "work_email": "eve@demo.nhs.uk"})).await;
+        "date_of_birth": "1990-01-01", "work_email": "eve@demo.example.org"})).await;
     assert_eq!(
         problem(res).await["violations"][0]["code"],
         "organisation-not-found"

@@ -18,12 +18,12 @@ async fn people_are_created_listed_and_updated(app: &TestApp) {
     let root = admin_key(app, "root", "all", "write");
     let new = json!({
         "organisation_code": "998", "employee_number": "300001", "first_name": "Gwen",
-        "last_name": "Evans", "date_of_birth": "1979-02-28", "work_email": " Gwen.Evans@Demo.NHS.uk ",
+        "last_name": "Evans", "date_of_birth": "1979-02-28", "work_email": " Gwen.Evans@Demo.Example.ORG ",
         "smartcard_subject": "555000000301", "language": "cy"});
     let res = post(app, "/v1/admin/people", &root, new.clone()).await;
     assert_eq!(res.status(), 201);
     let gwen: Value = res.json().await.unwrap();
-    assert_eq!(gwen["work_email"], "gwen.evans@demo.nhs.uk");
+    assert_eq!(gwen["work_email"], "gwen.evans@demo.example.org");
     assert_eq!(gwen["language"], "cy");
     let res = post(app, "/v1/admin/people", &root, new.clone()).await;
     assert_eq!(code_of(res).await, (409, "person-conflict".into()));
@@ -43,7 +43,7 @@ async fn people_are_created_listed_and_updated(app: &TestApp) {
     );
     for q in [
         "employee_number=300001",
-        "email=GWEN.EVANS@demo.nhs.uk",
+        "email=GWEN.EVANS@demo.example.org",
         "organisation=998&employee_number=300001",
     ] {
         let body = ok_json(get(app, &format!("/v1/admin/people?{q}"), &root).await).await;
@@ -74,7 +74,7 @@ async fn people_are_created_listed_and_updated(app: &TestApp) {
     assert_eq!((seen.len(), unique.len()), (total, total));
 
     let updated = ok_json(patch(app, &format!("/v1/admin/people/{id}"), &root, json!({
-        "last_name": "Evans-Price", "work_email": "gwen.price@demo.nhs.uk", "date_of_birth": "1979-03-01",
+        "last_name": "Evans-Price", "work_email": "gwen.price@demo.example.org", "date_of_birth": "1979-03-01",
         "smartcard_subject": null})).await).await;
     assert_eq!(updated["last_name"], "Evans-Price");
     assert_eq!(updated["first_name"], "Gwen");
@@ -264,7 +264,7 @@ async fn a_person_and_their_account_lead_to_each_other(app: &TestApp) {
     let people = ok_json(
         get(
             app,
-            "/v1/admin/people?email=jane.smith%40demo.nhs.uk",
+            "/v1/admin/people?email=jane.smith%40demo.example.org",
             &root,
         )
         .await,
