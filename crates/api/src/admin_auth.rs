@@ -142,6 +142,7 @@ async fn authenticate(
         name: key.name,
         scope: key.scope,
         access: key.access,
+        sees_clients: key.sees_clients,
     })
 }
 

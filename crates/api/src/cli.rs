@@ -92,6 +92,10 @@ pub enum Command {
         /// `read` (GET only) or `write`.
         #[arg(long)]
         access: String,
+        /// A read-only key that also sees the IP and user agent of audit events (for an
+        /// investigation); read-write keys always do.
+        #[arg(long)]
+        sees_clients: bool,
     },
     /// Delete what is past its retention (ended sessions, expired links and challenges,
     /// password hashes beyond the reuse check, sent and dead emails; the ESR_RETAIN_* settings)
@@ -183,7 +187,9 @@ pub fn main() -> ExitCode {
                     name,
                     scope,
                     access,
-                } => create_api_key(&config, &name, &scope, &access).map(|()| Outcome::Done),
+                    sees_clients,
+                } => create_api_key(&config, &name, &scope, &access, sees_clients)
+                    .map(|()| Outcome::Done),
                 Command::SubjectAccess {
                     email,
                     date_of_birth,
@@ -557,7 +563,13 @@ fn migrate(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn create_api_key(config: &Config, name: &str, scope: &str, access: &str) -> anyhow::Result<()> {
+fn create_api_key(
+    config: &Config,
+    name: &str,
+    scope: &str,
+    access: &str,
+    sees_clients: bool,
+) -> anyhow::Result<()> {
     let name = esr_domain::ApiKeyName::parse(name).map_err(|e| anyhow::anyhow!("--name: {e}"))?;
     let scope =
         esr_domain::ApiKeyScope::parse(scope).map_err(|e| anyhow::anyhow!("--scope: {e}"))?;
@@ -571,6 +583,7 @@ fn create_api_key(config: &Config, name: &str, scope: &str, access: &str) -> any
         name,
         scope,
         access,
+        sees_clients,
     };
     let (secret, stored) = crate::app::api_keys::create(
         &mut conn,

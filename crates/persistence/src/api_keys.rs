@@ -21,6 +21,7 @@ struct ApiKeyRow {
     created_at: NaiveDateTime,
     revoked_at: Option<NaiveDateTime>,
     last_used_at: Option<NaiveDateTime>,
+    sees_clients: bool,
 }
 
 /// An API key as stored (without its hash).
@@ -42,6 +43,8 @@ pub struct ApiKey {
     pub revoked_at: Option<DateTime<Utc>>,
     /// Last used (UTC, to the minute).
     pub last_used_at: Option<DateTime<Utc>>,
+    /// A read-only key granted the clients (IP, user agent) behind audit events.
+    pub sees_clients: bool,
 }
 
 impl TryFrom<ApiKeyRow> for ApiKey {
@@ -58,6 +61,7 @@ impl TryFrom<ApiKeyRow> for ApiKey {
             created_at: r.created_at.and_utc(),
             revoked_at: r.revoked_at.map(|t| t.and_utc()),
             last_used_at: r.last_used_at.map(|t| t.and_utc()),
+            sees_clients: r.sees_clients,
         })
     }
 }
@@ -75,6 +79,8 @@ pub struct NewApiKey<'a> {
     pub scope: &'a ApiKeyScope,
     /// Access.
     pub access: ApiKeyAccess,
+    /// Granted the clients behind audit events (read-only keys; read-write keys see them).
+    pub sees_clients: bool,
 }
 
 /// Stores a key. `Ok(None)` when the name is taken.
@@ -93,6 +99,7 @@ pub fn insert(
                 k::key_hash.eq(new.key_hash.as_str()),
                 k::scope.eq(new.scope.as_str()),
                 k::access.eq(new.access.as_str()),
+                k::sees_clients.eq(new.sees_clients),
                 k::created_at.eq(now.naive_utc()),
             ))
             .execute(c)?;

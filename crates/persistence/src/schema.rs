@@ -298,5 +298,6 @@ diesel::table! {
         created_at -> Timestamp,
         revoked_at -> Nullable<Timestamp>,
         last_used_at -> Nullable<Timestamp>,
+        sees_clients -> Bool,
     }
 }

@@ -28,6 +28,8 @@ pub struct AdminKey {
     pub scope: ApiKeyScope,
     /// Read only or read-write.
     pub access: ApiKeyAccess,
+    /// A read-only key granted the clients behind audit events.
+    pub sees_clients: bool,
 }
 
 impl AdminKey {
@@ -42,12 +44,18 @@ impl AdminKey {
     }
 
     /// Whether the key sees the personal details kept as proof of identity (a date of birth,
-    /// a smartcard's identity) and the clients behind audit events (IP, user agent). A
-    /// read-only key serves a service desk, which needs neither: a date of birth and a work
-    /// email are what the recovery form asks for. Read-write keys belong to the HR feeds that
-    /// supply these details in the first place.
-    pub fn sees_personal_details(&self) -> bool {
+    /// a smartcard's identity). A read-only key serves a service desk, which does not need
+    /// them: a date of birth and a work email are what the recovery form asks for. Read-write
+    /// keys belong to the HR feeds that supply them in the first place.
+    pub fn sees_proofs(&self) -> bool {
         self.access == ApiKeyAccess::Write
+    }
+
+    /// Whether the key sees the clients behind audit events (IP, user agent such as
+    /// `Jane-Smith-iPhone`): read-write keys, and read-only keys granted them for an
+    /// investigation (`--sees-clients`).
+    pub fn sees_clients(&self) -> bool {
+        self.access == ApiKeyAccess::Write || self.sees_clients
     }
 
     /// The one organisation the key is limited to, if any (for list filters).

@@ -19,6 +19,8 @@ pub struct NewKey {
     pub scope: ApiKeyScope,
     /// Read only or read-write.
     pub access: ApiKeyAccess,
+    /// A read-only key granted the clients (IP, user agent) behind audit events.
+    pub sees_clients: bool,
 }
 
 /// Why a key was not created.
@@ -65,6 +67,7 @@ pub fn create(
                 key_hash: &secret.digest(),
                 scope: &new.scope,
                 access: new.access,
+                sees_clients: new.sees_clients,
             },
             now,
         )?
@@ -79,6 +82,7 @@ pub fn create(
                 "api_key": stored.name.as_str(),
                 "scope": stored.scope.as_str(),
                 "access": stored.access.as_str(),
+                "sees_clients": stored.sees_clients,
             }),
             now,
         )?;

@@ -219,6 +219,7 @@ pub fn write_key(app: &TestApp) -> String {
         name: esr_domain::ApiKeyName::parse(&format!("test-{}", rand::random::<u32>())).unwrap(),
         scope: esr_domain::ApiKeyScope::All,
         access: esr_domain::ApiKeyAccess::Write,
+        sees_clients: false,
     };
     let (secret, _) = esr_api::app::api_keys::create(
         &mut app.db(),

@@ -113,8 +113,20 @@ async fn read_only_keys_see_no_date_of_birth_card_identity_or_client(
     assert_eq!(event["event_type"], "login.failed", "{by_desk}");
     assert_eq!(event["ip"], Value::Null);
     assert_eq!(event["user_agent"], Value::Null);
-    let by_feed = get(audit, feed).await;
+    let by_feed = get(audit.clone(), feed).await;
     assert!(by_feed["items"][0]["ip"].is_string(), "{by_feed}");
+
+    // A read-only key granted the clients (an investigation's) sees them, not the proofs.
+    let investigator = crate::admin::key_with_grants(app, "investigation", "999", "read", true);
+    let by_investigator = get(audit, investigator.clone()).await;
+    assert!(
+        by_investigator["items"][0]["ip"].is_string(),
+        "{by_investigator}"
+    );
+    let person = get(format!("/v1/admin/people/{id}"), investigator.clone()).await;
+    assert_eq!(person["date_of_birth"], Value::Null);
+    let current = get("/v1/admin/api-keys/current".into(), investigator).await;
+    assert_eq!(current["sees_clients"], true, "{current}");
 }
 
 crate::both_backends!(a_subject_access_export_holds_both_employments_and_erasure_keeps_the_chain);

@@ -33,6 +33,7 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
     "prefix": "esr_Q2Vnc0dG",
     "scope": "all",
     "access": "write",
+    "sees_clients": true,
     "created_at": "2026-11-25T09:00:00Z",
     "revoked_at": null,
     "last_used_at": "2026-11-25T09:05:00Z"
@@ -50,6 +51,9 @@ pub struct ApiKeyBody {
     /// `read` or `write`.
     #[schema(example = "write")]
     pub access: String,
+    /// Whether it sees the IP and user agent of audit events: every read-write key, and a
+    /// read-only key created with `sees_clients`.
+    pub sees_clients: bool,
     /// Created.
     pub created_at: DateTime<Utc>,
     /// Revoked; a revoked key is refused (401).
@@ -65,6 +69,7 @@ impl From<ApiKey> for ApiKeyBody {
             name: k.name.as_str().to_owned(),
             prefix: k.prefix,
             scope: k.scope.as_str().to_owned(),
+            sees_clients: k.sees_clients || k.access == ApiKeyAccess::Write,
             access: k.access.as_str().to_owned(),
             created_at: k.created_at,
             revoked_at: k.revoked_at,
@@ -94,6 +99,10 @@ pub struct CreateApiKeyRequest {
     pub scope: String,
     /// `read` or `write`.
     pub access: String,
+    /// A read-only key that also sees the IP and user agent of audit events (an
+    /// investigation's); read-only keys otherwise read them as `null`. Default `false`.
+    #[serde(default)]
+    pub sees_clients: bool,
 }
 
 /// A key just created: the only time `key` is shown.
@@ -231,6 +240,7 @@ fn parse_new_key(body: &CreateApiKeyRequest) -> Result<NewKey, AdminError> {
             name,
             scope,
             access,
+            sees_clients: body.sees_clients,
         }),
         _ => Err(AdminError::Invalid(violations)),
     }
@@ -251,6 +261,7 @@ crate::operation_problems!(
             name: "hr feed!".into(),
             scope: "everything".into(),
             access: "admin".into(),
+            sees_clients: false,
         })
         .expect_err("three invalid fields"),
         create_key_problem(CreateKeyError::NameTaken(

@@ -55,9 +55,9 @@ pub struct AuditEventBody {
     pub account_id: Option<String>,
     /// Who acted: `account:{username}`, `api-key:{name}`, `system`, `anonymous`, `cli`.
     pub actor: String,
-    /// Client IP; `null` for a read-only key.
+    /// Client IP; `null` for a read-only key not granted the clients (`sees_clients`).
     pub ip: Option<String>,
-    /// Client user agent; `null` for a read-only key.
+    /// Client user agent; `null` for a read-only key not granted the clients.
     pub user_agent: Option<String>,
     /// Request id.
     pub request_id: Option<String>,
@@ -105,11 +105,11 @@ impl From<AuditEvent> for AuditEventBody {
 }
 
 impl AuditEventBody {
-    /// What `key` may see of the event: without [`AdminKey::sees_personal_details`], not the
-    /// client behind it (IP and user agent, such as `Jane-Smith-iPhone`). The hash chain
-    /// still verifies from the stored row, not from this view.
+    /// What `key` may see of the event: without [`AdminKey::sees_clients`], not the client
+    /// behind it (IP and user agent, such as `Jane-Smith-iPhone`). The hash chain still
+    /// verifies from the stored row, not from this view.
     fn seen_by(mut self, key: &AdminKey) -> Self {
-        if !key.sees_personal_details() {
+        if !key.sees_clients() {
             self.ip = None;
             self.user_agent = None;
         }

@@ -95,10 +95,10 @@ impl AdminPerson {
         }
     }
 
-    /// What `key` may see of the person: without [`AdminKey::sees_personal_details`], no date
-    /// of birth and no smartcard identity, only whether a card is linked.
+    /// What `key` may see of the person: without [`AdminKey::sees_proofs`], no date of birth
+    /// and no smartcard identity, only whether a card is linked.
     fn seen_by(mut self, key: &AdminKey) -> Self {
-        if !key.sees_personal_details() {
+        if !key.sees_proofs() {
             self.date_of_birth = None;
             self.smartcard_subject = None;
         }

@@ -169,7 +169,7 @@ async fn keys_authenticate_list_and_revoke(app: &TestApp) {
     assert_eq!(events[1]["actor"], "api-key:root");
     assert_eq!(
         events[1]["details"],
-        json!({"api_key": "service-desk", "scope": "998", "access": "read"})
+        json!({"api_key": "service-desk", "scope": "998", "access": "read", "sees_clients": false})
     );
 }
 

@@ -23,10 +23,22 @@ const OLIVER: &str = "998OBROWN01";
 
 /// Creates a key through the same code as `esr-api create-api-key`; returns the plain key.
 pub fn admin_key(app: &TestApp, name: &str, scope: &str, access: &str) -> String {
+    key_with_grants(app, name, scope, access, false)
+}
+
+/// Like [`admin_key`], a read-only key granted the clients behind audit events or not.
+pub fn key_with_grants(
+    app: &TestApp,
+    name: &str,
+    scope: &str,
+    access: &str,
+    sees_clients: bool,
+) -> String {
     let new = esr_api::app::api_keys::NewKey {
         name: ApiKeyName::parse(name).unwrap(),
         scope: ApiKeyScope::parse(scope).unwrap(),
         access: ApiKeyAccess::parse(access).unwrap(),
+        sees_clients,
     };
     let (secret, _) = esr_api::app::api_keys::create(
         &mut app.db(),
