@@ -180,7 +180,97 @@ pub fn document() -> utoipa::openapi::OpenApi {
     let mut api = api;
     add_extractor_problems(&mut api);
     declare_problem_codes(&mut api);
+    declare_response_headers(&mut api);
     api
+}
+
+/// The headers the service's middleware and problems add to answers, declared once as
+/// components and referred to from each response they can come with: `X-Request-Id` on every
+/// answer, `Retry-After` on 429 and 503 (when the wait is known), `WWW-Authenticate` on 401 (a
+/// missing or refused token or key). A header an operation sets itself (`ETag`) stays as the
+/// operation declares it.
+fn declare_response_headers(api: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::header::HeaderBuilder;
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    let string = |format: Option<utoipa::openapi::SchemaFormat>| {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(format)
+            .build()
+    };
+    let declared = [
+        (
+            "X-Request-Id",
+            string(None),
+            "The request's id: a UUID, or the id a trusted proxy passed on (8 to 64 letters, digits, `-`, `_`, `.`). The same as a problem's `request_id` and in every log line of the request.",
+        ),
+        (
+            "Retry-After",
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                    utoipa::openapi::KnownFormat::Int64,
+                )))
+                .minimum(Some(0))
+                .build(),
+            "Seconds to wait before trying again (RFC 9110 §10.2.3), when the wait is known.",
+        ),
+        (
+            "WWW-Authenticate",
+            string(None),
+            "The bearer challenge (RFC 6750 §3) when a token or API key is missing or refused.",
+        ),
+    ];
+    let components = api.components.get_or_insert_with(Default::default);
+    for (name, schema, description) in declared {
+        components.headers.insert(
+            name.to_owned(),
+            RefOr::T(
+                HeaderBuilder::new()
+                    .schema(Some(schema))
+                    .description(Some(description))
+                    .build(),
+            ),
+        );
+    }
+    let header_ref = |name: &str| {
+        RefOr::Ref(utoipa::openapi::Ref::new(format!(
+            "#/components/headers/{name}"
+        )))
+    };
+    for item in api.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            for (status, response) in operation.responses.responses.iter_mut() {
+                let RefOr::T(response) = response else {
+                    continue;
+                };
+                response
+                    .headers
+                    .entry("X-Request-Id".to_owned())
+                    .or_insert_with(|| header_ref("X-Request-Id"));
+                if status == "429" || status == "503" {
+                    response
+                        .headers
+                        .entry("Retry-After".to_owned())
+                        .or_insert_with(|| header_ref("Retry-After"));
+                }
+                if status == "401" {
+                    response
+                        .headers
+                        .entry("WWW-Authenticate".to_owned())
+                        .or_insert_with(|| header_ref("WWW-Authenticate"));
+                }
+            }
+        }
+    }
 }
 
 /// The document a server of this mode serves: in production, without the dev-only operations
