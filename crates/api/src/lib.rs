@@ -28,4 +28,5 @@ pub mod smartcard_flow;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod timestamps;
 pub mod tokens;

@@ -135,18 +135,27 @@ pub fn erase(
         .filter(accounts::person_id.eq(person_id.as_str()))
         .select(accounts::id)
         .load(conn)?;
-    // Emails about these accounts; an address shared with another employment keeps that
-    // employment's emails.
-    erased.emails = diesel::delete(
-        outbox::table.filter(
-            outbox::account_id
-                .eq_any(&account_ids)
-                .or(outbox::account_id
-                    .is_null()
-                    .and(outbox::recipient.eq(&person.work_email))),
-        ),
-    )
-    .execute(conn)?;
+    // Emails about these accounts, and those about no account to the person's addresses
+    // (current and previous) unless another current record shares the address: a recovery
+    // email listing several employments belongs to them too.
+    erased.emails = diesel::delete(outbox::table.filter(outbox::account_id.eq_any(&account_ids)))
+        .execute(conn)?;
+    for address in std::iter::once(&person.work_email).chain(person.previous_work_email.as_ref()) {
+        let shared: i64 = people::table
+            .filter(people::work_email.eq(address))
+            .filter(people::id.ne(person_id.as_str()))
+            .filter(people::erased_at.is_null())
+            .count()
+            .get_result(conn)?;
+        if shared == 0 {
+            erased.emails += diesel::delete(
+                outbox::table
+                    .filter(outbox::account_id.is_null())
+                    .filter(outbox::recipient.eq(address)),
+            )
+            .execute(conn)?;
+        }
+    }
     for id in &account_ids {
         erase_account(
             conn,
@@ -181,6 +190,8 @@ pub fn erase(
             people::previous_email_until.eq(None::<chrono::NaiveDateTime>),
             people::contact_changed_at.eq(None::<chrono::NaiveDateTime>),
             people::erased_at.eq(Some(now.naive_utc())),
+            // Erased is gone for good: no longer staff, whatever a feed says.
+            people::left_at.eq(Some(person.left_at.unwrap_or(now).naive_utc())),
             people::updated_at.eq(now.naive_utc()),
         ))
         .execute(conn)?;

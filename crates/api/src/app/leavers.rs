@@ -81,11 +81,14 @@ pub enum Absent {
 }
 
 /// The organisation's current staff whose employee numbers the feed did not list, unless
-/// they are more than `max_percent` of the staff.
+/// they are more than `max_percent` of the staff employed before this feed. `created` (the
+/// people the feed itself added) do not count towards that staff: padding a file with new
+/// rows must not make room for more leavers.
 pub fn absent_from_feed(
     conn: &mut DbConnection,
     organisation: &OrganisationCode,
     listed: &HashSet<String>,
+    created: usize,
     max_percent: u8,
 ) -> Result<Absent, RepoError> {
     let staff = people::current_staff(conn, organisation)?;
@@ -94,10 +97,11 @@ pub fn absent_from_feed(
         .filter(|(_, number)| !listed.contains(number))
         .map(|(id, _)| PersonId::from_stored(id.clone()))
         .collect();
-    if absent.len() * 100 > staff.len() * usize::from(max_percent) {
+    let before = staff.len().saturating_sub(created);
+    if absent.len() * 100 > before * usize::from(max_percent) {
         return Ok(Absent::TooMany {
             absent: absent.len(),
-            staff: staff.len(),
+            staff: before,
         });
     }
     Ok(Absent::Leave(absent))

@@ -186,8 +186,11 @@ pub async fn update(
                     key: &key,
                     digests: &digests,
                 };
+                // A person the key cannot see is not found, whatever `If-Match` says: a
+                // version refusal would tell that the id exists in another organisation.
                 if let Some(expected) = &if_match
                     && let Some(current) = people::find_for_update(c, &id)?
+                    && key.can_see(&current.organisation_code)
                     && !versions::if_match_allows(expected, &versions::tag(current.updated_at))
                 {
                     return Ok(Err(PersonError::Stale(versions::Stale)));

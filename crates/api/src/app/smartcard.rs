@@ -600,9 +600,12 @@ enum Employment {
 }
 
 /// The record of the card's holder to sign in to: the only one, or the one of the chosen
-/// organisation. A card is unique within an organisation, not across them.
+/// organisation. A card is unique within an organisation, not across them. A record of
+/// someone who has left (or was erased) is no employment: signing in with it must not make an
+/// account, nor open one disabled when they left.
 fn employment(conn: &mut DbConnection, card: &VerifiedCard<'_>) -> Result<Employment, RepoError> {
     let mut held = people::find_by_smartcard_subject(conn, card.subject, MOST_EMPLOYMENTS)?;
+    held.retain(|p| p.left_at.is_none() && p.erased_at.is_none());
     if let Some(chosen) = card.organisation {
         held.retain(|p| p.organisation_code.as_str() == chosen);
     }

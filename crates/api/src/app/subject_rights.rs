@@ -41,8 +41,16 @@ pub fn subject_access(
                 needles.push(config.audit_digest_key.digest(&username.to_lowercase()));
             }
         }
-        let mentioning = subjects::audit_mentioning(conn, &needles)?;
-        let emails = subjects::emails_of(conn, &account_ids, &[email.as_str().to_owned()])?;
+        // Only for someone the email and date of birth identify: an address alone is not a
+        // person (staff can share one), so a wrong date of birth exports nothing about it.
+        let (mentioning, emails) = if found.is_empty() {
+            (Vec::new(), Vec::new())
+        } else {
+            (
+                subjects::audit_mentioning(conn, &needles)?,
+                subjects::emails_of(conn, &account_ids, &[email.as_str().to_owned()])?,
+            )
+        };
         let ids: Vec<&str> = found.iter().map(|p| p.id.as_str()).collect();
         audit::record(
             conn,
@@ -57,7 +65,14 @@ pub fn subject_access(
             "generated_at": time(now),
             "query": {"work_email": email.as_str(), "date_of_birth": date_of_birth.to_string()},
             "people": records,
-            "audit_events_about_no_account": mentioning.iter().map(event).collect::<Vec<_>>(),
+            // Anyone may type an address into the Forgotten form: who typed it (their IP and
+            // user agent) is that person's data, not the subject's.
+            "audit_events_about_no_account": mentioning.iter().map(|e| {
+                let mut shown = event(e);
+                shown["ip"] = Value::Null;
+                shown["user_agent"] = Value::Null;
+                shown
+            }).collect::<Vec<_>>(),
             "emails": emails.iter().map(|m| json!({
                 "id": m.id,
                 "kind": m.kind,

@@ -45,10 +45,10 @@ pub struct LoginRequest {
     "token_type": "Bearer",
     "access_token": "eyJhbGciOiJFZERTQSIsInR5cCI6ImF0K2p3dCIsImtpZCI6Ii4uLiJ9.eyJ...",
     "expires_in": 900,
-    "access_token_expires_at": "2026-11-25T09:15:00Z",
+    "access_token_expires_at": "2026-11-25T09:15:00.000000Z",
     "refresh_token": "Q2Vnc0dGV3h4bXNkZ1d0cE1jY2JpQ0lJb2h0b1Bkc0k",
-    "refresh_token_expires_at": "2026-12-09T09:00:00Z",
-    "session_expires_at": "2026-12-25T09:00:00Z"
+    "refresh_token_expires_at": "2026-12-09T09:00:00.000000Z",
+    "session_expires_at": "2026-12-25T09:00:00.000000Z"
 }))]
 pub struct TokenResponse {
     /// Always `Bearer`.
@@ -58,13 +58,16 @@ pub struct TokenResponse {
     /// Seconds until the access token expires.
     pub expires_in: u64,
     /// When the access token expires.
+    #[serde(serialize_with = "crate::timestamps::micros")]
     pub access_token_expires_at: DateTime<Utc>,
     /// Single-use refresh token: exchange it at `POST /v1/auth/refresh` for new tokens. Using
     /// one twice ends the session.
     pub refresh_token: String,
     /// When the refresh token expires if unused.
+    #[serde(serialize_with = "crate::timestamps::micros")]
     pub refresh_token_expires_at: DateTime<Utc>,
     /// When the session ends however often it is refreshed.
+    #[serde(serialize_with = "crate::timestamps::micros")]
     pub session_expires_at: DateTime<Utc>,
 }
 

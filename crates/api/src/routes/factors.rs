@@ -41,8 +41,8 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
     "kind": "totp",
     "name": "Work phone",
     "confirmed": true,
-    "created_at": "2026-12-07T09:00:00Z",
-    "last_used_at": "2026-12-07T17:45:12Z"
+    "created_at": "2026-12-07T09:00:00.000000Z",
+    "last_used_at": "2026-12-07T17:45:12.000000Z"
 }))]
 pub struct FactorBody {
     /// Id (for removal).
@@ -55,8 +55,10 @@ pub struct FactorBody {
     /// `false` until a first code confirms it; only confirmed factors are asked for.
     pub confirmed: bool,
     /// Added.
+    #[serde(serialize_with = "crate::timestamps::micros")]
     pub created_at: DateTime<Utc>,
     /// Last used to sign in.
+    #[serde(serialize_with = "crate::timestamps::micros_opt")]
     pub last_used_at: Option<DateTime<Utc>>,
 }
 
@@ -373,7 +375,7 @@ pub struct ConfirmTotpRequest {
 /// The confirmed factor, and the recovery codes issued with a first one.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
-    "factor": {"id": "0193a5c2-7d1e-7c4b-9a8e-3f2d1c0b9a87", "kind": "totp", "name": "Work phone", "confirmed": true, "created_at": "2026-12-07T09:00:00Z", "last_used_at": "2026-12-07T09:00:40Z"},
+    "factor": {"id": "0193a5c2-7d1e-7c4b-9a8e-3f2d1c0b9a87", "kind": "totp", "name": "Work phone", "confirmed": true, "created_at": "2026-12-07T09:00:00.000000Z", "last_used_at": "2026-12-07T09:00:40.000000Z"},
     "recovery_codes": ["7KQ2-M9XD-4TPA", "H3WC-8N2R-QZ5E", "…"]
 }))]
 pub struct ConfirmedBody {

@@ -41,9 +41,9 @@ pub struct OrganisationAccess {
 #[schema(example = json!({
     "username": "999SJONES01",
     "status": "approved",
-    "status_changed_at": "2026-11-25T09:02:11Z",
+    "status_changed_at": "2026-11-25T09:02:11.000000Z",
     "password_set": true,
-    "password_changed_at": "2026-11-25T09:03:40Z",
+    "password_changed_at": "2026-11-25T09:03:40.000000Z",
     "organisation": {"code": "999", "name": "Demo NHS Trust", "approval": "automatic"}
 }))]
 pub struct InternetAccess {
@@ -52,10 +52,12 @@ pub struct InternetAccess {
     /// Internet-access status: `not_requested`, `pending`, `approved`, `rejected` or `revoked`.
     pub status: String,
     /// When the status last changed.
+    #[serde(serialize_with = "crate::timestamps::micros_opt")]
     pub status_changed_at: Option<DateTime<Utc>>,
     /// Whether a password is set (never the password itself).
     pub password_set: bool,
     /// When the password was last set.
+    #[serde(serialize_with = "crate::timestamps::micros_opt")]
     pub password_changed_at: Option<DateTime<Utc>>,
     /// The employing organisation and its approval mode.
     pub organisation: OrganisationAccess,

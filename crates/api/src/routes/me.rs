@@ -42,8 +42,10 @@ pub struct SessionInfo {
     /// account has none): every other route answers `403 mfa-enrolment-required`.
     pub enrolment_only: bool,
     /// When the session started.
+    #[serde(serialize_with = "crate::timestamps::micros")]
     pub created_at: DateTime<Utc>,
     /// When it ends at the latest.
+    #[serde(serialize_with = "crate::timestamps::micros")]
     pub expires_at: DateTime<Utc>,
 }
 
@@ -58,10 +60,10 @@ pub struct SessionInfo {
     "account_status": "active",
     "internet_access": "approved",
     "password_set": true,
-    "password_changed_at": "2026-11-20T10:12:00Z",
-    "last_login_at": "2026-11-25T08:59:58Z",
+    "password_changed_at": "2026-11-20T10:12:00.000000Z",
+    "last_login_at": "2026-11-25T08:59:58.000000Z",
     "mfa_policy": "optional",
-    "session": {"amr": ["pwd", "otp"], "enrolment_only": false, "created_at": "2026-11-25T09:00:00Z", "expires_at": "2026-12-25T09:00:00Z"}
+    "session": {"amr": ["pwd", "otp"], "enrolment_only": false, "created_at": "2026-11-25T09:00:00.000000Z", "expires_at": "2026-12-25T09:00:00.000000Z"}
 }))]
 pub struct Me {
     /// ESR username.
@@ -81,8 +83,10 @@ pub struct Me {
     /// Whether a password is set (never the password itself).
     pub password_set: bool,
     /// When the password was last set.
+    #[serde(serialize_with = "crate::timestamps::micros_opt")]
     pub password_changed_at: Option<DateTime<Utc>>,
     /// Previous successful password login.
+    #[serde(serialize_with = "crate::timestamps::micros_opt")]
     pub last_login_at: Option<DateTime<Utc>>,
     /// The organisation's multi-factor policy: `off`, `optional` or `required`.
     pub mfa_policy: MfaPolicyBody,
@@ -241,6 +245,7 @@ pub struct ChangePasswordRequest {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PasswordChanged {
     /// When the new password was set.
+    #[serde(serialize_with = "crate::timestamps::micros")]
     pub password_changed_at: DateTime<Utc>,
     /// Other sessions of the account that were ended.
     pub other_sessions_ended: usize,

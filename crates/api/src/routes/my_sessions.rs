@@ -30,9 +30,9 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
     "amr": ["pwd", "otp"],
     "device": "My ESR/3.2 (iPhone; iOS 18.1)",
     "ip": "203.0.113.24",
-    "created_at": "2026-12-07T08:59:58Z",
-    "last_used_at": "2026-12-07T09:14:02Z",
-    "expires_at": "2027-01-06T08:59:58Z"
+    "created_at": "2026-12-07T08:59:58.000000Z",
+    "last_used_at": "2026-12-07T09:14:02.000000Z",
+    "expires_at": "2027-01-06T08:59:58.000000Z"
 }))]
 pub struct SessionBody {
     /// Id (to end it).
@@ -46,10 +46,13 @@ pub struct SessionBody {
     /// The address it signed in from.
     pub ip: Option<String>,
     /// Signed in.
+    #[serde(serialize_with = "crate::timestamps::micros")]
     pub created_at: DateTime<Utc>,
     /// Last refreshed.
+    #[serde(serialize_with = "crate::timestamps::micros")]
     pub last_used_at: DateTime<Utc>,
     /// Ends at the latest.
+    #[serde(serialize_with = "crate::timestamps::micros")]
     pub expires_at: DateTime<Utc>,
 }
 

@@ -74,8 +74,8 @@ impl From<MfaPolicyBody> for esr_domain::MfaPolicy {
     "code": "999",
     "name": "Demo NHS Trust",
     "internet_access_approval": "automatic",
-    "created_at": "2026-11-25T09:00:00Z",
-    "updated_at": "2026-11-25T09:00:00Z"
+    "created_at": "2026-11-25T09:00:00.000000Z",
+    "updated_at": "2026-11-25T09:00:00.000000Z"
 }))]
 pub struct OrganisationBody {
     /// Three-character ESR organisation code; every username of its staff starts with it.
@@ -85,8 +85,10 @@ pub struct OrganisationBody {
     /// How internet-access requests are approved.
     pub internet_access_approval: InternetAccessApproval,
     /// When the organisation was created (UTC).
+    #[serde(serialize_with = "crate::timestamps::micros")]
     pub created_at: DateTime<Utc>,
     /// When it last changed (UTC).
+    #[serde(serialize_with = "crate::timestamps::micros")]
     pub updated_at: DateTime<Utc>,
 }
 

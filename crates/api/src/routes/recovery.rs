@@ -342,13 +342,14 @@ pub struct LinkToken {
 
 /// What the reset page may show before the form is submitted.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"organisation_code": "999", "organisation_name": "Demo NHS Trust", "expires_at": "2026-11-25T13:00:00Z"}))]
+#[schema(example = json!({"organisation_code": "999", "organisation_name": "Demo NHS Trust", "expires_at": "2026-11-25T13:00:00.000000Z"}))]
 pub struct ResetLinkInfo {
     /// The account's organisation code.
     pub organisation_code: String,
     /// The account's organisation name.
     pub organisation_name: String,
     /// When the link stops working.
+    #[serde(serialize_with = "crate::timestamps::micros")]
     pub expires_at: DateTime<Utc>,
 }
 

@@ -53,7 +53,7 @@ pub struct StartRequest {
     "authorization_url": "https://am.nhsidentity.spineservices.nhs.uk/openam/oauth2/realms/root/realms/NHSIdentity/realms/Healthcare/authorize?response_type=code&client_id=esr-access&redirect_uri=https%3A%2F%2Fportal.esr.example.org%2Fsmartcard%2Fcallback&scope=openid+profile&state=tV3c0n5W0Zb9kq7bq3Jr2g8Yh7fGf1Zk0PpLx2m4QeA&nonce=...&code_challenge=...&code_challenge_method=S256&acr_values=AAL3_ANY",
     "state": "tV3c0n5W0Zb9kq7bq3Jr2g8Yh7fGf1Zk0PpLx2m4QeA",
     "browser_binding": "q0Rk8sVh2Lw5Yx1Nc7Tj4Pb9Ga6Ed3Mf0Uz2Io8KyXs",
-    "expires_at": "2026-11-25T09:10:00Z"
+    "expires_at": "2026-11-25T09:10:00.000000Z"
 }))]
 pub struct StartResponse {
     /// Redirect the browser here (the provider's authorization endpoint with `state`,
@@ -67,6 +67,7 @@ pub struct StartResponse {
     #[schema(format = Password)]
     pub browser_binding: String,
     /// The sign-in must be completed (callback) before this time.
+    #[serde(serialize_with = "crate::timestamps::micros")]
     pub expires_at: DateTime<Utc>,
 }
 
@@ -287,10 +288,10 @@ pub async fn start(
             "token_type": "Bearer",
             "access_token": "eyJhbGciOiJFZERTQSIsInR5cCI6ImF0K2p3dCIsImtpZCI6Ii4uLiJ9.eyJzdWIiOiIuLi4iLCJzaWQiOiIuLi4iLCJhbXIiOlsic21hcnRjYXJkIl0sIi4uLiI6Ii4uLiJ9.c2lnbmF0dXJl",
             "expires_in": 900,
-            "access_token_expires_at": "2026-11-25T09:15:00Z",
+            "access_token_expires_at": "2026-11-25T09:15:00.000000Z",
             "refresh_token": "Vb0kT3pXc9LmQ2rWs8yHn4dFg7jKz1aEu6oIi5xPt0M",
-            "refresh_token_expires_at": "2026-11-25T17:00:00Z",
-            "session_expires_at": "2026-11-25T17:00:00Z"
+            "refresh_token_expires_at": "2026-11-25T17:00:00.000000Z",
+            "session_expires_at": "2026-11-25T17:00:00.000000Z"
         })),
         SmartcardError,
     ),

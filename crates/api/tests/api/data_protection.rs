@@ -234,6 +234,28 @@ async fn a_subject_access_export_holds_both_employments_and_erasure_keeps_the_ch
         "{export}"
     );
     assert!(
+        anonymous
+            .iter()
+            .all(|e| e["ip"].is_null() && e["user_agent"].is_null()),
+        "whoever typed the address is not the subject: {export}"
+    );
+    // The address with a date of birth that matches no one exports nothing about it.
+    let (ok, stdout, _) = run(vec![
+        "subject-access".into(),
+        "--email".into(),
+        email.into(),
+        "--date-of-birth".into(),
+        "2001-01-01".into(),
+    ]);
+    assert!(ok);
+    let nobody: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(nobody["people"], serde_json::json!([]));
+    assert_eq!(nobody["emails"], serde_json::json!([]), "{nobody}");
+    assert_eq!(
+        nobody["audit_events_about_no_account"],
+        serde_json::json!([])
+    );
+    assert!(
         export["emails"]
             .as_array()
             .unwrap()
@@ -319,7 +341,43 @@ async fn a_subject_access_export_holds_both_employments_and_erasure_keeps_the_ch
         all.iter()
             .filter(|e| e.event_type == "subject_access.exported")
             .count(),
-        2
+        3
     );
     assert!(all.iter().any(|e| e.event_type == "person.erased"));
+}
+
+crate::both_backends!(a_version_check_tells_a_scoped_key_nothing_of_another_organisation);
+
+/// A key of organisation 998 changing a person of 999 with a stale `If-Match` gets the same
+/// `404` as for an id that does not exist, not `412`: a version refusal would confirm the id.
+async fn a_version_check_tells_a_scoped_key_nothing_of_another_organisation(
+    app: &crate::helpers::TestApp,
+) {
+    let all = crate::admin::admin_key(app, "all", "all", "write");
+    let other = crate::admin::admin_key(app, "other-trust", "998", "write");
+    let people: serde_json::Value = app
+        .get_auth(
+            "/v1/admin/people?organisation=999&employee_number=100001",
+            &all,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = people["items"][0]["id"].as_str().unwrap().to_owned();
+    for path in [
+        format!("/v1/admin/people/{id}"),
+        format!("/v1/admin/people/{}", uuid::Uuid::new_v4()),
+    ] {
+        let res = app
+            .client
+            .patch(format!("{}{path}", app.address))
+            .bearer_auth(&other)
+            .header("if-match", "\"stale\"")
+            .json(&serde_json::json!({"first_name": "Janet"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 404, "{path}");
+    }
 }

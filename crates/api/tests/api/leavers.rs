@@ -74,9 +74,30 @@ async fn a_full_feed_disables_the_staff_it_leaves_out_within_its_share(app: &Tes
     );
     assert_eq!(app.get_auth("/v1/me", &amir).await.status(), 200);
 
+    // New rows do not make room for more leavers: with 40 new people and a 5 % share, Amir
+    // (one of the three staff employed before) still may not leave.
+    let padding: Vec<String> = (0..40)
+        .map(|i| format!("999,7{i:05},New,Starter,1990-01-01,new.starter{i}@demo.example.org,"))
+        .collect();
+    let mut padded = vec![JANE, SIAN];
+    padded.extend(padding.iter().map(String::as_str));
+    let (_, report) = import(app, &feed, "?full_feed=999", &padded).await;
+    assert_eq!(report["created"], 40, "{report}");
+    assert_eq!(report["leavers"], 0, "{report}");
+    assert!(
+        report["leavers_withheld"]
+            .as_str()
+            .unwrap()
+            .contains("1 of 3 staff"),
+        "{report}"
+    );
+    assert_eq!(app.get_auth("/v1/me", &amir).await.status(), 200);
+
     // Within a 50 % share: Amir leaves. His session ends, he cannot log in, his access is
     // revoked, and the others are untouched.
-    let (_, report) = import(app, &feed, query, &[JANE, SIAN]).await;
+    // The new starters stay in every later feed, or they would be leavers too.
+    let everyone = padded.clone();
+    let (_, report) = import(app, &feed, query, &everyone).await;
     assert_eq!(report["leavers"], 1, "{report}");
     assert!(report.get("leavers_withheld").is_none(), "{report}");
     let res = app.get_auth("/v1/me", &amir).await;
@@ -97,7 +118,7 @@ async fn a_full_feed_disables_the_staff_it_leaves_out_within_its_share(app: &Tes
     access_token(app, "999JSMITH01", "Bluebell harbour lantern").await;
 
     // The same feed again: Amir has left already; no one else leaves.
-    let (_, report) = import(app, &feed, query, &[JANE, SIAN]).await;
+    let (_, report) = import(app, &feed, query, &everyone).await;
     assert_eq!(report["leavers"], 0, "{report}");
 
     // A full feed of an organisation the key does not cover is refused, as is a bad share.
@@ -181,9 +202,32 @@ async fn an_administrator_marks_a_leaver_and_the_purge_erases_them_later(app: &T
         .unwrap();
     assert_eq!(again["left_at"], left["left_at"]);
 
+    // Siân has no account yet: once she has left, her smartcard makes none.
+    let people: Value = app
+        .get_auth(
+            "/v1/admin/people?organisation=999&employee_number=100003",
+            &feed,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let sian = people["items"][0]["id"].as_str().unwrap().to_owned();
+    let path_sian = format!("/v1/admin/people/{sian}/leave");
+    assert_eq!(
+        app.post_json(&path_sian, &serde_json::json!({}), Some(&feed))
+            .await
+            .status(),
+        200
+    );
+    let (code, flow) = crate::smartcard::authorize(app, "100003").await;
+    let res = crate::smartcard::callback(app, &code, &flow).await;
+    assert_eq!(res.status(), 403);
+    assert_eq!(res.json::<Value>().await.unwrap()["code"], "no-esr-record");
+
     // Within the period the purge leaves Amir alone; after it, he is anonymised.
     assert_eq!(purge_later(app, 100).removed["leavers_erased"], 0);
-    assert_eq!(purge_later(app, 400).removed["leavers_erased"], 1);
+    assert_eq!(purge_later(app, 400).removed["leavers_erased"], 2);
     let erased: Value = app
         .get_auth(&format!("/v1/admin/people/{id}"), &feed)
         .await

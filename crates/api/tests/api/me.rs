@@ -197,3 +197,59 @@ async fn wrong_current_password_counts_towards_the_lockout(app: &TestApp) {
     assert_eq!(app.get_auth("/v1/me", &token).await.status(), 401);
     assert_eq!(app.login(JANE, JANE_PASSWORD).await.status(), 401, "locked");
 }
+
+crate::both_backends!(every_timestamp_has_one_precision);
+
+/// Every timestamp string in a JSON value.
+fn timestamps(value: &serde_json::Value, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::String(s)
+            if s.len() >= 20 && s.as_bytes()[4] == b'-' && s.as_bytes()[10] == b'T' =>
+        {
+            out.push(s.clone());
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| timestamps(v, out)),
+        serde_json::Value::Object(fields) => fields.values().for_each(|v| timestamps(v, out)),
+        _ => {}
+    }
+}
+
+/// Timestamps are RFC 3339 in UTC with exactly six fractional digits everywhere, whatever
+/// precision a value was stored with (Swift's ISO 8601 decoder takes one format at a time).
+async fn every_timestamp_has_one_precision(app: &crate::helpers::TestApp) {
+    let tokens: serde_json::Value = app
+        .login("999JSMITH01", "Bluebell harbour lantern")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let key = crate::admin::admin_key(app, "timestamps", "all", "write");
+    let mut found = Vec::new();
+    timestamps(&tokens, &mut found);
+    for (path, bearer) in [
+        ("/v1/me", &access),
+        ("/v1/me/sessions", &access),
+        ("/v1/me/internet-access", &access),
+        ("/v1/admin/people?organisation=999", &key),
+        ("/v1/admin/accounts?organisation=999", &key),
+        ("/v1/admin/audit-events?limit=50", &key),
+        ("/v1/admin/organisations", &key),
+        ("/v1/admin/api-keys", &key),
+    ] {
+        let res = app.get_auth(path, bearer).await;
+        assert_eq!(res.status(), 200, "{path}");
+        timestamps(&res.json().await.unwrap(), &mut found);
+    }
+    assert!(found.len() > 30, "{found:?}");
+    for at in &found {
+        let b = at.as_bytes();
+        assert!(
+            at.len() == 27
+                && b[19] == b'.'
+                && at.ends_with('Z')
+                && b[20..26].iter().all(u8::is_ascii_digit),
+            "{at} is not …:SS.ffffffZ"
+        );
+    }
+}

@@ -81,7 +81,7 @@ async fn start_with(app: &TestApp, body: Value) -> (String, Flow) {
 
 /// Start, then "sign in" at the dev provider as `login_hint`; returns the code of the
 /// redirect and the flow.
-async fn authorize(app: &TestApp, login_hint: &str) -> (String, Flow) {
+pub async fn authorize(app: &TestApp, login_hint: &str) -> (String, Flow) {
     authorize_with(app, login_hint, json!({"redirect_uri": REDIRECT})).await
 }
 
@@ -102,7 +102,7 @@ async fn authorize_with(app: &TestApp, login_hint: &str, start_body: Value) -> (
     (back["code"].clone(), flow)
 }
 
-async fn callback(app: &TestApp, code: &str, flow: &Flow) -> reqwest::Response {
+pub async fn callback(app: &TestApp, code: &str, flow: &Flow) -> reqwest::Response {
     app.post_json(
         "/v1/auth/smartcard/callback",
         &flow.callback_body(code),

@@ -308,6 +308,7 @@ pub fn import_full_feed(
         conn,
         &feed.organisation,
         &listed,
+        usize::try_from(report.created).unwrap_or(usize::MAX),
         feed.max_leavers_percent,
     )
     .map_err(|e| ImportError::Storage(lines, e))?;

@@ -42,15 +42,15 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
     "person_id": "a4b1c2d3-e5f6-4a7b-8c9d-0e1f2a3b4c5d",
     "status": "active",
     "internet_access": "approved",
-    "internet_access_changed_at": "2026-11-20T10:00:00Z",
+    "internet_access_changed_at": "2026-11-20T10:00:00.000000Z",
     "password_set": true,
-    "password_changed_at": "2026-11-20T10:12:00Z",
+    "password_changed_at": "2026-11-20T10:12:00.000000Z",
     "failed_login_count": 0,
     "locked_at": null,
-    "last_login_at": "2026-11-25T08:55:00Z",
-    "created_at": "2026-11-20T10:00:00Z",
-    "updated_at": "2026-11-25T08:55:00Z",
-    "factors": [{"id": "0193a5c2-7d1e-7c4b-9a8e-3f2d1c0b9a87", "kind": "totp", "name": "Work phone", "confirmed": true, "created_at": "2026-12-07T09:00:00Z", "last_used_at": "2026-12-07T17:45:12Z"}]
+    "last_login_at": "2026-11-25T08:55:00.000000Z",
+    "created_at": "2026-11-20T10:00:00.000000Z",
+    "updated_at": "2026-11-25T08:55:00.000000Z",
+    "factors": [{"id": "0193a5c2-7d1e-7c4b-9a8e-3f2d1c0b9a87", "kind": "totp", "name": "Work phone", "confirmed": true, "created_at": "2026-12-07T09:00:00.000000Z", "last_used_at": "2026-12-07T17:45:12.000000Z"}]
 }))]
 pub struct AdminAccount {
     /// Identifier.
@@ -70,20 +70,26 @@ pub struct AdminAccount {
     #[schema(example = "approved")]
     pub internet_access: String,
     /// When internet access last changed.
+    #[serde(serialize_with = "crate::timestamps::micros_opt")]
     pub internet_access_changed_at: Option<DateTime<Utc>>,
     /// Whether a password is set (never the password or its hash).
     pub password_set: bool,
     /// When the password was last set.
+    #[serde(serialize_with = "crate::timestamps::micros_opt")]
     pub password_changed_at: Option<DateTime<Utc>>,
     /// Consecutive failed logins.
     pub failed_login_count: u32,
     /// When it was locked.
+    #[serde(serialize_with = "crate::timestamps::micros_opt")]
     pub locked_at: Option<DateTime<Utc>>,
     /// Last successful login.
+    #[serde(serialize_with = "crate::timestamps::micros_opt")]
     pub last_login_at: Option<DateTime<Utc>>,
     /// Created.
+    #[serde(serialize_with = "crate::timestamps::micros")]
     pub created_at: DateTime<Utc>,
     /// Last changed.
+    #[serde(serialize_with = "crate::timestamps::micros")]
     pub updated_at: DateTime<Utc>,
     /// Second factors (kind, name, dates; never a secret). Shown on a single account, not
     /// in lists.
@@ -156,7 +162,7 @@ pub struct AccountQuery {
     pub id: Option<String>,
     /// Only those changed at or after this time (RFC 3339), e.g. the start of your last
     /// sync. What changed and why is in the audit trail (`GET /v1/admin/audit-events`).
-    #[param(example = "2026-12-07T09:00:00Z")]
+    #[param(example = "2026-12-07T09:00:00.000000Z")]
     pub updated_since: Option<String>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,

@@ -34,9 +34,9 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
     "scope": "all",
     "access": "write",
     "sees_clients": true,
-    "created_at": "2026-11-25T09:00:00Z",
+    "created_at": "2026-11-25T09:00:00.000000Z",
     "revoked_at": null,
-    "last_used_at": "2026-11-25T09:05:00Z"
+    "last_used_at": "2026-11-25T09:05:00.000000Z"
 }))]
 pub struct ApiKeyBody {
     /// Identifier (for revoking).
@@ -55,10 +55,13 @@ pub struct ApiKeyBody {
     /// read-only key created with `sees_clients`.
     pub sees_clients: bool,
     /// Created.
+    #[serde(serialize_with = "crate::timestamps::micros")]
     pub created_at: DateTime<Utc>,
     /// Revoked; a revoked key is refused (401).
+    #[serde(serialize_with = "crate::timestamps::micros_opt")]
     pub revoked_at: Option<DateTime<Utc>>,
     /// Last used (to the minute).
+    #[serde(serialize_with = "crate::timestamps::micros_opt")]
     pub last_used_at: Option<DateTime<Utc>>,
 }
 
@@ -115,7 +118,7 @@ pub struct CreateApiKeyRequest {
         "prefix": "esr_Q2Vnc0dG",
         "scope": "241",
         "access": "write",
-        "created_at": "2026-11-25T09:00:00Z",
+        "created_at": "2026-11-25T09:00:00.000000Z",
         "revoked_at": null,
         "last_used_at": null
     }

@@ -46,6 +46,7 @@ pub struct AuditEventBody {
     /// Position in the chain (the cursor of the list).
     pub seq: i64,
     /// When (UTC).
+    #[serde(serialize_with = "crate::timestamps::micros")]
     pub at: DateTime<Utc>,
     /// Dotted type, e.g. `login.failed`, `admin.account.suspended`: one of the catalogue.
     #[schema(schema_with = event_types)]
@@ -71,6 +72,7 @@ pub struct AuditEventBody {
     /// When the event's personal fields were blanked after their retention (or at erasure):
     /// `actor` keeps only its kind (`account`, `api-key`, ...), `ip` and `user_agent` are
     /// `null`, `details` is `{}`.
+    #[serde(serialize_with = "crate::timestamps::micros_opt")]
     pub personal_data_blanked_at: Option<DateTime<Utc>>,
 }
 
@@ -140,7 +142,7 @@ pub struct AuditQuery {
     #[serde(rename = "type")]
     pub event_type: Option<String>,
     /// Only events at or after this time (RFC 3339).
-    #[param(example = "2026-11-25T00:00:00Z")]
+    #[param(example = "2026-11-25T00:00:00.000000Z")]
     pub since: Option<String>,
     /// Only events before this time (RFC 3339).
     pub until: Option<String>,
@@ -239,9 +241,9 @@ impl AuditQuery {
     "account_id": "3d6f0f3e-8c1e-4a53-a2f1-5b7f2b8d9c10",
     "status": "dead",
     "attempts": 8,
-    "next_attempt_at": "2026-11-25T10:00:00Z",
+    "next_attempt_at": "2026-11-25T10:00:00.000000Z",
     "last_error": "permanent: SMTP 550 5.1.1",
-    "created_at": "2026-11-25T09:00:00Z",
+    "created_at": "2026-11-25T09:00:00.000000Z",
     "sent_at": null
 }))]
 pub struct OutboxMessageBody {
@@ -260,12 +262,15 @@ pub struct OutboxMessageBody {
     /// Attempts so far.
     pub attempts: i32,
     /// When it is next due.
+    #[serde(serialize_with = "crate::timestamps::micros")]
     pub next_attempt_at: DateTime<Utc>,
     /// The last failure: the reply's codes or the kind of fault, never an address.
     pub last_error: Option<String>,
     /// Queued.
+    #[serde(serialize_with = "crate::timestamps::micros")]
     pub created_at: DateTime<Utc>,
     /// Sent.
+    #[serde(serialize_with = "crate::timestamps::micros_opt")]
     pub sent_at: Option<DateTime<Utc>>,
 }
 

@@ -39,8 +39,8 @@ const MAX_DAYS: u32 = 3650;
     "inactivity_limit_days": 183,
     "password_expiry_days": null,
     "mfa_policy": "optional",
-    "created_at": "2026-11-25T09:00:00Z",
-    "updated_at": "2026-11-25T09:00:00Z"
+    "created_at": "2026-11-25T09:00:00.000000Z",
+    "updated_at": "2026-11-25T09:00:00.000000Z"
 }))]
 pub struct AdminOrganisation {
     /// Three-character ESR organisation code.
@@ -59,8 +59,10 @@ pub struct AdminOrganisation {
     /// default) or `required`.
     pub mfa_policy: MfaPolicyBody,
     /// Created.
+    #[serde(serialize_with = "crate::timestamps::micros")]
     pub created_at: DateTime<Utc>,
     /// Last changed.
+    #[serde(serialize_with = "crate::timestamps::micros")]
     pub updated_at: DateTime<Utc>,
 }
 

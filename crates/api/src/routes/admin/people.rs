@@ -45,8 +45,8 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
     "smartcard_linked": true,
     "language": "en",
     "left_at": null,
-    "created_at": "2026-11-25T09:00:00Z",
-    "updated_at": "2026-11-25T09:00:00Z"
+    "created_at": "2026-11-25T09:00:00.000000Z",
+    "updated_at": "2026-11-25T09:00:00.000000Z"
 }))]
 pub struct AdminPerson {
     /// Identifier.
@@ -74,10 +74,13 @@ pub struct AdminPerson {
     pub language: String,
     /// When they left the organisation (their accounts were disabled then); `null` while
     /// employed.
+    #[serde(serialize_with = "crate::timestamps::micros_opt")]
     pub left_at: Option<DateTime<Utc>>,
     /// Created.
+    #[serde(serialize_with = "crate::timestamps::micros")]
     pub created_at: DateTime<Utc>,
     /// Last changed.
+    #[serde(serialize_with = "crate::timestamps::micros")]
     pub updated_at: DateTime<Utc>,
     /// The person's ESR account, once they have one: `GET /v1/admin/accounts/{username}`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -160,7 +163,7 @@ pub struct PersonQuery {
     pub email: Option<String>,
     /// Only those changed at or after this time (RFC 3339), e.g. the start of your last
     /// sync. What changed and why is in the audit trail (`GET /v1/admin/audit-events`).
-    #[param(example = "2026-12-07T09:00:00Z")]
+    #[param(example = "2026-12-07T09:00:00.000000Z")]
     pub updated_since: Option<String>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
