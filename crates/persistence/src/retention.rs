@@ -248,7 +248,8 @@ fn blanking(class: Class, cutoffs: &Cutoffs) -> audit::Blanking<'static> {
     }
 }
 
-/// A session that ended before `before`: revoked then, or, never revoked, expired then.
+/// A session that ended before `before`: revoked then, or, never revoked, past its absolute
+/// end or its last refresh token then.
 type SessionFilter = Box<
     dyn BoxableExpression<
             sessions::table,
@@ -258,11 +259,23 @@ type SessionFilter = Box<
 >;
 
 fn ended_before(before: DateTime<Utc>) -> SessionFilter {
+    use diesel::dsl::{exists, not};
     let before = before.naive_utc();
+    // A session nobody refreshed ends when its last refresh token expires, before its absolute
+    // end: it has no token left that is usable after `before`.
+    let refreshable_after = exists(
+        refresh_tokens::table
+            .filter(refresh_tokens::session_id.eq(sessions::id))
+            .filter(refresh_tokens::expires_at.ge(before)),
+    );
     Box::new(
-        sessions::revoked_at.lt(before).or(sessions::revoked_at
-            .is_null()
-            .and(sessions::expires_at.lt(before))),
+        sessions::revoked_at
+            .lt(before)
+            .or(sessions::revoked_at.is_null().and(
+                sessions::expires_at
+                    .lt(before)
+                    .or(sessions::created_at.lt(before).and(not(refreshable_after))),
+            )),
     )
 }
 

@@ -154,6 +154,21 @@ async fn purge_removes_each_class_past_its_retention_and_nothing_younger(app: &T
         .set(sessions::expires_at.eq(long_ago))
         .execute(&mut app.db())
         .unwrap();
+    // Never refreshed: its last refresh token expired 100 days ago, long before its absolute
+    // end; it ended then.
+    let (idle, _) = session(app).await;
+    {
+        use esr_persistence::schema::refresh_tokens;
+        let long_ago = (Utc::now() - Duration::days(100)).naive_utc();
+        diesel::update(refresh_tokens::table.filter(refresh_tokens::session_id.eq(&idle)))
+            .set(refresh_tokens::expires_at.eq(long_ago))
+            .execute(&mut app.db())
+            .unwrap();
+        diesel::update(sessions::table.filter(sessions::id.eq(&idle)))
+            .set(sessions::created_at.eq(long_ago - Duration::days(1)))
+            .execute(&mut app.db())
+            .unwrap();
+    }
     let (_, live_access) = session(app).await;
     // Links and challenges: expired 40 days ago (past 30) and 10 days ago.
     add_link(app, &jane, "old", 40);
@@ -194,7 +209,7 @@ async fn purge_removes_each_class_past_its_retention_and_nothing_younger(app: &T
     let before = count_rows(app);
 
     let expected = serde_json::json!({
-        "ended_sessions": 2, "spent_tokens": 2, "password_history": 2,
+        "ended_sessions": 3, "spent_tokens": 2, "password_history": 2,
         "sent_emails": 1, "dead_emails": 1, "anonymous_events": 0, "audit_personal": 0,
         "previous_emails": 1, "leavers_erased": 0
     });
@@ -210,7 +225,7 @@ async fn purge_removes_each_class_past_its_retention_and_nothing_younger(app: &T
     assert_eq!(
         after,
         [
-            before[0] - 2,
+            before[0] - 3,
             before[1] - 1,
             before[2] - 1,
             before[3] - 2,
@@ -219,7 +234,10 @@ async fn purge_removes_each_class_past_its_retention_and_nothing_younger(app: &T
     );
     let mut c = app.db();
     let left: Vec<String> = sessions::table.select(sessions::id).load(&mut c).unwrap();
-    assert!(!left.contains(&old) && !left.contains(&expired), "{left:?}");
+    assert!(
+        !left.contains(&old) && !left.contains(&expired) && !left.contains(&idle),
+        "{left:?}"
+    );
     assert!(left.contains(&recent), "ended 10 days ago: kept");
     let hashes: Vec<String> = password_history::table
         .filter(password_history::account_id.eq(&jane))

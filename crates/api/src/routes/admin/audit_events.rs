@@ -397,6 +397,9 @@ pub async fn retry_outbox_message(
                 let Some(message) = outbox::find(c, &id)? else {
                     return Ok(Err(message_not_found()));
                 };
+                if addressed_to_an_old_email(c, &message)? {
+                    return Ok(Err(recipient_changed()));
+                }
                 if !outbox::retry(c, &id, now)? {
                     return Ok(Err(message_not_dead(&message.status)));
                 }
@@ -430,6 +433,31 @@ fn message_not_found() -> AdminError {
     }
 }
 
+/// Whether the message is about an account whose person's work email is no longer its
+/// recipient: the address changed after it was queued (perhaps by someone taking the account
+/// over), and a retry must not send the username, or a link, to the old one.
+fn addressed_to_an_old_email(
+    conn: &mut esr_persistence::DbConnection,
+    message: &OutboxMessage,
+) -> Result<bool, RepoError> {
+    let Some(account_id) = &message.account_id else {
+        return Ok(false);
+    };
+    let id = esr_domain::AccountId::from_stored(account_id.clone());
+    let Some(account) = esr_persistence::accounts::find(conn, &id)? else {
+        return Ok(false);
+    };
+    Ok(esr_persistence::people::find(conn, &account.person_id)?
+        .is_some_and(|person| person.work_email != message.recipient))
+}
+
+fn recipient_changed() -> AdminError {
+    AdminError::Conflict {
+        code: "outbox-recipient-changed",
+        detail: "The work email on record has changed since this message was queued, so it is not sent to the old address. The person can ask for a new one (Forgotten), or send the recovery email to the address on record.".into(),
+    }
+}
+
 fn message_not_dead(status: &str) -> AdminError {
     AdminError::Conflict {
         code: "outbox-message-not-dead",
@@ -443,5 +471,6 @@ crate::operation_problems!(
         AdminAuthError::ScopeTooNarrow,
         message_not_found(),
         message_not_dead("sent"),
+        recipient_changed(),
     ]
 );

@@ -13,7 +13,57 @@ both_backends!(
     audit_events_filter_and_page,
     dead_outbox_messages_are_listed_and_retried,
     audit_verify_finds_the_first_edited_row,
+    a_dead_message_to_an_address_no_longer_on_record_is_not_retried,
 );
+
+/// A dead email about an account whose work email has changed since is not sent again to the
+/// old address (a takeover changes the address first); one to the address on record is.
+async fn a_dead_message_to_an_address_no_longer_on_record_is_not_retried(app: &TestApp) {
+    let root = admin_key(app, "root", "all", "write");
+    let jane = esr_persistence::accounts::find_by_username(
+        &mut app.db(),
+        &esr_domain::Username::parse(JANE).unwrap(),
+    )
+    .unwrap()
+    .unwrap();
+    let mut ids = Vec::new();
+    for recipient in [
+        "jane.old.address@example.org",
+        "jane.smith@demo.example.org",
+    ] {
+        let id = uuid::Uuid::new_v4().to_string();
+        app.db()
+            .batch_execute(&format!(
+                "INSERT INTO outbox (id, kind, recipient, language, account_id, payload, status, attempts, next_attempt_at, created_at) \
+                 VALUES ('{id}', 'password_changed', '{recipient}', 'en', '{}', '{{\"username\":\"999JSMITH01\",\"organisation_code\":\"999\",\"organisation_name\":\"Demo NHS Trust\",\"at\":\"2026-11-25T09:00:00Z\"}}', 'dead', 8, '2026-11-25 09:00:00', '2026-11-25 09:00:00')",
+                jane.id.as_str()
+            ))
+            .unwrap();
+        ids.push(id);
+    }
+    let res = post(
+        app,
+        &format!("/v1/admin/outbox/{}/retry", ids[0]),
+        &root,
+        json!({}),
+    )
+    .await;
+    assert_eq!(code_of(res).await, (409, "outbox-recipient-changed".into()));
+    let dead = ok_json(get(app, "/v1/admin/outbox?status=dead", &root).await).await;
+    assert_eq!(
+        dead["items"].as_array().unwrap().len(),
+        2,
+        "nothing was requeued"
+    );
+    let res = post(
+        app,
+        &format!("/v1/admin/outbox/{}/retry", ids[1]),
+        &root,
+        json!({}),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+}
 
 async fn audit_events_filter_and_page(app: &TestApp) {
     let root = admin_key(app, "root", "all", "read");
