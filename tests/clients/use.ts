@@ -37,3 +37,8 @@ export function greeting(me: Me): string {
 
 // @ts-expect-error: not one of the API's problem codes
 export const notACode: Problem["code"] = "no-such-problem";
+
+type AccountStatus = components["schemas"]["AdminAccount"]["status"];
+export const usable: AccountStatus[] = ["active", "locked"];
+// @ts-expect-error: not an account status
+export const notAStatus: AccountStatus = "frozen";

@@ -50,6 +50,7 @@ pub struct InternetAccess {
     /// ESR username: use it with the password to log in from home and in the My ESR app.
     pub username: String,
     /// Internet-access status: `not_requested`, `pending`, `approved`, `rejected` or `revoked`.
+    #[schema(schema_with = crate::routes::closed_sets::internet_access)]
     pub status: String,
     /// When the status last changed.
     #[serde(serialize_with = "crate::timestamps::micros_opt")]

@@ -79,6 +79,7 @@ pub struct Me {
     /// `active`, `locked`, `suspended` or `disabled`.
     pub account_status: String,
     /// `not_requested`, `pending`, `approved`, `rejected` or `revoked`.
+    #[schema(schema_with = crate::routes::closed_sets::internet_access)]
     pub internet_access: String,
     /// Whether a password is set (never the password itself).
     pub password_set: bool,

@@ -7,6 +7,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 pub mod admin;
 pub mod app_association;
 pub mod auth;
+pub mod closed_sets;
 pub mod dev;
 pub mod dev_idp;
 pub mod factors;

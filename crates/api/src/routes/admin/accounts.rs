@@ -64,10 +64,10 @@ pub struct AdminAccount {
     #[schema(format = "uuid")]
     pub person_id: String,
     /// `active`, `locked`, `suspended` or `disabled`.
-    #[schema(example = "active")]
+    #[schema(schema_with = crate::routes::closed_sets::account_status)]
     pub status: String,
     /// `not_requested`, `pending`, `approved`, `rejected` or `revoked`.
-    #[schema(example = "approved")]
+    #[schema(schema_with = crate::routes::closed_sets::internet_access)]
     pub internet_access: String,
     /// When internet access last changed.
     #[serde(serialize_with = "crate::timestamps::micros_opt")]

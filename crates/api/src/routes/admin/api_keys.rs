@@ -49,7 +49,7 @@ pub struct ApiKeyBody {
     /// `all` or an organisation code.
     pub scope: String,
     /// `read` or `write`.
-    #[schema(example = "write")]
+    #[schema(schema_with = crate::routes::closed_sets::key_access)]
     pub access: String,
     /// Whether it sees the IP and user agent of audit events: every read-write key, and a
     /// read-only key created with `sees_clients`.

@@ -251,6 +251,7 @@ pub struct OutboxMessageBody {
     #[schema(format = "uuid")]
     pub id: String,
     /// Template: `recovery`, `unlock`, `password_changed`, `account_locked`.
+    #[schema(schema_with = crate::routes::closed_sets::email_kind)]
     pub kind: String,
     /// Destination address.
     pub recipient: String,
@@ -258,6 +259,7 @@ pub struct OutboxMessageBody {
     #[schema(format = "uuid")]
     pub account_id: Option<String>,
     /// `pending`, `sending`, `sent` or `dead`.
+    #[schema(schema_with = crate::routes::closed_sets::outbox_status)]
     pub status: String,
     /// Attempts so far.
     pub attempts: i32,

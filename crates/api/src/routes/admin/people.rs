@@ -71,6 +71,7 @@ pub struct AdminPerson {
     /// Whether a smartcard is linked to this record.
     pub smartcard_linked: bool,
     /// `en` or `cy`: the language of emails.
+    #[schema(schema_with = crate::routes::closed_sets::language)]
     pub language: String,
     /// When they left the organisation (their accounts were disabled then); `null` while
     /// employed.
