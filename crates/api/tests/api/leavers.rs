@@ -3,11 +3,11 @@
 //! was refused or more would leave than the run allows; an administrator can mark one leaver;
 //! the purge anonymises leavers after their period.
 
-use chrono::{Duration, Utc};
 use serde_json::Value;
 
 use crate::admin::admin_key;
-use crate::helpers::{TestApp, TestBackend};
+use crate::helpers::TestApp;
+use crate::retention::purge_later;
 
 crate::both_backends!(
     a_full_feed_disables_the_staff_it_leaves_out_within_its_share,
@@ -138,23 +138,6 @@ async fn a_full_feed_disables_the_staff_it_leaves_out_within_its_share(app: &Tes
         1
     );
     assert!(events.iter().any(|e| e.event_type == "account.disabled"));
-}
-
-/// Purges as the app's own configuration would, `days` from now.
-fn purge_later(app: &TestApp, days: i64) -> esr_api::app::retention::PurgeReport {
-    let url = match app.backend {
-        TestBackend::Sqlite => format!("sqlite://{}", app.database_url.expose()),
-        TestBackend::Postgres => app.database_url.expose().to_owned(),
-    };
-    let mut config = crate::helpers::test_config(&url);
-    config.audit_chain = app.audit_chain.clone();
-    esr_api::app::retention::purge(
-        &mut app.db(),
-        &config,
-        Utc::now() + Duration::days(days),
-        false,
-    )
-    .unwrap()
 }
 
 async fn an_administrator_marks_a_leaver_and_the_purge_erases_them_later(app: &TestApp) {

@@ -314,7 +314,7 @@ async fn a_purge_waits_its_turn_behind_another_instance(app: &TestApp) {
 }
 
 /// Purges as the app's own configuration would, `days` from now.
-fn purge_later(app: &TestApp, days: i64) -> esr_api::app::retention::PurgeReport {
+pub fn purge_later(app: &TestApp, days: i64) -> esr_api::app::retention::PurgeReport {
     let url = match app.backend {
         TestBackend::Sqlite => format!("sqlite://{}", app.database_url.expose()),
         TestBackend::Postgres => app.database_url.expose().to_owned(),
