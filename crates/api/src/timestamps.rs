@@ -6,9 +6,14 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serializer;
 
+/// A timestamp as the API writes it (`…T09:00:00.123456Z`), for JSON built by hand.
+pub fn text(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
 /// Serialises a timestamp with microseconds (`…T09:00:00.123456Z`).
 pub fn micros<S: Serializer>(at: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&at.to_rfc3339_opts(SecondsFormat::Micros, true))
+    s.serialize_str(&text(*at))
 }
 
 /// Like [`micros`], for an optional timestamp (`null` when absent).

@@ -385,7 +385,6 @@ fn link(
     at: NaiveDateTime,
     e: &EventContent<'_>,
 ) -> String {
-    use hmac::{KeyInit, Mac};
     let content = serde_json::json!([
         seq,
         at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
@@ -397,10 +396,7 @@ fn link(
         e.request_id,
         e.details,
     ]);
-    let mut mac =
-        hmac::Hmac::<sha2::Sha256>::new_from_slice(&key.0).expect("HMAC takes a key of any length");
-    mac.update(format!("{prev_hash}|{content}").as_bytes());
-    esr_domain::hex_lower(&mac.finalize().into_bytes())
+    keyed_hex(key, &format!("{prev_hash}|{content}"))
 }
 
 /// The link of a row whose personal fields are covered by their digest: what it covers can
@@ -413,7 +409,6 @@ fn link_over_digest(
     e: &EventContent<'_>,
     personal_digest: &str,
 ) -> String {
-    use hmac::{KeyInit, Mac};
     let content = serde_json::json!([
         "personal-digest",
         seq,
@@ -423,19 +418,21 @@ fn link_over_digest(
         e.request_id,
         personal_digest,
     ]);
-    let mut mac =
-        hmac::Hmac::<sha2::Sha256>::new_from_slice(&key.0).expect("HMAC takes a key of any length");
-    mac.update(format!("{prev_hash}|{content}").as_bytes());
-    esr_domain::hex_lower(&mac.finalize().into_bytes())
+    keyed_hex(key, &format!("{prev_hash}|{content}"))
 }
 
 /// The keyed digest of a row's personal fields, domain-separated from the links.
 fn personal_digest(key: &ChainKey, seq: i64, e: &EventContent<'_>) -> String {
-    use hmac::{KeyInit, Mac};
     let content = serde_json::json!([seq, e.actor, e.ip, e.user_agent, e.details]);
+    keyed_hex(key, &format!("personal|{content}"))
+}
+
+/// HMAC-SHA-256 of `message` with the chain's key, as lower-case hex.
+fn keyed_hex(key: &ChainKey, message: &str) -> String {
+    use hmac::{KeyInit, Mac};
     let mut mac =
         hmac::Hmac::<sha2::Sha256>::new_from_slice(&key.0).expect("HMAC takes a key of any length");
-    mac.update(format!("personal|{content}").as_bytes());
+    mac.update(message.as_bytes());
     esr_domain::hex_lower(&mac.finalize().into_bytes())
 }
 

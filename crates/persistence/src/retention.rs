@@ -8,6 +8,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
+use crate::connection::MultiBackend;
 use crate::schema::{
     mfa_tokens, one_time_tokens, outbox, password_history, people, refresh_tokens, sessions,
 };
@@ -114,22 +115,13 @@ pub fn count(conn: &mut DbConnection, class: Class, cutoffs: &Cutoffs) -> Result
             }
             beyond
         }
-        Class::SentEmails => outbox::table
-            .filter(outbox::status.eq("sent"))
-            .filter(outbox::sent_at.lt(cutoffs.sent_emails.naive_utc()))
-            .count()
-            .get_result(conn)?,
-        Class::DeadEmails => outbox::table
-            .filter(outbox::status.eq("dead"))
-            .filter(outbox::created_at.lt(cutoffs.dead_emails.naive_utc()))
-            .count()
-            .get_result(conn)?,
+        Class::SentEmails | Class::DeadEmails => {
+            past_emails(class, cutoffs).count().get_result(conn)?
+        }
         Class::AnonymousEvents | Class::AuditPersonal => {
             audit::count_blankable(conn, blanking(class, cutoffs))?
         }
-        Class::PreviousEmails => people::table
-            .filter(people::previous_work_email.is_not_null())
-            .filter(people::previous_email_until.lt(cutoffs.previous_emails.naive_utc()))
+        Class::PreviousEmails => held_emails_ended(cutoffs.previous_emails)
             .count()
             .get_result(conn)?,
     })
@@ -200,19 +192,8 @@ pub fn delete_batch(
             }
             Ok(deleted)
         }
-        Class::SentEmails => {
-            let ids: Vec<String> = outbox::table
-                .filter(outbox::status.eq("sent"))
-                .filter(outbox::sent_at.lt(cutoffs.sent_emails.naive_utc()))
-                .select(outbox::id)
-                .limit(batch)
-                .load(conn)?;
-            Ok(diesel::delete(outbox::table.filter(outbox::id.eq_any(&ids))).execute(conn)?)
-        }
-        Class::DeadEmails => {
-            let ids: Vec<String> = outbox::table
-                .filter(outbox::status.eq("dead"))
-                .filter(outbox::created_at.lt(cutoffs.dead_emails.naive_utc()))
+        Class::SentEmails | Class::DeadEmails => {
+            let ids: Vec<String> = past_emails(class, cutoffs)
                 .select(outbox::id)
                 .limit(batch)
                 .load(conn)?;
@@ -222,9 +203,7 @@ pub fn delete_batch(
             audit::blank_personal(conn, blanking(class, cutoffs), batch, Utc::now())
         }
         Class::PreviousEmails => {
-            let ids: Vec<String> = people::table
-                .filter(people::previous_work_email.is_not_null())
-                .filter(people::previous_email_until.lt(cutoffs.previous_emails.naive_utc()))
+            let ids: Vec<String> = held_emails_ended(cutoffs.previous_emails)
                 .select(people::id)
                 .limit(batch)
                 .load(conn)?;
@@ -248,16 +227,39 @@ fn blanking(class: Class, cutoffs: &Cutoffs) -> audit::Blanking<'static> {
     }
 }
 
-/// A session that ended before `before`: revoked then, or, never revoked, past its absolute
-/// end or its last refresh token then.
+/// Sent emails sent, or dead emails queued, before their class's cutoff.
+fn past_emails(class: Class, cutoffs: &Cutoffs) -> outbox::BoxedQuery<'static, MultiBackend> {
+    use crate::outbox::status;
+    let emails = outbox::table.into_boxed();
+    if class == Class::DeadEmails {
+        emails
+            .filter(outbox::status.eq(status::DEAD))
+            .filter(outbox::created_at.lt(cutoffs.dead_emails.naive_utc()))
+    } else {
+        emails
+            .filter(outbox::status.eq(status::SENT))
+            .filter(outbox::sent_at.lt(cutoffs.sent_emails.naive_utc()))
+    }
+}
+
+/// People whose previous work email is still held though its hold ended before `before`.
+fn held_emails_ended(before: DateTime<Utc>) -> people::BoxedQuery<'static, MultiBackend> {
+    people::table
+        .filter(people::previous_work_email.is_not_null())
+        .filter(people::previous_email_until.lt(before.naive_utc()))
+        .into_boxed()
+}
+
 type SessionFilter = Box<
     dyn BoxableExpression<
             sessions::table,
-            crate::connection::MultiBackend,
+            MultiBackend,
             SqlType = diesel::sql_types::Nullable<diesel::sql_types::Bool>,
         >,
 >;
 
+/// A session that ended before `before`: revoked then, or, never revoked, past its absolute
+/// end or its last refresh token then.
 fn ended_before(before: DateTime<Utc>) -> SessionFilter {
     use diesel::dsl::{exists, not};
     let before = before.naive_utc();

@@ -12,10 +12,7 @@ use serde_json::{Value, json};
 
 use super::{Caller, audit};
 use crate::config::Config;
-
-fn time(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
-}
+use crate::timestamps;
 
 /// Everything held about the person with this work email and date of birth (every employment
 /// that matches), as one JSON document; the export is audited by the people's ids only.
@@ -62,7 +59,7 @@ pub fn subject_access(
             now,
         )?;
         Ok(json!({
-            "generated_at": time(now),
+            "generated_at": timestamps::text(now),
             "query": {"work_email": email.as_str(), "date_of_birth": date_of_birth.to_string()},
             "people": records,
             // Anyone may type an address into the Forgotten form: who typed it (their IP and
@@ -78,8 +75,8 @@ pub fn subject_access(
                 "kind": m.kind,
                 "recipient": m.recipient,
                 "status": m.status,
-                "created_at": time(m.created_at.and_utc()),
-                "sent_at": m.sent_at.map(|t| time(t.and_utc())),
+                "created_at": timestamps::text(m.created_at.and_utc()),
+                "sent_at": m.sent_at.map(|t| timestamps::text(t.and_utc())),
             })).collect::<Vec<_>>(),
             "not_included": "Password hashes, sign-in method secrets and recovery codes are held only in forms no one can read back (hashes and sealed secrets); their existence and dates are listed.",
         }))
@@ -105,29 +102,29 @@ fn person_record(
             "organisation_code": account.organisation_code.as_str(),
             "status": account.status.as_str(),
             "internet_access": account.internet_access.as_str(),
-            "internet_access_changed_at": account.internet_access_changed_at.map(time),
+            "internet_access_changed_at": account.internet_access_changed_at.map(timestamps::text),
             "password_set": account.password_hash.is_some(),
-            "password_changed_at": account.password_changed_at.map(time),
+            "password_changed_at": account.password_changed_at.map(timestamps::text),
             "password_history_entries": subjects::password_history_len(conn, &account.id)?,
             "failed_login_count": account.failed_login_count,
-            "locked_at": account.locked_at.map(time),
-            "last_login_at": account.last_login_at.map(time),
-            "created_at": time(account.created_at),
+            "locked_at": account.locked_at.map(timestamps::text),
+            "last_login_at": account.last_login_at.map(timestamps::text),
+            "created_at": timestamps::text(account.created_at),
             "sign_in_methods": methods.iter().map(|f| json!({
                 "kind": f.kind.as_str(),
                 "name": f.name,
-                "created_at": time(f.created_at),
-                "confirmed_at": f.confirmed_at.map(time),
-                "last_used_at": f.last_used_at.map(time),
+                "created_at": timestamps::text(f.created_at),
+                "confirmed_at": f.confirmed_at.map(timestamps::text),
+                "last_used_at": f.last_used_at.map(timestamps::text),
             })).collect::<Vec<_>>(),
             "unused_recovery_codes": recovery_codes::count_unused(conn, &account.id)?,
             "sessions": sessions.iter().map(|s| json!({
                 "id": s.id.as_str(),
                 "kind": s.kind.as_str(),
-                "created_at": time(s.created_at),
-                "last_used_at": time(s.last_used_at),
-                "expires_at": time(s.expires_at),
-                "ended_at": s.revoked_at.map(time),
+                "created_at": timestamps::text(s.created_at),
+                "last_used_at": timestamps::text(s.last_used_at),
+                "expires_at": timestamps::text(s.expires_at),
+                "ended_at": s.revoked_at.map(timestamps::text),
                 "ended_because": s.revoked_reason.map(|r| r.as_str()),
                 "ip": s.ip,
                 "user_agent": s.user_agent,
@@ -146,8 +143,8 @@ fn person_record(
         "smartcard_subject": person.smartcard_subject,
         "language": person.language,
         "previous_work_email": person.previous_work_email,
-        "created_at": time(person.created_at),
-        "updated_at": time(person.updated_at),
+        "created_at": timestamps::text(person.created_at),
+        "updated_at": timestamps::text(person.updated_at),
         "accounts": accounts_json,
     });
     Ok((record, ids, usernames))
@@ -156,7 +153,7 @@ fn person_record(
 fn event(e: &AuditEvent) -> Value {
     json!({
         "seq": e.seq,
-        "at": time(e.at.and_utc()),
+        "at": timestamps::text(e.at.and_utc()),
         "event_type": e.event_type,
         "actor": e.actor,
         "ip": e.ip,

@@ -133,13 +133,18 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     state
         .metrics
         .set_hashing_in_flight(state.hashing.in_flight());
-    match state.db(esr_persistence::outbox::stats).await {
-        Ok(stats) => state.metrics.set_outbox(&stats, chrono::Utc::now()),
-        Err(e) => tracing::warn!(error = %e, "outbox statistics unavailable for this scrape"),
-    }
-    match state.db(esr_persistence::accounts::count_locked).await {
-        Ok(locked) => state.metrics.set_accounts_locked(locked),
-        Err(e) => tracing::warn!(error = %e, "locked accounts unavailable for this scrape"),
+    let read = state
+        .db(|c| {
+            let outbox = esr_persistence::outbox::stats(c)?;
+            Ok((outbox, esr_persistence::accounts::count_locked(c)?))
+        })
+        .await;
+    match read {
+        Ok((outbox, locked)) => {
+            state.metrics.set_outbox(&outbox, chrono::Utc::now());
+            state.metrics.set_accounts_locked(locked);
+        }
+        Err(e) => tracing::warn!(error = %e, "database figures unavailable for this scrape"),
     }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")

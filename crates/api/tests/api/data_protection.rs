@@ -355,16 +355,7 @@ async fn a_version_check_tells_a_scoped_key_nothing_of_another_organisation(
 ) {
     let all = crate::admin::admin_key(app, "all", "all", "write");
     let other = crate::admin::admin_key(app, "other-trust", "998", "write");
-    let people: serde_json::Value = app
-        .get_auth(
-            "/v1/admin/people?organisation=999&employee_number=100001",
-            &all,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let id = people["items"][0]["id"].as_str().unwrap().to_owned();
+    let id = crate::admin::demo_person_id(app, &all, "100001").await;
     for path in [
         format!("/v1/admin/people/{id}"),
         format!("/v1/admin/people/{}", uuid::Uuid::new_v4()),

@@ -240,6 +240,15 @@ async fn start(mut config: Config, backend: TestBackend, db: TestDb) -> TestApp 
 }
 
 impl TestApp {
+    /// The database URL as the binary and `Settings` read it (`sqlite://…` or `postgres://…`).
+    pub fn settings_database_url(&self) -> String {
+        let url = self.database_url.expose();
+        match self.backend {
+            TestBackend::Sqlite => format!("sqlite://{url}"),
+            TestBackend::Postgres => url.to_owned(),
+        }
+    }
+
     /// `GET {address}{path}`.
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client

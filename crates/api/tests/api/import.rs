@@ -137,10 +137,7 @@ fn esr_api(app: &TestApp) -> Command {
             cmd.env_remove(key);
         }
     }
-    let url = match app.backend {
-        TestBackend::Sqlite => format!("sqlite://{}", app.database_url.expose()),
-        TestBackend::Postgres => app.database_url.expose().to_owned(),
-    };
+    let url = app.settings_database_url();
     cmd.env("ESR_DATABASE_URL", url).env("ESR_LOG", "warn");
     cmd
 }

@@ -143,16 +143,7 @@ async fn a_full_feed_disables_the_staff_it_leaves_out_within_its_share(app: &Tes
 async fn an_administrator_marks_a_leaver_and_the_purge_erases_them_later(app: &TestApp) {
     let feed = admin_key(app, "hr-feed", "all", "write");
     let desk = admin_key(app, "service-desk", "999", "read");
-    let people: Value = app
-        .get_auth(
-            "/v1/admin/people?organisation=999&employee_number=100002",
-            &feed,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let id = people["items"][0]["id"].as_str().unwrap().to_owned();
+    let id = crate::admin::demo_person_id(app, &feed, "100002").await;
     let path = format!("/v1/admin/people/{id}/leave");
     let amir = access_token(app, AMIR, AMIR_PASSWORD).await;
 
@@ -186,16 +177,7 @@ async fn an_administrator_marks_a_leaver_and_the_purge_erases_them_later(app: &T
     assert_eq!(again["left_at"], left["left_at"]);
 
     // Siân has no account yet: once she has left, her smartcard makes none.
-    let people: Value = app
-        .get_auth(
-            "/v1/admin/people?organisation=999&employee_number=100003",
-            &feed,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let sian = people["items"][0]["id"].as_str().unwrap().to_owned();
+    let sian = crate::admin::demo_person_id(app, &feed, "100003").await;
     let path_sian = format!("/v1/admin/people/{sian}/leave");
     assert_eq!(
         app.post_json(&path_sian, &serde_json::json!({}), Some(&feed))

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::admin::admin_key;
 use crate::both_backends;
-use crate::helpers::{TestApp, TestBackend};
+use crate::helpers::TestApp;
 
 both_backends!(
     readme_integrator_cookbook_runs_green,
@@ -67,11 +67,7 @@ async fn readme_integrator_cookbook_runs_green(app: &TestApp) {
         bin_dir.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let url = app.database_url.expose().to_owned();
-    let url = match app.backend {
-        TestBackend::Sqlite => format!("sqlite://{url}"),
-        TestBackend::Postgres => url,
-    };
+    let url = app.settings_database_url();
     let dir = tempfile::tempdir().unwrap();
     let mut script = String::from("set -euo pipefail\n");
     for (i, block) in blocks.iter().enumerate() {

@@ -315,10 +315,7 @@ async fn a_purge_waits_its_turn_behind_another_instance(app: &TestApp) {
 
 /// Purges as the app's own configuration would, `days` from now.
 pub fn purge_later(app: &TestApp, days: i64) -> esr_api::app::retention::PurgeReport {
-    let url = match app.backend {
-        TestBackend::Sqlite => format!("sqlite://{}", app.database_url.expose()),
-        TestBackend::Postgres => app.database_url.expose().to_owned(),
-    };
+    let url = app.settings_database_url();
     let mut config = crate::helpers::test_config(&url);
     config.audit_chain = app.audit_chain.clone();
     esr_api::app::retention::purge(

@@ -15,7 +15,7 @@ use std::process::Command;
 use esr_domain::{ApiKeyAccess, ApiKeyName, ApiKeyScope};
 use serde_json::Value;
 
-use crate::helpers::{TestApp, TestBackend, problem};
+use crate::helpers::{TestApp, problem};
 
 const PRIYA: &str = "999APATEL01";
 const PRIYA_PASSWORD: &str = "Copper kettle meadow 42";
@@ -49,6 +49,13 @@ pub fn key_with_grants(
     )
     .unwrap();
     secret.expose_secret().to_owned()
+}
+
+/// The id of the person with this employee number in organisation 999, read with `key`.
+pub async fn demo_person_id(app: &TestApp, key: &str, employee_number: &str) -> String {
+    let path = format!("/v1/admin/people?organisation=999&employee_number={employee_number}");
+    let people: Value = app.get_auth(&path, key).await.json().await.unwrap();
+    people["items"][0]["id"].as_str().unwrap().to_owned()
 }
 
 async fn get(app: &TestApp, path: &str, key: &str) -> reqwest::Response {
@@ -95,11 +102,7 @@ pub fn esr_api(app: &TestApp) -> Command {
             cmd.env_remove(key);
         }
     }
-    let url = app.database_url.expose().to_owned();
-    let url = match app.backend {
-        TestBackend::Sqlite => format!("sqlite://{url}"),
-        TestBackend::Postgres => url,
-    };
+    let url = app.settings_database_url();
     cmd.env("ESR_DATABASE_URL", url).env("ESR_LOG", "error");
     cmd
 }
