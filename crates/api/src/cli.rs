@@ -35,6 +35,13 @@ pub enum Command {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
+    /// Print the GOV.UK Notify templates to create (subject and body with `((fields))`, one per
+    /// email and language), whose ids ESR_NOTIFY_TEMPLATES_FILE then names.
+    NotifyTemplates {
+        /// Print them as JSON (name, language, subject, body) instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Create the demo organisations and staff (printing their demo passwords) where missing.
     SeedDemo,
     /// Make a new token signing key the only active one; older keys keep verifying for one
@@ -159,6 +166,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Openapi { output } => openapi(output),
+        Command::NotifyTemplates { json } => notify_templates(json),
         Command::GeneratePeople {
             count,
             org,
@@ -219,7 +227,9 @@ pub fn main() -> ExitCode {
                     Ok(feed) => import(&config, &file, batch_rows, json, feed),
                     Err(e) => Err(e),
                 },
-                Command::Openapi { .. } | Command::GeneratePeople { .. } => {
+                Command::Openapi { .. }
+                | Command::NotifyTemplates { .. }
+                | Command::GeneratePeople { .. } => {
                     unreachable!("handled above")
                 }
             };
@@ -430,6 +440,30 @@ fn openapi(output: Option<PathBuf>) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("esr-api: cannot write the OpenAPI document: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn notify_templates(json: bool) -> ExitCode {
+    let templates = crate::email::notify_fields::templates();
+    let text = if json {
+        serde_json::to_string_pretty(&templates).expect("templates serialise") + "\n"
+    } else {
+        templates
+            .iter()
+            .map(|t| {
+                format!(
+                    "== {} ({})\nSubject: {}\n\n{}\n\n",
+                    t.name, t.language, t.subject, t.body
+                )
+            })
+            .collect()
+    };
+    match std::io::stdout().write_all(text.as_bytes()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("esr-api: cannot write the templates: {e}");
             ExitCode::FAILURE
         }
     }

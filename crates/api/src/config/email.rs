@@ -69,9 +69,11 @@ pub struct EmailSettings {
     )]
     pub notify_base_url: Url,
 
-    /// Notify template with `((subject))` and `((body))` placeholders that every email uses.
-    #[arg(long, env = "ESR_NOTIFY_TEMPLATE_ID", global = true)]
-    pub notify_template_id: Option<String>,
+    /// JSON file naming the id of each Notify template in each language:
+    /// `{"password_changed": {"en": "…", "cy": "…"}, …}`; `esr-api notify-templates` prints
+    /// the templates to create.
+    #[arg(long, env = "ESR_NOTIFY_TEMPLATES_FILE", global = true)]
+    pub notify_templates_file: Option<std::path::PathBuf>,
 
     /// Timeout of one email send (SMTP or Notify), in milliseconds.
     #[arg(
@@ -210,8 +212,8 @@ pub enum EmailConfig {
         base_url: Url,
         /// The API key (`name-serviceid-secret`).
         api_key: String,
-        /// The generic template id.
-        template_id: String,
+        /// The id of each template (by name, then language).
+        templates: NotifyTemplateIds,
         /// Per-send timeout.
         timeout: Duration,
     },
@@ -257,6 +259,47 @@ pub struct OutboxConfig {
     pub retry_base: Duration,
     /// Longest retry delay.
     pub retry_max: Duration,
+}
+
+/// The id of each GOV.UK Notify template, by the template's name and then its language.
+pub type NotifyTemplateIds =
+    std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>;
+
+/// Reads `ESR_NOTIFY_TEMPLATES_FILE`; every id must be a UUID (Notify's template ids are).
+/// Whether every template is named is checked where the templates are known, by the Notify
+/// transport.
+fn read_notify_templates(
+    path: &std::path::Path,
+    problems: &mut Vec<String>,
+) -> Option<NotifyTemplateIds> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| problems.push(format!("ESR_NOTIFY_TEMPLATES_FILE {}: {e}", path.display())))
+        .ok()?;
+    let ids: NotifyTemplateIds = serde_json::from_str(&text)
+        .map_err(|e| {
+            problems.push(format!(
+                "ESR_NOTIFY_TEMPLATES_FILE is not a JSON object of template names, each with \
+                 an id per language ({{\"password_changed\": {{\"en\": \"…\", \"cy\": \"…\"}}}}): {e}"
+            ));
+        })
+        .ok()?;
+    let not_ids: Vec<String> = ids
+        .iter()
+        .flat_map(|(name, by_language)| {
+            by_language
+                .iter()
+                .filter(|(_, id)| uuid::Uuid::parse_str(id).is_err())
+                .map(move |(language, _)| format!("{name}.{language}"))
+        })
+        .collect();
+    if !not_ids.is_empty() {
+        problems.push(format!(
+            "ESR_NOTIFY_TEMPLATES_FILE: not a template id (a UUID): {}",
+            not_ids.join(", ")
+        ));
+        return None;
+    }
+    Some(ids)
 }
 
 /// A Notify API key: `{key name}-{service id}-{secret}` (both UUIDs, 36 characters).
@@ -476,12 +519,16 @@ impl EmailSettings {
                         None
                     }
                 };
-                let template_id = self.notify_template_id.clone();
-                if template_id.is_none() {
-                    problems.push(
-                        "ESR_NOTIFY_TEMPLATE_ID is required with ESR_EMAIL_TRANSPORT=notify".into(),
-                    );
-                }
+                let templates = match &self.notify_templates_file {
+                    Some(path) => read_notify_templates(path, problems),
+                    None => {
+                        problems.push(
+                            "ESR_NOTIFY_TEMPLATES_FILE is required with ESR_EMAIL_TRANSPORT=notify"
+                                .into(),
+                        );
+                        None
+                    }
+                };
                 if let Some(key) = &api_key
                     && NotifyKey::parse(key).is_none()
                 {
@@ -490,7 +537,7 @@ impl EmailSettings {
                 Some(EmailConfig::Notify {
                     base_url: self.notify_base_url.clone(),
                     api_key: api_key?,
-                    template_id: template_id?,
+                    templates: templates?,
                     timeout,
                 })
             }
@@ -517,6 +564,56 @@ dP17dIxPlZ5J0aLUI6fRiKONxJfh+hYCIDw6Gmmxyg+xMRwyeiGc2oFdj3q6P6kN\n\
 JvfjhjJRzg+b\n\
 -----END CERTIFICATE-----\n\
 ";
+
+    #[test]
+    fn notify_template_ids_are_read_and_must_be_uuids() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("notify.key");
+        std::fs::write(
+            &key,
+            "esr_test-26785a09-ab16-4eb0-8407-a37497a57506-3d844edf-8d35-48ac-975b-e847b4f122b0",
+        )
+        .unwrap();
+        let notify = |templates: &str| {
+            let file = dir.path().join("templates.json");
+            std::fs::write(&file, templates).unwrap();
+            settings(&[
+                "--email-transport",
+                "notify",
+                "--notify-api-key-file",
+                key.to_str().unwrap(),
+                "--notify-templates-file",
+                file.to_str().unwrap(),
+            ])
+            .resolve()
+        };
+        let good = r#"{"unlock": {"en": "f33517ff-2a88-4f6e-b855-c550268ce08a"}}"#;
+        match notify(good).expect("UUIDs are accepted").email {
+            EmailConfig::Notify { templates, .. } => {
+                assert_eq!(
+                    templates["unlock"]["en"],
+                    "f33517ff-2a88-4f6e-b855-c550268ce08a"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        let text = notify(
+            r#"{"unlock": {"en": "unlock-en", "cy": "f33517ff-2a88-4f6e-b855-c550268ce08a"}}"#,
+        )
+        .expect_err("refused")
+        .to_string();
+        assert!(
+            text.contains("not a template id (a UUID): unlock.en"),
+            "{text}"
+        );
+        let text = notify(r#"["f33517ff-2a88-4f6e-b855-c550268ce08a"]"#)
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            text.contains("is not a JSON object of template names"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn smtp_ca_file_is_read_and_checked() {

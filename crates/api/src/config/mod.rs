@@ -27,7 +27,10 @@ use url::Url;
 pub use database::DatabaseSettings;
 #[cfg(test)]
 pub(crate) use email::tests::RELAY_CA_PEM;
-pub use email::{EmailConfig, EmailSettings, EmailTransportKind, NotifyKey, OutboxConfig, SmtpTls};
+pub use email::{
+    EmailConfig, EmailSettings, EmailTransportKind, NotifyKey, NotifyTemplateIds, OutboxConfig,
+    SmtpTls,
+};
 pub use limits::LimitSettings;
 pub use mobile_apps::{AndroidApp, MobileAppSettings, MobileApps};
 pub use passwords::{BreachedPasswordsConfig, PasswordSettings};

@@ -4,5 +4,6 @@
 pub mod delivery;
 pub mod error;
 pub mod notify;
+pub mod notify_fields;
 pub mod templates;
 pub mod transport;

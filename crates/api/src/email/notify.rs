@@ -1,36 +1,44 @@
 //! GOV.UK Notify: `POST /v2/notifications/email`, authenticated with a short-lived HS256 JWT
 //! (`iss` = service id, `iat` = now) signed with the API key's secret.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::Serialize;
 use url::Url;
 
 use super::error::SendError;
+use super::notify_fields::{LANGUAGES, template_names};
 use super::templates::Rendered;
-use crate::config::NotifyKey;
+use crate::config::{NotifyKey, NotifyTemplateIds};
 
-/// Sends through Notify with one generic template (`((subject))`, `((body))`).
+/// Sends through Notify: each email's own template (by kind and language), filled with its
+/// fields.
 #[derive(Debug, Clone)]
 pub struct NotifyTransport {
     client: reqwest::Client,
     endpoint: Url,
     key: NotifyKey,
-    template_id: String,
-}
-
-#[derive(Serialize)]
-struct Personalisation<'a> {
-    subject: &'a str,
-    body: &'a str,
+    templates: NotifyTemplateIds,
 }
 
 #[derive(Serialize)]
 struct EmailRequest<'a> {
     email_address: &'a str,
     template_id: &'a str,
-    personalisation: Personalisation<'a>,
+    personalisation: BTreeMap<&'a str, &'a str>,
     reference: &'a str,
+}
+
+/// The templates of `ids` missing for some language (`unlock.cy`); none may be, or some
+/// emails could never be sent.
+fn missing_templates(ids: &NotifyTemplateIds) -> Vec<String> {
+    template_names()
+        .into_iter()
+        .flat_map(|name| LANGUAGES.map(|language| (name, language)))
+        .filter(|(name, language)| ids.get(*name).and_then(|l| l.get(*language)).is_none())
+        .map(|(name, language)| format!("{name}.{language}"))
+        .collect()
 }
 
 impl NotifyTransport {
@@ -38,10 +46,17 @@ impl NotifyTransport {
     pub fn new(
         base_url: &Url,
         api_key: &str,
-        template_id: &str,
+        templates: &NotifyTemplateIds,
         timeout: Duration,
     ) -> Result<Self, String> {
         let key = NotifyKey::parse(api_key).ok_or("not a Notify API key")?;
+        let missing = missing_templates(templates);
+        if !missing.is_empty() {
+            return Err(format!(
+                "ESR_NOTIFY_TEMPLATES_FILE names no template id for {} (`esr-api notify-templates` prints the templates to create)",
+                missing.join(", ")
+            ));
+        }
         // The bearer token and every reset link go in the request.
         if !crate::outbound::carries_credentials_safely(base_url) {
             return Err(format!(
@@ -58,12 +73,23 @@ impl NotifyTransport {
             client,
             endpoint,
             key,
-            template_id: template_id.to_owned(),
+            templates: templates.clone(),
         })
     }
 
     /// Sends one message; `reference` is the outbox id (visible in Notify's dashboard).
     pub async fn send(&self, message: &Rendered, reference: &str) -> Result<(), SendError> {
+        let notify = &message.notify;
+        let template_id = self
+            .templates
+            .get(notify.template)
+            .and_then(|by_language| by_language.get(notify.language))
+            .ok_or_else(|| {
+                SendError::Permanent(format!(
+                    "no Notify template {}.{}",
+                    notify.template, notify.language
+                ))
+            })?;
         let bearer = self
             .key
             .bearer(chrono::Utc::now())
@@ -74,11 +100,12 @@ impl NotifyTransport {
             .bearer_auth(bearer)
             .json(&EmailRequest {
                 email_address: &message.to,
-                template_id: &self.template_id,
-                personalisation: Personalisation {
-                    subject: &message.subject,
-                    body: &message.text,
-                },
+                template_id,
+                personalisation: notify
+                    .personalisation
+                    .iter()
+                    .map(|(name, value)| (*name, value.as_str()))
+                    .collect(),
                 reference,
             })
             .send()
@@ -132,11 +159,37 @@ mod tests {
     const KEY: &str =
         "esr_test-26785a09-ab16-4eb0-8407-a37497a57506-3d844edf-8d35-48ac-975b-e847b4f122b0";
 
+    /// An id for every template in every language.
+    fn all_templates() -> NotifyTemplateIds {
+        template_names()
+            .into_iter()
+            .map(|name| {
+                let ids = LANGUAGES.map(|l| (l.to_owned(), uuid::Uuid::new_v4().to_string()));
+                (name.to_owned(), ids.into_iter().collect())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_template_must_have_an_id_in_every_language() {
+        let url = Url::parse("https://api.notifications.service.gov.uk/").unwrap();
+        let timeout = std::time::Duration::from_secs(1);
+        let mut ids = all_templates();
+        assert!(NotifyTransport::new(&url, KEY, &ids, timeout).is_ok());
+        ids.get_mut("unlock").unwrap().remove("cy");
+        ids.remove("enrolment_link");
+        let refused = NotifyTransport::new(&url, KEY, &ids, timeout).unwrap_err();
+        assert!(
+            refused.contains("enrolment_link.en, enrolment_link.cy, unlock.cy"),
+            "{refused}"
+        );
+    }
+
     #[test]
     fn the_token_and_links_never_travel_over_plain_http_across_a_network() {
         let timeout = std::time::Duration::from_secs(1);
         let remote = Url::parse("http://api.notifications.service.gov.uk/").unwrap();
-        let refused = NotifyTransport::new(&remote, KEY, "template", timeout).unwrap_err();
+        let refused = NotifyTransport::new(&remote, KEY, &all_templates(), timeout).unwrap_err();
         assert!(
             refused.contains("ESR_NOTIFY_BASE_URL must use https"),
             "{refused}"
@@ -147,7 +200,7 @@ mod tests {
         ] {
             let url = Url::parse(fine).unwrap();
             assert!(
-                NotifyTransport::new(&url, KEY, "template", timeout).is_ok(),
+                NotifyTransport::new(&url, KEY, &all_templates(), timeout).is_ok(),
                 "{fine}"
             );
         }

@@ -7,7 +7,10 @@
 use esr_persistence::outbox::EmailKind;
 use serde::Deserialize;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use url::Url;
+
+use super::notify_fields::{self, NotifyMessage};
 
 /// A message ready for a transport.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -22,6 +25,9 @@ pub struct Rendered {
     pub html: String,
     /// The links in the message (for the dev mailbox).
     pub links: Vec<Link>,
+    /// What GOV.UK Notify gets instead of the text: a template name and its fields.
+    #[serde(skip)]
+    pub notify: NotifyMessage,
 }
 
 /// A link in a message.
@@ -159,7 +165,7 @@ pub struct NoticePayload {
 
 impl NoticePayload {
     /// The account as every notice names it: username (organisation code and name).
-    fn account(&self) -> String {
+    pub(super) fn account(&self) -> String {
         format!(
             "{} ({} {})",
             self.username.as_deref().unwrap_or_default(),
@@ -170,7 +176,7 @@ impl NoticePayload {
 
     /// What changed hands, as the contact-change notices name it (after "your" or its Welsh
     /// forms): "ESR account JSMITH01 (…)", or "ESR record (…)" for a person with no account.
-    fn record(&self, lang: Lang) -> String {
+    pub(super) fn record(&self, lang: Lang) -> String {
         let organisation = format!("({} {})", self.organisation_code, self.organisation_name);
         match (&self.username, lang) {
             (Some(username), Lang::En) => format!("ESR account {username} {organisation}"),
@@ -181,15 +187,15 @@ impl NoticePayload {
     }
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Lang {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Lang {
     En,
     Cy,
 }
 
 impl Lang {
     /// The BCP 47 tag for `<html lang>`, so screen readers pronounce the email correctly.
-    fn tag(self) -> &'static str {
+    pub(super) fn tag(self) -> &'static str {
         match self {
             Self::En => "en",
             Self::Cy => "cy",
@@ -206,65 +212,87 @@ pub fn render(
     links: &LinkBase,
 ) -> Result<Rendered, RenderError> {
     let lang = if language == "cy" { Lang::Cy } else { Lang::En };
-    let parse_err = |source| RenderError::Payload {
-        kind: kind.to_owned(),
-        source,
-    };
     let known = EmailKind::parse(kind).ok_or_else(|| RenderError::UnknownKind(kind.to_owned()))?;
-    let mut doc = match known {
-        EmailKind::Recovery => recovery(
-            lang,
-            &serde_json::from_str(payload).map_err(parse_err)?,
-            links,
-        ),
-        EmailKind::Unlock => unlock(
-            lang,
-            &serde_json::from_str(payload).map_err(parse_err)?,
-            links,
-        ),
-        EmailKind::PasswordChanged => password_changed(
-            lang,
-            &serde_json::from_str(payload).map_err(parse_err)?,
-            links,
-        ),
-        EmailKind::AccountLocked => account_locked(
-            lang,
-            &serde_json::from_str(payload).map_err(parse_err)?,
-            links,
-        ),
-        EmailKind::WorkEmailChanged => work_email_changed(
-            lang,
-            &serde_json::from_str(payload).map_err(parse_err)?,
-            links,
-        ),
-        EmailKind::SmartcardChanged => smartcard_changed(
-            lang,
-            &serde_json::from_str(payload).map_err(parse_err)?,
-            links,
-        ),
+    let (mut doc, notify) = match known {
+        EmailKind::Recovery => {
+            let p = parsed(kind, payload)?;
+            (
+                recovery(lang, &p, links),
+                notify_fields::recovery(lang, &p, links),
+            )
+        }
+        EmailKind::Unlock => {
+            let p = parsed(kind, payload)?;
+            (
+                unlock(lang, &p, links),
+                notify_fields::unlock(lang, &p, links),
+            )
+        }
+        EmailKind::PasswordChanged => {
+            let p = parsed(kind, payload)?;
+            (
+                password_changed(lang, &p, links),
+                notify_fields::account_notice(known, lang, &p, links),
+            )
+        }
+        EmailKind::AccountLocked => {
+            let p = parsed(kind, payload)?;
+            (
+                account_locked(lang, &p, links),
+                notify_fields::account_notice(known, lang, &p, links),
+            )
+        }
+        EmailKind::WorkEmailChanged => {
+            let p = parsed(kind, payload)?;
+            (
+                work_email_changed(lang, &p, links),
+                notify_fields::record_notice(known, lang, &p, links),
+            )
+        }
+        EmailKind::SmartcardChanged => {
+            let p = parsed(kind, payload)?;
+            (
+                smartcard_changed(lang, &p, links),
+                notify_fields::record_notice(known, lang, &p, links),
+            )
+        }
         EmailKind::FactorAdded
         | EmailKind::FactorRemoved
         | EmailKind::FactorsReset
         | EmailKind::RecoveryCodeUsed
-        | EmailKind::RecoveryCodesReplaced => factor_notice(
-            known,
-            lang,
-            &serde_json::from_str(payload).map_err(parse_err)?,
-            links,
-        ),
-        EmailKind::SmartcardLinkedElsewhere => smartcard_linked_elsewhere(
-            lang,
-            &serde_json::from_str(payload).map_err(parse_err)?,
-            links,
-        ),
-        EmailKind::EnrolmentLink => enrolment_link(
-            lang,
-            &serde_json::from_str(payload).map_err(parse_err)?,
-            links,
-        ),
+        | EmailKind::RecoveryCodesReplaced => {
+            let p = parsed(kind, payload)?;
+            (
+                factor_notice(known, lang, &p, links),
+                notify_fields::account_notice(known, lang, &p, links),
+            )
+        }
+        EmailKind::SmartcardLinkedElsewhere => {
+            let p = parsed(kind, payload)?;
+            (
+                smartcard_linked_elsewhere(lang, &p, links),
+                notify_fields::linked_elsewhere(lang, &p, links),
+            )
+        }
+        EmailKind::EnrolmentLink => {
+            let p = parsed(kind, payload)?;
+            (
+                enrolment_link(lang, &p, links),
+                notify_fields::enrolment_link(lang, &p, links),
+            )
+        }
     };
+    doc.notify = notify;
     doc.to = to.to_owned();
     Ok(doc)
+}
+
+/// A queued message's payload, read as its kind's.
+fn parsed<T: DeserializeOwned>(kind: &str, payload: &str) -> Result<T, RenderError> {
+    serde_json::from_str(payload).map_err(|source| RenderError::Payload {
+        kind: kind.to_owned(),
+        source,
+    })
 }
 
 /// A document built paragraph by paragraph into both text and HTML.
@@ -328,6 +356,7 @@ impl Doc {
             text: self.text.trim_end().to_owned() + "\n",
             subject: self.subject,
             links: self.links,
+            notify: NotifyMessage::default(),
         }
     }
 }
@@ -363,7 +392,7 @@ fn account_lines(lang: Lang, a: &RecoveryAccount) -> Vec<String> {
     }
 }
 
-fn hours(lang: Lang, n: u64) -> String {
+pub(super) fn hours(lang: Lang, n: u64) -> String {
     match (lang, n) {
         (Lang::En, 1) => "1 hour".into(),
         (Lang::En, n) => format!("{n} hours"),
@@ -391,13 +420,7 @@ fn recovery(lang: Lang, p: &RecoveryPayload, links: &LinkBase) -> Rendered {
         }
     });
     for a in &p.accounts {
-        doc.lines(&account_lines(lang, a));
-        let (login, reset) = match lang {
-            Lang::En => ("You can now login:", "or reset your password:"),
-            Lang::Cy => ("Gallwch fewngofnodi nawr:", "neu ailosod eich cyfrinair:"),
-        };
-        doc.link(login, "login", &links.login());
-        doc.link(reset, "reset", &links.reset(&a.token));
+        recovery_account(&mut doc, a, links);
     }
     let ttl = hours(lang, links.link_ttl_hours);
     match lang {
@@ -416,6 +439,31 @@ fn recovery(lang: Lang, p: &RecoveryPayload, links: &LinkBase) -> Rendered {
         }
     }
     doc.finish()
+}
+
+/// One account of a recovery email: its organisation and username, the login link and its
+/// reset link.
+fn recovery_account(doc: &mut Doc, a: &RecoveryAccount, links: &LinkBase) {
+    doc.lines(&account_lines(doc.lang, a));
+    let (login, reset) = match doc.lang {
+        Lang::En => ("You can now login:", "or reset your password:"),
+        Lang::Cy => ("Gallwch fewngofnodi nawr:", "neu ailosod eich cyfrinair:"),
+    };
+    doc.link(login, "login", &links.login());
+    doc.link(reset, "reset", &links.reset(&a.token));
+}
+
+/// The accounts of a recovery email as its text shows them (Notify gets them as one field).
+pub(super) fn recovery_accounts_text(
+    lang: Lang,
+    accounts: &[RecoveryAccount],
+    links: &LinkBase,
+) -> String {
+    let mut doc = Doc::new(lang, "");
+    for a in accounts {
+        recovery_account(&mut doc, a, links);
+    }
+    doc.text.trim_end().to_owned()
 }
 
 fn unlock(lang: Lang, p: &UnlockPayload, links: &LinkBase) -> Rendered {
@@ -482,7 +530,7 @@ fn unlock(lang: Lang, p: &UnlockPayload, links: &LinkBase) -> Rendered {
     doc.finish()
 }
 
-fn when(lang: Lang, at: &str) -> String {
+pub(super) fn when(lang: Lang, at: &str) -> String {
     chrono::DateTime::parse_from_rfc3339(at).map_or_else(
         |_| at.to_owned(),
         |t| match lang {
@@ -673,7 +721,7 @@ fn smartcard_linked_elsewhere(
     match lang {
         Lang::En => {
             doc.para(&format!(
-                "The NHS smartcard linked to your ESR record ({own}) was also linked to an ESR record at {other} on {}.",
+                "The NHS smartcard linked to your ESR record at {own} was also linked to an ESR record at {other} on {}.",
                 when(lang, &p.at)
             ));
             doc.para("If you work there too, you need do nothing: when you sign in with your smartcard you will be asked which organisation to sign in to.");
@@ -685,7 +733,7 @@ fn smartcard_linked_elsewhere(
         }
         Lang::Cy => {
             doc.para(&format!(
-                "Cysylltwyd y cerdyn clyfar GIG sy'n gysylltiedig â'ch cofnod ESR ({own}) hefyd â chofnod ESR yn {other} ar {}.",
+                "Cysylltwyd y cerdyn clyfar GIG sy'n gysylltiedig â'ch cofnod ESR yn {own} hefyd â chofnod ESR yn {other} ar {}.",
                 when(lang, &p.at)
             ));
             doc.para("Os ydych yn gweithio yno hefyd, nid oes angen i chi wneud dim: pan fyddwch yn mewngofnodi gyda'ch cerdyn clyfar gofynnir i chi pa sefydliad i fewngofnodi iddo.");
@@ -729,11 +777,11 @@ fn factor_notice(kind: EmailKind, lang: Lang, p: &NoticePayload, links: &LinkBas
         ),
         (EmailKind::RecoveryCodesReplaced, Lang::En) => (
             "New recovery codes were made for your ESR account",
-            "New recovery codes were made for your ESR account, and the old ones no longer work,",
+            "New recovery codes were made for your ESR account",
         ),
         (EmailKind::RecoveryCodesReplaced, Lang::Cy) => (
             "Crëwyd codau adfer newydd ar gyfer eich cyfrif ESR",
-            "Crëwyd codau adfer newydd ar gyfer eich cyfrif ESR, ac nid yw'r hen rai yn gweithio mwyach,",
+            "Crëwyd codau adfer newydd ar gyfer eich cyfrif ESR",
         ),
         (_, Lang::En) => (
             "The sign-in methods of your ESR account were reset",
@@ -746,7 +794,20 @@ fn factor_notice(kind: EmailKind, lang: Lang, p: &NoticePayload, links: &LinkBas
     };
     let mut doc = Doc::new(lang, subject);
     let account = p.account();
-    doc.para(&format!("{what} {account} ({}).", when(lang, &p.at)));
+    let on = match lang {
+        Lang::En => "on",
+        Lang::Cy => "ar",
+    };
+    doc.para(&format!("{what} {account} {on} {}.", when(lang, &p.at)));
+    match (kind, lang) {
+        (EmailKind::RecoveryCodesReplaced, Lang::En) => {
+            doc.para("The old recovery codes no longer work.");
+        }
+        (EmailKind::RecoveryCodesReplaced, Lang::Cy) => {
+            doc.para("Nid yw'r hen godau adfer yn gweithio mwyach.");
+        }
+        _ => {}
+    }
     match lang {
         Lang::En => {
             doc.para("If you made this change, you do not need to do anything.");

@@ -139,13 +139,10 @@ impl Transport {
             EmailConfig::Notify {
                 base_url,
                 api_key,
-                template_id,
+                templates,
                 timeout,
             } => Self::Notify(NotifyTransport::new(
-                base_url,
-                api_key,
-                template_id,
-                *timeout,
+                base_url, api_key, templates, *timeout,
             )?),
         })
     }

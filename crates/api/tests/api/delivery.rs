@@ -164,12 +164,35 @@ fn notify_config(server: &wiremock::MockServer) -> esr_api::config::EmailConfig 
     esr_api::config::EmailConfig::Notify {
         base_url: url::Url::parse(&server.uri()).unwrap(),
         api_key: NOTIFY_KEY.into(),
-        template_id: "f33517ff-2a88-4f6e-b855-c550268ce08a".into(),
+        templates: notify_template_ids(),
         timeout: Duration::from_secs(2),
     }
 }
 
-/// GOV.UK Notify gets a valid HS256 token, the template id, personalisation and the outbox id.
+/// The id of the English password-changed template in [`notify_template_ids`].
+const PASSWORD_CHANGED_EN: &str = "f33517ff-2a88-4f6e-b855-c550268ce08a";
+
+/// An id for every Notify template in both languages.
+fn notify_template_ids() -> esr_api::config::NotifyTemplateIds {
+    let names = esr_api::email::notify_fields::template_names();
+    let mut ids = esr_api::config::NotifyTemplateIds::new();
+    for (i, name) in names.into_iter().enumerate() {
+        for (j, language) in ["en", "cy"].into_iter().enumerate() {
+            let id = if (name, language) == ("password_changed", "en") {
+                PASSWORD_CHANGED_EN.to_owned()
+            } else {
+                format!("00000000-0000-4000-8000-{:012}", i * 2 + j)
+            };
+            ids.entry(name.to_owned())
+                .or_default()
+                .insert(language.to_owned(), id);
+        }
+    }
+    ids
+}
+
+/// GOV.UK Notify gets a valid HS256 token, the email's own template, only the fields that fill
+/// it (never the whole text) and the outbox id.
 #[tokio::test]
 async fn notify_receives_a_signed_request_with_the_outbox_reference() {
     use wiremock::matchers::{method, path};
@@ -211,18 +234,14 @@ async fn notify_receives_a_signed_request_with_the_outbox_reference() {
         .expect("the token verifies with the key's secret");
         let body: Value = serde_json::from_slice(&req.body).unwrap();
         assert_eq!(body["email_address"], "staff0@demo.example.org");
-        assert_eq!(body["template_id"], "f33517ff-2a88-4f6e-b855-c550268ce08a");
+        assert_eq!(body["template_id"], PASSWORD_CHANGED_EN);
         assert_eq!(body["reference"], ids[0].as_str());
-        assert_eq!(
-            body["personalisation"]["subject"],
-            "Your ESR password was changed"
-        );
-        assert!(
-            body["personalisation"]["body"]
-                .as_str()
-                .unwrap()
-                .contains("999JSMITH01")
-        );
+        let fields = body["personalisation"].as_object().unwrap();
+        let names: Vec<&str> = fields.keys().map(String::as_str).collect();
+        assert_eq!(names, ["account", "login_link", "when"]);
+        assert_eq!(fields["account"], "999JSMITH01 (999 Demo NHS Trust)");
+        assert_eq!(fields["when"], "25 November 2026 at 10:00 UTC");
+        assert!(fields["login_link"].as_str().unwrap().ends_with('/'));
         app.stop().await;
     }
 }
