@@ -14,6 +14,7 @@ use serde_json::json;
 use tokio::sync::{Notify, watch};
 
 use super::error::SendError;
+use super::notify_fields::{self, NotifyMessage};
 use super::templates::{self, LinkBase};
 use super::transport::Transport;
 use crate::config::{Config, EmailConfig};
@@ -82,13 +83,10 @@ impl Delivery {
         T: Send + 'static,
     {
         let pool = self.pool.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = pool.get()?;
-            f(&mut conn)
-        })
-        .await
-        .map_err(|e| WorkerError::Join(e.to_string()))?
-        .map_err(WorkerError::from)
+        tokio::task::spawn_blocking(move || pool.run(f))
+            .await
+            .map_err(|e| WorkerError::Join(e.to_string()))?
+            .map_err(WorkerError::from)
     }
 
     async fn run(self, mut shutdown: watch::Receiver<bool>) {
@@ -185,9 +183,10 @@ impl Delivery {
     async fn send_within_deadline(
         &self,
         rendered: &templates::Rendered,
+        notify: &NotifyMessage,
         reference: &str,
     ) -> Result<(), SendError> {
-        let send = self.transport.send(rendered, reference);
+        let send = self.transport.send(rendered, notify, reference);
         let limit = match &self.config.email {
             EmailConfig::Smtp { timeout, .. } | EmailConfig::Notify { timeout, .. } => *timeout,
             EmailConfig::File { .. } => return send.await,
@@ -206,14 +205,23 @@ impl Delivery {
     }
 
     async fn deliver(&self, message: OutboxMessage, links: &LinkBase) -> Result<(), WorkerError> {
-        let outcome = match templates::render(
+        let prepared = templates::render(
             &message.kind,
             &message.language,
             &message.recipient,
             &message.payload,
             links,
-        ) {
-            Ok(rendered) => self.send_within_deadline(&rendered, &message.id).await,
+        )
+        .and_then(|rendered| {
+            let notify =
+                notify_fields::message(&message.kind, &message.language, &message.payload, links)?;
+            Ok((rendered, notify))
+        });
+        let outcome = match prepared {
+            Ok((rendered, notify)) => {
+                self.send_within_deadline(&rendered, &notify, &message.id)
+                    .await
+            }
             Err(e) => Err(SendError::Permanent(e.to_string())),
         };
         let attempts = u32::try_from(message.attempts).unwrap_or(u32::MAX);

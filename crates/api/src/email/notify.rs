@@ -8,8 +8,7 @@ use serde::Serialize;
 use url::Url;
 
 use super::error::SendError;
-use super::notify_fields::{LANGUAGES, template_names};
-use super::templates::Rendered;
+use super::notify_fields::{LANGUAGES, NotifyMessage, template_names};
 use crate::config::{NotifyKey, NotifyTemplateIds};
 
 /// Sends through Notify: each email's own template (by kind and language), filled with its
@@ -77,9 +76,13 @@ impl NotifyTransport {
         })
     }
 
-    /// Sends one message; `reference` is the outbox id (visible in Notify's dashboard).
-    pub async fn send(&self, message: &Rendered, reference: &str) -> Result<(), SendError> {
-        let notify = &message.notify;
+    /// Sends one message to `to`; `reference` is the outbox id (visible in Notify's dashboard).
+    pub async fn send(
+        &self,
+        to: &str,
+        notify: &NotifyMessage,
+        reference: &str,
+    ) -> Result<(), SendError> {
         let template_id = self
             .templates
             .get(notify.template)
@@ -99,7 +102,7 @@ impl NotifyTransport {
             .post(self.endpoint.clone())
             .bearer_auth(bearer)
             .json(&EmailRequest {
-                email_address: &message.to,
+                email_address: to,
                 template_id,
                 personalisation: notify
                     .personalisation

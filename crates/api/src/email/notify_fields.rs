@@ -12,7 +12,8 @@ use url::Url;
 
 use super::templates::{
     EnrolmentPayload, Lang, LinkBase, LinkedElsewherePayload, NoticePayload, RecoveryAccount,
-    RecoveryPayload, UnlockPayload, hours, recovery_accounts_text, render, when,
+    RecoveryPayload, RenderError, UnlockPayload, hours, parsed, recovery_accounts_text, render,
+    when,
 };
 
 /// The languages every Notify template exists in.
@@ -43,7 +44,38 @@ pub struct NotifyTemplate {
     pub body: String,
 }
 
-fn message(
+/// What Notify gets for a queued message: its template and fields.
+pub fn message(
+    kind: &str,
+    language: &str,
+    payload: &str,
+    links: &LinkBase,
+) -> Result<NotifyMessage, RenderError> {
+    let lang = Lang::of(language);
+    let known = EmailKind::parse(kind).ok_or_else(|| RenderError::UnknownKind(kind.to_owned()))?;
+    Ok(match known {
+        EmailKind::Recovery => recovery(lang, &parsed(kind, payload)?, links),
+        EmailKind::Unlock => unlock(lang, &parsed(kind, payload)?, links),
+        EmailKind::PasswordChanged
+        | EmailKind::AccountLocked
+        | EmailKind::FactorAdded
+        | EmailKind::FactorRemoved
+        | EmailKind::FactorsReset
+        | EmailKind::RecoveryCodeUsed
+        | EmailKind::RecoveryCodesReplaced => {
+            account_notice(known, lang, &parsed(kind, payload)?, links)
+        }
+        EmailKind::WorkEmailChanged | EmailKind::SmartcardChanged => {
+            record_notice(known, lang, &parsed(kind, payload)?, links)
+        }
+        EmailKind::SmartcardLinkedElsewhere => {
+            linked_elsewhere(lang, &parsed(kind, payload)?, links)
+        }
+        EmailKind::EnrolmentLink => enrolment_link(lang, &parsed(kind, payload)?, links),
+    })
+}
+
+fn fields(
     template: &'static str,
     lang: Lang,
     personalisation: Vec<(&'static str, String)>,
@@ -60,10 +92,10 @@ fn organisation(a: &RecoveryAccount) -> String {
 }
 
 /// "Your username and password reset": one account's fields, or all accounts as one.
-pub(super) fn recovery(lang: Lang, p: &RecoveryPayload, links: &LinkBase) -> NotifyMessage {
+fn recovery(lang: Lang, p: &RecoveryPayload, links: &LinkBase) -> NotifyMessage {
     let ttl = ("hours", hours(lang, links.link_ttl_hours));
     match p.accounts.as_slice() {
-        [a] => message(
+        [a] => fields(
             "recovery",
             lang,
             vec![
@@ -74,7 +106,7 @@ pub(super) fn recovery(lang: Lang, p: &RecoveryPayload, links: &LinkBase) -> Not
                 ttl,
             ],
         ),
-        accounts => message(
+        accounts => fields(
             "recovery_several",
             lang,
             vec![
@@ -86,32 +118,32 @@ pub(super) fn recovery(lang: Lang, p: &RecoveryPayload, links: &LinkBase) -> Not
 }
 
 /// "Unlock your account": an unlock link, or (when it was not locked) login and reset links.
-pub(super) fn unlock(lang: Lang, p: &UnlockPayload, links: &LinkBase) -> NotifyMessage {
+fn unlock(lang: Lang, p: &UnlockPayload, links: &LinkBase) -> NotifyMessage {
     let a = &p.account;
-    let mut fields = vec![
+    let mut values = vec![
         ("organisation", organisation(a)),
         ("username", a.username.clone()),
     ];
     let template = if p.locked {
-        fields.push(("unlock_link", links.unlock(&a.token)));
+        values.push(("unlock_link", links.unlock(&a.token)));
         "unlock"
     } else {
-        fields.push(("login_link", links.login()));
-        fields.push(("reset_link", links.reset(&a.token)));
+        values.push(("login_link", links.login()));
+        values.push(("reset_link", links.reset(&a.token)));
         "unlock_not_locked"
     };
-    fields.push(("hours", hours(lang, links.link_ttl_hours)));
-    message(template, lang, fields)
+    values.push(("hours", hours(lang, links.link_ttl_hours)));
+    fields(template, lang, values)
 }
 
 /// A notice about an account: password changed, account locked, sign-in methods changed.
-pub(super) fn account_notice(
+fn account_notice(
     kind: EmailKind,
     lang: Lang,
     p: &NoticePayload,
     links: &LinkBase,
 ) -> NotifyMessage {
-    message(
+    fields(
         kind.as_str(),
         lang,
         vec![
@@ -124,7 +156,7 @@ pub(super) fn account_notice(
 
 /// A notice about a staff record's work email or smartcard; the smartcard notice of a
 /// person with an account also says their sign-ins at work ended.
-pub(super) fn record_notice(
+fn record_notice(
     kind: EmailKind,
     lang: Lang,
     p: &NoticePayload,
@@ -134,7 +166,7 @@ pub(super) fn record_notice(
         (EmailKind::SmartcardChanged, None) => "smartcard_changed_no_account",
         _ => kind.as_str(),
     };
-    message(
+    fields(
         template,
         lang,
         vec![
@@ -146,12 +178,8 @@ pub(super) fn record_notice(
 }
 
 /// "Your smartcard was linked to an ESR record at another organisation".
-pub(super) fn linked_elsewhere(
-    lang: Lang,
-    p: &LinkedElsewherePayload,
-    links: &LinkBase,
-) -> NotifyMessage {
-    message(
+fn linked_elsewhere(lang: Lang, p: &LinkedElsewherePayload, links: &LinkBase) -> NotifyMessage {
+    fields(
         EmailKind::SmartcardLinkedElsewhere.as_str(),
         lang,
         vec![
@@ -173,9 +201,9 @@ pub(super) fn linked_elsewhere(
 }
 
 /// "Add a sign-in method": the one-time enrolment link.
-pub(super) fn enrolment_link(lang: Lang, p: &EnrolmentPayload, links: &LinkBase) -> NotifyMessage {
+fn enrolment_link(lang: Lang, p: &EnrolmentPayload, links: &LinkBase) -> NotifyMessage {
     let a = &p.account;
-    message(
+    fields(
         EmailKind::EnrolmentLink.as_str(),
         lang,
         vec![
@@ -298,7 +326,8 @@ pub fn templates() -> Vec<NotifyTemplate> {
         for language in LANGUAGES {
             let rendered = render(kind.as_str(), language, "", &payload, &links)
                 .expect("every sample renders");
-            let notify = &rendered.notify;
+            let notify = message(kind.as_str(), language, &payload, &links)
+                .expect("every sample has its fields");
             templates.push(NotifyTemplate {
                 name: notify.template,
                 language: notify.language,
@@ -369,7 +398,7 @@ mod tests {
             for language in LANGUAGES {
                 let email = render(kind.as_str(), language, "a@example.org", &payload, &links)
                     .expect("renders");
-                let notify = &email.notify;
+                let notify = message(kind.as_str(), language, &payload, &links).expect("fields");
                 let template = templates
                     .iter()
                     .find(|t| t.name == notify.template && t.language == language)

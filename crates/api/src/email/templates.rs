@@ -10,8 +10,6 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use url::Url;
 
-use super::notify_fields::{self, NotifyMessage};
-
 /// A message ready for a transport.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Rendered {
@@ -25,9 +23,6 @@ pub struct Rendered {
     pub html: String,
     /// The links in the message (for the dev mailbox).
     pub links: Vec<Link>,
-    /// What GOV.UK Notify gets instead of the text: a template name and its fields.
-    #[serde(skip)]
-    pub notify: NotifyMessage,
 }
 
 /// A link in a message.
@@ -194,6 +189,11 @@ pub(super) enum Lang {
 }
 
 impl Lang {
+    /// A queued message's language: Welsh for `cy`, otherwise English.
+    pub(super) fn of(language: &str) -> Self {
+        if language == "cy" { Self::Cy } else { Self::En }
+    }
+
     /// The BCP 47 tag for `<html lang>`, so screen readers pronounce the email correctly.
     pub(super) fn tag(self) -> &'static str {
         match self {
@@ -211,84 +211,33 @@ pub fn render(
     payload: &str,
     links: &LinkBase,
 ) -> Result<Rendered, RenderError> {
-    let lang = if language == "cy" { Lang::Cy } else { Lang::En };
+    let lang = Lang::of(language);
     let known = EmailKind::parse(kind).ok_or_else(|| RenderError::UnknownKind(kind.to_owned()))?;
-    let (mut doc, notify) = match known {
-        EmailKind::Recovery => {
-            let p = parsed(kind, payload)?;
-            (
-                recovery(lang, &p, links),
-                notify_fields::recovery(lang, &p, links),
-            )
-        }
-        EmailKind::Unlock => {
-            let p = parsed(kind, payload)?;
-            (
-                unlock(lang, &p, links),
-                notify_fields::unlock(lang, &p, links),
-            )
-        }
-        EmailKind::PasswordChanged => {
-            let p = parsed(kind, payload)?;
-            (
-                password_changed(lang, &p, links),
-                notify_fields::account_notice(known, lang, &p, links),
-            )
-        }
-        EmailKind::AccountLocked => {
-            let p = parsed(kind, payload)?;
-            (
-                account_locked(lang, &p, links),
-                notify_fields::account_notice(known, lang, &p, links),
-            )
-        }
-        EmailKind::WorkEmailChanged => {
-            let p = parsed(kind, payload)?;
-            (
-                work_email_changed(lang, &p, links),
-                notify_fields::record_notice(known, lang, &p, links),
-            )
-        }
-        EmailKind::SmartcardChanged => {
-            let p = parsed(kind, payload)?;
-            (
-                smartcard_changed(lang, &p, links),
-                notify_fields::record_notice(known, lang, &p, links),
-            )
-        }
+    let mut doc = match known {
+        EmailKind::Recovery => recovery(lang, &parsed(kind, payload)?, links),
+        EmailKind::Unlock => unlock(lang, &parsed(kind, payload)?, links),
+        EmailKind::PasswordChanged => password_changed(lang, &parsed(kind, payload)?, links),
+        EmailKind::AccountLocked => account_locked(lang, &parsed(kind, payload)?, links),
+        EmailKind::WorkEmailChanged => work_email_changed(lang, &parsed(kind, payload)?, links),
+        EmailKind::SmartcardChanged => smartcard_changed(lang, &parsed(kind, payload)?, links),
         EmailKind::FactorAdded
         | EmailKind::FactorRemoved
         | EmailKind::FactorsReset
         | EmailKind::RecoveryCodeUsed
         | EmailKind::RecoveryCodesReplaced => {
-            let p = parsed(kind, payload)?;
-            (
-                factor_notice(known, lang, &p, links),
-                notify_fields::account_notice(known, lang, &p, links),
-            )
+            factor_notice(known, lang, &parsed(kind, payload)?, links)
         }
         EmailKind::SmartcardLinkedElsewhere => {
-            let p = parsed(kind, payload)?;
-            (
-                smartcard_linked_elsewhere(lang, &p, links),
-                notify_fields::linked_elsewhere(lang, &p, links),
-            )
+            smartcard_linked_elsewhere(lang, &parsed(kind, payload)?, links)
         }
-        EmailKind::EnrolmentLink => {
-            let p = parsed(kind, payload)?;
-            (
-                enrolment_link(lang, &p, links),
-                notify_fields::enrolment_link(lang, &p, links),
-            )
-        }
+        EmailKind::EnrolmentLink => enrolment_link(lang, &parsed(kind, payload)?, links),
     };
-    doc.notify = notify;
     doc.to = to.to_owned();
     Ok(doc)
 }
 
 /// A queued message's payload, read as its kind's.
-fn parsed<T: DeserializeOwned>(kind: &str, payload: &str) -> Result<T, RenderError> {
+pub(super) fn parsed<T: DeserializeOwned>(kind: &str, payload: &str) -> Result<T, RenderError> {
     serde_json::from_str(payload).map_err(|source| RenderError::Payload {
         kind: kind.to_owned(),
         source,
@@ -356,7 +305,6 @@ impl Doc {
             text: self.text.trim_end().to_owned() + "\n",
             subject: self.subject,
             links: self.links,
-            notify: NotifyMessage::default(),
         }
     }
 }

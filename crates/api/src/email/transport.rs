@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::SendError;
 use super::notify::NotifyTransport;
+use super::notify_fields::NotifyMessage;
 use super::templates::{Link, Rendered};
 use crate::config::{EmailConfig, SmtpTls};
 
@@ -162,8 +163,14 @@ impl Transport {
         }
     }
 
-    /// Sends one message; `reference` is its outbox id.
-    pub async fn send(&self, message: &Rendered, reference: &str) -> Result<(), SendError> {
+    /// Sends one message (`notify`: what Notify gets instead of its text); `reference` is its
+    /// outbox id.
+    pub async fn send(
+        &self,
+        message: &Rendered,
+        notify: &NotifyMessage,
+        reference: &str,
+    ) -> Result<(), SendError> {
         match self {
             Self::File(dir) => write_file(dir, message, reference).await,
             Self::Smtp {
@@ -191,7 +198,7 @@ impl Transport {
                     .map(drop)
                     .map_err(|e| SendError::from_smtp(&e))
             }
-            Self::Notify(notify) => notify.send(message, reference).await,
+            Self::Notify(transport) => transport.send(&message.to, notify, reference).await,
         }
     }
 }
