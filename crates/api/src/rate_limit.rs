@@ -156,13 +156,14 @@ impl KeyedLimit {
         let window = self.window;
         let pool = pool.clone();
         let counted = tokio::task::spawn_blocking(move || {
-            let mut conn = pool.get()?;
-            if sweep {
-                let ended =
-                    window_start - chrono::Duration::from_std(window * 2).unwrap_or_default();
-                esr_persistence::rate_limits::sweep(&mut conn, ended)?;
-            }
-            esr_persistence::rate_limits::hit(&mut conn, &digest, window_start)
+            pool.run(|conn| {
+                if sweep {
+                    let ended =
+                        window_start - chrono::Duration::from_std(window * 2).unwrap_or_default();
+                    esr_persistence::rate_limits::sweep(conn, ended)?;
+                }
+                esr_persistence::rate_limits::hit(conn, &digest, window_start)
+            })
         })
         .await;
         match counted {

@@ -91,7 +91,8 @@ impl AppState {
     }
 
     /// Runs a database call on the blocking pool, inside the current tracing span, with a
-    /// connection checked out for its duration. Never blocks an async worker.
+    /// connection checked out for its duration, and wakes the delivery worker when it queued
+    /// an email. Never blocks an async worker.
     pub async fn db<T, F>(&self, f: F) -> Result<T, StorageError>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, RepoError> + Send + 'static,
@@ -99,15 +100,20 @@ impl AppState {
     {
         let pool = self.pool.clone();
         let span = tracing::Span::current();
-        let result = actix_web::web::block(move || {
+        let (result, queued) = actix_web::web::block(move || {
             span.in_scope(|| {
-                let mut conn = pool.get()?;
-                f(&mut conn)
+                esr_persistence::outbox::take_queued_here();
+                let result = pool.run(f);
+                (result, esr_persistence::outbox::take_queued_here())
             })
         })
         .await
-        .map_err(|_| StorageError::Shutdown)?
-        .map_err(StorageError::from);
+        .map_err(|_| StorageError::Shutdown)?;
+        if queued {
+            // Send what the call queued now rather than at the worker's next poll.
+            self.delivery_wake.notify_one();
+        }
+        let result = result.map_err(StorageError::from);
         if let Err(e) = &result
             && e.is_unavailable()
         {

@@ -76,6 +76,23 @@ impl RepoError {
 }
 
 impl RepoError {
+    /// True when the connection itself is gone (the server closed it or cannot be reached),
+    /// as opposed to a busy or full database: the connection is of no further use.
+    pub fn is_connection_lost(&self) -> bool {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match self {
+            Self::Query(Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                _,
+            )) => true,
+            Self::Query(Error::DatabaseError(DatabaseErrorKind::Unknown, info)) => {
+                let m = info.message();
+                m.contains("server closed the connection") || m.contains("terminating connection")
+            }
+            _ => false,
+        }
+    }
+
     /// True when a `UNIQUE` constraint refused the write.
     pub fn is_unique_violation(&self) -> bool {
         matches!(
@@ -92,6 +109,7 @@ fn is_transient(e: &diesel::result::Error) -> bool {
     use diesel::result::{DatabaseErrorKind, Error};
     match e {
         Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _)
+        | Error::DatabaseError(DatabaseErrorKind::UnableToSendCommand, _)
         | Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => true,
         Error::DatabaseError(DatabaseErrorKind::Unknown, info) => {
             let m = info.message();

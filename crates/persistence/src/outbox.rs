@@ -178,7 +178,22 @@ pub fn enqueue(
             o::created_at.eq(at),
         ))
         .execute(conn)?;
+    QUEUED_HERE.set(true);
     Ok(id)
+}
+
+thread_local! {
+    /// Whether this thread queued an email since [`take_queued_here`] last asked. A database
+    /// call runs on one thread from start to commit, so its caller can tell afterwards whether
+    /// the delivery worker has something new to send without asking the database.
+    static QUEUED_HERE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether [`enqueue`] ran on this thread since the last call, which clears it. A queued
+/// email whose transaction then rolled back still answers `true`: the worker, woken for
+/// nothing, finds nothing to send.
+pub fn take_queued_here() -> bool {
+    QUEUED_HERE.replace(false)
 }
 
 /// Recovery and unlock emails queued for an address since `since` (any status): the

@@ -3,7 +3,7 @@
 //! "Invalid connection url for multiconnection" whatever went wrong).
 
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use diesel::RunQueryDsl;
 
@@ -42,23 +42,60 @@ pub struct Manager {
     sqlite: SqliteOptions,
 }
 
+/// How long after a connection last went back to the pool in working order it is handed out
+/// again without a check. Under load connections come back within milliseconds, so the check's
+/// round trip (a `SELECT 1`, one in every few statements of a login) is spent only on
+/// connections that sat idle, which a database restart is likely to have broken.
+const TRUSTED_AFTER_USE: Duration = Duration::from_secs(2);
+
+/// A connection in the pool, and when it last came back from a caller unbroken.
+pub struct Pooled {
+    conn: DbConnection,
+    returned_at: Option<Instant>,
+    /// A call on it found the database gone: it is closed rather than pooled again.
+    lost: bool,
+}
+
+impl std::ops::Deref for Pooled {
+    type Target = DbConnection;
+
+    fn deref(&self) -> &DbConnection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for Pooled {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        &mut self.conn
+    }
+}
+
 impl r2d2::ManageConnection for Manager {
-    type Connection = DbConnection;
+    type Connection = Pooled;
     type Error = ConnectError;
 
-    fn connect(&self) -> Result<DbConnection, ConnectError> {
-        establish(&self.url, self.sqlite)
+    fn connect(&self) -> Result<Pooled, ConnectError> {
+        Ok(Pooled {
+            conn: establish(&self.url, self.sqlite)?,
+            returned_at: None,
+            lost: false,
+        })
     }
 
-    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), ConnectError> {
+    fn is_valid(&self, pooled: &mut Pooled) -> Result<(), ConnectError> {
         // A SQLite connection is a handle on a local file: there is no server to lose, so the
-        // check-out ping would only cost a statement per request. PostgreSQL connections are
-        // pinged, so one broken by a database restart is replaced before it is used.
-        if matches!(conn, DbConnection::Sqlite(_)) {
+        // check-out ping would only cost a statement per request. A PostgreSQL connection is
+        // pinged unless it worked a moment ago, so one broken by a database restart is
+        // replaced before it is used.
+        if matches!(pooled.conn, DbConnection::Sqlite(_))
+            || pooled
+                .returned_at
+                .is_some_and(|at| at.elapsed() < TRUSTED_AFTER_USE)
+        {
             return Ok(());
         }
         diesel::sql_query("SELECT 1")
-            .execute(conn)
+            .execute(&mut pooled.conn)
             .map(drop)
             .map_err(|source| ConnectError::Setup {
                 url: self.url.redacted(),
@@ -66,9 +103,14 @@ impl r2d2::ManageConnection for Manager {
             })
     }
 
-    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+    /// Called as each connection goes back to the pool.
+    fn has_broken(&self, pooled: &mut Pooled) -> bool {
         use diesel::r2d2::R2D2Connection;
-        conn.is_broken()
+        let broken = pooled.lost || pooled.conn.is_broken();
+        if !broken {
+            pooled.returned_at = Some(Instant::now());
+        }
+        broken
     }
 }
 
@@ -125,6 +167,21 @@ impl DbPool {
             pool,
             url: url.clone(),
         })
+    }
+
+    /// Runs `f` on a connection checked out for it. A connection on which `f` found the
+    /// database gone is closed instead of going back to the pool, so a restart costs each
+    /// pooled connection one failed call, not one per use.
+    pub fn run<T>(
+        &self,
+        f: impl FnOnce(&mut DbConnection) -> Result<T, RepoError>,
+    ) -> Result<T, RepoError> {
+        let mut conn = self.get()?;
+        let result = f(&mut conn);
+        if result.as_ref().is_err_and(RepoError::is_connection_lost) {
+            conn.lost = true;
+        }
+        result
     }
 
     /// Checks out a connection, waiting at most the pool timeout.

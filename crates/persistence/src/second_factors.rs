@@ -290,18 +290,21 @@ pub fn accept_step(
             .filter(f::id.eq(id))
             .filter(f::last_step.is_null().or(f::last_step.lt(step))),
     )
-    .set((f::last_step.eq(Some(step)), f::last_used_at.eq(Some(at))))
+    .set((
+        f::last_step.eq(Some(step)),
+        f::last_used_at.eq(Some(at)),
+        f::confirmed_at.eq(coalesce(f::confirmed_at, Some(at))),
+    ))
     .execute(conn)?;
-    if n == 1 {
-        diesel::update(
-            f::table
-                .filter(f::id.eq(id))
-                .filter(f::confirmed_at.is_null()),
-        )
-        .set(f::confirmed_at.eq(Some(at)))
-        .execute(conn)?;
-    }
     Ok(n == 1)
+}
+
+diesel::define_sql_function! {
+    /// SQL `COALESCE` of two timestamps: the first that is not null.
+    fn coalesce(
+        first: diesel::sql_types::Nullable<diesel::sql_types::Timestamp>,
+        second: diesel::sql_types::Nullable<diesel::sql_types::Timestamp>,
+    ) -> diesel::sql_types::Nullable<diesel::sql_types::Timestamp>;
 }
 
 /// Counts a wrong code given to confirm the pending factor; returns the count now.

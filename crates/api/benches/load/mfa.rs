@@ -29,7 +29,7 @@ use hyper::body::Bytes;
 use crate::client::{connect, exchange, request};
 use crate::knobs::{Knobs, env_usize};
 use crate::record::Record;
-use crate::server::ServerProcess;
+use crate::server::{CpuMeter, CpuShare, ServerProcess, TICKS, postgres_cpu};
 
 /// The password every bench account has.
 const PASSWORD: &str = "Kingfisher over the quiet canal";
@@ -221,9 +221,34 @@ pub async fn measure(
         Ok(all) => all.into_iter().skip(used + 2).collect(),
         Err(_) => bail!("accounts still shared"),
     };
+    let meter = CpuMeter::start(server.child.id());
+    let postgres_before = postgres_cpu();
     let record = run(server.addr, knobs.login_clients, knobs.secs, Arc::new(rest)).await;
+    let cpu = meter.stop();
+    let postgres = postgres_cpu().saturating_sub(postgres_before);
+    println!(
+        "{backend}: {}",
+        cpu_per_login(&cpu, postgres, record.count(200))
+    );
     server.stop();
     Ok(record)
+}
+
+/// Where a login's CPU went, in milliseconds: the hashing threads, the rest of the server,
+/// PostgreSQL's processes and the load generator. On two cores shared by all of them, every
+/// millisecond outside the hash is one the hash cannot have.
+fn cpu_per_login(cpu: &CpuShare, postgres: u64, logins: usize) -> String {
+    let ms = |ticks: u64| ticks as f64 / TICKS * 1000.0 / logins.max(1) as f64;
+    let hashing = cpu.server.get("esr-hash").copied().unwrap_or(0);
+    format!(
+        "CPU per login: hashing {:.2} ms, rest of the server {:.2} ms, PostgreSQL {:.2} ms, \
+         load generator {:.2} ms ({})",
+        ms(hashing),
+        ms(cpu.server_total.saturating_sub(hashing)),
+        ms(postgres),
+        ms(cpu.generator),
+        cpu.describe()
+    )
 }
 
 /// The whole MFA phase: raw verification before and after, the MFA login rate on each

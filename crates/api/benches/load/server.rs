@@ -188,6 +188,23 @@ pub fn process_cpu(pid: u32) -> u64 {
         .sum()
 }
 
+/// CPU time (clock ticks) of every live PostgreSQL server process on this machine (the
+/// backends serving the bench's connections among them).
+pub fn postgres_cpu() -> u64 {
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    procs
+        .flatten()
+        .filter_map(|p| p.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|comm| comm.trim() == "postgres")
+        })
+        .map(process_cpu)
+        .sum()
+}
+
 /// Ticks per second of `/proc/*/stat` times (USER_HZ; 100 on every mainstream Linux build).
 pub const TICKS: f64 = 100.0;
 

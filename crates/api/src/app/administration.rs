@@ -417,7 +417,6 @@ pub async fn send_recovery_email(
     })
     .await
     .map_err(Failure::from)??;
-    app.delivery_wake.notify_one();
     Ok(())
 }
 
@@ -463,20 +462,17 @@ pub async fn reset_factors(
 ) -> Result<Account, AdminActionError> {
     let caller = caller.clone();
     let key = key.clone();
-    let reset = app
-        .db(move |c| {
-            c.write_transaction(|c| {
-                let Some(seen) = visible_account(c, &key, &username)? else {
-                    return Ok(Err(AdminActionError::NotFound));
-                };
-                let account = accounts::find_for_update(c, &seen.id)?
-                    .ok_or_else(|| RepoError::Corrupt("account vanished".into()))?;
-                consequences::factors_reset(c, &caller, &key.actor(), &account, now)?;
-                Ok(Ok(account))
-            })
+    app.db(move |c| {
+        c.write_transaction(|c| {
+            let Some(seen) = visible_account(c, &key, &username)? else {
+                return Ok(Err(AdminActionError::NotFound));
+            };
+            let account = accounts::find_for_update(c, &seen.id)?
+                .ok_or_else(|| RepoError::Corrupt("account vanished".into()))?;
+            consequences::factors_reset(c, &caller, &key.actor(), &account, now)?;
+            Ok(Ok(account))
         })
-        .await
-        .map_err(Failure::from)?;
-    app.delivery_wake.notify_one();
-    reset
+    })
+    .await
+    .map_err(Failure::from)?
 }

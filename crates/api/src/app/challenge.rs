@@ -4,11 +4,11 @@
 //! ([`super::second_step`]).
 
 use chrono::{DateTime, Duration, Utc};
-use esr_domain::{AfterPassword, OneTimeToken};
+use esr_domain::{AfterPassword, MfaPolicy, OneTimeToken};
 use esr_persistence::accounts::Account;
 use esr_persistence::audit::{Actor, EventType};
 use esr_persistence::mfa_tokens::{self, MfaTokenPurpose};
-use esr_persistence::second_factors::{self, FactorKind};
+use esr_persistence::second_factors::{self, FactorKind, StoredFactor};
 use esr_persistence::{DbConnection, RepoError, recovery_codes};
 use serde_json::json;
 
@@ -63,12 +63,19 @@ pub fn after_password(
     Ok(policy.after_password(usize::try_from(confirmed).unwrap_or(usize::MAX)))
 }
 
-/// Issues a challenge for the account (voiding any earlier one) and audits it.
+/// [`after_password`] for a login that has read the policy and the account's factors already.
+pub fn after_password_with(policy: MfaPolicy, factors: &[StoredFactor]) -> AfterPassword {
+    policy.after_password(factors.iter().filter(|f| f.is_confirmed()).count())
+}
+
+/// Issues a challenge for the account (voiding any earlier one) and audits it; `factors` are
+/// the account's, as the login read them.
 pub fn challenge(
     conn: &mut DbConnection,
     config: &Config,
     caller: &Caller,
     account: &Account,
+    factors: &[StoredFactor],
     now: DateTime<Utc>,
 ) -> Result<Challenge, RepoError> {
     let (plain, digest) = OneTimeToken::generate(&mut rand::rng());
@@ -80,9 +87,10 @@ pub fn challenge(
         now + CHALLENGE_TTL,
         now,
     )?;
+    let expires_at = now + CHALLENGE_TTL;
     let passkey =
-        passkeys::start_second_factor(conn, config, account, &digest, now + CHALLENGE_TTL, now)?;
-    let mut methods = methods_of(conn, account)?;
+        passkeys::start_second_factor(conn, config, account, factors, &digest, expires_at, now)?;
+    let mut methods = methods_of(conn, account, factors)?;
     if passkey.is_some() {
         methods.insert(0, Method::Passkey);
     }
@@ -103,8 +111,11 @@ pub fn challenge(
     })
 }
 
-fn methods_of(conn: &mut DbConnection, account: &Account) -> Result<Vec<Method>, RepoError> {
-    let factors = second_factors::list_for_account(conn, &account.id)?;
+fn methods_of(
+    conn: &mut DbConnection,
+    account: &Account,
+    factors: &[StoredFactor],
+) -> Result<Vec<Method>, RepoError> {
     let mut methods = Vec::new();
     if factors
         .iter()

@@ -12,10 +12,11 @@ use esr_domain::{MfaPolicy, OneTimeToken, RecoveryCode, TokenDigest, TotpCode};
 use esr_persistence::accounts::{self, Account, AccountProfile};
 use esr_persistence::audit::{Actor, EventType};
 use esr_persistence::mfa_tokens::{self, MfaTokenPurpose};
+use esr_persistence::organisations::{self, Organisation};
 use esr_persistence::outbox::{self, EmailKind, NewMessage};
 use esr_persistence::second_factors::{self, StoredFactor};
 use esr_persistence::sessions::{self, SecondFactor, Session, SessionKind};
-use esr_persistence::{DbConnection, RepoError, organisations, people, recovery_codes};
+use esr_persistence::{DbConnection, RepoError, people, recovery_codes};
 use serde_json::json;
 
 use super::{Caller, Failure, audit, consequences};
@@ -242,16 +243,13 @@ pub async fn confirm_totp(
     let code = code.clone();
     let key = app.config.mfa_key.clone();
     let caller = caller.clone();
-    let confirmed = app
-        .db(move |c| {
-            c.write_transaction(|c| {
-                confirm_in_transaction(c, &caller, &key, &session, &factor_id, &code, now)
-            })
+    app.db(move |c| {
+        c.write_transaction(|c| {
+            confirm_in_transaction(c, &caller, &key, &session, &factor_id, &code, now)
         })
-        .await
-        .map_err(Failure::from)?;
-    app.delivery_wake.notify_one();
-    confirmed
+    })
+    .await
+    .map_err(Failure::from)?
 }
 
 fn confirm_in_transaction(
@@ -359,16 +357,11 @@ pub async fn remove(
     let factor_id = factor_id.to_owned();
     let caller = caller.clone();
     let hold = super::contact_change_hold(&app.config);
-    let removed = app
-        .db(move |c| {
-            c.write_transaction(|c| {
-                remove_in_transaction(c, &caller, &session, &factor_id, hold, now)
-            })
-        })
-        .await
-        .map_err(Failure::from)?;
-    app.delivery_wake.notify_one();
-    removed
+    app.db(move |c| {
+        c.write_transaction(|c| remove_in_transaction(c, &caller, &session, &factor_id, hold, now))
+    })
+    .await
+    .map_err(Failure::from)?
 }
 
 fn remove_in_transaction(
@@ -417,25 +410,22 @@ pub async fn regenerate_recovery_codes(
     let key = app.config.mfa_key.clone();
     let caller = caller.clone();
     let hold = super::contact_change_hold(&app.config);
-    let issued = app
-        .db(move |c| {
-            c.write_transaction(|c| {
-                let account = account_of(c, &session.account_id)?;
-                if let Err(e) = not_held(c, &account, &session, hold, now)? {
-                    return Ok(Err(e));
-                }
-                if second_factors::count_confirmed(c, &account.id)? == 0 {
-                    return Ok(Err(FactorError::NoFactor));
-                }
-                let codes = issue_recovery_codes(c, &caller, &key, &account, now)?;
-                consequences::recovery_codes_replaced(c, &account, now)?;
-                Ok(Ok(codes))
-            })
+    app.db(move |c| {
+        c.write_transaction(|c| {
+            let account = account_of(c, &session.account_id)?;
+            if let Err(e) = not_held(c, &account, &session, hold, now)? {
+                return Ok(Err(e));
+            }
+            if second_factors::count_confirmed(c, &account.id)? == 0 {
+                return Ok(Err(FactorError::NoFactor));
+            }
+            let codes = issue_recovery_codes(c, &caller, &key, &account, now)?;
+            consequences::recovery_codes_replaced(c, &account, now)?;
+            Ok(Ok(codes))
         })
-        .await
-        .map_err(Failure::from)?;
-    app.delivery_wake.notify_one();
-    issued
+    })
+    .await
+    .map_err(Failure::from)?
 }
 
 pub(super) fn issue_recovery_codes(
@@ -475,37 +465,34 @@ pub async fn send_enrolment_link(
     let session = session.clone();
     let caller = caller.clone();
     let hold = super::contact_change_hold(&app.config);
-    let sent = app
-        .db(move |c| {
-            c.write_transaction(|c| {
-                let account = account_of(c, &session.account_id)?;
-                if policy_of(c, &account)? == MfaPolicy::Off {
-                    return Ok(Err(FactorError::PolicyOff));
-                }
-                if let Err(e) = not_held(c, &account, &session, hold, now)? {
-                    return Ok(Err(e));
-                }
-                if second_factors::count_confirmed(c, &account.id)? > 0 {
-                    return Ok(Err(FactorError::ExistingFactorRequired));
-                }
-                let links_this_hour = outbox::queued_about_since(
-                    c,
-                    &account.id,
-                    EmailKind::EnrolmentLink,
-                    now - Duration::hours(1),
-                )?;
-                if links_this_hour >= ENROLMENT_LINKS_PER_HOUR {
-                    return Ok(Err(FactorError::TooManyLinks));
-                }
-                let profile = consequences::profile_of(c, &account)?;
-                queue_enrolment_link(c, &caller, &account, &profile, now)?;
-                Ok(Ok(()))
-            })
+    app.db(move |c| {
+        c.write_transaction(|c| {
+            let account = account_of(c, &session.account_id)?;
+            if policy_of(c, &account)? == MfaPolicy::Off {
+                return Ok(Err(FactorError::PolicyOff));
+            }
+            if let Err(e) = not_held(c, &account, &session, hold, now)? {
+                return Ok(Err(e));
+            }
+            if second_factors::count_confirmed(c, &account.id)? > 0 {
+                return Ok(Err(FactorError::ExistingFactorRequired));
+            }
+            let links_this_hour = outbox::queued_about_since(
+                c,
+                &account.id,
+                EmailKind::EnrolmentLink,
+                now - Duration::hours(1),
+            )?;
+            if links_this_hour >= ENROLMENT_LINKS_PER_HOUR {
+                return Ok(Err(FactorError::TooManyLinks));
+            }
+            let profile = consequences::profile_of(c, &account)?;
+            queue_enrolment_link(c, &caller, &account, &profile, now)?;
+            Ok(Ok(()))
         })
-        .await
-        .map_err(Failure::from)?;
-    app.delivery_wake.notify_one();
-    sent
+    })
+    .await
+    .map_err(Failure::from)?
 }
 
 fn queue_enrolment_link(
@@ -645,9 +632,14 @@ pub(super) fn account_of(
 
 /// The multi-factor policy of the account's organisation.
 pub fn policy_of(conn: &mut DbConnection, account: &Account) -> Result<MfaPolicy, RepoError> {
-    Ok(organisations::find(conn, &account.organisation_code)?
-        .map(|o| o.mfa_policy)
-        .unwrap_or_default())
+    Ok(policy_in(
+        organisations::find(conn, &account.organisation_code)?.as_ref(),
+    ))
+}
+
+/// The multi-factor policy of an organisation already read (the default if it is gone).
+pub fn policy_in(organisation: Option<&Organisation>) -> MfaPolicy {
+    organisation.map(|o| o.mfa_policy).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use esr_domain::{AccountId, MfaPolicy, TokenDigest};
 use esr_persistence::accounts::{self, Account};
 use esr_persistence::sessions::SessionKind;
 use esr_persistence::webauthn_ceremonies as ceremonies;
-use esr_persistence::{DbConnection, RepoError};
+use esr_persistence::{DbConnection, RepoError, organisations};
 use serde::{Deserialize, Serialize};
 use webauthn_rs::prelude::{
     DiscoverableAuthentication, PublicKeyCredential, RequestChallengeResponse,
@@ -153,7 +153,6 @@ pub async fn finish_sign_in(
         })
         .await
         .map_err(Failure::from)?;
-    app.delivery_wake.notify_one();
     let issued = signed_in?;
     app.metrics.security_event("login.succeeded");
     Ok(sessions::sign(app, issued, now)?)
@@ -266,10 +265,11 @@ fn may_sign_in(
         sessions::login_failed(conn, caller, account, "passkey_account_not_usable", now)?;
         return Ok(Err(refused));
     }
-    if factors::policy_of(conn, account)? == MfaPolicy::Off {
+    let organisation = organisations::find(conn, &account.organisation_code)?;
+    if factors::policy_in(organisation.as_ref()) == MfaPolicy::Off {
         return Ok(Err(PasskeySignInError::Refused));
     }
-    if sessions::inactivity_lapsed(conn, caller, account, now)? {
+    if sessions::inactivity_lapsed(conn, caller, account, organisation.as_ref(), now)? {
         return Ok(Err(PasskeySignInError::InternetAccessLapsed));
     }
     Ok(Ok(()))

@@ -175,34 +175,31 @@ pub async fn finish_registration(
     let key = app.config.mfa_key.clone();
     let caller = caller.clone();
     let hold = super::contact_change_hold(&app.config);
-    let confirmed = app
-        .db(move |c| {
-            c.write_transaction(|c| {
-                if !ceremonies::finish(c, &ceremony.id)? {
-                    return Ok(Err(FactorError::NotFound));
-                }
-                let account = factors::account_of(c, &session.account_id)?;
-                if let Err(e) = factors::not_held(c, &account, &session, hold, now)? {
-                    return Ok(Err(e));
-                }
-                if second_factors::credential_registered(c, &credential_id_of(&passkey))? {
-                    return Ok(Err(FactorError::PasskeyRejected(
-                        "credential registered already".into(),
-                    )));
-                }
-                let added = NewRegistered {
-                    name: &registration.name,
-                    passkey: &passkey,
-                };
-                Ok(Ok(add_passkey(
-                    c, &caller, &key, &account, &session, &added, now,
-                )?))
-            })
+    app.db(move |c| {
+        c.write_transaction(|c| {
+            if !ceremonies::finish(c, &ceremony.id)? {
+                return Ok(Err(FactorError::NotFound));
+            }
+            let account = factors::account_of(c, &session.account_id)?;
+            if let Err(e) = factors::not_held(c, &account, &session, hold, now)? {
+                return Ok(Err(e));
+            }
+            if second_factors::credential_registered(c, &credential_id_of(&passkey))? {
+                return Ok(Err(FactorError::PasskeyRejected(
+                    "credential registered already".into(),
+                )));
+            }
+            let added = NewRegistered {
+                name: &registration.name,
+                passkey: &passkey,
+            };
+            Ok(Ok(add_passkey(
+                c, &caller, &key, &account, &session, &added, now,
+            )?))
         })
-        .await
-        .map_err(Failure::from)?;
-    app.delivery_wake.notify_one();
-    confirmed
+    })
+    .await
+    .map_err(Failure::from)?
 }
 
 /// A credential just registered, and its name.
@@ -265,6 +262,7 @@ pub fn start_second_factor(
     conn: &mut DbConnection,
     config: &Config,
     account: &Account,
+    factors: &[StoredFactor],
     mfa_token: &TokenDigest,
     expires_at: DateTime<Utc>,
     now: DateTime<Utc>,
@@ -272,7 +270,7 @@ pub fn start_second_factor(
     let Some(rp) = &config.passkeys else {
         return Ok(None);
     };
-    let keys: Vec<Passkey> = stored_passkeys(conn, &config.mfa_key, account)?
+    let keys: Vec<Passkey> = passkeys_among(&config.mfa_key, factors.iter().cloned())
         .into_iter()
         .map(|(_, passkey)| passkey)
         .collect();
@@ -395,14 +393,23 @@ pub(super) fn stored_passkeys(
     key: &MfaKey,
     account: &Account,
 ) -> Result<Vec<(StoredFactor, Passkey)>, RepoError> {
-    Ok(second_factors::list_for_account(conn, &account.id)?
+    let factors = second_factors::list_for_account(conn, &account.id)?;
+    Ok(passkeys_among(key, factors))
+}
+
+/// The confirmed passkeys among `factors`, opened.
+fn passkeys_among(
+    key: &MfaKey,
+    factors: impl IntoIterator<Item = StoredFactor>,
+) -> Vec<(StoredFactor, Passkey)> {
+    factors
         .into_iter()
         .filter(|f| f.kind == FactorKind::Passkey && f.is_confirmed())
         .filter_map(|f| {
             let passkey = open(key, &f)?;
             Some((f, passkey))
         })
-        .collect())
+        .collect()
 }
 
 /// A credential's id as stored: base64url.

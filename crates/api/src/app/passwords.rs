@@ -257,7 +257,6 @@ pub async fn change_at_home(
         .map_err(Failure::from)?;
     let effects = written.ok_or(ChangeError::SessionEnded)?;
     app.metrics.security_event("password.changed");
-    app.delivery_wake.notify_one();
     Ok(PasswordChanged {
         at: now,
         other_sessions_ended: effects.sessions_ended,
@@ -288,7 +287,6 @@ async fn wrong_current_password(
         })
     })
     .await?;
-    app.delivery_wake.notify_one();
     Ok(())
 }
 
@@ -399,7 +397,6 @@ pub async fn set_at_work(
         .map_err(Failure::from)?;
     written?;
     app.metrics.security_event("password.set");
-    app.delivery_wake.notify_one();
     Ok(())
 }
 
@@ -502,7 +499,6 @@ pub async fn reset_by_link(
         .await
         .map_err(Failure::from)?;
     written.ok_or(ResetError::InvalidLink(TokenError::Used))?;
-    app.delivery_wake.notify_one();
     app.metrics.security_event("password.reset");
     Ok(())
 }

@@ -200,7 +200,6 @@ pub async fn update(
         })
         .await
         .map_err(Failure::from)??;
-    app.delivery_wake.notify_one();
     Ok(person)
 }
 

@@ -99,8 +99,6 @@ pub async fn complete(
         })
         .await
         .map_err(Failure::from)?;
-    // A lock, or a recovery code used, queues an email: send it now, not at the next poll.
-    app.delivery_wake.notify_one();
     match completed {
         Ok(issued) => {
             app.metrics.security_event("login.succeeded");

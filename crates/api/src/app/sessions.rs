@@ -8,16 +8,18 @@ use esr_domain::{
 };
 use esr_persistence::accounts::{self, Account};
 use esr_persistence::audit::{Actor, EventType};
+use esr_persistence::organisations::{self, Organisation};
+use esr_persistence::second_factors;
 use esr_persistence::sessions::{
     self, NewSession, RefreshSpend, RevokeReason, SecondFactor, Session, SessionKind,
 };
-use esr_persistence::{DbConnection, RepoError, organisations};
+use esr_persistence::{DbConnection, RepoError};
 
 use super::challenge::{self, Challenge};
 use serde_json::json;
 
 use super::consequences::{self, Withdrawal};
-use super::{Caller, Failure, audit, lockout};
+use super::{Caller, Failure, audit, factors, lockout};
 use crate::config::Config;
 use crate::hashing::HashSlot;
 use crate::rate_limit::Limited;
@@ -250,8 +252,6 @@ fn answer_login(
         }
         Err(e) => {
             app.metrics.security_event("login.failed");
-            // A lock queues an email: send it now rather than at the next poll.
-            app.delivery_wake.notify_one();
             Err(e)
         }
     }
@@ -394,7 +394,8 @@ fn succeed(
     upgraded_hash: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<Result<Opened, LoginError>, RepoError> {
-    if let Some(refused) = organisation_limits(conn, caller, account, now)? {
+    let organisation = organisations::find(conn, &account.organisation_code)?;
+    if let Some(refused) = organisation_limits(conn, caller, account, organisation.as_ref(), now)? {
         accounts::reset_failed_logins(conn, &account.id, now)?;
         let reason = match refused {
             LoginError::InternetAccessLapsed => "internet_access_lapsed",
@@ -403,7 +404,9 @@ fn succeed(
         login_failed(conn, caller, account, reason, now)?;
         return Ok(Err(refused));
     }
-    let after_password = challenge::after_password(conn, account)?;
+    let factors = second_factors::list_for_account(conn, &account.id)?;
+    let policy = factors::policy_in(organisation.as_ref());
+    let after_password = challenge::after_password_with(policy, &factors);
     let verified = account.password_hash.as_deref().unwrap_or_default();
     if after_password == AfterPassword::SecondFactor {
         // The failure count stays until the second factor is right: a correct password
@@ -413,7 +416,7 @@ fn succeed(
             return Ok(Err(LoginError::InvalidCredentials));
         }
         upgrade_hash(conn, caller, account, verified, upgraded_hash, now)?;
-        let issued = challenge::challenge(conn, config, caller, account, now)?;
+        let issued = challenge::challenge(conn, config, caller, account, &factors, now)?;
         return Ok(Ok(Opened::Challenge(issued)));
     }
     if !accounts::record_successful_login(conn, &account.id, verified, now)? {
@@ -484,12 +487,13 @@ fn organisation_limits(
     conn: &mut DbConnection,
     caller: &Caller,
     account: &Account,
+    organisation: Option<&Organisation>,
     now: DateTime<Utc>,
 ) -> Result<Option<LoginError>, RepoError> {
-    if inactivity_lapsed(conn, caller, account, now)? {
+    if inactivity_lapsed(conn, caller, account, organisation, now)? {
         return Ok(Some(LoginError::InternetAccessLapsed));
     }
-    let Some(org) = organisations::find(conn, &account.organisation_code)? else {
+    let Some(org) = organisation else {
         return Ok(None);
     };
     let days = |d: u32| Duration::days(i64::from(d));
@@ -503,14 +507,16 @@ fn organisation_limits(
 
 /// Whether the account's internet access has lapsed by its organisation's inactivity limit
 /// (time since the last login, or since access was approved or renewed, whichever is later).
-/// A lapse revokes internet access then and there.
+/// A lapse revokes internet access then and there. `organisation` is the account's, as the
+/// caller read it.
 pub(super) fn inactivity_lapsed(
     conn: &mut DbConnection,
     caller: &Caller,
     account: &Account,
+    organisation: Option<&Organisation>,
     now: DateTime<Utc>,
 ) -> Result<bool, RepoError> {
-    let Some(org) = organisations::find(conn, &account.organisation_code)? else {
+    let Some(org) = organisation else {
         return Ok(false);
     };
     let inactivity = InactivityPolicy {

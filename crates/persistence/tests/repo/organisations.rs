@@ -302,7 +302,7 @@ fn malformed_code_row_is_reported_corrupt(db: &TestDb) {
             "the schema refuses {bad}"
         );
     }
-    match &mut *conn {
+    match &mut **conn {
         DbConnection::Sqlite(c) => c.batch_execute("PRAGMA ignore_check_constraints = ON"),
         DbConnection::Postgresql(c) => {
             c.batch_execute("ALTER TABLE organisations DROP CONSTRAINT organisations_code_check")
@@ -331,7 +331,7 @@ fn malformed_code_row_is_reported_corrupt(db: &TestDb) {
 fn unknown_approval_mode_row_is_reported_corrupt(db: &TestDb) {
     let pool = db.migrated_pool();
     let mut conn = pool.get().unwrap();
-    match &mut *conn {
+    match &mut **conn {
         DbConnection::Sqlite(c) => c.batch_execute("PRAGMA ignore_check_constraints = ON"),
         DbConnection::Postgresql(c) => c.batch_execute(
             "ALTER TABLE organisations DROP CONSTRAINT organisations_internet_access_approval_check",

@@ -66,32 +66,34 @@ fn unknown_database_is_reported(db: &TestDb) {
     assert!(text.contains("esr_no_such_database"), "{text}");
 }
 
-/// A server restart or an operator's `pg_terminate_backend` kills pooled connections: the next
-/// query on one must read as "unavailable" (503, retry), and the pool must replace it.
+/// A server restart or an operator's `pg_terminate_backend` kills pooled connections. One that
+/// worked a moment ago is handed out without a check, so its next call reads as "unavailable"
+/// (503, retry); after that it is checked before its next use, found dead and replaced.
 fn terminated_connection_is_unavailable_and_replaced(db: &TestDb) {
-    let pool = db.migrated_pool();
-    let mut victim = pool.get().unwrap();
-    let DbConnection::Postgresql(pg) = &mut *victim else {
-        panic!("not a PostgreSQL connection");
+    let pool = db.pool_with(PoolOptions {
+        max_size: 1,
+        ..PoolOptions::default()
+    });
+    esr_persistence::migrations::run_pending(&mut pool.get().unwrap()).unwrap();
+    let backend_pid = |c: &mut DbConnection| {
+        diesel::select(diesel::dsl::sql::<Integer>("pg_backend_pid()"))
+            .get_result::<i32>(c)
+            .map_err(RepoError::from)
     };
-    let pid: i32 = diesel::select(diesel::dsl::sql::<Integer>("pg_backend_pid()"))
-        .get_result(pg)
+    let victim = pool.run(backend_pid).unwrap();
+    let mut killer = esr_persistence::connection::establish(db.url(), Default::default()).unwrap();
+    diesel::sql_query(format!("SELECT pg_terminate_backend({victim})"))
+        .execute(&mut killer)
         .unwrap();
-    let mut killer = pool.get().unwrap();
-    diesel::sql_query(format!("SELECT pg_terminate_backend({pid})"))
-        .execute(&mut *killer)
-        .unwrap();
-    drop(killer);
 
-    let err = organisations::list(&mut victim, None, 10).expect_err("the backend is gone");
+    let err = pool
+        .run(|c| organisations::list(c, None, 10))
+        .expect_err("the backend is gone");
     assert!(err.is_unavailable(), "{err:?}");
-    drop(victim);
 
-    // The pool tests connections on checkout, so the dead one is not handed out again.
-    for _ in 0..2 {
-        let mut conn = pool.get().expect("a live connection");
-        assert!(organisations::list(&mut conn, None, 10).is_ok());
-    }
+    let replacement = pool.run(backend_pid).expect("a live connection");
+    assert_ne!(replacement, victim);
+    assert!(pool.run(|c| organisations::list(c, None, 10)).is_ok());
 }
 
 fn missing_sqlite_directories_are_created(db: &TestDb) {
