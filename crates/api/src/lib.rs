@@ -11,6 +11,7 @@ pub mod client_address;
 pub mod config;
 pub mod email;
 pub mod hashing;
+pub mod i18n;
 pub mod keys;
 pub mod metrics;
 pub mod mfa;
