@@ -58,6 +58,88 @@ impl Language {
     }
 }
 
+/// The language of a request's `Accept-Language` (RFC 9110 §12.5.4): the supported language
+/// of the highest weight, the earlier on a tie; English when none is acceptable or there is no
+/// header. `cy`, `cy-GB` and `CY` are Welsh; `*` is any, so English.
+pub fn negotiate(accept_language: Option<&str>) -> Language {
+    let mut best: Option<(Language, u16)> = None;
+    for range in accept_language.unwrap_or_default().split(',') {
+        let mut parts = range.split(';');
+        let tag = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+        let weight = parts
+            .filter_map(|p| p.trim().strip_prefix("q=").or(p.trim().strip_prefix("Q=")))
+            .next()
+            .map_or(Some(1000), weight_in_thousandths);
+        let Some(weight) = weight.filter(|w| *w > 0) else {
+            continue;
+        };
+        let primary = tag.split('-').next().unwrap_or_default();
+        let language = match primary {
+            "cy" => Language::Cy,
+            "en" | "*" => Language::En,
+            _ => continue,
+        };
+        if best.is_none_or(|(_, w)| weight > w) {
+            best = Some((language, weight));
+        }
+    }
+    best.map_or(Language::En, |(language, _)| language)
+}
+
+/// A `q` value as thousandths (`0.8` → 800), or `None` when it is not one.
+fn weight_in_thousandths(q: &str) -> Option<u16> {
+    let value: f32 = q.trim().parse().ok()?;
+    (0.0..=1.0)
+        .contains(&value)
+        .then(|| (value * 1000.0).round() as u16)
+}
+
+/// A value inside a message: printed as it is, or a number that the message may select on
+/// (plural forms, status codes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Arg {
+    /// Printed as it is (numbers that are only printed too, so no digit grouping is added).
+    Text(String),
+    /// Selected on.
+    Number(i64),
+}
+
+/// A message of the catalogue with its values: the words of one problem or rule, in any
+/// language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    id: String,
+    args: Vec<(&'static str, Arg)>,
+}
+
+impl Message {
+    /// Message `id` with `args`.
+    pub fn new(id: impl Into<String>, args: Vec<(&'static str, Arg)>) -> Self {
+        Self {
+            id: id.into(),
+            args,
+        }
+    }
+
+    /// Its id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Its words in `language`, or `None` when the catalogue lacks it (a bug the catalogue's
+    /// tests are there to catch).
+    pub fn text(&self, language: Language) -> Option<String> {
+        let mut args = FluentArgs::new();
+        for (name, value) in &self.args {
+            match value {
+                Arg::Text(text) => args.set(*name, text.clone()),
+                Arg::Number(n) => args.set(*name, *n),
+            }
+        }
+        language.catalogue().text(&self.id, &args)
+    }
+}
+
 /// The messages of one language.
 pub struct Catalogue {
     bundle: FluentBundle<FluentResource>,
@@ -90,6 +172,11 @@ impl Catalogue {
             .add_resource(resource)
             .map_err(|errors| format!("{errors:?}"))?;
         Ok(Self { bundle, variables })
+    }
+
+    /// Whether message `id` exists.
+    pub fn has(&self, id: &str) -> bool {
+        self.variables.contains_key(id)
     }
 
     /// Every message id, in order.
@@ -160,6 +247,32 @@ mod tests {
             }
         }
         args
+    }
+
+    #[test]
+    fn the_best_supported_language_of_accept_language_is_chosen() {
+        for (header, expected) in [
+            (None, Language::En),
+            (Some(""), Language::En),
+            (Some("cy"), Language::Cy),
+            (Some("cy-GB"), Language::Cy),
+            (Some("CY-gb"), Language::Cy),
+            (Some("en-GB,en;q=0.9"), Language::En),
+            (Some("cy-GB, en;q=0.8"), Language::Cy),
+            (Some("en;q=0.5, cy;q=0.9"), Language::Cy),
+            (Some("fr, cy;q=0.1"), Language::Cy),
+            (Some("fr, de"), Language::En),
+            (Some("cy;q=0, en"), Language::En),
+            (Some("cy;q=0"), Language::En),
+            (Some("en, cy"), Language::En),
+            (Some("cy, en"), Language::Cy),
+            (Some("*"), Language::En),
+            (Some("cy;q=1.5"), Language::En),
+            (Some("cy;q=nonsense"), Language::En),
+            (Some("cy ; q=0.7 , en;q=0.6"), Language::Cy),
+        ] {
+            assert_eq!(negotiate(header), expected, "{header:?}");
+        }
     }
 
     #[test]

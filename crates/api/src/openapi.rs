@@ -22,7 +22,9 @@ pub const OPENAPI_PATH: &str = "/api-docs/openapi.json";
         description = "The service that owns NHS staff ESR usernames and passwords: remote-access \
 registration at work with a smartcard, login from home and from the My ESR app, and recovery of a \
 forgotten username or password by email.\n\nErrors are RFC 9457 `application/problem+json` with a \
-stable `code` and the `request_id`; every response carries `X-Request-Id`.",
+stable `code` and the `request_id`; every response carries `X-Request-Id`. A problem's `title` and \
+`detail` are in Welsh when `Accept-Language` prefers it (`cy`, `cy-GB`; q-values honoured) and \
+the problem has Welsh words, as `Content-Language` then says; its `code` never changes.",
         license(name = "MIT", identifier = "MIT"),
     ),
     servers((url = "/", description = "This server")),
@@ -221,6 +223,16 @@ fn declare_response_headers(api: &mut utoipa::openapi::OpenApi) {
             string(None),
             "The bearer challenge (RFC 6750 §3) when a token or API key is missing or refused.",
         ),
+        (
+            "Content-Language",
+            string(None),
+            "The language of the problem's `title` and `detail`: `cy` (Welsh) when the request's `Accept-Language` prefers Welsh and the problem has Welsh words, otherwise `en`.",
+        ),
+        (
+            "Vary",
+            string(None),
+            "`Accept-Language` (among others): the words of a problem depend on it.",
+        ),
     ];
     let components = api.components.get_or_insert_with(Default::default);
     for (name, schema, description) in declared {
@@ -267,6 +279,14 @@ fn declare_response_headers(api: &mut utoipa::openapi::OpenApi) {
                         .headers
                         .entry("WWW-Authenticate".to_owned())
                         .or_insert_with(|| header_ref("WWW-Authenticate"));
+                }
+                if status.parse::<u16>().is_ok_and(|s| s >= 400) {
+                    for name in ["Content-Language", "Vary"] {
+                        response
+                            .headers
+                            .entry(name.to_owned())
+                            .or_insert_with(|| header_ref(name));
+                    }
                 }
             }
         }

@@ -9,6 +9,7 @@ use utoipa::openapi::example::ExampleBuilder;
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 
 use super::{PROBLEM_JSON, ProblemSpec};
+use crate::i18n::Language;
 
 /// The request id shown in examples.
 const EXAMPLE_REQUEST_ID: &str = "0b5f8d7e-2c4a-4f2e-9a57-3c1d2b8e6f10";
@@ -82,6 +83,19 @@ fn add_example(response: &mut Response, spec: &ProblemSpec) {
                 .build(),
         ),
     );
+    if let (welsh, Language::Cy) = spec.clone().in_language(Language::Cy) {
+        let body = serde_json::to_value(welsh.clone().into_body(EXAMPLE_REQUEST_ID.to_owned()))
+            .unwrap_or_default();
+        content.examples.insert(
+            format!("{} (Cymraeg)", spec.code()),
+            RefOr::T(
+                ExampleBuilder::new()
+                    .summary(format!("{} (Accept-Language: cy)", welsh.title()))
+                    .value(Some(body))
+                    .build(),
+            ),
+        );
+    }
     let line = format!("- `{}`: {}", spec.code(), spec.detail());
     if response.description.is_empty() {
         response.description = line;

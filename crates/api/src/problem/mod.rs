@@ -14,6 +14,9 @@ use actix_web::{HttpMessage, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use std::borrow::Cow;
+
+use crate::i18n::{Arg, Language, Message};
 use crate::request_context::RequestId;
 
 mod catalogue;
@@ -98,8 +101,10 @@ pub struct Violation {
 pub struct ProblemSpec {
     status: StatusCode,
     code: &'static str,
-    title: &'static str,
+    title: Cow<'static, str>,
     detail: String,
+    /// The catalogue messages of the title and detail, when they come from the catalogue.
+    words: Option<Words>,
     violations: Vec<Violation>,
     retry_after_secs: Option<u64>,
     www_authenticate: Option<&'static str>,
@@ -118,13 +123,65 @@ impl ProblemSpec {
         Self {
             status,
             code,
-            title,
+            title: Cow::Borrowed(title),
             detail: detail.into(),
+            words: None,
             violations: Vec::new(),
             retry_after_secs: None,
             www_authenticate: None,
             session_ended: None,
             organisations: Vec::new(),
+        }
+    }
+
+    /// A problem whose words are the catalogue's: the detail `detail_id` with `args`, and the
+    /// title of its case (`{detail_id}-title`) where it has its own, else of its code.
+    pub fn from_catalogue(
+        status: StatusCode,
+        code: &'static str,
+        detail_id: &'static str,
+        args: Vec<(&'static str, Arg)>,
+    ) -> Self {
+        let case_title = format!("{detail_id}-title");
+        let title_id = if Language::En.catalogue().has(&case_title) {
+            case_title
+        } else {
+            format!("problem-{code}-title")
+        };
+        let status_code = ("status_code", Arg::Number(i64::from(status.as_u16())));
+        let words = Words {
+            title: Message::new(title_id, vec![status_code]),
+            detail: Message::new(detail_id, args),
+        };
+        let english = |message: &Message| {
+            message.text(Language::En).unwrap_or_else(|| {
+                tracing::error!(id = message.id(), "no such message in the catalogue");
+                message.id().to_owned()
+            })
+        };
+        Self {
+            title: Cow::Owned(english(&words.title)),
+            words: Some(words.clone()),
+            ..Self::new(status, code, "", english(&words.detail))
+        }
+    }
+
+    /// This problem in `language`, and the language it is then in: English where some of its
+    /// words have no translation (so `Content-Language` never claims what the body is not).
+    fn in_language(mut self, language: Language) -> (Self, Language) {
+        if language == Language::En || !self.violations.is_empty() {
+            return (self, Language::En);
+        }
+        let Some(words) = &self.words else {
+            return (self, Language::En);
+        };
+        match (words.title.text(language), words.detail.text(language)) {
+            (Some(title), Some(detail)) => {
+                self.title = Cow::Owned(title);
+                self.detail = detail;
+                (self, language)
+            }
+            _ => (self, Language::En),
         }
     }
 
@@ -174,8 +231,8 @@ impl ProblemSpec {
     }
 
     /// The title.
-    pub fn title(&self) -> &'static str {
-        self.title
+    pub fn title(&self) -> &str {
+        &self.title
     }
 
     /// The detail.
@@ -242,7 +299,7 @@ impl ProblemSpec {
     pub(crate) fn into_body(self, request_id: String) -> Problem {
         Problem {
             problem_type: format!("/problems/{}", self.code),
-            title: self.title.to_owned(),
+            title: self.title.into_owned(),
             status: self.status.as_u16(),
             detail: self.detail,
             code: self.code.to_owned(),
@@ -252,6 +309,14 @@ impl ProblemSpec {
             organisations: self.organisations,
         }
     }
+}
+
+/// Where a problem's title and detail come from in the catalogue, so that they can be given
+/// in the asker's language.
+#[derive(Debug, Clone)]
+struct Words {
+    title: Message,
+    detail: Message,
 }
 
 /// Implemented by every endpoint error: the problem it answers with.
@@ -355,6 +420,11 @@ pub async fn render_problems(
         .extensions()
         .get::<RequestId>()
         .map_or_else(String::new, |id| id.as_str().to_owned());
+    let language = crate::i18n::negotiate(
+        req.headers()
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    );
     let res = match next.call(req).await {
         Ok(res) => res.map_into_boxed_body(),
         Err(e) => {
@@ -365,7 +435,7 @@ pub async fn render_problems(
                 .get::<ProblemSpec>()
                 .cloned()
                 .unwrap_or_else(|| ProblemSpec::for_status(e.as_response_error().status_code()));
-            let response = render(e.error_response(), spec, request_id);
+            let response = render(e.error_response(), spec, request_id, language);
             return Err(
                 actix_web::error::InternalError::from_response(e.to_string(), response).into(),
             );
@@ -393,17 +463,28 @@ pub async fn render_problems(
     let (req, response) = res.into_parts();
     Ok(ServiceResponse::new(
         req,
-        render(response, spec, request_id),
+        render(response, spec, request_id, language),
     ))
 }
 
-/// Replaces the body of an error response with the problem document.
-fn render(response: HttpResponse, spec: ProblemSpec, request_id: String) -> HttpResponse {
+/// Replaces the body of an error response with the problem document, in the asker's language
+/// where it has the words for it.
+fn render(
+    response: HttpResponse,
+    spec: ProblemSpec,
+    request_id: String,
+    language: Language,
+) -> HttpResponse {
+    let (spec, answered_in) = spec.in_language(language);
     let body = serde_json::to_vec(&spec.into_body(request_id)).unwrap_or_default();
     let mut response = response.set_body(BoxBody::new(body));
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    headers.insert(
+        header::CONTENT_LANGUAGE,
+        HeaderValue::from_static(answered_in.tag()),
+    );
+    headers.append(header::VARY, HeaderValue::from_static("Accept-Language"));
     response.headers_mut().remove(header::CONTENT_LENGTH);
     response
 }

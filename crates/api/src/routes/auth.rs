@@ -4,7 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use chrono::{DateTime, Utc};
-use esr_domain::{Coded, Password};
+use esr_domain::Password;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -135,37 +135,34 @@ pub enum LoginResponse {
 
 impl AsProblem for LoginError {
     fn problem(&self) -> ProblemSpec {
-        let login_error = |e: esr_domain::LoginError, status| {
-            ProblemSpec::new(status, e.code(), "Login failed", e.message())
+        let words = |status, code: &'static str, detail_id| {
+            ProblemSpec::from_catalogue(status, code, detail_id, Vec::new())
         };
         match self {
-            Self::InvalidCredentials => login_error(
-                esr_domain::LoginError::InvalidCredentials,
+            Self::InvalidCredentials => words(
                 StatusCode::UNAUTHORIZED,
+                "invalid-credentials",
+                "problem-invalid-credentials",
             ),
-            Self::NotApproved => login_error(
-                esr_domain::LoginError::InternetAccessNotApproved,
+            Self::NotApproved => words(
                 StatusCode::FORBIDDEN,
+                "internet-access-not-approved",
+                "problem-internet-access-not-approved",
             ),
-            Self::Suspended => login_error(
-                esr_domain::LoginError::AccountSuspended,
+            Self::Suspended => words(
                 StatusCode::FORBIDDEN,
+                "account-suspended",
+                "problem-account-suspended",
             ),
-            Self::InternetAccessLapsed => ProblemSpec::new(
+            Self::InternetAccessLapsed => words(
                 StatusCode::FORBIDDEN,
                 "internet-access-lapsed",
-                "Login failed",
-                "Your internet access has lapsed because you have not logged in from home for a \
-                 long time. Log into ESR using your smartcard on a computer at work and use \
-                 Manage Internet Access to request internet access again.",
+                "problem-internet-access-lapsed",
             ),
-            Self::PasswordExpired => ProblemSpec::new(
+            Self::PasswordExpired => words(
                 StatusCode::FORBIDDEN,
                 "password-expired",
-                "Login failed",
-                "Your password has expired. Use Forgotten | Request Username/Password to get a \
-                 password reset link by email, or use Reset Password in Manage Internet Access at \
-                 work with your smartcard.",
+                "problem-password-expired",
             ),
             Self::InvalidRequest(detail) => ProblemSpec::new(
                 StatusCode::BAD_REQUEST,
@@ -202,11 +199,11 @@ impl ProblemCatalogue for LoginError {
 impl AsProblem for RefreshError {
     fn problem(&self) -> ProblemSpec {
         match self {
-            Self::InvalidRefreshToken(why) => ProblemSpec::new(
+            Self::InvalidRefreshToken(why) => ProblemSpec::from_catalogue(
                 StatusCode::UNAUTHORIZED,
                 "invalid-refresh-token",
-                "Unauthorized",
-                "The refresh token is invalid, expired or already used, or its session has ended. Log in again.",
+                "problem-invalid-refresh-token",
+                Vec::new(),
             )
             .with_session_ended(*why),
             Self::Failure(f) => f.problem(),

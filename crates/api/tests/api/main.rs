@@ -39,3 +39,4 @@ mod smtp_server;
 mod smtp_tls;
 mod sweep;
 mod takeover;
+mod welsh;

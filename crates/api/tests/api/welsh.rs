@@ -1,0 +1,127 @@
+//! Answers in the asker's language: `Accept-Language: cy` gives the Welsh words of a problem
+//! with `Content-Language: cy`; `en`, another language or no header give English; the code
+//! never changes. An answer whose words are not all in the catalogue yet says `en`.
+
+use serde_json::{Value, json};
+
+use crate::auth::JANE;
+use crate::helpers::{TestApp, TestBackend, spawn_app};
+
+/// `POST /v1/auth/login` with a wrong password, asking for `language`.
+async fn failed_login(app: &TestApp, language: Option<&str>, body: &Value) -> reqwest::Response {
+    let mut req = app
+        .client
+        .post(format!("{}/v1/auth/login", app.address))
+        .json(body);
+    if let Some(language) = language {
+        req = req.header("accept-language", language);
+    }
+    req.send().await.expect("request sent")
+}
+
+fn header<'a>(res: &'a reqwest::Response, name: &str) -> Vec<&'a str> {
+    res.headers()
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect()
+}
+
+async fn a_failed_login_is_told_in_welsh_when_asked(app: &TestApp) {
+    let wrong = json!({"username": JANE, "password": "not the password at all"});
+    let mut answers = Vec::new();
+    for (asked, answered) in [
+        (Some("cy"), "cy"),
+        (Some("cy-GB, en;q=0.8"), "cy"),
+        (Some("en"), "en"),
+        (Some("fr"), "en"),
+        (None, "en"),
+    ] {
+        let res = failed_login(app, asked, &wrong).await;
+        assert_eq!(res.status(), 401, "{asked:?}");
+        assert_eq!(header(&res, "content-language"), [answered], "{asked:?}");
+        assert!(
+            header(&res, "vary")
+                .iter()
+                .any(|v| v.to_ascii_lowercase().contains("accept-language")),
+            "{asked:?}: {:?}",
+            header(&res, "vary")
+        );
+        let body: Value = res.json().await.unwrap();
+        answers.push((answered, body));
+    }
+    let (_, welsh) = &answers[0];
+    assert_eq!(welsh["code"], "invalid-credentials");
+    assert_eq!(welsh["title"], "Methodd y mewngofnodi");
+    assert!(
+        welsh["detail"]
+            .as_str()
+            .unwrap()
+            .contains("Wedi Anghofio | Gofyn am Enw Defnyddiwr/Cyfrinair"),
+        "{welsh}"
+    );
+    for (language, body) in &answers {
+        assert_eq!(
+            body["code"], welsh["code"],
+            "the code is the same in {language}"
+        );
+        assert_eq!(body["type"], welsh["type"]);
+        if *language == "en" {
+            assert_eq!(body["title"], "Login failed");
+            assert!(
+                body["detail"]
+                    .as_str()
+                    .unwrap()
+                    .contains("Forgotten | Request Username/Password"),
+                "{body}"
+            );
+        }
+    }
+}
+
+/// A refresh token that is not one: the same problem in Welsh.
+async fn a_refused_refresh_token_is_told_in_welsh(app: &TestApp) {
+    let res = app
+        .client
+        .post(format!("{}/v1/auth/refresh", app.address))
+        .header("accept-language", "cy")
+        .json(&json!({"refresh_token": "not-a-refresh-token"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    assert_eq!(header(&res, "content-language"), ["cy"]);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "invalid-refresh-token");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("Mewngofnodwch eto"),
+        "{body}"
+    );
+}
+
+/// A problem whose words are not in the catalogue yet answers in English and says so, rather
+/// than claiming to be Welsh.
+async fn an_answer_without_welsh_words_says_it_is_english(app: &TestApp) {
+    let empty = json!({"username": "", "password": ""});
+    let res = failed_login(app, Some("cy"), &empty).await;
+    assert_eq!(res.status(), 400);
+    assert_eq!(header(&res, "content-language"), ["en"]);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["detail"], "Enter your username and password.");
+}
+
+#[tokio::test]
+async fn problems_answer_in_the_language_asked_for() {
+    for backend in [TestBackend::Sqlite, TestBackend::Postgres] {
+        let Some(app) = spawn_app(backend).await else {
+            continue;
+        };
+        a_failed_login_is_told_in_welsh_when_asked(&app).await;
+        a_refused_refresh_token_is_told_in_welsh(&app).await;
+        an_answer_without_welsh_words_says_it_is_english(&app).await;
+        app.stop().await;
+    }
+}
