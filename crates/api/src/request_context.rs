@@ -118,3 +118,18 @@ pub async fn request_context(
     }
     Ok(res)
 }
+
+/// The language a request asks for in `Accept-Language` (see [`crate::i18n::negotiate`]), for
+/// handlers whose answers carry words.
+impl actix_web::FromRequest for crate::i18n::Language {
+    type Error = std::convert::Infallible;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &actix_web::HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let header = req
+            .headers()
+            .get(actix_web::http::header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok());
+        std::future::ready(Ok(crate::i18n::negotiate(header)))
+    }
+}

@@ -6,6 +6,7 @@ use esr_domain::Coded;
 
 use super::{AsProblem, ProblemCatalogue, ProblemSpec, Violation, internal_error};
 use crate::app::Failure;
+use crate::i18n::{Arg, Language, Message};
 use crate::rate_limit::Limited;
 use crate::state::StorageError;
 
@@ -122,20 +123,44 @@ pub fn violation_body(v: &esr_domain::Violation) -> Violation {
         esr_domain::Violation::ConfirmationMismatch => "confirm_password",
         _ => "new_password",
     };
+    let words = policy_words(v);
     Violation {
         code: v.code().to_owned(),
         field: Some(field.to_owned()),
-        message: v.message(),
+        message: words.text(Language::En).unwrap_or_else(|| v.message()),
+        words: Some(words),
     }
+}
+
+/// The catalogue message of a password-policy violation, with its values.
+fn policy_words(v: &esr_domain::Violation) -> Message {
+    use esr_domain::Violation as Rule;
+    let args = match v {
+        Rule::TooShort { min } => vec![("min_length", Arg::Text(min.to_string()))],
+        Rule::TooLong { max } => vec![("max_length", Arg::Text(max.to_string()))],
+        Rule::ContainsContext { kind } => {
+            vec![("context", Arg::Text(kind.as_str().to_owned()))]
+        }
+        Rule::Reused { depth } => vec![(
+            "history_depth",
+            Arg::Number(i64::try_from(*depth).unwrap_or(i64::MAX)),
+        )],
+        Rule::InvalidCharacters
+        | Rule::Common
+        | Rule::Repetitive
+        | Rule::ConfirmationMismatch
+        | Rule::Breached => Vec::new(),
+    };
+    Message::new(format!("violation-{}", v.code()), args)
 }
 
 /// The `400 password-policy` problem listing every violation.
 pub fn policy_problem(violations: &[esr_domain::Violation]) -> ProblemSpec {
-    ProblemSpec::new(
+    ProblemSpec::from_catalogue(
         StatusCode::BAD_REQUEST,
         "password-policy",
-        "Password not accepted",
-        "The new password does not meet the password policy; see violations.",
+        "problem-password-policy",
+        Vec::new(),
     )
     .with_violations(violations.iter().map(violation_body).collect())
 }
@@ -151,4 +176,44 @@ pub fn policy_problem_example() -> ProblemSpec {
 /// When an example contact-change hold ends (fixed, so the document is the same every build).
 pub fn example_hold_end() -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::from_timestamp(1_795_856_400, 0).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use esr_domain::{ContextKind, Violation as Rule};
+
+    use super::*;
+
+    /// Every password rule has its words in both languages, the English being the rule's own.
+    #[test]
+    fn every_password_rule_has_english_and_welsh_words() {
+        let mut rules = vec![
+            Rule::TooShort { min: 12 },
+            Rule::TooLong { max: 128 },
+            Rule::InvalidCharacters,
+            Rule::Common,
+            Rule::Repetitive,
+            Rule::ConfirmationMismatch,
+            Rule::Reused { depth: 1 },
+            Rule::Reused { depth: 4 },
+            Rule::Breached,
+        ];
+        rules.extend(
+            [
+                ContextKind::Name,
+                ContextKind::Username,
+                ContextKind::EmailAddress,
+                ContextKind::OrganisationName,
+                ContextKind::DateOfBirth,
+                ContextKind::PersonalDetail,
+            ]
+            .map(|kind| Rule::ContainsContext { kind }),
+        );
+        for rule in rules {
+            let words = policy_words(&rule);
+            assert_eq!(words.text(Language::En), Some(rule.message()), "{rule:?}");
+            let welsh = words.text(Language::Cy).expect("Welsh words");
+            assert_ne!(welsh, rule.message(), "{rule:?}");
+        }
+    }
 }

@@ -94,6 +94,31 @@ pub struct Violation {
     pub field: Option<String>,
     /// What to do about it, for a person to read.
     pub message: String,
+    /// The catalogue message of `message`, when it comes from the catalogue.
+    #[serde(skip)]
+    pub words: Option<Message>,
+}
+
+/// The catalogue message of a rule without values (`violation-{code}`), if the catalogue has
+/// one. A message that needs values it is not given does not format, so its problem stays in
+/// English rather than show a Welsh text with a hole in it.
+pub fn violation_words(code: &str) -> Option<Message> {
+    let id = format!("violation-{code}");
+    Language::En
+        .catalogue()
+        .has(&id)
+        .then(|| Message::new(id, Vec::new()))
+}
+
+impl Violation {
+    /// `message` in `language`, when its words are in the catalogue.
+    pub(crate) fn in_language(&self, language: Language) -> Option<Self> {
+        let message = self.words.as_ref()?.text(language)?;
+        Some(Self {
+            message,
+            ..self.clone()
+        })
+    }
 }
 
 /// A problem before the request id is attached; what error types produce.
@@ -169,16 +194,26 @@ impl ProblemSpec {
     /// This problem in `language`, and the language it is then in: English where some of its
     /// words have no translation (so `Content-Language` never claims what the body is not).
     fn in_language(mut self, language: Language) -> (Self, Language) {
-        if language == Language::En || !self.violations.is_empty() {
+        if language == Language::En {
             return (self, Language::En);
         }
         let Some(words) = &self.words else {
             return (self, Language::En);
         };
-        match (words.title.text(language), words.detail.text(language)) {
-            (Some(title), Some(detail)) => {
+        let violations: Option<Vec<Violation>> = self
+            .violations
+            .iter()
+            .map(|v| v.in_language(language))
+            .collect();
+        match (
+            words.title.text(language),
+            words.detail.text(language),
+            violations,
+        ) {
+            (Some(title), Some(detail), Some(violations)) => {
                 self.title = Cow::Owned(title);
                 self.detail = detail;
+                self.violations = violations;
                 (self, language)
             }
             _ => (self, Language::En),

@@ -147,6 +147,7 @@ impl AsProblem for ChangeError {
                 code: "current-password-incorrect".into(),
                 field: Some("current_password".into()),
                 message: "The current password is not correct".into(),
+                words: crate::problem::violation_words("current-password-incorrect"),
             }]),
             Self::Policy(violations) => policy_problem(violations),
             Self::ContactChangeHold(until) => crate::problem::contact_change_hold_problem(

@@ -1,11 +1,13 @@
 //! The password policy, for forms: the rules to show, and a live check of a candidate.
 
-use actix_web::{get, post, web};
+use actix_web::http::header;
+use actix_web::{HttpResponse, get, post, web};
 use esr_domain::{Password, PolicyContext};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use crate::i18n::Language;
 use crate::problem::Violation;
 use crate::problem::violation_body;
 use crate::state::AppState;
@@ -103,14 +105,16 @@ pub struct PasswordCheckResult {
     tag = "password-policy",
     request_body = PasswordCheckRequest,
     responses(
-        (status = 200, description = "The candidate's violations (possibly none).", body = PasswordCheckResult),
+        (status = 200, description = "The candidate's violations (possibly none), their messages in the language `Accept-Language` prefers (`cy` or `en`).", body = PasswordCheckResult,
+            headers(("Content-Language" = String, description = "The language of the messages: `cy` when `Accept-Language` prefers Welsh, otherwise `en`."))),
     ),
 )]
 #[post("/password-policy/check")]
 pub async fn check_password(
     state: web::Data<AppState>,
+    language: Language,
     body: web::Json<PasswordCheckRequest>,
-) -> web::Json<PasswordCheckResult> {
+) -> HttpResponse {
     let body = body.into_inner();
     let ctx = PolicyContext {
         username: body
@@ -120,7 +124,7 @@ pub async fn check_password(
             .filter(|u| !u.is_empty()),
         ..PolicyContext::default()
     };
-    let violations = match state.config.password_policy.check(
+    let violations: Vec<Violation> = match state.config.password_policy.check(
         &body.new_password,
         body.confirm_password.as_ref(),
         &ctx,
@@ -128,8 +132,23 @@ pub async fn check_password(
         Ok(_) => Vec::new(),
         Err(violations) => violations.iter().map(violation_body).collect(),
     };
-    web::Json(PasswordCheckResult {
-        acceptable: violations.is_empty(),
-        violations,
-    })
+    let (violations, answered_in) = in_language(violations, language);
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_LANGUAGE, answered_in.tag()))
+        .insert_header((header::VARY, "Accept-Language"))
+        .json(PasswordCheckResult {
+            acceptable: violations.is_empty(),
+            violations,
+        })
+}
+
+/// The messages of `violations` in `language`, and the language they are then in (English
+/// unless every one has words in `language`).
+fn in_language(violations: Vec<Violation>, language: Language) -> (Vec<Violation>, Language) {
+    let translated: Option<Vec<Violation>> =
+        violations.iter().map(|v| v.in_language(language)).collect();
+    match translated {
+        Some(translated) => (translated, language),
+        None => (violations, Language::En),
+    }
 }

@@ -161,6 +161,7 @@ impl AsProblem for RecoveryError {
                 code: "username-mismatch".into(),
                 field: Some("username".into()),
                 message: TokenError::UsernameMismatch.message(),
+                words: crate::problem::violation_words("username-mismatch"),
             }]),
             Self::Policy(violations) => policy_problem(violations),
             Self::Failure(f) => f.problem(),
@@ -218,6 +219,7 @@ fn violation(field: &str, e: &impl Coded) -> Violation {
         code: e.code().to_owned(),
         field: Some(field.to_owned()),
         message: e.message(),
+        words: crate::problem::violation_words(e.code()),
     }
 }
 
@@ -320,6 +322,7 @@ pub async fn request_unlock(
             code: "username-required".into(),
             field: Some("username".into()),
             message: "Enter your ESR username (Example: 999JSMITH01)".into(),
+            words: crate::problem::violation_words("username-required"),
         }]));
     }
     let form = RecoveryForm {

@@ -113,15 +113,95 @@ async fn an_answer_without_welsh_words_says_it_is_english(app: &TestApp) {
     assert_eq!(body["detail"], "Enter your username and password.");
 }
 
+/// The live password check gives every violation's message in Welsh, with the same codes.
+async fn the_password_check_speaks_welsh(app: &TestApp) {
+    let candidate = json!({"new_password": "aaaa", "confirm_password": "bbbb"});
+    let mut answers = Vec::new();
+    for language in ["cy", "en"] {
+        let res = app
+            .client
+            .post(format!("{}/v1/password-policy/check", app.address))
+            .header("accept-language", language)
+            .json(&candidate)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(header(&res, "content-language"), [language]);
+        let body: Value = res.json().await.unwrap();
+        answers.push(body);
+    }
+    let codes = |body: &Value| -> Vec<String> {
+        body["violations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["code"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(codes(&answers[0]), codes(&answers[1]));
+    assert!(codes(&answers[0]).contains(&"password-too-short".to_owned()));
+    let welsh: Vec<&str> = answers[0]["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["message"].as_str().unwrap())
+        .collect();
+    assert!(
+        welsh.contains(&"Rhaid i'r cyfrinair fod yn 12 nod o leiaf"),
+        "{welsh:?}"
+    );
+    assert!(
+        answers[1]["violations"][0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Password must be a minimum of 12 characters"),
+        "{}",
+        answers[1]
+    );
+}
+
+/// A refused new password: the problem and each of its violations in Welsh.
+async fn a_refused_new_password_is_explained_in_welsh(app: &TestApp) {
+    let tokens = app.tokens(JANE, crate::auth::JANE_PASSWORD).await;
+    let access = tokens["access_token"].as_str().unwrap();
+    let res = app
+        .client
+        .post(format!("{}/v1/me/password", app.address))
+        .bearer_auth(access)
+        .header("accept-language", "cy")
+        .json(&json!({
+            "current_password": crate::auth::JANE_PASSWORD,
+            "new_password": "short",
+            "confirm_password": "short",
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert_eq!(header(&res, "content-language"), ["cy"]);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "password-policy");
+    assert_eq!(body["violations"][0]["code"], "password-too-short");
+    assert_eq!(
+        body["violations"][0]["message"],
+        "Rhaid i'r cyfrinair fod yn 12 nod o leiaf"
+    );
+    assert_ne!(body["title"], "Password not accepted", "{body}");
+}
+
 #[tokio::test]
 async fn problems_answer_in_the_language_asked_for() {
     for backend in [TestBackend::Sqlite, TestBackend::Postgres] {
         let Some(app) = spawn_app(backend).await else {
             continue;
         };
+        // Before the failed logins, which lock Jane's account.
+        a_refused_new_password_is_explained_in_welsh(&app).await;
         a_failed_login_is_told_in_welsh_when_asked(&app).await;
         a_refused_refresh_token_is_told_in_welsh(&app).await;
         an_answer_without_welsh_words_says_it_is_english(&app).await;
+        the_password_check_speaks_welsh(&app).await;
         app.stop().await;
     }
 }

@@ -222,6 +222,7 @@ pub fn violation(field: &str, e: &impl Coded) -> Violation {
         code: e.code().to_owned(),
         field: Some(field.to_owned()),
         message: e.message(),
+        words: crate::problem::violation_words(e.code()),
     }
 }
 
@@ -231,6 +232,7 @@ pub fn violation_of(field: &str, code: &str, message: &str) -> Violation {
         code: code.to_owned(),
         field: Some(field.to_owned()),
         message: message.to_owned(),
+        words: None,
     }
 }
 
