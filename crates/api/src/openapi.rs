@@ -394,12 +394,6 @@ pub async fn no_route(req: actix_web::HttpRequest) -> actix_web::HttpResponse {
             }
             res
         }
-        None => crate::problem::ProblemSpec::new(
-            actix_web::http::StatusCode::NOT_FOUND,
-            "not-found",
-            "Not Found",
-            crate::problem::NO_ROUTE_DETAIL,
-        )
-        .into_response(),
+        None => crate::problem::no_route_problem().into_response(),
     }
 }

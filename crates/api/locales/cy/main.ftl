@@ -30,7 +30,7 @@ problem-forbidden = Nid oes gennych ganiatâd i wneud hyn.
 # problem/mod.rs: ProblemSpec::for_status, 404
 problem-not-found-title = Heb ei ganfod
 problem-not-found = Nid oes dim byd yn y cyfeiriad hwn.
-# problem/mod.rs: unrouted_problems / NO_ROUTE_DETAIL; openapi.rs: no_route (no such path)
+# problem/mod.rs: no_route_problem (an address that does not exist)
 problem-not-found--no-route = Nid oes dim byd yn y cyfeiriad hwn. Disgrifir yr API yn /api-docs/openapi.json.
 
 # problem/mod.rs: ProblemSpec::for_status, 405

@@ -32,7 +32,7 @@ problem-forbidden = You are not allowed to do this.
 # problem/mod.rs: ProblemSpec::for_status, 404
 problem-not-found-title = Not Found
 problem-not-found = There is nothing at this address.
-# problem/mod.rs: unrouted_problems / NO_ROUTE_DETAIL; openapi.rs: no_route (no such path)
+# problem/mod.rs: no_route_problem (an address that does not exist)
 problem-not-found--no-route = There is nothing at this address. The API is described at /api-docs/openapi.json.
 
 # problem/mod.rs: ProblemSpec::for_status, 405

@@ -58,22 +58,22 @@ impl ProblemCatalogue for StorageError {
 
 /// The `503 database-unavailable` problem.
 pub fn database_unavailable_problem() -> ProblemSpec {
-    ProblemSpec::new(
+    ProblemSpec::from_catalogue(
         StatusCode::SERVICE_UNAVAILABLE,
         "database-unavailable",
-        "Service Unavailable",
-        "The service is busy or its database is unavailable; try again shortly.",
+        "problem-database-unavailable",
+        Vec::new(),
     )
     .with_retry_after(1)
 }
 
 impl AsProblem for Limited {
     fn problem(&self) -> ProblemSpec {
-        ProblemSpec::new(
+        ProblemSpec::from_catalogue(
             StatusCode::TOO_MANY_REQUESTS,
             "too-many-requests",
-            "Too Many Requests",
-            "Too many attempts. Please wait before trying again.",
+            "problem-too-many-requests--attempts",
+            Vec::new(),
         )
         .with_retry_after(self.retry_after_secs)
     }
@@ -108,11 +108,11 @@ pub fn contact_change_hold_problem(
 
 /// The `503 busy` problem of a full hashing pool.
 pub fn busy_problem() -> ProblemSpec {
-    ProblemSpec::new(
+    ProblemSpec::from_catalogue(
         StatusCode::SERVICE_UNAVAILABLE,
         "busy",
-        "Service Unavailable",
-        "The service is busy. Please try again in a moment.",
+        "problem-busy",
+        Vec::new(),
     )
     .with_retry_after(1)
 }

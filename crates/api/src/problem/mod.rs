@@ -277,37 +277,24 @@ impl ProblemSpec {
 
     /// The problem for a status when nothing more specific is known.
     pub fn for_status(status: StatusCode) -> Self {
-        let (code, detail) = match status {
-            StatusCode::BAD_REQUEST => ("bad-request", "The request could not be understood."),
-            StatusCode::UNAUTHORIZED => ("unauthorized", "Authentication is required."),
-            StatusCode::FORBIDDEN => ("forbidden", "You are not allowed to do this."),
-            StatusCode::NOT_FOUND => ("not-found", "There is nothing at this address."),
-            StatusCode::METHOD_NOT_ALLOWED => (
-                "method-not-allowed",
-                "This address does not accept that method; the Allow header lists those it does.",
-            ),
-            StatusCode::PAYLOAD_TOO_LARGE => {
-                ("payload-too-large", "The request body is too large.")
+        let (code, detail_id) = match status {
+            StatusCode::BAD_REQUEST => ("bad-request", "problem-bad-request"),
+            StatusCode::UNAUTHORIZED => ("unauthorized", "problem-unauthorized"),
+            StatusCode::FORBIDDEN => ("forbidden", "problem-forbidden"),
+            StatusCode::NOT_FOUND => ("not-found", "problem-not-found"),
+            StatusCode::METHOD_NOT_ALLOWED => ("method-not-allowed", "problem-method-not-allowed"),
+            StatusCode::PAYLOAD_TOO_LARGE => ("payload-too-large", "problem-payload-too-large"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+                ("unsupported-media-type", "problem-unsupported-media-type")
             }
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => (
-                "unsupported-media-type",
-                "The request body has a content type this address does not accept.",
-            ),
-            StatusCode::TOO_MANY_REQUESTS => {
-                ("too-many-requests", "Too many requests; try again later.")
+            StatusCode::TOO_MANY_REQUESTS => ("too-many-requests", "problem-too-many-requests"),
+            StatusCode::SERVICE_UNAVAILABLE => {
+                ("service-unavailable", "problem-service-unavailable")
             }
-            StatusCode::SERVICE_UNAVAILABLE => (
-                "service-unavailable",
-                "The service is busy or a dependency is unavailable; try again shortly.",
-            ),
-            s if s.is_server_error() => (
-                "internal-error",
-                "Something went wrong on our side. Please try again later; quote the request id if you contact support.",
-            ),
-            _ => ("http-error", "The request failed."),
+            s if s.is_server_error() => ("internal-error", "problem-internal-error"),
+            _ => ("http-error", "problem-http-error"),
         };
-        let title = status.canonical_reason().unwrap_or("Error");
-        Self::new(status, code, title, detail)
+        Self::from_catalogue(status, code, detail_id, Vec::new())
     }
 
     /// An opaque 500; the cause goes to the log, never to the client.
@@ -417,20 +404,21 @@ macro_rules! operation_problems {
 /// method it does not take, and the opaque 500.
 pub fn unrouted_problems() -> Vec<ProblemSpec> {
     vec![
-        ProblemSpec::new(
-            StatusCode::NOT_FOUND,
-            "not-found",
-            "Not Found",
-            NO_ROUTE_DETAIL,
-        ),
+        no_route_problem(),
         ProblemSpec::for_status(StatusCode::METHOD_NOT_ALLOWED),
         ProblemSpec::internal(),
     ]
 }
 
-/// The detail of a `404 not-found` for an address that does not exist.
-pub const NO_ROUTE_DETAIL: &str =
-    "There is nothing at this address. The API is described at /api-docs/openapi.json.";
+/// The `404 not-found` of an address that does not exist.
+pub fn no_route_problem() -> ProblemSpec {
+    ProblemSpec::from_catalogue(
+        StatusCode::NOT_FOUND,
+        "not-found",
+        "problem-not-found--no-route",
+        Vec::new(),
+    )
+}
 
 /// Logs an unexpected error with its whole cause chain and returns the opaque 500.
 pub fn internal_error(error: &(dyn std::error::Error + 'static)) -> ProblemSpec {
@@ -533,6 +521,9 @@ pub enum RequestError {
     /// The body is JSON but not of the expected shape (unknown field, wrong type, missing field).
     #[error("invalid request body: {0}")]
     InvalidBody(String),
+    /// The body is a JSON array or scalar where an object is expected.
+    #[error("the request body is not a JSON object")]
+    NotAnObject,
     /// The body is larger than the route accepts.
     #[error("request body larger than {limit} bytes")]
     TooLarge {
@@ -562,41 +553,47 @@ pub enum RequestError {
 impl AsProblem for RequestError {
     fn problem(&self) -> ProblemSpec {
         match self {
-            Self::MalformedJson(detail) => ProblemSpec::new(
+            Self::MalformedJson(detail) => ProblemSpec::from_catalogue(
                 StatusCode::BAD_REQUEST,
                 "malformed-json",
-                "Malformed JSON",
-                format!("The request body is not valid JSON: {detail}."),
+                "problem-malformed-json",
+                vec![("reason", Arg::Text(detail.clone()))],
             ),
-            Self::InvalidBody(detail) => ProblemSpec::new(
+            Self::InvalidBody(detail) => ProblemSpec::from_catalogue(
                 StatusCode::BAD_REQUEST,
                 "invalid-request-body",
-                "Invalid request body",
-                format!("The request body does not match the expected schema: {detail}."),
+                "problem-invalid-request-body",
+                vec![("reason", Arg::Text(detail.clone()))],
             ),
-            Self::TooLarge { limit } => ProblemSpec::new(
+            Self::NotAnObject => ProblemSpec::from_catalogue(
+                StatusCode::BAD_REQUEST,
+                "invalid-request-body",
+                "problem-invalid-request-body--not-an-object",
+                Vec::new(),
+            ),
+            Self::TooLarge { limit } => ProblemSpec::from_catalogue(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload-too-large",
-                "Payload Too Large",
-                format!("The request body is larger than the limit of {limit} bytes."),
+                "problem-payload-too-large--limit",
+                vec![("limit", Arg::Text(limit.to_string()))],
             ),
-            Self::UnsupportedMediaType => ProblemSpec::new(
+            Self::UnsupportedMediaType => ProblemSpec::from_catalogue(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported-media-type",
-                "Unsupported Media Type",
-                "Send the request body as application/json.",
+                "problem-unsupported-media-type--json",
+                Vec::new(),
             ),
-            Self::Payload(detail) => ProblemSpec::new(
+            Self::Payload(detail) => ProblemSpec::from_catalogue(
                 StatusCode::BAD_REQUEST,
                 "bad-request",
-                "Bad Request",
-                format!("The request body could not be read: {detail}."),
+                "problem-bad-request--unreadable-body",
+                vec![("reason", Arg::Text(detail.clone()))],
             ),
-            Self::BodyTimeout { secs } => ProblemSpec::new(
+            Self::BodyTimeout { secs } => ProblemSpec::from_catalogue(
                 StatusCode::REQUEST_TIMEOUT,
                 "request-timeout",
-                "Request Timeout",
-                format!("The request body did not arrive within {secs} seconds."),
+                "problem-request-timeout",
+                vec![("seconds", Arg::Text(secs.to_string()))],
             ),
             Self::InvalidPath(detail) => ProblemSpec::new(
                 StatusCode::BAD_REQUEST,
@@ -715,9 +712,7 @@ pub async fn json_objects_only(
     };
     let refused = match tokio::time::timeout(deadline, read).await {
         Ok(Ok(body)) if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') => {
-            RequestError::InvalidBody(
-                "the body must be a JSON object ({ … }) with the documented fields".into(),
-            )
+            RequestError::NotAnObject
         }
         Ok(Ok(body)) => {
             req.set_payload(actix_web::dev::Payload::from(body.freeze()));

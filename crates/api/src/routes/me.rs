@@ -112,11 +112,11 @@ pub enum MeError {
 impl AsProblem for MeError {
     fn problem(&self) -> ProblemSpec {
         match self {
-            Self::AccountGone => ProblemSpec::new(
+            Self::AccountGone => ProblemSpec::from_catalogue(
                 StatusCode::UNAUTHORIZED,
                 "invalid-token",
-                "Unauthorized",
-                "The account of this session no longer exists.",
+                "problem-invalid-token--account-gone",
+                Vec::new(),
             ),
             Self::Auth(e) => e.problem(),
             Self::Storage(e) => e.problem(),
@@ -137,11 +137,11 @@ impl AsProblem for ChangeError {
     fn problem(&self) -> ProblemSpec {
         match self {
             Self::SessionEnded => AuthError::SessionEnded(None).problem(),
-            Self::WrongCurrentPassword => ProblemSpec::new(
+            Self::WrongCurrentPassword => ProblemSpec::from_catalogue(
                 StatusCode::BAD_REQUEST,
                 "current-password-incorrect",
-                "Current password incorrect",
-                "The current password is not correct. Repeated wrong attempts lock the account.",
+                "problem-current-password-incorrect",
+                Vec::new(),
             )
             .with_violations(vec![crate::problem::Violation {
                 code: "current-password-incorrect".into(),

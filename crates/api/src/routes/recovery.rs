@@ -131,31 +131,31 @@ impl From<ResetError> for RecoveryError {
 impl AsProblem for RecoveryError {
     fn problem(&self) -> ProblemSpec {
         match self {
-            Self::InvalidForm(violations) => ProblemSpec::new(
+            Self::InvalidForm(violations) => ProblemSpec::from_catalogue(
                 StatusCode::BAD_REQUEST,
                 "invalid-form",
-                "Check your details",
-                "Some of the details entered are not valid; see violations.",
+                "problem-invalid-form",
+                Vec::new(),
             )
             .with_violations(violations.clone()),
-            Self::RateLimited(l) => ProblemSpec::new(
+            Self::RateLimited(l) => ProblemSpec::from_catalogue(
                 StatusCode::TOO_MANY_REQUESTS,
                 "too-many-requests",
-                "Too Many Requests",
-                "Too many requests. Please wait before trying again.",
+                "problem-too-many-requests--recovery",
+                Vec::new(),
             )
             .with_retry_after(l.retry_after_secs),
-            Self::InvalidLink(_) => ProblemSpec::new(
+            Self::InvalidLink(_) => ProblemSpec::from_catalogue(
                 StatusCode::BAD_REQUEST,
                 "invalid-link",
-                "Link not valid",
-                "This link is not valid: it may have expired (links are active for 4 hours), been used already, or been replaced by a newer email. Please use Forgotten | Request Username/Password to get a new one.",
+                "problem-invalid-link",
+                Vec::new(),
             ),
-            Self::UsernameMismatch => ProblemSpec::new(
+            Self::UsernameMismatch => ProblemSpec::from_catalogue(
                 StatusCode::BAD_REQUEST,
                 "username-mismatch",
-                "Username does not match",
-                TokenError::UsernameMismatch.message(),
+                "problem-username-mismatch",
+                Vec::new(),
             )
             .with_violations(vec![Violation {
                 code: "username-mismatch".into(),

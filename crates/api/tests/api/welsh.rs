@@ -102,6 +102,43 @@ async fn a_refused_refresh_token_is_told_in_welsh(app: &TestApp) {
     );
 }
 
+/// Problems every address can give: an unknown address and a body that is not JSON.
+async fn the_common_problems_are_told_in_welsh(app: &TestApp) {
+    let res = app
+        .client
+        .get(format!("{}/v1/nothing-here", app.address))
+        .header("accept-language", "cy")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    assert_eq!(header(&res, "content-language"), ["cy"]);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "not-found");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("/api-docs/openapi.json"),
+        "{body}"
+    );
+    assert_ne!(body["title"], "Not Found");
+    let res = app
+        .client
+        .post(format!("{}/v1/auth/login", app.address))
+        .header("accept-language", "cy")
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert_eq!(header(&res, "content-language"), ["cy"]);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "malformed-json");
+    assert_ne!(body["title"], "Malformed JSON");
+}
+
 /// A problem whose words are not in the catalogue yet answers in English and says so, rather
 /// than claiming to be Welsh.
 async fn an_answer_without_welsh_words_says_it_is_english(app: &TestApp) {
@@ -202,6 +239,7 @@ async fn problems_answer_in_the_language_asked_for() {
         a_refused_refresh_token_is_told_in_welsh(&app).await;
         an_answer_without_welsh_words_says_it_is_english(&app).await;
         the_password_check_speaks_welsh(&app).await;
+        the_common_problems_are_told_in_welsh(&app).await;
         app.stop().await;
     }
 }
