@@ -72,24 +72,24 @@ const CHALLENGE: &str = "Bearer realm=\"esr-access-admin\"";
 impl AsProblem for AdminAuthError {
     fn problem(&self) -> ProblemSpec {
         match self {
-            Self::InvalidKey => ProblemSpec::new(
+            Self::InvalidKey => ProblemSpec::from_catalogue(
                 StatusCode::UNAUTHORIZED,
                 "invalid-api-key",
-                "Unauthorized",
-                "Send a live administrator API key: Authorization: Bearer esr_… (created with `esr-api create-api-key`).",
+                "problem-invalid-api-key",
+                Vec::new(),
             )
             .with_www_authenticate(CHALLENGE),
-            Self::ReadOnly => ProblemSpec::new(
+            Self::ReadOnly => ProblemSpec::from_catalogue(
                 StatusCode::FORBIDDEN,
                 "api-key-read-only",
-                "Forbidden",
-                "This API key is read-only; changes need a key created with --access write.",
+                "problem-api-key-read-only",
+                Vec::new(),
             ),
-            Self::ScopeTooNarrow => ProblemSpec::new(
+            Self::ScopeTooNarrow => ProblemSpec::from_catalogue(
                 StatusCode::FORBIDDEN,
                 "api-key-scope",
-                "Forbidden",
-                "This operation needs a key scoped to all organisations (--scope all).",
+                "problem-api-key-scope",
+                Vec::new(),
             ),
             Self::Storage(e) => e.problem(),
         }

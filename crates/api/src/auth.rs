@@ -50,11 +50,11 @@ const CHALLENGE_INVALID: &str = "Bearer realm=\"esr-access\", error=\"invalid_to
 impl AsProblem for AuthError {
     fn problem(&self) -> ProblemSpec {
         match self {
-            Self::Missing => ProblemSpec::new(
+            Self::Missing => ProblemSpec::from_catalogue(
                 StatusCode::UNAUTHORIZED,
                 "unauthenticated",
-                "Unauthorized",
-                "Send an access token: Authorization: Bearer <token> (from POST /v1/auth/login).",
+                "problem-unauthenticated",
+                Vec::new(),
             )
             .with_www_authenticate(CHALLENGE),
             Self::Invalid(_) | Self::SessionEnded(_) => {
@@ -65,11 +65,11 @@ impl AsProblem for AuthError {
                 };
                 invalid_token_problem(ended)
             }
-            Self::EnrolmentRequired => ProblemSpec::new(
+            Self::EnrolmentRequired => ProblemSpec::from_catalogue(
                 StatusCode::FORBIDDEN,
                 "mfa-enrolment-required",
-                "Add a sign-in method",
-                "Your organisation requires a second sign-in method (an authenticator app or a passkey). Add one under /v1/me/factors, then log in again.",
+                "problem-mfa-enrolment-required",
+                Vec::new(),
             ),
             Self::Storage(e) => e.problem(),
         }
@@ -91,11 +91,11 @@ impl ProblemCatalogue for AuthError {
 
 /// The `401 invalid-token` problem, saying why the session ended when known.
 pub(crate) fn invalid_token_problem(ended: Option<&'static str>) -> ProblemSpec {
-    ProblemSpec::new(
+    ProblemSpec::from_catalogue(
         StatusCode::UNAUTHORIZED,
         "invalid-token",
-        "Unauthorized",
-        "The access token is invalid or expired, or its session has ended. Refresh it or log in again.",
+        "problem-invalid-token",
+        Vec::new(),
     )
     .with_www_authenticate(CHALLENGE_INVALID)
     .with_session_ended(ended)

@@ -24,11 +24,11 @@ pub struct NoAppConfigured;
 
 impl AsProblem for NoAppConfigured {
     fn problem(&self) -> ProblemSpec {
-        ProblemSpec::new(
+        ProblemSpec::from_catalogue(
             StatusCode::NOT_FOUND,
             "app-association-not-configured",
-            "Not Found",
-            "No app of this platform is associated with this service.",
+            "problem-app-association-not-configured",
+            Vec::new(),
         )
     }
 }

@@ -323,17 +323,17 @@ impl AsProblem for SecondFactorError {
                 "Invalid request body",
                 e.to_string(),
             ),
-            Self::Step(SecondStepError::InvalidMfaToken) => ProblemSpec::new(
+            Self::Step(SecondStepError::InvalidMfaToken) => ProblemSpec::from_catalogue(
                 StatusCode::UNAUTHORIZED,
                 "invalid-mfa-token",
-                "Login failed",
-                "The sign-in has expired or was already completed. Log in again with your username and password.",
+                "problem-invalid-mfa-token",
+                Vec::new(),
             ),
-            Self::Step(SecondStepError::WrongSecondFactor) => ProblemSpec::new(
+            Self::Step(SecondStepError::WrongSecondFactor) => ProblemSpec::from_catalogue(
                 StatusCode::UNAUTHORIZED,
                 "invalid-second-factor",
-                "Login failed",
-                "The code is not correct, or was used already. Wait for a new code in your authenticator app, or use a recovery code. Repeated wrong codes lock the account.",
+                "problem-invalid-second-factor",
+                Vec::new(),
             ),
             Self::Step(SecondStepError::RateLimited(limited)) => limited.problem(),
             Self::Step(SecondStepError::Failure(f)) => f.problem(),

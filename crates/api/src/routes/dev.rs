@@ -41,11 +41,11 @@ pub enum MailboxError {
 impl AsProblem for MailboxError {
     fn problem(&self) -> ProblemSpec {
         match self {
-            Self::NotFileTransport => ProblemSpec::new(
+            Self::NotFileTransport => ProblemSpec::from_catalogue(
                 StatusCode::NOT_FOUND,
                 "mailbox-unavailable",
-                "No dev mailbox",
-                "Emails are not written to files in this configuration (ESR_EMAIL_TRANSPORT is not `file`).",
+                "problem-mailbox-unavailable",
+                Vec::new(),
             ),
             Self::Io(_) => internal_error(self),
         }

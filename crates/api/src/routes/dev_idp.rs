@@ -68,11 +68,11 @@ pub enum DevIdpError {
 impl AsProblem for DevIdpError {
     fn problem(&self) -> ProblemSpec {
         match self {
-            Self::Disabled => ProblemSpec::new(
+            Self::Disabled => ProblemSpec::from_catalogue(
                 StatusCode::NOT_FOUND,
                 "smartcard-login-disabled",
-                "Smartcard sign-in disabled",
-                "Smartcard sign-in is disabled, so the dev identity provider has no client.",
+                "problem-smartcard-login-disabled--dev-idp",
+                Vec::new(),
             ),
             Self::InvalidRequest(detail) => ProblemSpec::new(
                 StatusCode::BAD_REQUEST,

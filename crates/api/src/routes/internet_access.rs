@@ -78,20 +78,20 @@ pub struct SetPasswordRequest {
 }
 
 fn account_gone() -> ProblemSpec {
-    ProblemSpec::new(
+    ProblemSpec::from_catalogue(
         StatusCode::UNAUTHORIZED,
         "invalid-token",
-        "Unauthorized",
-        "The account of this session no longer exists.",
+        "problem-invalid-token--account-gone",
+        Vec::new(),
     )
 }
 
 fn smartcard_required() -> ProblemSpec {
-    ProblemSpec::new(
+    ProblemSpec::from_catalogue(
         StatusCode::FORBIDDEN,
         "smartcard-required",
-        "Smartcard sign-in required",
-        "Manage Internet Access is only available at work: sign in to ESR with your smartcard.",
+        "problem-smartcard-required",
+        Vec::new(),
     )
 }
 

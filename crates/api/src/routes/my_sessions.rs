@@ -79,11 +79,11 @@ pub struct SessionsBody {
 impl AsProblem for EndSessionError {
     fn problem(&self) -> ProblemSpec {
         match self {
-            Self::NotFound => ProblemSpec::new(
+            Self::NotFound => ProblemSpec::from_catalogue(
                 StatusCode::NOT_FOUND,
                 "session-not-found",
-                "Not found",
-                "No active session of yours has this id.",
+                "problem-session-not-found",
+                Vec::new(),
             ),
             Self::ContactChangeHold(until) => crate::problem::contact_change_hold_problem(
                 "Your work email or smartcard details were changed recently. For your security, a smartcard sign-in cannot see or end your other sessions until the waiting time after the change has passed (see Retry-After). If you did not expect the change, contact your System Administrator.",

@@ -153,11 +153,11 @@ impl AsProblem for OrganisationError {
                 "Invalid organisation code",
                 e.message(),
             ),
-            Self::NotFound => ProblemSpec::new(
+            Self::NotFound => ProblemSpec::from_catalogue(
                 StatusCode::NOT_FOUND,
                 "organisation-not-found",
-                "Organisation not found",
-                "No organisation has this code.",
+                "problem-organisation-not-found",
+                Vec::new(),
             ),
             Self::InvalidPage(detail) => ProblemSpec::new(
                 StatusCode::BAD_REQUEST,

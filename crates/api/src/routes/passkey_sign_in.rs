@@ -25,17 +25,17 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
 impl AsProblem for PasskeySignInError {
     fn problem(&self) -> ProblemSpec {
         match self {
-            Self::Unavailable => ProblemSpec::new(
+            Self::Unavailable => ProblemSpec::from_catalogue(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "passkeys-unavailable",
-                "Passkeys not available",
-                "Passkeys cannot be used with this service's address; sign in with your username and password.",
+                "problem-passkeys-unavailable",
+                Vec::new(),
             ),
-            Self::Refused => ProblemSpec::new(
+            Self::Refused => ProblemSpec::from_catalogue(
                 StatusCode::UNAUTHORIZED,
                 "passkey-sign-in-failed",
-                "Login failed",
-                "This passkey could not sign you in. Start again, or log in with your username and password.",
+                "problem-passkey-sign-in-failed",
+                Vec::new(),
             ),
             // After a genuine answer, the account's state is told as a password login tells it.
             Self::Suspended => LoginError::Suspended.problem(),

@@ -24,11 +24,11 @@ pub struct UnknownProblem;
 
 impl AsProblem for UnknownProblem {
     fn problem(&self) -> ProblemSpec {
-        ProblemSpec::new(
+        ProblemSpec::from_catalogue(
             StatusCode::NOT_FOUND,
             "problem-type-not-found",
-            "Not Found",
-            "No problem of this API has this code; /problems lists them all.",
+            "problem-problem-type-not-found",
+            Vec::new(),
         )
     }
 }

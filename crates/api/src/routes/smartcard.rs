@@ -99,17 +99,17 @@ impl AsProblem for SmartcardError {
             )
         };
         match self {
-            Self::Disabled => ProblemSpec::new(
+            Self::Disabled => ProblemSpec::from_catalogue(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "smartcard-login-disabled",
-                "Smartcard sign-in unavailable",
-                "Smartcard sign-in is not enabled on this service.",
+                "problem-smartcard-login-disabled",
+                Vec::new(),
             ),
-            Self::RedirectUriNotAllowed => ProblemSpec::new(
+            Self::RedirectUriNotAllowed => ProblemSpec::from_catalogue(
                 StatusCode::BAD_REQUEST,
                 "redirect-uri-not-allowed",
-                "Redirect URI not allowed",
-                "The redirect_uri is not one this service is configured to use (ESR_OIDC_REDIRECT_URIS).",
+                "problem-redirect-uri-not-allowed",
+                Vec::new(),
             ),
             Self::InvalidRequest(detail) => ProblemSpec::new(
                 StatusCode::BAD_REQUEST,
@@ -129,23 +129,23 @@ impl AsProblem for SmartcardError {
                 "smartcard-token-invalid",
                 "The answer of the NHS identity service could not be verified.",
             ),
-            Self::AssuranceTooLow(_) => ProblemSpec::new(
+            Self::AssuranceTooLow(_) => ProblemSpec::from_catalogue(
                 StatusCode::FORBIDDEN,
                 "smartcard-assurance-too-low",
-                "Smartcard required",
-                "This sign-in is not strong enough to manage internet access. Please sign in with your NHS smartcard.",
+                "problem-smartcard-assurance-too-low",
+                Vec::new(),
             ),
-            Self::NoEsrRecord => ProblemSpec::new(
+            Self::NoEsrRecord => ProblemSpec::from_catalogue(
                 StatusCode::FORBIDDEN,
                 "no-esr-record",
-                "No ESR record linked to this smartcard",
-                "There is no ESR record linked to this smartcard. Please contact the System Administrator.",
+                "problem-no-esr-record",
+                Vec::new(),
             ),
-            Self::OrganisationChoiceRequired(choices) => ProblemSpec::new(
+            Self::OrganisationChoiceRequired(choices) => ProblemSpec::from_catalogue(
                 StatusCode::CONFLICT,
                 "organisation-choice-required",
-                "Choose an organisation",
-                "Your smartcard is linked to ESR records in more than one organisation. Choose the organisation to sign in to, then sign in again.",
+                "problem-organisation-choice-required",
+                Vec::new(),
             )
             .with_organisations(
                 choices
@@ -169,17 +169,14 @@ impl AsProblem for SmartcardError {
                 };
                 ProblemSpec::new(StatusCode::FORBIDDEN, code, "Account not usable", detail)
             }
-            Self::NoUsername(e) => ProblemSpec::new(
-                StatusCode::FORBIDDEN,
-                e.code(),
-                "No username",
-                e.message(),
-            ),
-            Self::ProviderUnavailable(_) => ProblemSpec::new(
+            Self::NoUsername(e) => {
+                ProblemSpec::new(StatusCode::FORBIDDEN, e.code(), "No username", e.message())
+            }
+            Self::ProviderUnavailable(_) => ProblemSpec::from_catalogue(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "identity-provider-unavailable",
-                "Service Unavailable",
-                "The NHS identity service (smartcard sign-in) is not answering. Please try again in a few minutes.",
+                "problem-identity-provider-unavailable",
+                Vec::new(),
             )
             .with_retry_after(30),
             Self::RateLimited(limited) => limited.problem(),

@@ -137,6 +137,25 @@ async fn the_common_problems_are_told_in_welsh(app: &TestApp) {
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["code"], "malformed-json");
     assert_ne!(body["title"], "Malformed JSON");
+    let res = app
+        .client
+        .get(format!("{}/v1/me", app.address))
+        .header("accept-language", "cy")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    assert_eq!(header(&res, "content-language"), ["cy"]);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "unauthenticated");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("Authorization: Bearer"),
+        "{body}"
+    );
+    assert_ne!(body["title"], "Unauthorized");
 }
 
 /// A problem whose words are not in the catalogue yet answers in English and says so, rather

@@ -107,11 +107,11 @@ impl AsProblem for AdminError {
                 "Not Found",
                 format!("{what} not found."),
             ),
-            Self::Invalid(violations) => ProblemSpec::new(
+            Self::Invalid(violations) => ProblemSpec::from_catalogue(
                 StatusCode::BAD_REQUEST,
                 "invalid-request-body",
-                "Invalid request body",
-                "The request breaks the rules listed in violations; nothing was changed.",
+                "problem-invalid-request-body--violations",
+                Vec::new(),
             )
             .with_violations(violations.clone()),
             Self::InvalidParameter(detail) => ProblemSpec::new(
@@ -123,11 +123,11 @@ impl AsProblem for AdminError {
             Self::Conflict { code, detail } => {
                 ProblemSpec::new(StatusCode::CONFLICT, code, "Conflict", detail.clone())
             }
-            Self::PreconditionFailed => ProblemSpec::new(
+            Self::PreconditionFailed => ProblemSpec::from_catalogue(
                 StatusCode::PRECONDITION_FAILED,
                 "precondition-failed",
-                "Precondition Failed",
-                "The record has changed since it was read (its ETag is not the If-Match sent); nothing was changed. Read it again, then repeat the change.",
+                "problem-precondition-failed",
+                Vec::new(),
             ),
             Self::Body(spec) => (**spec).clone(),
             Self::Failure(f) => f.problem(),

@@ -63,11 +63,11 @@ pub enum ImportHttpError {
 impl AsProblem for ImportHttpError {
     fn problem(&self) -> ProblemSpec {
         match self {
-            Self::UnsupportedMediaType => ProblemSpec::new(
+            Self::UnsupportedMediaType => ProblemSpec::from_catalogue(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported-media-type",
-                "Unsupported Media Type",
-                "Send the people file as text/csv (UTF-8).",
+                "problem-unsupported-media-type--csv",
+                Vec::new(),
             ),
             Self::TooLarge {
                 limit,
@@ -166,11 +166,11 @@ impl ProblemCatalogue for ImportHttpError {
 
 /// The database went away during an import.
 fn import_interrupted() -> ProblemSpec {
-    ProblemSpec::new(
+    ProblemSpec::from_catalogue(
         StatusCode::SERVICE_UNAVAILABLE,
         "database-unavailable",
-        "Service Unavailable",
-        "The database became unavailable during the import; batches stored before it stay. Import the file again shortly (it is idempotent).",
+        "problem-database-unavailable--import-interrupted",
+        Vec::new(),
     )
     .with_retry_after(5)
 }
