@@ -265,8 +265,6 @@ problem-password-expired = Mae eich cyfrinair wedi dod i ben. Defnyddiwch Wedi A
 # routes/auth.rs: LoginError::InvalidRequest (app/sessions.rs: check_login_input)
 problem-invalid-request-body--missing-credentials = Rhowch eich enw defnyddiwr a'ch cyfrinair.
 problem-invalid-request-body--credentials-too-long = Mae'r enw defnyddiwr neu'r cyfrinair yn rhy hir.
-# routes/auth.rs: LoginError catalogue example only (never sent)
-problem-invalid-request-body--empty-username = Mae'r enw defnyddiwr yn wag
 
 # routes/auth.rs: RefreshError::InvalidRefreshToken
 problem-invalid-refresh-token-title = Heb awdurdod

@@ -267,8 +267,6 @@ problem-password-expired = Your password has expired. Use Forgotten | Request Us
 # routes/auth.rs: LoginError::InvalidRequest (app/sessions.rs: check_login_input)
 problem-invalid-request-body--missing-credentials = Enter your username and password.
 problem-invalid-request-body--credentials-too-long = The username or password is too long.
-# routes/auth.rs: LoginError catalogue example only (never sent)
-problem-invalid-request-body--empty-username = the username is empty
 
 # routes/auth.rs: RefreshError::InvalidRefreshToken
 problem-invalid-refresh-token-title = Unauthorized

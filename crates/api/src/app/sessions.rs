@@ -126,8 +126,8 @@ pub enum LoginError {
     #[error("password expired")]
     PasswordExpired,
     /// Username or password missing or absurdly long.
-    #[error("invalid login request: {0}")]
-    InvalidRequest(&'static str),
+    #[error("invalid login request: {0:?}")]
+    InvalidRequest(LoginInput),
     /// Too many attempts from this client or on this username.
     #[error("rate limited")]
     RateLimited(Limited),
@@ -257,16 +257,21 @@ fn answer_login(
     }
 }
 
+/// What is wrong with a login's input, found before the account is looked at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginInput {
+    /// The username or the password is empty.
+    Missing,
+    /// The username or the password is longer than any real one.
+    TooLong,
+}
+
 fn check_login_input(typed: &str, password: &Password) -> Result<(), LoginError> {
     if typed.is_empty() || password.expose_secret().is_empty() {
-        return Err(LoginError::InvalidRequest(
-            "Enter your username and password.",
-        ));
+        return Err(LoginError::InvalidRequest(LoginInput::Missing));
     }
     if typed.chars().count() > MAX_USERNAME || password.expose_secret().len() > MAX_PASSWORD_BYTES {
-        return Err(LoginError::InvalidRequest(
-            "The username or password is too long.",
-        ));
+        return Err(LoginError::InvalidRequest(LoginInput::TooLong));
     }
     Ok(())
 }

@@ -11,9 +11,10 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::app::challenge::Challenge;
 use crate::app::second_step::{self, Answer, SecondStepError};
-use crate::app::sessions::{self, LoginError, LoginResult, RefreshError, Tokens};
+use crate::app::sessions::{self, LoginError, LoginInput, LoginResult, RefreshError, Tokens};
 use crate::app::{Caller, Failure};
 use crate::auth::AnySession;
+use crate::i18n::Arg;
 use crate::problem::{AsProblem, ProblemCatalogue, ProblemSpec};
 use crate::rate_limit::Limited;
 use crate::state::AppState;
@@ -164,11 +165,14 @@ impl AsProblem for LoginError {
                 "password-expired",
                 "problem-password-expired",
             ),
-            Self::InvalidRequest(detail) => ProblemSpec::new(
+            Self::InvalidRequest(input) => ProblemSpec::from_catalogue(
                 StatusCode::BAD_REQUEST,
                 "invalid-request-body",
-                "Invalid request body",
-                *detail,
+                match input {
+                    LoginInput::Missing => "problem-invalid-request-body--missing-credentials",
+                    LoginInput::TooLong => "problem-invalid-request-body--credentials-too-long",
+                },
+                Vec::new(),
             ),
             Self::RateLimited(limited) => limited.problem(),
             Self::Failure(f) => f.problem(),
@@ -185,7 +189,7 @@ impl ProblemCatalogue for LoginError {
             Self::Suspended,
             Self::InternetAccessLapsed,
             Self::PasswordExpired,
-            Self::InvalidRequest("the username is empty"),
+            Self::InvalidRequest(LoginInput::Missing),
         ]
         .iter()
         .map(AsProblem::problem)
@@ -317,11 +321,21 @@ pub enum SecondFactorError {
 impl AsProblem for SecondFactorError {
     fn problem(&self) -> ProblemSpec {
         match self {
-            Self::Input(e) => ProblemSpec::new(
+            Self::Input(e) => ProblemSpec::from_catalogue(
                 StatusCode::BAD_REQUEST,
                 "invalid-request-body",
-                "Invalid request body",
-                e.to_string(),
+                match e {
+                    SecondFactorInputError::NotExactlyOne => {
+                        "problem-invalid-request-body--not-exactly-one-factor"
+                    }
+                    SecondFactorInputError::Shape(
+                        esr_domain::SecondFactorInputError::TotpShape,
+                    ) => "problem-invalid-request-body--totp-shape",
+                    SecondFactorInputError::Shape(
+                        esr_domain::SecondFactorInputError::RecoveryCodeShape,
+                    ) => "problem-invalid-request-body--recovery-code-shape",
+                },
+                Vec::new(),
             ),
             Self::Step(SecondStepError::InvalidMfaToken) => ProblemSpec::from_catalogue(
                 StatusCode::UNAUTHORIZED,
@@ -445,9 +459,7 @@ impl LogoutRequest {
             .as_ref()
             .is_some_and(|t| t.len() > MAX_LOGOUT_TOKEN)
         {
-            return Err(LogoutError::Body(
-                "refresh_token is longer than 128 characters".into(),
-            ));
+            return Err(LogoutError::TokenTooLong);
         }
         Ok(request)
     }
@@ -459,9 +471,12 @@ pub enum LogoutError {
     /// Neither an access token nor a refresh token came.
     #[error(transparent)]
     Auth(#[from] crate::auth::AuthError),
-    /// The body is not a `LogoutRequest`.
+    /// The body is not a `LogoutRequest` (the parser's reason).
     #[error("invalid logout body: {0}")]
     Body(String),
+    /// The refresh token is longer than any this service issues.
+    #[error("refresh_token is longer than {MAX_LOGOUT_TOKEN} characters")]
+    TokenTooLong,
     /// Storage or the unexpected.
     #[error(transparent)]
     Failure(#[from] crate::app::Failure),
@@ -471,11 +486,17 @@ impl AsProblem for LogoutError {
     fn problem(&self) -> ProblemSpec {
         match self {
             Self::Auth(e) => e.problem(),
-            Self::Body(why) => ProblemSpec::new(
+            Self::Body(why) => ProblemSpec::from_catalogue(
                 StatusCode::BAD_REQUEST,
                 "invalid-request-body",
-                "Invalid request body",
-                format!("The body must be empty or {{\"refresh_token\": \"…\"}}: {why}"),
+                "problem-invalid-request-body--logout-body",
+                vec![("reason", Arg::Text(why.clone()))],
+            ),
+            Self::TokenTooLong => ProblemSpec::from_catalogue(
+                StatusCode::BAD_REQUEST,
+                "invalid-request-body",
+                "problem-invalid-request-body--logout-token-too-long",
+                Vec::new(),
             ),
             Self::Failure(f) => f.problem(),
         }
@@ -486,7 +507,7 @@ crate::problem_response!(LogoutError);
 impl ProblemCatalogue for LogoutError {
     fn examples() -> Vec<ProblemSpec> {
         let mut examples = vec![
-            Self::Body("refresh_token is longer than 128 characters".into()).problem(),
+            Self::TokenTooLong.problem(),
             Self::Auth(crate::auth::AuthError::Missing).problem(),
         ];
         examples.extend(Failure::examples());

@@ -156,17 +156,30 @@ async fn the_common_problems_are_told_in_welsh(app: &TestApp) {
         "{body}"
     );
     assert_ne!(body["title"], "Unauthorized");
+    let empty = json!({"username": "", "password": ""});
+    let res = failed_login(app, Some("cy"), &empty).await;
+    assert_eq!(res.status(), 400);
+    assert_eq!(header(&res, "content-language"), ["cy"]);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "invalid-request-body");
+    assert_ne!(body["detail"], "Enter your username and password.");
 }
 
 /// A problem whose words are not in the catalogue yet answers in English and says so, rather
 /// than claiming to be Welsh.
 async fn an_answer_without_welsh_words_says_it_is_english(app: &TestApp) {
-    let empty = json!({"username": "", "password": ""});
-    let res = failed_login(app, Some("cy"), &empty).await;
+    let res = app
+        .client
+        .get(format!("{}/v1/organisations?limit=0", app.address))
+        .header("accept-language", "cy")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 400);
     assert_eq!(header(&res, "content-language"), ["en"]);
     let body: Value = res.json().await.unwrap();
-    assert_eq!(body["detail"], "Enter your username and password.");
+    assert_eq!(body["code"], "invalid-query-parameter");
+    assert_eq!(body["title"], "Invalid query parameter");
 }
 
 /// The live password check gives every violation's message in Welsh, with the same codes.
