@@ -158,6 +158,20 @@ pub fn visible_account(
     Ok(accounts::find_by_username(conn, &username)?.filter(|a| key.can_see(&a.organisation_code)))
 }
 
+/// [`visible_account`], read again and held for update: two changes to it at once take turns.
+fn held_visible_account(
+    conn: &mut DbConnection,
+    key: &AdminKey,
+    username: &str,
+) -> Result<Option<Account>, RepoError> {
+    let Some(seen) = visible_account(conn, key, username)? else {
+        return Ok(None);
+    };
+    accounts::find_for_update(conn, &seen.id)?
+        .ok_or_else(|| RepoError::Corrupt("account vanished".into()))
+        .map(Some)
+}
+
 /// An administrator's decision about an account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AccountAction {
@@ -297,11 +311,9 @@ fn decide_in_transaction(
     action: AccountAction,
     now: DateTime<Utc>,
 ) -> Result<Result<Account, AdminActionError>, RepoError> {
-    let Some(seen) = visible_account(conn, key, username)? else {
+    let Some(account) = held_visible_account(conn, key, username)? else {
         return Ok(Err(AdminActionError::NotFound));
     };
-    let account = accounts::find_for_update(conn, &seen.id)?
-        .ok_or_else(|| RepoError::Corrupt("account vanished".into()))?;
     if action.already_done(&account) {
         return Ok(Ok(account));
     }
@@ -366,12 +378,10 @@ pub async fn send_recovery_email(
     let mailbox_share = app.config.emails_per_address_per_hour;
     app.db(move |c| {
         c.write_transaction(|c| {
-            let Some(seen) = visible_account(c, &key, &username)? else {
+            // Held, so two requests at once count each other.
+            let Some(account) = held_visible_account(c, &key, &username)? else {
                 return Ok(Err(AdminActionError::NotFound));
             };
-            // Held, so two requests at once count each other.
-            let account = accounts::find_for_update(c, &seen.id)?
-                .ok_or_else(|| RepoError::Corrupt("account vanished".into()))?;
             if account.internet_access != InternetAccessStatus::Approved {
                 return Ok(Err(AdminActionError::AccessNotApproved));
             }
@@ -464,11 +474,9 @@ pub async fn reset_factors(
     let key = key.clone();
     app.db(move |c| {
         c.write_transaction(|c| {
-            let Some(seen) = visible_account(c, &key, &username)? else {
+            let Some(account) = held_visible_account(c, &key, &username)? else {
                 return Ok(Err(AdminActionError::NotFound));
             };
-            let account = accounts::find_for_update(c, &seen.id)?
-                .ok_or_else(|| RepoError::Corrupt("account vanished".into()))?;
             consequences::factors_reset(c, &caller, &key.actor(), &account, now)?;
             Ok(Ok(account))
         })

@@ -12,8 +12,8 @@ use url::Url;
 
 use super::templates::{
     EnrolmentPayload, Lang, LinkBase, LinkedElsewherePayload, NoticePayload, RecoveryAccount,
-    RecoveryPayload, RenderError, UnlockPayload, hours, parsed, recovery_accounts_text, render,
-    when,
+    RecoveryPayload, RenderError, UnlockPayload, hours, known_kind, parsed, recovery_accounts_text,
+    render, when,
 };
 
 /// The languages every Notify template exists in.
@@ -52,7 +52,7 @@ pub fn message(
     links: &LinkBase,
 ) -> Result<NotifyMessage, RenderError> {
     let lang = Lang::of(language);
-    let known = EmailKind::parse(kind).ok_or_else(|| RenderError::UnknownKind(kind.to_owned()))?;
+    let known = known_kind(kind)?;
     Ok(match known {
         EmailKind::Recovery => recovery(lang, &parsed(kind, payload)?, links),
         EmailKind::Unlock => unlock(lang, &parsed(kind, payload)?, links),

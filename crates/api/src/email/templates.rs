@@ -212,7 +212,7 @@ pub fn render(
     links: &LinkBase,
 ) -> Result<Rendered, RenderError> {
     let lang = Lang::of(language);
-    let known = EmailKind::parse(kind).ok_or_else(|| RenderError::UnknownKind(kind.to_owned()))?;
+    let known = known_kind(kind)?;
     let mut doc = match known {
         EmailKind::Recovery => recovery(lang, &parsed(kind, payload)?, links),
         EmailKind::Unlock => unlock(lang, &parsed(kind, payload)?, links),
@@ -234,6 +234,11 @@ pub fn render(
     };
     doc.to = to.to_owned();
     Ok(doc)
+}
+
+/// A queued message's kind.
+pub(super) fn known_kind(kind: &str) -> Result<EmailKind, RenderError> {
+    EmailKind::parse(kind).ok_or_else(|| RenderError::UnknownKind(kind.to_owned()))
 }
 
 /// A queued message's payload, read as its kind's.

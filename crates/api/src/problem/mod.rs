@@ -110,9 +110,15 @@ pub fn violation_words(code: &str) -> Option<Message> {
         .then(|| Message::new(id, Vec::new()))
 }
 
+/// Every one of `violations` with its message in `language`, or `None` when one of them has
+/// no words in it (the caller then keeps them all in English).
+pub fn violations_in(violations: &[Violation], language: Language) -> Option<Vec<Violation>> {
+    violations.iter().map(|v| v.in_language(language)).collect()
+}
+
 impl Violation {
     /// `message` in `language`, when its words are in the catalogue.
-    pub(crate) fn in_language(&self, language: Language) -> Option<Self> {
+    fn in_language(&self, language: Language) -> Option<Self> {
         let message = self.words.as_ref()?.text(language)?;
         Some(Self {
             message,
@@ -200,11 +206,7 @@ impl ProblemSpec {
         let Some(words) = &self.words else {
             return (self, Language::En);
         };
-        let violations: Option<Vec<Violation>> = self
-            .violations
-            .iter()
-            .map(|v| v.in_language(language))
-            .collect();
+        let violations = violations_in(&self.violations, language);
         match (
             words.title.text(language),
             words.detail.text(language),

@@ -9,7 +9,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::i18n::Language;
 use crate::problem::Violation;
-use crate::problem::violation_body;
+use crate::problem::{violation_body, violations_in};
 use crate::state::AppState;
 
 /// Registers the policy routes (under `/v1`).
@@ -145,9 +145,7 @@ pub async fn check_password(
 /// The messages of `violations` in `language`, and the language they are then in (English
 /// unless every one has words in `language`).
 fn in_language(violations: Vec<Violation>, language: Language) -> (Vec<Violation>, Language) {
-    let translated: Option<Vec<Violation>> =
-        violations.iter().map(|v| v.in_language(language)).collect();
-    match translated {
+    match violations_in(&violations, language) {
         Some(translated) => (translated, language),
         None => (violations, Language::En),
     }

@@ -7,24 +7,49 @@ use serde_json::{Value, json};
 use crate::auth::JANE;
 use crate::helpers::{TestApp, TestBackend, spawn_app};
 
-/// `POST /v1/auth/login` with a wrong password, asking for `language`.
-async fn failed_login(app: &TestApp, language: Option<&str>, body: &Value) -> reqwest::Response {
-    let mut req = app
+/// What a request was answered: its status, its `Content-Language` and `Vary` values and its
+/// body.
+struct Answer {
+    status: u16,
+    content_language: Vec<String>,
+    vary: Vec<String>,
+    body: Value,
+}
+
+/// Sends `req` asking for `language` (no `Accept-Language` when `None`).
+async fn ask(req: reqwest::RequestBuilder, language: Option<&str>) -> Answer {
+    let req = match language {
+        Some(language) => req.header("accept-language", language),
+        None => req,
+    };
+    let res = req.send().await.expect("request sent");
+    let header = |name: &str| -> Vec<String> {
+        res.headers()
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok().map(str::to_owned))
+            .collect()
+    };
+    Answer {
+        status: res.status().as_u16(),
+        content_language: header("content-language"),
+        vary: header("vary"),
+        body: res.json().await.expect("a JSON body"),
+    }
+}
+
+/// `POST /v1/auth/login` with `body`, asking for `language`.
+async fn login(app: &TestApp, language: Option<&str>, body: &Value) -> Answer {
+    let req = app
         .client
         .post(format!("{}/v1/auth/login", app.address))
         .json(body);
-    if let Some(language) = language {
-        req = req.header("accept-language", language);
-    }
-    req.send().await.expect("request sent")
+    ask(req, language).await
 }
 
-fn header<'a>(res: &'a reqwest::Response, name: &str) -> Vec<&'a str> {
-    res.headers()
-        .get_all(name)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect()
+/// A problem's detail.
+fn detail(body: &Value) -> &str {
+    body["detail"].as_str().expect("a detail")
 }
 
 async fn a_failed_login_is_told_in_welsh_when_asked(app: &TestApp) {
@@ -37,27 +62,24 @@ async fn a_failed_login_is_told_in_welsh_when_asked(app: &TestApp) {
         (Some("fr"), "en"),
         (None, "en"),
     ] {
-        let res = failed_login(app, asked, &wrong).await;
-        assert_eq!(res.status(), 401, "{asked:?}");
-        assert_eq!(header(&res, "content-language"), [answered], "{asked:?}");
+        let answer = login(app, asked, &wrong).await;
+        assert_eq!(answer.status, 401, "{asked:?}");
+        assert_eq!(answer.content_language, [answered], "{asked:?}");
         assert!(
-            header(&res, "vary")
+            answer
+                .vary
                 .iter()
                 .any(|v| v.to_ascii_lowercase().contains("accept-language")),
             "{asked:?}: {:?}",
-            header(&res, "vary")
+            answer.vary
         );
-        let body: Value = res.json().await.unwrap();
-        answers.push((answered, body));
+        answers.push((answered, answer.body));
     }
     let (_, welsh) = &answers[0];
     assert_eq!(welsh["code"], "invalid-credentials");
     assert_eq!(welsh["title"], "Methodd y mewngofnodi");
     assert!(
-        welsh["detail"]
-            .as_str()
-            .unwrap()
-            .contains("Wedi Anghofio | Gofyn am Enw Defnyddiwr/Cyfrinair"),
+        detail(welsh).contains("Wedi Anghofio | Gofyn am Enw Defnyddiwr/Cyfrinair"),
         "{welsh}"
     );
     for (language, body) in &answers {
@@ -69,10 +91,7 @@ async fn a_failed_login_is_told_in_welsh_when_asked(app: &TestApp) {
         if *language == "en" {
             assert_eq!(body["title"], "Login failed");
             assert!(
-                body["detail"]
-                    .as_str()
-                    .unwrap()
-                    .contains("Forgotten | Request Username/Password"),
+                detail(body).contains("Forgotten | Request Username/Password"),
                 "{body}"
             );
         }
@@ -81,105 +100,76 @@ async fn a_failed_login_is_told_in_welsh_when_asked(app: &TestApp) {
 
 /// A refresh token that is not one: the same problem in Welsh.
 async fn a_refused_refresh_token_is_told_in_welsh(app: &TestApp) {
-    let res = app
+    let req = app
         .client
         .post(format!("{}/v1/auth/refresh", app.address))
-        .header("accept-language", "cy")
-        .json(&json!({"refresh_token": "not-a-refresh-token"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 401);
-    assert_eq!(header(&res, "content-language"), ["cy"]);
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(body["code"], "invalid-refresh-token");
+        .json(&json!({"refresh_token": "not-a-refresh-token"}));
+    let answer = ask(req, Some("cy")).await;
+    assert_eq!(answer.status, 401);
+    assert_eq!(answer.content_language, ["cy"]);
+    assert_eq!(answer.body["code"], "invalid-refresh-token");
     assert!(
-        body["detail"]
-            .as_str()
-            .unwrap()
-            .contains("Mewngofnodwch eto"),
-        "{body}"
+        detail(&answer.body).contains("Mewngofnodwch eto"),
+        "{}",
+        answer.body
     );
 }
 
 /// Problems every address can give: an unknown address and a body that is not JSON.
 async fn the_common_problems_are_told_in_welsh(app: &TestApp) {
-    let res = app
-        .client
-        .get(format!("{}/v1/nothing-here", app.address))
-        .header("accept-language", "cy")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 404);
-    assert_eq!(header(&res, "content-language"), ["cy"]);
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(body["code"], "not-found");
+    let url = |path: &str| format!("{}{path}", app.address);
+    let answer = ask(app.client.get(url("/v1/nothing-here")), Some("cy")).await;
+    assert_eq!(answer.status, 404);
+    assert_eq!(answer.content_language, ["cy"]);
+    assert_eq!(answer.body["code"], "not-found");
     assert!(
-        body["detail"]
-            .as_str()
-            .unwrap()
-            .contains("/api-docs/openapi.json"),
-        "{body}"
+        detail(&answer.body).contains("/api-docs/openapi.json"),
+        "{}",
+        answer.body
     );
-    assert_ne!(body["title"], "Not Found");
-    let res = app
+    assert_ne!(answer.body["title"], "Not Found");
+
+    let not_json = app
         .client
-        .post(format!("{}/v1/auth/login", app.address))
-        .header("accept-language", "cy")
+        .post(url("/v1/auth/login"))
         .header("content-type", "application/json")
-        .body("{not json")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 400);
-    assert_eq!(header(&res, "content-language"), ["cy"]);
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(body["code"], "malformed-json");
-    assert_ne!(body["title"], "Malformed JSON");
-    let res = app
-        .client
-        .get(format!("{}/v1/me", app.address))
-        .header("accept-language", "cy")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 401);
-    assert_eq!(header(&res, "content-language"), ["cy"]);
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(body["code"], "unauthenticated");
+        .body("{not json");
+    let answer = ask(not_json, Some("cy")).await;
+    assert_eq!(answer.status, 400);
+    assert_eq!(answer.content_language, ["cy"]);
+    assert_eq!(answer.body["code"], "malformed-json");
+    assert_ne!(answer.body["title"], "Malformed JSON");
+
+    let answer = ask(app.client.get(url("/v1/me")), Some("cy")).await;
+    assert_eq!(answer.status, 401);
+    assert_eq!(answer.content_language, ["cy"]);
+    assert_eq!(answer.body["code"], "unauthenticated");
     assert!(
-        body["detail"]
-            .as_str()
-            .unwrap()
-            .contains("Authorization: Bearer"),
-        "{body}"
+        detail(&answer.body).contains("Authorization: Bearer"),
+        "{}",
+        answer.body
     );
-    assert_ne!(body["title"], "Unauthorized");
+    assert_ne!(answer.body["title"], "Unauthorized");
+
     let empty = json!({"username": "", "password": ""});
-    let res = failed_login(app, Some("cy"), &empty).await;
-    assert_eq!(res.status(), 400);
-    assert_eq!(header(&res, "content-language"), ["cy"]);
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(body["code"], "invalid-request-body");
-    assert_ne!(body["detail"], "Enter your username and password.");
+    let answer = login(app, Some("cy"), &empty).await;
+    assert_eq!(answer.status, 400);
+    assert_eq!(answer.content_language, ["cy"]);
+    assert_eq!(answer.body["code"], "invalid-request-body");
+    assert_ne!(answer.body["detail"], "Enter your username and password.");
 }
 
 /// A problem whose words are not in the catalogue yet answers in English and says so, rather
 /// than claiming to be Welsh.
 async fn an_answer_without_welsh_words_says_it_is_english(app: &TestApp) {
-    let res = app
+    let req = app
         .client
-        .get(format!("{}/v1/organisations?limit=0", app.address))
-        .header("accept-language", "cy")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 400);
-    assert_eq!(header(&res, "content-language"), ["en"]);
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(body["code"], "invalid-query-parameter");
-    assert_eq!(body["title"], "Invalid query parameter");
+        .get(format!("{}/v1/organisations?limit=0", app.address));
+    let answer = ask(req, Some("cy")).await;
+    assert_eq!(answer.status, 400);
+    assert_eq!(answer.content_language, ["en"]);
+    assert_eq!(answer.body["code"], "invalid-query-parameter");
+    assert_eq!(answer.body["title"], "Invalid query parameter");
 }
 
 /// The live password check gives every violation's message in Welsh, with the same codes.
@@ -187,18 +177,14 @@ async fn the_password_check_speaks_welsh(app: &TestApp) {
     let candidate = json!({"new_password": "aaaa", "confirm_password": "bbbb"});
     let mut answers = Vec::new();
     for language in ["cy", "en"] {
-        let res = app
+        let req = app
             .client
             .post(format!("{}/v1/password-policy/check", app.address))
-            .header("accept-language", language)
-            .json(&candidate)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 200);
-        assert_eq!(header(&res, "content-language"), [language]);
-        let body: Value = res.json().await.unwrap();
-        answers.push(body);
+            .json(&candidate);
+        let answer = ask(req, Some(language)).await;
+        assert_eq!(answer.status, 200);
+        assert_eq!(answer.content_language, [language]);
+        answers.push(answer.body);
     }
     let codes = |body: &Value| -> Vec<String> {
         body["violations"]
@@ -234,22 +220,19 @@ async fn the_password_check_speaks_welsh(app: &TestApp) {
 async fn a_refused_new_password_is_explained_in_welsh(app: &TestApp) {
     let tokens = app.tokens(JANE, crate::auth::JANE_PASSWORD).await;
     let access = tokens["access_token"].as_str().unwrap();
-    let res = app
+    let req = app
         .client
         .post(format!("{}/v1/me/password", app.address))
         .bearer_auth(access)
-        .header("accept-language", "cy")
         .json(&json!({
             "current_password": crate::auth::JANE_PASSWORD,
             "new_password": "short",
             "confirm_password": "short",
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 400);
-    assert_eq!(header(&res, "content-language"), ["cy"]);
-    let body: Value = res.json().await.unwrap();
+        }));
+    let answer = ask(req, Some("cy")).await;
+    assert_eq!(answer.status, 400);
+    assert_eq!(answer.content_language, ["cy"]);
+    let body = answer.body;
     assert_eq!(body["code"], "password-policy");
     assert_eq!(body["violations"][0]["code"], "password-too-short");
     assert_eq!(
